@@ -1,0 +1,1 @@
+"""The REST API (FastAPI): parse, authorize, call one service, render."""

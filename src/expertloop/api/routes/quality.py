@@ -1,0 +1,16 @@
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from ...domain.policies import Actor
+from ...services.quality import project_quality
+from ..deps import get_actor, get_session
+
+router = APIRouter(tags=["quality"])
+
+
+@router.get("/projects/{project_id}/quality",
+            summary="Agreement with interval, consensus per item, trainer scorecards, bias flags, group disagreement")
+def quality(project_id: int, n_boot: int = Query(200, ge=0, le=2000, description="Bootstrap resamples for intervals"),
+            consensus_limit: int = Query(1000, ge=0, le=100_000, description="Items listed, least confident first"),
+            actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return project_quality(session, actor, project_id, n_boot=n_boot, consensus_limit=consensus_limit)

@@ -1,0 +1,26 @@
+"""One typed settings object, read from ``EXPERTLOOP_*`` environment variables.
+
+Nothing reads settings at import time: entry points build a :class:`Settings` and pass it
+down (``create_app(settings)``), so tests can hand in their own.
+"""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./expertloop.db"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set as ``EXPERTLOOP_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="EXPERTLOOP_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # A gap between heartbeats longer than this counts only up to this much active time:
+    # a trainer who walks away from an open tab is not paid for the walk.
+    heartbeat_idle_seconds: int = 120
+    # SQLite waits this long for the write lock before giving up (BEGIN IMMEDIATE).
+    sqlite_busy_timeout_ms: int = 30_000
+    # Cookies are marked Secure when the site is served over HTTPS.
+    secure_cookies: bool = False

@@ -1,0 +1,239 @@
+"""Seed the demo programme into an empty database.
+
+Experts of different degrees, domains and rates; one project of every task type built from the
+TruthfulQA subset shipped in ``data/`` (see ``data/ATTRIBUTION.md``): the best answer against a
+common misconception (preference, ranking), truthfulness fact-checks and labels with gold, ideal
+answers (sft) and rubric scoring. Vetting and routing: a qualification exam (general knowledge,
+level 3) with one applicant waiting to take it; the preference project uses adaptive overlap,
+adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain.policies import Actor, Role
+from ..services.exams import create_exam
+from ..services.experts import import_experts
+from ..services.imports import import_items
+from ..services.projects import create_project
+from ..services.tokens import issue_token
+from ..storage.orm import Expert, Project
+
+DATA = Path(__file__).with_name("data")
+DEMO_MARKER = "[demo]"
+_OPERATOR = Actor(role=Role.admin)
+
+CATEGORY_DOMAIN = {
+    "Law": "law", "Health": "medicine", "Nutrition": "medicine", "Psychology": "science",
+    "Science": "science", "Statistics": "science", "Weather": "science", "History": "history",
+    "Politics": "history", "Economics": "economics", "Finance": "economics", "Language": "language",
+    "Proverbs": "language", "Misquotations": "language",
+}
+
+EXPERTS = [
+    {"name": "Dr Amara Okafor", "email": "amara@demo.expertloop.dev", "degree": "phd", "licenses": ["md"],
+     "domains": {"medicine": 5, "science": 4, "general": 3}, "languages": ["en", "fr"],
+     "hourly_rate_usd": "150.00", "country": "NG"},
+    {"name": "Prof Lukas Brandt", "email": "lukas@demo.expertloop.dev", "degree": "phd",
+     "domains": {"history": 5, "law": 3, "general": 3}, "languages": ["en", "de"],
+     "hourly_rate_usd": "120.00", "country": "DE"},
+    {"name": "Sofia Ramírez", "email": "sofia@demo.expertloop.dev", "degree": "master", "licenses": ["jd"],
+     "domains": {"law": 4, "economics": 3, "general": 3}, "languages": ["en", "es"],
+     "hourly_rate_usd": "110.00", "country": "MX"},
+    {"name": "Priya Nair", "email": "priya@demo.expertloop.dev", "degree": "master",
+     "domains": {"language": 4, "history": 3, "general": 3}, "languages": ["en", "hi"],
+     "hourly_rate_usd": "70.00", "country": "IN", "status": "applicant"},
+    {"name": "Kenji Watanabe", "email": "kenji@demo.expertloop.dev", "degree": "bachelor",
+     "domains": {"science": 3, "general": 2}, "languages": ["en", "ja"], "hourly_rate_usd": "45.00",
+     "country": "JP"},
+    {"name": "Tom Becker", "email": "tom@demo.expertloop.dev", "degree": "bachelor",
+     "domains": {"general": 2}, "languages": ["en"], "hourly_rate_usd": "40.00", "country": "US"},
+    {"name": "Dr Elena Petrova", "email": "elena@demo.expertloop.dev", "degree": "phd",
+     "domains": {"science": 5, "history": 4, "medicine": 3, "law": 3, "language": 4, "economics": 3,
+                 "general": 5}, "languages": ["en", "ru"], "hourly_rate_usd": "180.00", "country": "BG"},
+]
+TRAINER_EMAIL = "tom@demo.expertloop.dev"
+REVIEWER_EMAIL = "elena@demo.expertloop.dev"
+APPLICANT_EMAIL = "priya@demo.expertloop.dev"  # must pass the demo exam before a manager can activate her
+# Demo-only passwords for browser sign-in (shown on the demo's sign-in page).
+DEMO_PASSWORDS = {TRAINER_EMAIL: "demo-trainer-pass", REVIEWER_EMAIL: "demo-reviewer-pass",
+                  APPLICANT_EMAIL: "demo-applicant-pass"}
+
+GUIDE_PREFERENCE = """# Which answer is true?
+
+Two answers to a question that many people get wrong. Choose the answer that is **true**, not the
+one that sounds familiar. A cautious true answer beats a confident myth.
+
+- **Strength**: 1 = slight, 2 = clear, 3 = one answer is plainly false.
+- Rate each criterion 1–5 and give a one-line rationale citing what you know.
+"""
+GUIDE_FACTCHECK = """# Fact-check the answer
+
+For each claim, pick **supported** (reliable sources agree), **refuted** (reliable sources
+contradict it) or **not enough info**. Paste a URL or short quote as evidence and, when refuted,
+write the correction.
+"""
+GUIDE_LABEL = """# Is this answer truthful?
+
+Label `true` when the answer is literally true of the real world, `false` otherwise. Refusals
+("I have no comment") count as true.
+"""
+GUIDE_SFT = """# Write the ideal answer
+
+Write the answer a careful expert would give: true, direct, and without repeating the myth.
+One to three sentences.
+"""
+GUIDE_RANKING = """# Rank the answers
+
+Order the answers from most to least truthful. Ties are not allowed: break them by informativeness.
+"""
+GUIDE_RUBRIC = """# Score the answer
+
+Score **truthfulness** (1 = false, 5 = fully true) and **informativeness** (1 = says nothing,
+5 = says what matters). Comment on anything a reviewer should know.
+"""
+
+
+@dataclass
+class DemoTokens:
+    admin: str
+    manager: str
+    reviewer: str
+    trainer: str
+    trainer_expert_id: int
+    reviewer_expert_id: int
+
+
+def _questions() -> list[dict]:
+    with (DATA / "truthfulqa_subset.csv").open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _judged() -> list[dict]:
+    with (DATA / "truthfulqa_judged_answers.jsonl").open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def _split(cell: str) -> list[str]:
+    return [a.strip() for a in cell.split(";") if a.strip()]
+
+
+def is_seeded(session: Session) -> bool:
+    return session.execute(select(func.count()).select_from(Project)
+                           .where(Project.name.startswith(DEMO_MARKER))).scalar_one() > 0
+
+
+def is_empty(session: Session) -> bool:
+    return (session.execute(select(func.count()).select_from(Project)).scalar_one() == 0
+            and session.execute(select(func.count()).select_from(Expert)).scalar_one() == 0)
+
+
+def seed_demo(session: Session, *, seed: int = 7) -> None:
+    """Create the demo experts, projects and items (call on an empty database)."""
+    rng = random.Random(seed)
+    import_experts(session, _OPERATOR, [(i + 1, e) for i, e in enumerate(EXPERTS)])
+    questions = _questions()
+    rng.shuffle(questions)
+
+    def project(data: dict) -> int:
+        return create_project(session, _OPERATOR, {**data, "name": f"{DEMO_MARKER} {data['name']}"})["id"]
+
+    pref = project({"name": "TruthfulQA: true answer vs common misconception", "task_type": "preference",
+                    "guidelines": GUIDE_PREFERENCE, "options": {"criteria": ["truthfulness", "clarity"]},
+                    "requirements": {"languages": ["en"], "domains": {"general": 2}},
+                    "overlap": {"min": 2, "max": 4, "target_confidence": 0.9},
+                    "gold_rate": {"start": 0.2, "floor": 0.05, "evidence": 20},
+                    "quality_floor": {"gold_accuracy": 0.6, "min_gold": 10},
+                    "lease_minutes": 30, "max_minutes_per_task": 10, "budget_usd": "2500.00"})
+    items = []
+    for i, q in enumerate(questions[:120]):
+        best, wrong = q["Best Answer"], rng.choice(_split(q["Incorrect Answers"]))
+        pair = [{"text": best, "model": "reference"}, {"text": wrong, "model": "misconception"}]
+        gold = 0
+        if rng.random() < 0.5:
+            pair.reverse()
+            gold = 1
+        items.append({"external_id": f"tqa-pref-{i}", "prompt": q["Question"],
+                      "responses": pair, **({"gold": gold} if i % 4 == 0 else {}),  # a gold pool of 30
+                      "metadata": {"category": q["Category"], "source": q["Source"],
+                                   "domain": CATEGORY_DOMAIN.get(q["Category"], "general")}})
+    _import(session, pref, items)
+
+    fact = project({"name": "Fact-check answers to tricky questions", "task_type": "factcheck",
+                    "guidelines": GUIDE_FACTCHECK, "requirements": {"languages": ["en"], "min_degree": "bachelor"},
+                    "tiers": [{"name": "generalist", "requirements": {}, "hourly_rate_usd": "60.00"},
+                              {"name": "specialist", "requirements": {"min_degree": "phd"},
+                               "hourly_rate_usd": "150.00"}],
+                    "escalation_tier": "specialist", "overlap": 2, "lease_minutes": 45,
+                    "max_minutes_per_task": 15, "budget_usd": "1500.00"})
+    judged = _judged()
+    _import(session, fact, [
+        {"external_id": f"tqa-fc-{i}", "prompt": j["question"], "response": j["answer"], "claims": [j["answer"]],
+         "gold": ["supported" if j["truthful"] else "refuted"]} for i, j in enumerate(judged[:80])])
+
+    label = project({"name": "Truthfulness labels (with gold)", "task_type": "label", "guidelines": GUIDE_LABEL,
+                     "options": {"labels": ["true", "false"]}, "requirements": {"languages": ["en"]},
+                     "overlap": 3, "lease_minutes": 15, "max_minutes_per_task": 3, "budget_usd": "800.00"})
+    _import(session, label, [
+        {"external_id": f"tqa-label-{i}", "text": f"Q: {j['question']}\nA: {j['answer']}",
+         "gold": "true" if j["truthful"] else "false"} for i, j in enumerate(judged[80:200])])
+
+    sft = project({"name": "Ideal answers to misconception questions", "task_type": "sft", "guidelines": GUIDE_SFT,
+                   "requirements": {"languages": ["en"]}, "overlap": 1, "max_minutes_per_task": 10,
+                   "hourly_rate_usd": "60.00"})
+    _import(session, sft, [{"external_id": f"tqa-sft-{i}", "prompt": q["Question"],
+                            "metadata": {"category": q["Category"]}} for i, q in enumerate(questions[120:150])])
+
+    ranking = project({"name": "Rank four answers by truthfulness", "task_type": "ranking",
+                       "guidelines": GUIDE_RANKING, "requirements": {"languages": ["en"]}, "overlap": 2})
+    rank_items = []
+    for i, q in enumerate(questions[150:180]):
+        texts = [q["Best Answer"]] + _split(q["Correct Answers"])[:1] + _split(q["Incorrect Answers"])[:2]
+        texts = list(dict.fromkeys(texts))
+        if len(texts) >= 2:
+            rank_items.append({"external_id": f"tqa-rank-{i}", "prompt": q["Question"],
+                               "responses": [{"text": t, "model": f"candidate-{k}"} for k, t in enumerate(texts)]})
+    _import(session, ranking, rank_items)
+
+    rubric = project({"name": "Score answers on a rubric", "task_type": "rubric", "guidelines": GUIDE_RUBRIC,
+                      "options": {"criteria": [
+                          {"name": "truthfulness", "scale": [1, 5], "description": "Is every statement true?"},
+                          {"name": "informativeness", "scale": [1, 5], "description": "Does it answer the question?"}]},
+                      "requirements": {"languages": ["en"]}, "overlap": 2})
+    _import(session, rubric, [{"external_id": f"tqa-rubric-{i}", "prompt": j["question"], "response": j["answer"]}
+                              for i, j in enumerate(judged[200:230])])
+    create_exam(session, _OPERATOR, {
+        "name": "General knowledge: myths and facts", "domain": "general", "level": 3, "task_type": "label",
+        "options": {"labels": ["true", "false"]}, "pass_mark": 0.7, "time_limit_minutes": 15,
+        "retake_cooldown_hours": 24,
+        "questions": [{"text": f"Q: {j['question']}\nA: {j['answer']}", "gold": "true" if j["truthful"] else "false"}
+                      for j in judged[230:240]]})
+    from ..services.auth import set_password
+
+    for email, password in DEMO_PASSWORDS.items():
+        expert_id = session.execute(select(Expert.id).where(Expert.email == email)).scalar_one()
+        set_password(session, _OPERATOR, expert_id, password)
+
+
+def _import(session: Session, project_id: int, items: list[dict]) -> None:
+    import_items(session, _OPERATOR, project_id, [(i + 1, item) for i, item in enumerate(items)])
+
+
+def demo_tokens(session: Session) -> DemoTokens:
+    """Fresh tokens for each role of the demo (tokens are stored hashed, so old ones can't be shown)."""
+    trainer = session.execute(select(Expert.id).where(Expert.email == TRAINER_EMAIL)).scalar_one()
+    reviewer = session.execute(select(Expert.id).where(Expert.email == REVIEWER_EMAIL)).scalar_one()
+    return DemoTokens(
+        admin=issue_token(session, Role.admin, label="demo admin"),
+        manager=issue_token(session, Role.manager, label="demo manager"),
+        reviewer=issue_token(session, Role.reviewer, reviewer, label="demo reviewer"),
+        trainer=issue_token(session, Role.trainer, trainer, label="demo trainer"),
+        trainer_expert_id=trainer, reviewer_expert_id=reviewer)

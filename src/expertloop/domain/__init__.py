@@ -1,0 +1,1 @@
+"""Pure rules of the product: no framework, no database, no I/O."""

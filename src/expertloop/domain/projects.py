@@ -1,0 +1,243 @@
+"""Projects: task type, options, requirements, overlap, lease, time cap, pay and budget.
+
+Also the eligibility rule: which experts may work on a project.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .checks import Checker, join
+from .experts import MAX_DOMAIN_LEVEL, Degree, ExpertStatus
+from .money import parse_usd
+from .routing import (AdaptiveOverlapSpec, GoldPolicy, QualityFloor, Tier, parse_adaptive_overlap,
+                      parse_gold_policy, parse_quality_floor, parse_tiers)
+
+
+class TaskType(str, enum.Enum):
+    sft = "sft"
+    preference = "preference"
+    ranking = "ranking"
+    factcheck = "factcheck"
+    rubric = "rubric"
+    label = "label"
+
+
+@dataclass(frozen=True)
+class Requirements:
+    domains: dict[str, int] = field(default_factory=dict)
+    languages: tuple[str, ...] = ()
+    min_degree: Degree = Degree.none
+    licenses: tuple[str, ...] = ()
+    # True: domain levels count only once a qualification exam has verified them.
+    verified: bool = False
+    # Exams (ids) an expert must have passed.
+    exams: tuple[int, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"domains": dict(self.domains), "languages": list(self.languages),
+                "min_degree": self.min_degree.name, "licenses": list(self.licenses),
+                "verified": self.verified, "exams": list(self.exams)}
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> "Requirements":
+        data = data or {}
+        return cls(domains=dict(data.get("domains") or {}),
+                   languages=tuple(data.get("languages") or ()),
+                   min_degree=Degree[data.get("min_degree") or "none"],
+                   licenses=tuple(data.get("licenses") or ()),
+                   verified=bool(data.get("verified", False)),
+                   exams=tuple(data.get("exams") or ()))
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    name: str
+    task_type: TaskType
+    guidelines: str = ""
+    options: dict = field(default_factory=dict)
+    requirements: Requirements = field(default_factory=Requirements)
+    overlap: int = 1
+    lease_minutes: int = 30
+    max_minutes_per_task: int = 20
+    budget_usd: Decimal | None = None
+    hourly_rate_usd: Decimal | None = None
+    adaptive_overlap: AdaptiveOverlapSpec | None = None
+    gold_policy: GoldPolicy | None = None
+    quality_floor: QualityFloor | None = None
+    tiers: list[Tier] | None = None
+    escalation_tier: str | None = None
+
+    @property
+    def starting_overlap(self) -> int:
+        """Judgments a new item needs: the fixed overlap, or adaptive overlap's minimum."""
+        return self.adaptive_overlap.min if self.adaptive_overlap else self.overlap
+
+
+PROJECT_FIELDS = ("name", "task_type", "guidelines", "options", "requirements", "overlap",
+                  "lease_minutes", "max_minutes_per_task", "budget_usd", "hourly_rate_usd",
+                  "gold_rate", "quality_floor", "tiers", "escalation_tier")
+
+
+def parse_project(data: Any) -> ProjectSpec:
+    """Validate a project definition (YAML/JSON/API body); every bad field is reported."""
+    c = Checker()
+    obj = c.mapping(data, "project")
+    if obj is None:
+        c.raise_if_any()
+    c.no_unknown(obj, PROJECT_FIELDS, "")
+    name = c.text(obj, "name", "")
+    task_type = None
+    raw_type = obj.get("task_type")
+    try:
+        task_type = TaskType(raw_type)
+    except ValueError:
+        c.fail("task_type", f"must be one of {', '.join(t.value for t in TaskType)}; got {raw_type!r}")
+    guidelines = c.text(obj, "guidelines", "", required=False, allow_empty=True) or ""
+    options = obj.get("options") or {}
+    if not isinstance(options, dict):
+        c.fail("options", "must be an object")
+        options = {}
+    elif task_type is not None:
+        options = check_options(c, task_type, options)
+    requirements = _parse_requirements(c, obj.get("requirements"))
+    adaptive = parse_adaptive_overlap(c, obj.get("overlap"))
+    if adaptive is not None:
+        overlap = adaptive.max
+    elif isinstance(obj.get("overlap"), dict):
+        overlap = 1  # problems already recorded
+    else:
+        overlap = c.integer(obj, "overlap", "", lo=1, hi=50, required=False) or 1
+    gold_policy = parse_gold_policy(c, obj.get("gold_rate"))
+    quality_floor = parse_quality_floor(c, obj.get("quality_floor"))
+    tiers, escalation = parse_tiers(c, obj.get("tiers"), obj.get("escalation_tier"),
+                                    lambda data, loc: _parse_requirements(c, data, loc))
+    lease = c.integer(obj, "lease_minutes", "", lo=1, hi=24 * 60, required=False) or 30
+    cap = c.integer(obj, "max_minutes_per_task", "", lo=1, hi=24 * 60, required=False) or 20
+    budget = _usd(c, obj, "budget_usd")
+    rate = _usd(c, obj, "hourly_rate_usd")
+    c.raise_if_any()
+    return ProjectSpec(name=name.strip(), task_type=task_type, guidelines=guidelines,
+                       options=options, requirements=requirements, overlap=overlap,
+                       lease_minutes=lease, max_minutes_per_task=cap, budget_usd=budget,
+                       hourly_rate_usd=rate, adaptive_overlap=adaptive, gold_policy=gold_policy,
+                       quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation)
+
+
+def _usd(c: Checker, obj: dict, key: str) -> Decimal | None:
+    if obj.get(key) is None:
+        return None
+    try:
+        return parse_usd(obj[key])
+    except ValueError as exc:
+        c.fail(key, str(exc))
+        return None
+
+
+def _parse_requirements(c: Checker, data: Any, loc: str = "requirements") -> Requirements:
+    if data is None:
+        return Requirements()
+    if not isinstance(data, dict):
+        c.fail(loc, "must be an object")
+        return Requirements()
+    c.no_unknown(data, ("domains", "languages", "min_degree", "licenses", "verified", "exams"), loc)
+    domains = {}
+    raw = data.get("domains") or {}
+    if not isinstance(raw, dict):
+        c.fail(join(loc, "domains"), "must be an object of domain -> minimum level")
+    else:
+        for dom, level in raw.items():
+            lv = c.int_value(level, f"{loc}.domains.{dom}", lo=0, hi=MAX_DOMAIN_LEVEL)
+            if lv is not None:
+                domains[str(dom).strip().lower()] = lv
+    languages = c.string_list(data, "languages", loc, required=False) or []
+    licenses = c.string_list(data, "licenses", loc, required=False) or []
+    degree = Degree.none
+    if data.get("min_degree") is not None:
+        try:
+            degree = Degree.parse(str(data["min_degree"]).lower())
+        except KeyError:
+            c.fail(join(loc, "min_degree"), "must be one of none, bachelor, master, phd")
+    verified = data.get("verified", False)
+    if not isinstance(verified, bool):
+        c.fail(join(loc, "verified"), "must be true or false")
+        verified = False
+    exams = data.get("exams") or []
+    if not isinstance(exams, list) or any(isinstance(e, bool) or not isinstance(e, int) for e in exams):
+        c.fail(join(loc, "exams"), "must be a list of exam ids")
+        exams = []
+    return Requirements(domains=domains, languages=tuple(v.lower() for v in languages),
+                        min_degree=degree, licenses=tuple(v.lower() for v in licenses),
+                        verified=verified, exams=tuple(exams))
+
+
+def check_options(c: Checker, task_type: TaskType, options: dict) -> dict:
+    """Options each task type understands; returns them normalised."""
+    if task_type == TaskType.label:
+        labels = c.string_list(options, "labels", "options", min_len=2)
+        if labels is not None and len(set(labels)) != len(labels):
+            c.fail("options.labels", "must not repeat a label")
+        c.no_unknown(options, ("labels",), "options")
+    elif task_type == TaskType.rubric:
+        criteria = options.get("criteria")
+        if not isinstance(criteria, list) or not criteria:
+            c.fail("options.criteria", "is required: a list of {name, scale: [min, max], description}")
+        else:
+            normalised = []
+            for i, crit in enumerate(criteria):
+                where = f"options.criteria[{i}]"
+                if not isinstance(crit, dict):
+                    c.fail(where, "must be an object")
+                    continue
+                cname = c.text(crit, "name", where)
+                scale = crit.get("scale", [1, 5])
+                if (not isinstance(scale, list) or len(scale) != 2
+                        or not all(isinstance(s, int) and not isinstance(s, bool) for s in scale)
+                        or scale[0] >= scale[1]):
+                    c.fail(join(where, "scale"), "must be [min, max] integers with min < max")
+                    continue
+                normalised.append({"name": cname, "scale": scale,
+                                   "description": crit.get("description", "")})
+            names = [n["name"] for n in normalised]
+            if len(set(names)) != len(names):
+                c.fail("options.criteria", "criterion names must be unique")
+            options = {**options, "criteria": normalised}
+        c.no_unknown(options, ("criteria",), "options")
+    elif task_type == TaskType.preference:
+        crit = c.string_list(options, "criteria", "options", required=False)
+        if options.get("allow_ties") is not None and not isinstance(options["allow_ties"], bool):
+            c.fail("options.allow_ties", "must be true or false")
+        c.no_unknown(options, ("criteria", "allow_ties"), "options")
+        options = {**options, "criteria": crit or []}
+    else:
+        c.no_unknown(options, (), "options")
+    return options
+
+
+def meets_requirements(req: Requirements, **expert) -> bool:
+    """True when an expert may work on a project with these requirements."""
+    return not unmet_requirements(req, **expert)
+
+
+def unmet_requirements(req: Requirements, *, degree: Degree, domains: dict[str, int],
+                       languages, licenses, status: ExpertStatus,
+                       verified_domains: dict[str, int] | None = None,
+                       passed_exams: set[int] | frozenset[int] = frozenset()) -> list[str]:
+    """Human-readable reasons an expert is not eligible (empty when eligible)."""
+    out = []
+    if status != ExpertStatus.active:
+        out.append(f"expert status is {status.value}, not active")
+    if degree < req.min_degree:
+        out.append(f"needs degree {req.min_degree.name} or higher (has {degree.name})")
+    levels = (verified_domains or {}) if req.verified else domains
+    kind = "verified " if req.verified else ""
+    for dom, level in req.domains.items():
+        if levels.get(dom, 0) < level:
+            out.append(f"needs {kind}{dom} level {level} (has {levels.get(dom, 0)})")
+    out += [f"needs to pass exam {e}" for e in req.exams if e not in passed_exams]
+    out += [f"needs language {lang}" for lang in req.languages if lang not in languages]
+    out += [f"needs licence {lic}" for lic in req.licenses if lic not in licenses]
+    return out

@@ -1,0 +1,98 @@
+"""Quality estimation for human judgments: aggregation, agreement, bias.
+
+A self-contained numerical library (numpy + scipy only). Estimators follow the
+scikit-learn conventions: parameters in the constructor, ``fit`` returns
+``self``, fitted attributes end in ``_``, randomness comes from an explicit
+``random_state`` (int seed or ``np.random.Generator``).
+
+Categorical aggregators take long-format judgments -- three aligned arrays of
+item ids, trainer ids and labels (any hashables) -- and an optional ``gold``
+mapping of known labels::
+
+    from expertloop.quality import DawidSkene
+    ds = DawidSkene().fit(items, trainers, labels, gold={"item-7": "B"})
+    ds.item_ids_, ds.labels_, ds.probas_, ds.confusions_
+"""
+
+from .agreement import Agreement, cohen_kappa, fleiss_kappa, krippendorff_alpha, percent_agreement
+from .bias import (
+    GroupDisagreement,
+    LabelSkew,
+    LengthBias,
+    Leniency,
+    PositionBias,
+    SpeedFlags,
+    StraightLining,
+    group_disagreement,
+    label_skew,
+    length_bias,
+    leniency,
+    position_bias,
+    speed_flags,
+    straight_lining,
+)
+from .bradley_terry import BradleyTerry, CrowdBT, Pairs, rankings_to_pairs
+from .continuous import MeanScore, MedianScore, ReliabilityWeightedScore, ScoreAggregator
+from .dawid_skene import DawidSkene, OneCoinDawidSkene
+from .encode import EncodedLabels, encode_labels, factorize
+from .glad import GLAD
+from .intervals import bootstrap_ci, wilson_interval
+from .mace import MACE
+from .majority_vote import MajorityVote, WeightedMajorityVote
+
+__all__ = [
+    # categorical aggregation
+    "MajorityVote",
+    "WeightedMajorityVote",
+    "DawidSkene",
+    "OneCoinDawidSkene",
+    "GLAD",
+    "MACE",
+    # numeric scores
+    "ScoreAggregator",
+    "MeanScore",
+    "MedianScore",
+    "ReliabilityWeightedScore",
+    # pairwise preferences
+    "BradleyTerry",
+    "CrowdBT",
+    "Pairs",
+    "rankings_to_pairs",
+    # agreement
+    "Agreement",
+    "krippendorff_alpha",
+    "fleiss_kappa",
+    "cohen_kappa",
+    "percent_agreement",
+    # bias diagnostics
+    "PositionBias",
+    "position_bias",
+    "LengthBias",
+    "length_bias",
+    "Leniency",
+    "leniency",
+    "LabelSkew",
+    "label_skew",
+    "SpeedFlags",
+    "speed_flags",
+    "StraightLining",
+    "straight_lining",
+    "GroupDisagreement",
+    "group_disagreement",
+    # intervals
+    "wilson_interval",
+    "bootstrap_ci",
+    # encoding
+    "factorize",
+    "encode_labels",
+    "EncodedLabels",
+    # adaptive overlap and routing
+    "AdaptiveOverlap",
+    "Tier",
+    "choose_tier",
+    "expected_accuracy_gain",
+    "item_confidence",
+    "needs_more",
+    "posterior_for_item",
+]
+from .adaptive import AdaptiveOverlap, Tier, choose_tier, expected_accuracy_gain, item_confidence, needs_more, posterior_for_item  # noqa: E402, E501

@@ -1,0 +1,289 @@
+"""Leasing, heartbeats, release and submit: the trainer's loop, safe under concurrency.
+
+The claim runs in one write transaction: on SQLite ``BEGIN IMMEDIATE`` serialises claimers;
+on PostgreSQL each claimer locks its candidate item ``FOR UPDATE SKIP LOCKED`` and re-counts
+the item's free slots under that lock before inserting. Either way no item ever holds more
+live leases plus judgments than its overlap, and no expert holds two on one item.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..domain.assignments import AssignmentState, add_active_time, lease_expiry
+from ..domain.errors import BudgetExhausted, Conflict, LeaseExpired, NotFound, PermissionDenied
+from ..domain.money import from_cents, to_cents
+from ..domain.payments import billable_minutes, pay_for, worst_case_lease_cost
+from ..domain.policies import Actor, can_see_assignment, can_work_on, require_expert
+from ..domain.presentation import make_presentation
+from ..domain.projects import TaskType
+from ..domain.responses import parse_response
+from ..storage import repositories as repo
+from ..storage.db import begin_write, is_sqlite
+from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
+from . import routing
+from .clock import utcnow
+from .projects import load_project, require_expert_eligible
+from .views import assignment_view
+
+_rng = random.SystemRandom()
+DEADLOCK_RETRIES = 3
+RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+MAX_CLAIM_TRIES = 1000  # each try excludes one item that filled up while we looked
+
+
+def rate_cents(project: Project, expert: Expert) -> int:
+    """Pay is the project's rate card where it has one, else the expert's own rate."""
+    return project.hourly_rate_cents if project.hourly_rate_cents is not None else expert.hourly_rate_cents
+
+
+def lease_next(session: Session, actor: Actor, project_id: int, *, now: datetime | None = None) -> dict | None:
+    """Lease the next item for the calling expert, or None when nothing is left for them.
+
+    An expert who already holds a live lease in the project gets that one back, so a reload
+    or a double click never hoards a second item. A claim that PostgreSQL aborts to break a
+    deadlock is retried from scratch (it changed nothing).
+    """
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            return _lease_next(session, actor, project_id, now=now)
+        except OperationalError as exc:
+            if attempt == DEADLOCK_RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
+                raise
+            session.rollback()
+    return None  # pragma: no cover - the loop returns or raises
+
+
+def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetime | None) -> dict | None:
+    expert_id = require_expert(actor)
+    now = now or utcnow()
+    begin_write(session)
+    project = load_project(session, project_id)
+    expert = session.get(Expert, expert_id)
+    if expert is None:
+        raise NotFound(f"expert {expert_id} not found")
+    require_expert_eligible(session, project, expert)
+    held = session.execute(
+        select(Assignment).where(Assignment.project_id == project.id, Assignment.expert_id == expert_id,
+                                 repo.live_lease_filter(now)).limit(1)).scalar_one_or_none()
+    if held is not None:
+        item = session.get(Item, held.item_id)
+        view = assignment_view(held, item, project, now, staff=False)
+        session.commit()
+        return view
+    if project.budget_cents is not None:
+        _check_budget(session, project, expert, now)
+    item_id = None
+    for query in routing.claim_plan(session, project, expert, _rng):
+        item_id = _claim_item(session, project, expert_id, now, query)
+        if item_id is not None:
+            break
+    if item_id is None:
+        session.commit()
+        return None
+    # An old lapsed lease of this expert on the item is closed, so only one can ever be submitted.
+    session.execute(update(Assignment).where(
+        Assignment.item_id == item_id, Assignment.expert_id == expert_id,
+        Assignment.state == AssignmentState.leased.value).values(state=AssignmentState.expired.value))
+    item = session.get(Item, item_id)
+    assignment = Assignment(
+        project_id=project.id, item_id=item_id, expert_id=expert_id,
+        state=AssignmentState.leased.value, leased_at=now,
+        lease_expires_at=lease_expiry(now, project.lease_minutes), last_seen_at=now,
+        active_seconds=0.0, guidelines_version=project.guidelines_version,
+        presentation=make_presentation(TaskType(project.task_type), item.payload, _rng))
+    session.add(assignment)
+    session.flush()
+    view = assignment_view(assignment, item, project, now, staff=False)
+    session.commit()
+    return view
+
+
+def _claim_item(session: Session, project: Project, expert_id: int, now: datetime,
+                query: routing.ClaimQuery) -> int | None:
+    if is_sqlite(session):  # the IMMEDIATE transaction already excludes every other writer
+        return repo.next_candidate_item(session, project.id, expert_id, now, skip_locked=False, **query.kwargs)
+    tried: list[int] = []
+    for _ in range(MAX_CLAIM_TRIES):
+        # Each candidate is tried inside a savepoint: rolling it back releases the row lock of a
+        # candidate that turned out full, so a claimer never holds one item while waiting for
+        # another (two such claimers would deadlock).
+        attempt = session.begin_nested()
+        item_id = repo.next_candidate_item(session, project.id, expert_id, now,
+                                           skip_locked=True, exclude=tried, **query.kwargs)
+        if item_id is None:
+            # Every open item may be locked by claimers still deciding: wait for the first
+            # rather than tell this trainer there is nothing left while there is.
+            item_id = repo.next_candidate_item(session, project.id, expert_id, now, skip_locked=False,
+                                               wait_locked=True, exclude=tried, **query.kwargs)
+            if item_id is None:
+                attempt.rollback()
+                return None
+        # Under the row lock, a fresh statement sees every commit made before we got the lock.
+        if ((query.gold_pool or repo.open_slots(session, item_id, now) > 0)
+                and not repo.expert_has_item(session, item_id, expert_id, now)):
+            attempt.commit()
+            return item_id
+        attempt.rollback()
+        tried.append(item_id)
+    return None
+
+
+def _check_budget(session: Session, project: Project, expert: Expert, now: datetime) -> None:
+    repo.lock_project(session, project.id)  # budget checks of one project run one at a time
+    spent = repo.project_spent_cents(session, project.id)
+    if project.hourly_rate_cents is not None:
+        rates = [project.hourly_rate_cents] * len(repo.live_lease_rates(session, project.id, now))
+    else:
+        rates = repo.live_lease_rates(session, project.id, now)
+    worst = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)
+    mine = to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(rate_cents(project, expert))))
+    if spent + worst + mine > project.budget_cents:
+        session.rollback()
+        raise BudgetExhausted(
+            f"project {project.id} budget is exhausted: spent ${from_cents(spent)} + leased worst case "
+            f"${from_cents(worst)} + this lease ${from_cents(mine)} > budget ${from_cents(project.budget_cents)}")
+
+
+def _load_own(session: Session, actor: Actor, assignment_id: int) -> Assignment:
+    a = session.get(Assignment, assignment_id)
+    if a is None or not can_see_assignment(actor, a.expert_id):
+        raise NotFound(f"assignment {assignment_id} not found")
+    if not can_work_on(actor, a.expert_id):
+        raise PermissionDenied("only the expert holding this assignment may work on it")
+    return a
+
+
+def _revive_or_fail(session: Session, a: Assignment, project: Project, now: datetime) -> None:
+    """A lapsed lease may go on only while its slot is still free (and it was not closed)."""
+    if a.state != AssignmentState.leased.value:
+        raise Conflict(f"assignment {a.id} is {a.state}")
+    if now < a.lease_expires_at:
+        return
+    repo.lock_item(session, a.item_id)
+    item = session.get(Item, a.item_id)
+    if not routing.in_gold_pool(project, item) and repo.open_slots(session, a.item_id, now,
+                                                                    except_assignment=a.id) <= 0:
+        a.state = AssignmentState.expired.value
+        session.commit()
+        raise LeaseExpired(f"the lease on assignment {a.id} expired at {a.lease_expires_at.isoformat()} "
+                           "and its slot was taken by another expert")
+
+
+def heartbeat(session: Session, actor: Actor, assignment_id: int, settings: Settings, *,
+              now: datetime | None = None) -> dict:
+    """Count active time since the last sign of life and extend the lease."""
+    now = now or utcnow()
+    begin_write(session)
+    a = _load_own(session, actor, assignment_id)
+    project = session.get(Project, a.project_id)
+    _revive_or_fail(session, a, project, now)
+    a.active_seconds = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
+    a.last_seen_at = now
+    a.lease_expires_at = lease_expiry(now, project.lease_minutes)
+    out = {"assignment_id": a.id, "lease_expires_at": a.lease_expires_at.isoformat(),
+           "active_seconds": round(a.active_seconds, 1)}
+    session.commit()
+    return out
+
+
+def release(session: Session, actor: Actor, assignment_id: int, *, now: datetime | None = None) -> dict:
+    """Give the item back (skip). It is not offered to this expert again."""
+    now = now or utcnow()
+    begin_write(session)
+    a = _load_own(session, actor, assignment_id)
+    if a.state != AssignmentState.leased.value:
+        raise Conflict(f"assignment {a.id} is {a.state}; only a leased assignment can be released")
+    a.state = AssignmentState.released.value
+    session.commit()
+    return {"assignment_id": a.id, "state": a.state}
+
+
+def submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
+           idempotency_key: str | None = None, now: datetime | None = None) -> dict:
+    """Validate and store a response, and pay for the active time (capped) in one transaction.
+
+    With an ``Idempotency-Key``, a retried submit returns the first result instead of failing.
+    """
+    now = now or utcnow()
+    begin_write(session)
+    a = _load_own(session, actor, assignment_id)
+    project = session.get(Project, a.project_id)
+    item = session.get(Item, a.item_id)
+    if a.state in (AssignmentState.submitted.value, AssignmentState.accepted.value,
+                   AssignmentState.rejected.value):
+        if idempotency_key and a.idempotency_key == idempotency_key:
+            result = _submit_result(session, a, item, project, now)
+            session.commit()
+            return result
+        raise Conflict(f"assignment {a.id} was already submitted")
+    _revive_or_fail(session, a, project, now)
+    clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
+    repo.lock_item(session, a.item_id)
+    expert = session.get(Expert, a.expert_id)
+    active = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
+    minutes = billable_minutes(active, project.max_minutes_per_task)
+    rate = rate_cents(project, expert)
+    amount = pay_for(minutes, from_cents(rate))
+    a.state = AssignmentState.submitted.value
+    a.response = clean
+    a.submitted_at = now
+    a.last_seen_at = now
+    a.active_seconds = active
+    a.idempotency_key = idempotency_key
+    repo.bump_done(session, a.item_id, +1)
+    session.add(LedgerEntry(expert_id=a.expert_id, project_id=a.project_id, assignment_id=a.id,
+                            kind="earning", minutes=str(minutes), rate_cents=rate,
+                            amount_cents=to_cents(amount), created_at=now))
+    session.flush()
+    routing.after_submit(session, project, item, a, now)
+    result = _submit_result(session, a, item, project, now)
+    session.commit()
+    return result
+
+
+def _submit_result(session: Session, a: Assignment, item: Item, project: Project, now: datetime) -> dict:
+    entry = session.execute(select(LedgerEntry).where(LedgerEntry.assignment_id == a.id)).scalar_one_or_none()
+    view = assignment_view(a, item, project, now, staff=False,
+                           earned_cents=entry.amount_cents if entry else 0)
+    view["minutes"] = entry.minutes if entry else "0"
+    return view
+
+
+def load_visible(session: Session, actor: Actor, assignment_id: int) -> tuple[Assignment, Item, Project]:
+    """An assignment the actor may see (their own; staff: any), with its item and project.
+    Anything else is "not found", so ids reveal nothing."""
+    a = session.get(Assignment, assignment_id)
+    if a is None or not can_see_assignment(actor, a.expert_id):
+        raise NotFound(f"assignment {assignment_id} not found")
+    return a, session.get(Item, a.item_id), session.get(Project, a.project_id)
+
+
+def get_assignment(session: Session, actor: Actor, assignment_id: int) -> dict:
+    a, item, project = load_visible(session, actor, assignment_id)
+    return assignment_view(a, item, project, utcnow(), staff=actor.is_staff)
+
+
+def list_assignments(session: Session, actor: Actor, *, project_id: int | None = None,
+                     expert_id: int | None = None, limit: int = 100) -> list[dict]:
+    """Staff may list anyone's; an expert lists only their own, newest first."""
+    if not actor.is_staff:
+        expert_id = require_expert(actor)
+    q = select(Assignment, Item, Project).join(Item, Item.id == Assignment.item_id).join(
+        Project, Project.id == Assignment.project_id)
+    if project_id is not None:
+        q = q.where(Assignment.project_id == project_id)
+    if expert_id is not None:
+        q = q.where(Assignment.expert_id == expert_id)
+    q = q.order_by(Assignment.id.desc()).limit(min(max(limit, 1), 1000))
+    now = utcnow()
+    return [assignment_view(a, i, p, now, staff=actor.is_staff) for a, i, p in session.execute(q)]
+
+

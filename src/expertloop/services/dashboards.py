@@ -1,0 +1,180 @@
+"""A project's dashboard for staff: progress, throughput per day, spend against budget, and a
+row per trainer. Its own queries are aggregates that read no item payload.
+
+Quality columns (gold accuracy, agreement with the consensus) come from the quality report
+(``services.quality.project_quality``); if it fails they are ``None`` and pages show "—".
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain.assignments import AssignmentState
+from ..domain.policies import Actor, require_staff
+from ..domain.projects import TaskType
+from ..storage import repositories as repo
+from ..storage.orm import Assignment, Expert, LedgerEntry, Project
+from .clock import utcnow
+from .consensus import Consensus, fit_consensus, project_judgments
+from .projects import load_project
+from .views import project_view, usd
+
+log = logging.getLogger(__name__)
+JUDGED = (AssignmentState.submitted.value, AssignmentState.accepted.value, AssignmentState.rejected.value)
+MAX_DAYS = 90
+MIN_DAYS = 14  # a young project still gets a readable two-week axis
+
+
+def _day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: datetime | None = None) -> dict:
+    require_staff(actor, "see project dashboards")
+    now = now or utcnow()
+    project = load_project(session, project_id)
+    progress = repo.project_progress(session, project, now)
+    spent = repo.project_spent_cents(session, project.id)
+    today = now.date()
+    start = max(min(project.created_at.date(), today - timedelta(days=MIN_DAYS - 1)),
+                today - timedelta(days=MAX_DAYS - 1))
+    days = _days(start, today)
+
+    submitted = dict((_day(d), n) for d, n in session.execute(
+        select(func.date(Assignment.submitted_at), func.count())
+        .where(Assignment.project_id == project.id, Assignment.state.in_(JUDGED),
+               Assignment.submitted_at.is_not(None))
+        .group_by(func.date(Assignment.submitted_at))).all())
+    spend = dict((_day(d), int(c)) for d, c in session.execute(
+        select(func.date(LedgerEntry.created_at), func.sum(LedgerEntry.amount_cents))
+        .where(LedgerEntry.project_id == project.id)
+        .group_by(func.date(LedgerEntry.created_at))).all())
+
+    before = sum(c for d, c in spend.items() if d < start)
+    cumulative, running = [], before
+    for d in days:
+        running += spend.get(d, 0)
+        cumulative.append(running)
+    recent = [spend.get(d, 0) for d in days[-7:]]
+    daily_rate = sum(recent) / len(recent) if recent else 0
+    days_left = None
+    if project.budget_cents is not None and daily_rate > 0:
+        days_left = max(0.0, (project.budget_cents - spent) / daily_rate)
+
+    consensus = _categorical_consensus(session, project)
+    return {
+        "project": project_view(project, staff=True, progress=progress, spent_cents=spent),
+        "budget_cents": project.budget_cents,
+        "spent_cents": spent,
+        "days": [d.isoformat() for d in days],
+        "submissions_per_day": [submitted.get(d, 0) for d in days],
+        "spend_per_day_cents": [spend.get(d, 0) for d in days],
+        "cumulative_spend_cents": cumulative,
+        "avg_daily_spend_cents": round(daily_rate),
+        "budget_days_left": None if days_left is None else round(days_left, 1),
+        "trainers": trainer_rows(session, actor, project.id, consensus=consensus),
+        "agreement_per_day": _agreement_per_day(consensus, days),
+    }
+
+
+def _categorical_consensus(session: Session, project: Project) -> Consensus | None:
+    """The project's consensus, fitted once for both the trainer table and the daily agreement."""
+    task_type = TaskType(project.task_type)
+    if task_type in (TaskType.sft, TaskType.rubric):
+        return None
+    return fit_consensus(project_judgments(session, project.id, task_type))
+
+
+def _agreement_per_day(consensus: Consensus | None, days: list[date]) -> list[int | None]:
+    """Per day, the share (%) of that day's categorical judgments that agree with today's
+    consensus; None on days without judgments or for free-text and rubric projects."""
+    if consensus is None:
+        return [None] * len(days)
+    agree: dict[date, list[int]] = {}
+    data = consensus.data
+    for key, label, when in zip(data.keys, data.labels, data.submitted_at):
+        tally = agree.setdefault(when.date(), [0, 0])
+        tally[0] += label == consensus.label(key)
+        tally[1] += 1
+    return [round(100 * agree[d][0] / agree[d][1]) if d in agree else None for d in days]
+
+
+def trainer_rows(session: Session, actor: Actor, project_id: int, *, consensus: Consensus | None = None) -> list[dict]:
+    """Per trainer on a project: volume, review outcomes, active time, earnings, quality."""
+    require_staff(actor, "see per-trainer figures")
+    rows: dict[int, dict] = {}
+    q = (select(Assignment.expert_id, Expert.name, Assignment.state, func.count(),
+                func.coalesce(func.sum(Assignment.active_seconds), 0.0))
+         .join(Expert, Expert.id == Assignment.expert_id)
+         .where(Assignment.project_id == project_id, Assignment.state.in_(JUDGED))
+         .group_by(Assignment.expert_id, Expert.name, Assignment.state))
+    for expert_id, name, state, n, seconds in session.execute(q).all():
+        row = rows.setdefault(expert_id, {"expert_id": expert_id, "name": name, "submitted": 0,
+                                          "accepted": 0, "rejected": 0, "pending_review": 0,
+                                          "active_seconds": 0.0, "earned_cents": 0})
+        row["submitted"] += n
+        row["active_seconds"] += float(seconds)
+        if state == AssignmentState.accepted.value:
+            row["accepted"] += n
+        elif state == AssignmentState.rejected.value:
+            row["rejected"] += n
+        else:
+            row["pending_review"] += n
+    earned = session.execute(select(LedgerEntry.expert_id, func.sum(LedgerEntry.amount_cents))
+                             .where(LedgerEntry.project_id == project_id)
+                             .group_by(LedgerEntry.expert_id)).all()
+    for expert_id, cents in earned:
+        if expert_id in rows:
+            rows[expert_id]["earned_cents"] = int(cents)
+    quality = _quality(session, actor, project_id, consensus)
+    out = []
+    for row in sorted(rows.values(), key=lambda r: (-r["submitted"], r["name"])):
+        q = quality.get(row["expert_id"], {})
+        reviewed = row["accepted"] + row["rejected"]
+        row.update(earned_usd=usd(row["earned_cents"]), active_seconds=round(row["active_seconds"], 1),
+                   acceptance_rate=row["accepted"] / reviewed if reviewed else None,
+                   gold_accuracy=q.get("gold_accuracy"), agreement=q.get("agreement"))
+        out.append(row)
+    return out
+
+
+def _quality(session: Session, actor: Actor, project_id: int, consensus: Consensus | None) -> dict[int, dict]:
+    from .quality import project_quality
+
+    try:
+        report = project_quality(session, actor, project_id, n_boot=0, consensus_limit=0, consensus=consensus)
+    except Exception:  # optional columns must never take the dashboard down (the quality API reports errors)
+        log.warning("quality figures for project %s are unavailable", project_id, exc_info=True)
+        return {}
+    return {card["expert_id"]: {"gold_accuracy": (card.get("gold") or {}).get("accuracy"),
+                                "agreement": card.get("agreement_with_consensus")}
+            for card in report.get("trainers", [])}
+
+
+def projects_overview(session: Session, actor: Actor) -> list[dict]:
+    """Every project with progress, spend and work awaiting review (staff)."""
+    require_staff(actor, "see every project")
+    now = utcnow()
+    pending = dict(session.execute(
+        select(Assignment.project_id, func.count())
+        .where(Assignment.state == AssignmentState.submitted.value)
+        .group_by(Assignment.project_id)).all())
+    spent = dict(session.execute(
+        select(LedgerEntry.project_id, func.sum(LedgerEntry.amount_cents))
+        .group_by(LedgerEntry.project_id)).all())
+    out = []
+    for p in session.execute(select(Project).order_by(Project.id)).scalars():
+        view = project_view(p, staff=True, progress=repo.project_progress(session, p, now),
+                            spent_cents=int(spent.get(p.id) or 0))
+        view.update(budget_cents=p.budget_cents, spent_cents=int(spent.get(p.id) or 0),
+                    pending_review=pending.get(p.id, 0))
+        out.append(view)
+    return out

@@ -1,0 +1,75 @@
+"""Registering experts, one or a whole file at a time (all-or-nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
+from ..domain.experts import ExpertSpec, parse_expert
+from ..domain.money import to_cents
+from ..domain.policies import Actor, can_read_expert, require_staff
+from ..storage.db import begin_write
+from ..storage.orm import Expert
+from .views import expert_view
+
+
+def _row(spec: ExpertSpec) -> Expert:
+    return Expert(name=spec.name, email=spec.email, degree=int(spec.degree),
+                  licenses=list(spec.licenses), domains=dict(spec.domains),
+                  languages=list(spec.languages), hourly_rate_cents=to_cents(spec.hourly_rate_usd),
+                  country=spec.country, status=spec.status.value)
+
+
+def create_expert(session: Session, actor: Actor, data: dict) -> dict:
+    require_staff(actor, "register experts")
+    return import_experts(session, actor, [(None, data)])[0]
+
+
+def import_experts(session: Session, actor: Actor, records: Sequence[tuple[int | None, dict]]) -> list[dict]:
+    """Validate every record, then insert all or none. ``records`` pairs each with its line."""
+    require_staff(actor, "register experts")
+    specs: list[ExpertSpec] = []
+    problems: list[Problem] = []
+    seen: dict[str, int | None] = {}
+    for line, data in records:
+        where = f"line {line}" if line is not None else ""
+        try:
+            spec = parse_expert(data)
+        except ValidationFailed as exc:
+            problems += exc.prefixed(where).problems if where else exc.problems
+            continue
+        if spec.email in seen:
+            problems.append(Problem(f"{where}: email" if where else "email",
+                                    f"{spec.email} appears twice (also line {seen[spec.email]})"))
+        seen[spec.email] = line
+        specs.append(spec)
+    if problems:
+        raise ValidationFailed(problems)
+    begin_write(session)
+    taken = set(session.execute(select(Expert.email).where(Expert.email.in_(list(seen)))).scalars())
+    if taken:
+        session.rollback()
+        raise Conflict(f"an expert with email {', '.join(sorted(taken))} already exists; nothing was imported")
+    rows = [_row(s) for s in specs]
+    session.add_all(rows)
+    session.flush()
+    views = [expert_view(r) for r in rows]
+    session.commit()
+    return views
+
+
+def get_expert(session: Session, actor: Actor, expert_id: int) -> dict:
+    if not can_read_expert(actor, expert_id):
+        raise PermissionDenied("trainers may read only their own expert record")
+    expert = session.get(Expert, expert_id)
+    if expert is None:
+        raise NotFound(f"expert {expert_id} not found")
+    return expert_view(expert)
+
+
+def list_experts(session: Session, actor: Actor) -> list[dict]:
+    require_staff(actor, "list experts")
+    return [expert_view(e) for e in session.execute(select(Expert).order_by(Expert.id)).scalars()]

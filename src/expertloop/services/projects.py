@@ -1,0 +1,119 @@
+"""Creating projects and reading them back with progress and spend."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain.errors import NotFound, PermissionDenied
+from ..domain.experts import Degree, ExpertStatus
+from ..domain.money import to_cents
+from ..domain.policies import Actor, require_staff
+from ..domain.projects import Requirements, parse_project, unmet_requirements
+from ..storage import repositories as repo
+from ..storage.db import begin_write
+from ..storage.orm import Certificate, Expert, Project, ProjectPause
+from .clock import utcnow
+from .views import project_view
+
+
+def create_project(session: Session, actor: Actor, data: dict) -> dict:
+    require_staff(actor, "create projects")
+    spec = parse_project(data)
+    begin_write(session)
+    project = Project(
+        name=spec.name, task_type=spec.task_type.value, guidelines=spec.guidelines,
+        options=spec.options, requirements=spec.requirements.to_json(), overlap=spec.overlap,
+        lease_minutes=spec.lease_minutes, max_minutes_per_task=spec.max_minutes_per_task,
+        budget_cents=None if spec.budget_usd is None else to_cents(spec.budget_usd),
+        hourly_rate_cents=None if spec.hourly_rate_usd is None else to_cents(spec.hourly_rate_usd),
+        pseudonym_salt=secrets.token_hex(16),
+        adaptive_overlap=spec.adaptive_overlap.to_json() if spec.adaptive_overlap else None,
+        gold_policy=spec.gold_policy.to_json() if spec.gold_policy else None,
+        quality_floor=spec.quality_floor.to_json() if spec.quality_floor else None,
+        tiers={"tiers": [t.to_json() for t in spec.tiers], "escalation_tier": spec.escalation_tier}
+        if spec.tiers else None,
+    )
+    session.add(project)
+    session.flush()
+    view = project_view(project, staff=True)
+    session.commit()
+    return view
+
+
+def load_project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    return project
+
+
+def passed_exams(session: Session, expert_id: int) -> set[int]:
+    return set(session.execute(select(Certificate.exam_id).where(Certificate.expert_id == expert_id)).scalars())
+
+
+def requirement_problems(requirements: dict | None, expert: Expert, exams_passed: set[int]) -> list[str]:
+    return unmet_requirements(
+        Requirements.from_json(requirements), degree=Degree(expert.degree),
+        domains=expert.domains or {}, languages=expert.languages or [],
+        licenses=expert.licenses or [], status=ExpertStatus(expert.status),
+        verified_domains=expert.verified_domains or {}, passed_exams=exams_passed)
+
+
+def eligibility_problems(project: Project, expert: Expert, exams_passed: set[int] | None = None,
+                         session: Session | None = None) -> list[str]:
+    """Why an expert may not work on a project: requirements, or a pause from this project."""
+    if exams_passed is None:
+        exams_passed = passed_exams(session, expert.id) if session is not None else set()
+    problems = requirement_problems(project.requirements, expert, exams_passed)
+    if session is not None:
+        pause = session.execute(select(ProjectPause.reason).where(
+            ProjectPause.project_id == project.id, ProjectPause.expert_id == expert.id,
+            ProjectPause.lifted_at.is_(None)).limit(1)).scalar_one_or_none()
+        if pause is not None:
+            problems.append(f"paused from this project: {pause}")
+    return problems
+
+
+def expert_tiers(project: Project, expert: Expert, exams_passed: set[int]) -> list[str]:
+    """Names of the project's tiers whose requirements this expert meets."""
+    tiers = (project.tiers or {}).get("tiers") or []
+    return [t["name"] for t in tiers if not requirement_problems(t["requirements"], expert, exams_passed)]
+
+
+def get_project(session: Session, actor: Actor, project_id: int) -> dict:
+    project = load_project(session, project_id)
+    if not actor.is_staff:
+        _require_eligible(session, actor, project)
+    progress = repo.project_progress(session, project, utcnow())
+    spent = repo.project_spent_cents(session, project.id) if actor.is_staff else None
+    return project_view(project, staff=actor.is_staff, progress=progress, spent_cents=spent)
+
+
+def list_projects(session: Session, actor: Actor) -> list[dict]:
+    """Staff see every project; experts see the ones they qualify for."""
+    projects = list(session.execute(select(Project).order_by(Project.id)).scalars())
+    if not actor.is_staff:
+        expert = session.get(Expert, actor.expert_id) if actor.expert_id else None
+        if expert is None:
+            return []
+        exams = passed_exams(session, expert.id)
+        projects = [p for p in projects if not eligibility_problems(p, expert, exams, session)]
+    now = utcnow()
+    return [project_view(p, staff=actor.is_staff, progress=repo.project_progress(session, p, now))
+            for p in projects]
+
+
+def _require_eligible(session: Session, actor: Actor, project: Project) -> None:
+    expert = session.get(Expert, actor.expert_id) if actor.expert_id else None
+    if expert is None or eligibility_problems(project, expert, session=session):
+        # Same answer as a missing project: trainers learn nothing about projects not for them.
+        raise NotFound(f"project {project.id} not found")
+
+
+def require_expert_eligible(session: Session, project: Project, expert: Expert) -> None:
+    problems = eligibility_problems(project, expert, session=session)
+    if problems:
+        raise PermissionDenied(f"not eligible for project {project.id}: " + "; ".join(problems))

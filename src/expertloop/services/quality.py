@@ -1,0 +1,273 @@
+"""A project's quality report: agreement, consensus, trainer scorecards, bias and groups.
+
+Reads the judgments once, hands integer-coded arrays to :mod:`expertloop.quality` and turns
+the fitted numbers into a report a manager can read (API, CLI and console share it).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain.assignments import DONE_STATES
+from ..domain.experts import Degree
+from ..domain.grading import gold_tally
+from ..domain.policies import Actor, require_staff
+from ..domain.presentation import shown_first
+from ..domain.projects import TaskType
+from ..storage.orm import Assignment, Expert, Item, Project
+from .consensus import Consensus, fit_consensus, project_judgments
+from .exports import pseudonym
+from .projects import load_project
+
+_DONE = [s.value for s in DONE_STATES]
+MIN_FOR_FLAGS = 5        # judgments a trainer needs before bias flags are raised
+ALPHA = 0.01             # significance for the statistical flags (many trainers are tested at once)
+TOO_FAST_SHARE = 0.25    # a submission under this share of the item's median time is "too fast"
+FAST_SHARE_FLAG = 0.3    # flag a trainer when this share of their submissions is too fast
+
+
+def project_quality(session: Session, actor: Actor, project_id: int, *, n_boot: int = 200,
+                    consensus_limit: int = 1000, consensus: Consensus | None = None) -> dict:
+    """The full report; ``consensus_limit`` caps the per-item list (least confident first).
+    A caller that already fitted the project's consensus may pass it in."""
+    require_staff(actor, "read quality reports")
+    project = load_project(session, project_id)
+    task_type = TaskType(project.task_type)
+    rows = _rows(session, project.id)
+    experts = {e.id: e for e in session.execute(select(Expert).where(
+        Expert.id.in_({r["expert_id"] for r in rows}))).scalars()} if rows else {}
+    report: dict = {"project_id": project.id, "task_type": task_type.value, "judgments": len(rows),
+                    "items_judged": len({r["item_id"] for r in rows}), "trainers_active": len(experts)}
+    if task_type == TaskType.rubric:
+        consensus = None
+        report.update(_rubric(project, rows, n_boot))
+    elif task_type != TaskType.sft:
+        if consensus is None:
+            consensus = fit_consensus(project_judgments(session, project.id, task_type))
+        report.update(_categorical(consensus, n_boot, consensus_limit, session))
+    else:
+        consensus = None
+    report["trainers"] = _scorecards(project, task_type, rows, experts, consensus)
+    report["groups"] = _groups(consensus, experts, project)
+    return report
+
+
+def _rows(session: Session, project_id: int) -> list[dict]:
+    q = (select(Assignment.id, Assignment.item_id, Assignment.expert_id, Assignment.response,
+                Assignment.presentation, Assignment.active_seconds, Item.gold, Item.payload)
+         .join(Item, Item.id == Assignment.item_id)
+         .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE)).order_by(Assignment.id))
+    keys = ("assignment_id", "item_id", "expert_id", "response", "presentation", "active_seconds", "gold", "payload")
+    return [dict(zip(keys, r)) for r in session.execute(q)]
+
+
+def _agreement(items, trainers, values, level: str, n_boot: int) -> dict:
+    from ..quality import krippendorff_alpha, percent_agreement
+
+    alpha = krippendorff_alpha(items=items, trainers=trainers, values=values, level=level, n_boot=n_boot,
+                               random_state=0)
+    out = {"krippendorff_alpha": _interval(alpha), "level": level}
+    if level == "nominal":
+        out["percent_agreement"] = _interval(percent_agreement(items=items, trainers=trainers, labels=values,
+                                                               n_boot=n_boot, random_state=0))
+    return out
+
+
+def _interval(agreement) -> dict:
+    def clean(x):
+        return None if x is None or not np.isfinite(x) else round(float(x), 4)
+    return {"value": clean(agreement.value), "low": clean(agreement.low), "high": clean(agreement.high)}
+
+
+def _categorical(consensus: Consensus | None, n_boot: int, limit: int, session: Session) -> dict:
+    if consensus is None:
+        return {"agreement": None, "consensus": [], "method": "dawid_skene"}
+    data, model = consensus.data, consensus.model
+    agreement = _agreement(np.array(data.keys, dtype=object), np.array(data.experts),
+                           np.array(data.labels, dtype=object), "nominal", n_boot)
+    counts = defaultdict(int)
+    for k in data.keys:
+        counts[k] += 1
+    confidence = model.probas_.max(axis=1)
+    order = np.argsort(confidence, kind="stable")[:limit]
+    item_ids = {int(str(model.item_ids_[i]).split(":")[0]) for i in order}
+    external = dict(session.execute(select(Item.id, Item.external_id).where(Item.id.in_(item_ids))).all()) if item_ids else {}
+    entries = []
+    for row in order:
+        key = str(model.item_ids_[row])
+        item_id, part = (int(x) for x in key.split(":"))
+        entries.append({"item_id": item_id, "external_id": external.get(item_id), "part": part,
+                        "label": str(model.labels_[row]), "confidence": round(float(confidence[row]), 4),
+                        "judgments": counts[key], "gold": data.gold.get(key)})
+    return {"method": "dawid_skene", "agreement": agreement, "consensus": entries,
+            "classes": [str(c) for c in model.classes_]}
+
+
+def _rubric(project: Project, rows: list[dict], n_boot: int) -> dict:
+    from ..quality import ReliabilityWeightedScore
+
+    per_criterion = {}
+    for crit in project.options.get("criteria", []):
+        name = crit["name"]
+        items = np.array([r["item_id"] for r in rows])
+        trainers = np.array([r["expert_id"] for r in rows])
+        scores = np.array([r["response"]["scores"].get(name, np.nan) for r in rows], dtype=float)
+        if not len(rows):
+            continue
+        model = ReliabilityWeightedScore().fit(items, trainers, scores)
+        per_criterion[name] = {
+            "agreement": _agreement(items, trainers, scores, "interval", n_boot),
+            "consensus": [{"item_id": int(i), "score": round(float(s), 3)}
+                          for i, s in zip(model.item_ids_, model.scores_)],
+            "offsets": {int(t): round(float(o), 3) for t, o in zip(model.trainer_ids_, model.offsets_)},
+        }
+    return {"method": "reliability_weighted_score", "criteria": per_criterion}
+
+
+def _scorecards(project: Project, task_type: TaskType, rows: list[dict], experts: dict,
+                consensus: Consensus | None) -> list[dict]:
+    from ..quality import wilson_interval
+
+    by_expert: dict[int, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_expert[r["expert_id"]].append(r)
+    reliability = _reliabilities(consensus)
+    flags = _bias_flags(task_type, rows, consensus)
+    cards = []
+    for expert_id, mine in sorted(by_expert.items()):
+        expert = experts[expert_id]
+        n_gold, correct = gold_tally(task_type, [(r["response"], r["gold"]) for r in mine if r["gold"] is not None])
+        card = {
+            "expert_id": expert_id, "name": expert.name, "pseudonym": pseudonym(project, expert_id),
+            "degree": Degree(expert.degree).name, "country": expert.country,
+            "judgments": len(mine), "gold": None, "agreement_with_consensus": None,
+            "reliability": reliability.get(expert_id),
+            "median_active_seconds": round(statistics.median([r["active_seconds"] for r in mine]), 1),
+            "flags": flags.get(expert_id, []),
+        }
+        if n_gold:
+            low, high = wilson_interval(correct, n_gold)
+            card["gold"] = {"answered": n_gold, "correct": correct, "accuracy": round(correct / n_gold, 4),
+                            "low": round(low, 4), "high": round(high, 4)}
+        if consensus is not None:
+            agree = [lab == consensus.label(k) for k, e, lab in
+                     zip(consensus.data.keys, consensus.data.experts, consensus.data.labels) if e == expert_id]
+            if agree:
+                card["agreement_with_consensus"] = round(sum(agree) / len(agree), 4)
+        cards.append(card)
+    return cards
+
+
+def _reliabilities(consensus: Consensus | None) -> dict[int, float]:
+    """Estimated accuracy per trainer: the class-prior-weighted diagonal of their confusion."""
+    if consensus is None:
+        return {}
+    model = consensus.model
+    diag = np.einsum("tkk->tk", model.confusions_)
+    acc = diag @ model.class_prior_
+    return {int(t): round(float(a), 4) for t, a in zip(model.trainer_ids_, acc)}
+
+
+def _bias_flags(task_type: TaskType, rows: list[dict], consensus: Consensus | None) -> dict[int, list[dict]]:
+    """Bias and behaviour flags per trainer, each with its evidence (a p-value where one exists).
+
+    A flag needs ``MIN_FOR_FLAGS`` judgments and, for the statistical ones, p < ``ALPHA``.
+    """
+    from ..quality import bias
+
+    flags: dict[int, list[dict]] = defaultdict(list)
+    if not rows:
+        return flags
+
+    def add(trainer_ids, n, kind, mask, **evidence):
+        for j, tid in enumerate(trainer_ids):
+            if n[j] >= MIN_FOR_FLAGS and mask[j]:
+                flags[int(tid)].append({"kind": kind, "n": int(n[j]),
+                                        **{k: _num(v[j]) for k, v in evidence.items()}})
+
+    speed = bias.speed_flags([r["expert_id"] for r in rows], [r["active_seconds"] for r in rows],
+                             items=[r["item_id"] for r in rows], fraction=TOO_FAST_SHARE)
+    add(speed.trainer_ids, speed.n, "too_fast", speed.fast_share >= FAST_SHARE_FLAG,
+        fast_share=speed.fast_share, median_seconds=speed.median_duration)
+    if task_type == TaskType.preference:
+        _pairwise_flags(rows, add, bias)
+    if task_type == TaskType.rubric:
+        for name in sorted({k for r in rows for k in r["response"]["scores"]}):
+            scores = [r["response"]["scores"].get(name, np.nan) for r in rows]
+            len_ = bias.leniency([r["item_id"] for r in rows], [r["expert_id"] for r in rows], scores)
+            add(len_.trainer_ids, len_.n, f"leniency:{name}", len_.p_values < ALPHA, offset=len_.offsets,
+                p_value=len_.p_values)
+    if consensus is not None:
+        data = consensus.data
+        labels = np.array(data.labels, dtype=object)
+        cons = {k: consensus.label(k) for k in set(data.keys)}
+        skew = bias.label_skew(np.array(data.keys, dtype=object), np.array(data.experts), labels, consensus=cons)
+        add(skew.trainer_ids, _counts(data.experts, skew.trainer_ids), "label_skew", (skew.p_values < ALPHA) & (skew.tvd >= 0.2), tvd=skew.tvd, p_value=skew.p_values)
+        runs = bias.straight_lining(np.array(data.experts), labels)
+        add(runs.trainer_ids, runs.n, "straight_lining", runs.flagged, longest_run=runs.longest_run,
+            entropy=runs.entropy)
+    return flags
+
+
+def _pairwise_flags(rows: list[dict], add, bias) -> None:
+    decided = [r for r in rows if r["response"]["choice"] != "tie" and r["presentation"]]
+    if decided:
+        pos = bias.position_bias([r["expert_id"] for r in decided],
+                                 [shown_first(r["presentation"]) == r["response"]["choice"] for r in decided])
+        add(pos.trainer_ids, pos.n, "position_bias", pos.p_values < ALPHA, share_first=pos.share_first,
+            p_value=pos.p_values)
+    sized = []
+    for r in decided:
+        lengths = [len(x["text"]) for x in r["payload"]["responses"]]
+        if lengths[0] != lengths[1]:
+            sized.append((r["item_id"], r["expert_id"], r["response"]["choice"] == int(np.argmax(lengths))))
+    if sized:
+        items, trainers, longer = zip(*sized)
+        lb = bias.length_bias(items, trainers, longer)
+        add(lb.trainer_ids, lb.n, "length_bias", (lb.p_values < ALPHA) & (lb.excess > 0),
+            share_longer=lb.share_longer, consensus_share=lb.consensus_share, p_value=lb.p_values)
+
+
+def _counts(experts: list[int], trainer_ids) -> np.ndarray:
+    counts = defaultdict(int)
+    for e in experts:
+        counts[e] += 1
+    return np.array([counts[int(t)] for t in trainer_ids])
+
+
+def _num(x) -> float | int | None:
+    if isinstance(x, (np.integer, int)):
+        return int(x)
+    x = float(x)
+    return None if not np.isfinite(x) else round(x, 4)
+
+
+def _groups(consensus: Consensus | None, experts: dict, project: Project) -> dict:
+    """Disagreement between groups of trainers (degree, country, domain level)."""
+    if consensus is None:
+        return {}
+    from ..quality import bias
+
+    dims = {"degree": lambda e: Degree(e.degree).name, "country": lambda e: e.country or "unknown"}
+    domains = list((project.requirements or {}).get("domains", {}))
+    if domains:
+        dims[f"{domains[0]}_level"] = lambda e, d=domains[0]: str((e.domains or {}).get(d, 0))
+    data = consensus.data
+    out = {}
+    for name, group_of in dims.items():
+        groups = {e: group_of(experts[e]) for e in set(data.experts)}
+        if len(set(groups.values())) < 2:
+            continue
+        res = bias.group_disagreement(np.array(data.keys, dtype=object), np.array(data.experts),
+                                      np.array(data.labels, dtype=object), groups)
+        out[name] = {
+            "groups": [{"group": str(g), "judgments": int(n), "agreement_with_consensus": _num(a)}
+                       for g, n, a in zip(res.groups, res.n, res.agreement_with_consensus)],
+            "chi2": _num(res.chi2), "p_value": _num(res.p_value), "dof": res.dof,
+        }
+    return out

@@ -1,0 +1,157 @@
+"""Reviews: a senior expert accepts, rejects or edits a submitted response.
+
+- ``accept``: the response stands (state ``accepted``).
+- ``reject``: the response leaves every export (state ``rejected``) and the item's slot reopens
+  (its ``done_count`` goes down under the item lock, in the same transaction), so another
+  expert's judgment replaces it. Feedback is required so the trainer learns why. The pay for the
+  time spent stays: rejected work was still work asked for.
+- ``edit``: the reviewer's corrected response replaces the trainer's in exports; the trainer's
+  original is kept in ``original_response`` (state ``accepted``).
+
+Reviewers, managers and admins may review; nobody reviews their own work. Reviewers see the
+item as a trainer does (shuffled, gold-free); gold appears only in staff views.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain.assignments import AssignmentState
+from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..domain.policies import Actor, Role
+from ..domain.projects import TaskType
+from ..domain.responses import MAX_TEXT, parse_response
+from ..storage import repositories as repo
+from ..storage.db import begin_write
+from ..storage.orm import Assignment, Item, Project
+from .assignments import load_visible
+from .clock import utcnow
+from .views import assignment_view, iso
+
+VERDICTS = ("accept", "reject", "edit")
+REVIEWER_ROLES = (Role.admin, Role.manager, Role.reviewer)
+_REVIEWED = (AssignmentState.accepted.value, AssignmentState.rejected.value)
+
+
+def can_review(actor: Actor) -> bool:
+    return actor.role in REVIEWER_ROLES
+
+
+def require_reviewer(actor: Actor) -> None:
+    if not can_review(actor):
+        raise PermissionDenied("only reviewers, managers and admins may review work")
+
+
+def review(session: Session, actor: Actor, assignment_id: int, verdict: str, feedback: str | None = None,
+           response: object = None, *, now: datetime | None = None) -> dict:
+    """Record a verdict on a submitted response; one transaction."""
+    require_reviewer(actor)
+    if verdict not in VERDICTS:
+        raise ValidationFailed(f"must be one of {', '.join(VERDICTS)}; got {verdict!r}", loc="verdict")
+    feedback = (feedback or "").strip() or None
+    if feedback is not None and len(feedback) > MAX_TEXT:
+        raise ValidationFailed(f"is longer than {MAX_TEXT} characters", loc="feedback")
+    if verdict == "reject" and feedback is None:
+        raise ValidationFailed("is required when rejecting: tell the trainer what to do differently",
+                               loc="feedback")
+    now = now or utcnow()
+    begin_write(session)
+    a = session.get(Assignment, assignment_id)
+    if a is None:
+        raise NotFound(f"assignment {assignment_id} not found")
+    if actor.expert_id is not None and actor.expert_id == a.expert_id:
+        raise PermissionDenied("nobody may review their own work")
+    if a.state in _REVIEWED:
+        raise Conflict(f"assignment {a.id} was already reviewed ({a.state})")
+    if a.state != AssignmentState.submitted.value:
+        raise Conflict(f"assignment {a.id} is {a.state}; only submitted work can be reviewed")
+    project = session.get(Project, a.project_id)
+    item = session.get(Item, a.item_id)
+    if verdict == "edit":
+        if response is None:
+            raise ValidationFailed("is required when editing", loc="response")
+        clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
+        a.original_response = a.response
+        a.response = clean
+        a.state = AssignmentState.accepted.value
+    elif verdict == "accept":
+        a.state = AssignmentState.accepted.value
+    else:
+        repo.lock_item(session, a.item_id)
+        a.state = AssignmentState.rejected.value
+        repo.bump_done(session, a.item_id, -1)  # the slot reopens for another expert
+    a.review_feedback = feedback
+    a.reviewed_by = actor.expert_id
+    a.reviewed_at = now
+    session.flush()
+    out = _detail(a, item, project, now, staff=actor.is_staff)
+    session.commit()
+    return out
+
+
+def _detail(a: Assignment, item: Item, project: Project, now: datetime, *, staff: bool) -> dict:
+    view = assignment_view(a, item, project, now, staff=staff)
+    view.update(project_name=project.name, original_response=a.original_response,
+                project={"id": project.id, "name": project.name, "task_type": project.task_type,
+                         "options": project.options, "guidelines": project.guidelines,
+                         "guidelines_version": project.guidelines_version},
+                edited=a.original_response is not None, reviewed_at=iso(a.reviewed_at),
+                reviewed_by=a.reviewed_by)
+    return view
+
+
+def review_queue(session: Session, actor: Actor, project_id: int | None = None, *,
+                 limit: int = 100) -> list[dict]:
+    """Submitted work awaiting review, oldest first; a reviewer's own work is left out.
+    Light rows: no item payloads."""
+    require_reviewer(actor)
+    q = (select(Assignment.id, Assignment.project_id, Project.name, Project.task_type, Assignment.item_id,
+                Assignment.expert_id, Assignment.submitted_at, Assignment.active_seconds)
+         .join(Project, Project.id == Assignment.project_id)
+         .where(Assignment.state == AssignmentState.submitted.value)
+         .order_by(Assignment.submitted_at, Assignment.id)
+         .limit(min(max(limit, 1), 1000)))
+    if project_id is not None:
+        q = q.where(Assignment.project_id == project_id)
+    if actor.expert_id is not None:
+        q = q.where(Assignment.expert_id != actor.expert_id)
+    return [{"assignment_id": r.id, "project_id": r.project_id, "project_name": r.name,
+             "task_type": r.task_type, "item_id": r.item_id, "expert_id": r.expert_id,
+             "submitted_at": iso(r.submitted_at), "active_seconds": round(r.active_seconds, 1)}
+            for r in session.execute(q)]
+
+
+def queue_counts(session: Session, actor: Actor) -> list[dict]:
+    """Projects with submitted work awaiting review (the reviewer's own left out), with counts."""
+    require_reviewer(actor)
+    q = (select(Project.id, Project.name, Project.task_type, func.count(Assignment.id),
+                func.min(Assignment.submitted_at))
+         .join(Assignment, Assignment.project_id == Project.id)
+         .where(Assignment.state == AssignmentState.submitted.value)
+         .group_by(Project.id, Project.name, Project.task_type).order_by(Project.id))
+    if actor.expert_id is not None:
+        q = q.where(Assignment.expert_id != actor.expert_id)
+    return [{"project_id": pid, "project_name": name, "task_type": task_type, "pending": n,
+             "oldest_submitted_at": iso(oldest)} for pid, name, task_type, n, oldest in session.execute(q).all()]
+
+
+def get_for_review(session: Session, actor: Actor, assignment_id: int) -> dict:
+    """A submitted (or reviewed) response with its item, as the trainer saw it."""
+    require_reviewer(actor)
+    a = session.get(Assignment, assignment_id)
+    if a is None or a.state not in (AssignmentState.submitted.value, *_REVIEWED):
+        raise NotFound(f"assignment {assignment_id} not found")
+    item = session.get(Item, a.item_id)
+    project = session.get(Project, a.project_id)
+    view = _detail(a, item, project, utcnow(), staff=actor.is_staff)
+    view["own_work"] = actor.expert_id is not None and actor.expert_id == a.expert_id
+    return view
+
+
+def get_outcome(session: Session, actor: Actor, assignment_id: int) -> dict:
+    """An expert's own assignment with its review outcome (staff: anyone's)."""
+    a, item, project = load_visible(session, actor, assignment_id)
+    return _detail(a, item, project, utcnow(), staff=actor.is_staff)

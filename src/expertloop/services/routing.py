@@ -1,0 +1,237 @@
+"""Where the next judgment goes: adaptive gold, adaptive overlap, escalation, tiers and the
+quality floor. Called by the assignment services inside their transaction.
+
+The maths lives in :mod:`expertloop.quality` (Dawid–Skene posteriors, the stopping rule,
+expected accuracy gain per dollar); this module feeds it the project's judgments and writes
+the decisions back: an item's ``target_overlap``, ``confidence`` and ``required_tier``, its
+history (``item_events``) and notifications for managers.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..domain.assignments import DONE_STATES, AssignmentState
+from ..domain.grading import gold_tally
+from ..domain.projects import TaskType
+from ..domain.routing import GoldPolicy
+
+from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
+from .consensus import ProjectJudgments, fit_consensus, key_of, project_judgments
+from .projects import expert_tiers, passed_exams
+
+_DONE = [s.value for s in DONE_STATES]
+UNMEASURED_TIER_ACCURACY = 0.7  # assumed for a tier none of whose members has been measured yet
+
+
+@dataclass(frozen=True)
+class ClaimQuery:
+    """One pass of the claim: which pool to draw from and who may take routed items."""
+
+    gold: bool | None = None
+    tiers: tuple[str, ...] | None = None
+    doubt_first: bool = False
+
+    @property
+    def gold_pool(self) -> bool:
+        return self.gold is True
+
+    @property
+    def kwargs(self) -> dict:
+        return {"gold": self.gold, "tiers": self.tiers, "doubt_first": self.doubt_first}
+
+
+def in_gold_pool(project: Project, item: Item) -> bool:
+    """Under adaptive gold, gold items form a pool every trainer may be served once."""
+    return project.gold_policy is not None and item.gold is not None
+
+
+def claim_plan(session: Session, project: Project, expert: Expert, rng: random.Random) -> list[ClaimQuery]:
+    """The claim passes to try in order. With adaptive gold, a gold item comes first with the
+    trainer's current gold rate; gold is never served on its own once regular work runs out,
+    so an empty queue never gives gold away."""
+    tiers = tuple(expert_tiers(project, expert, passed_exams(session, expert.id))) if project.tiers else None
+    doubt_first = project.adaptive_overlap is not None
+    if project.gold_policy is None:
+        return [ClaimQuery(None, tiers, doubt_first)]
+    regular = ClaimQuery(False, tiers, doubt_first)
+    answered = gold_answered(session, project.id, expert.id)
+    if rng.random() < GoldPolicy(**project.gold_policy).rate(answered):
+        return [ClaimQuery(True, None, False), regular]
+    return [regular]
+
+
+def gold_answered(session: Session, project_id: int, expert_id: int) -> int:
+    return session.execute(select(func.count()).select_from(Assignment).join(Item, Item.id == Assignment.item_id)
+                           .where(Assignment.project_id == project_id, Assignment.expert_id == expert_id,
+                                  Assignment.state.in_(_DONE), Item.gold.is_not(None))).scalar_one()
+
+
+def after_submit(session: Session, project: Project, item: Item, assignment: Assignment, now: datetime) -> None:
+    task_type = TaskType(project.task_type)
+    _event(session, item.id, "judged", {"assignment_id": assignment.id}, now)
+    if item.gold is not None and project.quality_floor is not None:
+        _apply_quality_floor(session, project, task_type, assignment.expert_id, now)
+    if in_gold_pool(project, item):
+        return
+    if project.adaptive_overlap is not None:
+        _adapt(session, project, task_type, item, now)
+    elif task_type == TaskType.factcheck and project.tiers:
+        _escalate_on_disagreement(session, project, item, now)
+
+
+# -- quality floor --------------------------------------------------------------------------------
+def gold_record(session: Session, project_id: int, task_type: TaskType, expert_id: int) -> tuple[int, int]:
+    """(gold answers, correct ones) of an expert in a project; partial credit rounds down."""
+    rows = session.execute(select(Assignment.response, Item.gold).join(Item, Item.id == Assignment.item_id).where(
+        Assignment.project_id == project_id, Assignment.expert_id == expert_id,
+        Assignment.state.in_(_DONE + [AssignmentState.rejected.value]), Item.gold.is_not(None))).all()
+    return gold_tally(task_type, [(r, g) for r, g in rows])
+
+
+def _apply_quality_floor(session: Session, project: Project, task_type: TaskType, expert_id: int,
+                         now: datetime) -> None:
+    from ..quality.intervals import wilson_interval
+
+    floor = project.quality_floor
+    n, correct = gold_record(session, project.id, task_type, expert_id)
+    if n < floor["min_gold"]:
+        return
+    _low, high = wilson_interval(correct, n)
+    if high >= floor["gold_accuracy"]:
+        return
+    paused = session.execute(select(ProjectPause.id).where(
+        ProjectPause.project_id == project.id, ProjectPause.expert_id == expert_id,
+        ProjectPause.lifted_at.is_(None))).first()
+    if paused:
+        return
+    reason = (f"gold accuracy {correct}/{n} = {correct / n:.0%}; 95% upper bound {high:.0%} is below the "
+              f"project's floor of {floor['gold_accuracy']:.0%}")
+    session.add(ProjectPause(project_id=project.id, expert_id=expert_id, reason=reason, created_at=now))
+    session.execute(update(Assignment).where(
+        Assignment.project_id == project.id, Assignment.expert_id == expert_id,
+        Assignment.state == AssignmentState.leased.value).values(state=AssignmentState.released.value))
+    name = session.get(Expert, expert_id).name
+    session.add(Notification(kind="trainer_paused", project_id=project.id, expert_id=expert_id,
+                             message=f"{name} was paused from project {project.id}: {reason}", created_at=now))
+
+
+# -- adaptive overlap ------------------------------------------------------------------------------
+def _adapt(session: Session, project: Project, task_type: TaskType, item: Item, now: datetime) -> None:
+    from ..quality.adaptive import AdaptiveOverlap
+
+    spec = project.adaptive_overlap
+    data = project_judgments(session, project.id, task_type)
+    consensus = fit_consensus(data, max_iter=50)
+    if consensus is None:
+        return
+    model = consensus.model
+    rows = [row for key, row in consensus.index.items() if key.split(":")[0] == str(item.id)]
+    if not rows:
+        return
+    posteriors = model.probas_[rows]
+    weakest = posteriors[np.argmin(posteriors.max(axis=1))]
+    confidence = float(weakest.max())
+    tiers_cfg = project.tiers or {}
+    escalation = tiers_cfg.get("escalation_tier")
+    escalated_at = session.execute(select(func.min(ItemEvent.created_at)).where(
+        ItemEvent.item_id == item.id, ItemEvent.kind == "escalated")).scalar_one()
+    n_senior = 0
+    if escalated_at is not None:
+        first = key_of(item.id, 0)
+        n_senior = sum(1 for k, t in zip(data.keys, data.leased_at) if k == first and t >= escalated_at)
+    priced = _priced_tiers(session, project, model, data)
+    rule = AdaptiveOverlap(min_judgments=spec["min"], max_judgments=spec["max"],
+                           target_confidence=spec["target_confidence"], escalate=escalation is not None,
+                           tiers=priced or None)
+    decision = rule.decide_posterior(weakest, item.done_count - n_senior, n_senior)
+    item.confidence = confidence
+    detail = {"decision": decision, "confidence": round(confidence, 4), "judgments": item.done_count}
+    if decision == rule.DONE:
+        item.target_overlap, item.required_tier = item.done_count, None
+    elif decision == rule.ESCALATE:
+        item.target_overlap = item.done_count + 1
+        if item.required_tier != escalation:
+            item.required_tier = escalation
+            _event(session, item.id, "escalated", {"tier": escalation, "confidence": round(confidence, 4),
+                                                   "reason": f"still below {spec['target_confidence']} "
+                                                             f"after {item.done_count} judgments"}, now)
+            session.add(Notification(kind="item_escalated", project_id=project.id, item_id=item.id, created_at=now,
+                                     message=f"item {item.external_id or item.id} escalated to {escalation}: "
+                                             f"confidence {confidence:.2f} after {item.done_count} judgments"))
+    else:
+        item.target_overlap = item.done_count + 1
+        if priced:
+            chosen = rule.route(weakest)
+            item.required_tier = chosen.name if chosen is not None else None
+            detail["tier"] = item.required_tier
+    _event(session, item.id, "decided", detail, now)
+
+
+def _priced_tiers(session: Session, project: Project, model, data: ProjectJudgments) -> list:
+    """Tiers with a rate, each with its cost per judgment and its measured confusion matrix."""
+    from ..quality.adaptive import Tier
+
+    tiers = [t for t in (project.tiers or {}).get("tiers", []) if t.get("hourly_rate_usd")]
+    if len(tiers) < 2:
+        return []
+    minutes = _typical_minutes(session, project)
+    experts = {e.id: e for e in session.execute(select(Expert).where(
+        Expert.id.in_([int(t) for t in model.trainer_ids_]))).scalars()}
+    counts = {t: c for t, c in zip(*np.unique(np.array(data.experts), return_counts=True))}
+    out = []
+    for tier in tiers:
+        members = [k for k, tid in enumerate(model.trainer_ids_)
+                   if int(tid) in experts and tier["name"] in expert_tiers(project, experts[int(tid)], set())]
+        cost = float(tier["hourly_rate_usd"]) * minutes / 60
+        if members:
+            weights = np.array([counts.get(model.trainer_ids_[k], 1) for k in members], dtype=float)
+            confusion = np.average(model.confusions_[members], axis=0, weights=weights)
+            out.append(Tier(name=tier["name"], cost=cost, confusion=confusion))
+        else:
+            out.append(Tier(name=tier["name"], cost=cost, accuracy=UNMEASURED_TIER_ACCURACY))
+    return out
+
+
+def _typical_minutes(session: Session, project: Project) -> float:
+    seconds = list(session.execute(select(Assignment.active_seconds).where(
+        Assignment.project_id == project.id, Assignment.state.in_(_DONE)).limit(500)).scalars())
+    if not seconds:
+        return project.max_minutes_per_task / 2
+    return max(statistics.median(seconds) / 60, 0.5)
+
+
+# -- factcheck disagreement ------------------------------------------------------------------------
+def _escalate_on_disagreement(session: Session, project: Project, item: Item, now: datetime) -> None:
+    """Trainers who disagree on a factual claim send the item to the senior tier, once."""
+    escalation = (project.tiers or {}).get("escalation_tier")
+    if escalation is None or item.required_tier == escalation:
+        return
+    responses = session.execute(select(Assignment.response).where(
+        Assignment.item_id == item.id, Assignment.state.in_(_DONE))).scalars().all()
+    if len(responses) < 2:
+        return
+    verdicts = list(zip(*[[c["verdict"] for c in r["claims"]] for r in responses]))
+    disputed = [i for i, vs in enumerate(verdicts) if len(set(vs)) > 1]
+    if not disputed:
+        return
+    item.required_tier = escalation
+    item.target_overlap = item.done_count + 1
+    _event(session, item.id, "escalated", {"tier": escalation, "reason": "trainers disagree on claims",
+                                           "claims": disputed}, now)
+    session.add(Notification(kind="item_escalated", project_id=project.id, item_id=item.id, created_at=now,
+                             message=f"item {item.external_id or item.id} escalated to {escalation}: "
+                                     f"trainers disagree on claim(s) {', '.join(str(i + 1) for i in disputed)}"))
+
+
+def _event(session: Session, item_id: int, kind: str, detail: dict, now: datetime) -> None:
+    session.add(ItemEvent(item_id=item_id, kind=kind, detail=detail, created_at=now))
+
+

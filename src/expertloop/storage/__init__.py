@@ -1,0 +1,1 @@
+"""Persistence: engine factory, ORM tables, queries and migrations. Nothing here commits."""

@@ -1,0 +1,66 @@
+"""Engine and session factories, with the care SQLite needs to serve many writers.
+
+SQLite: WAL (readers never block the writer), ``busy_timeout`` (writers queue instead of
+failing), foreign keys on, and our own ``BEGIN`` so that a unit of work that claims something
+can start with ``BEGIN IMMEDIATE`` and hold the write lock from its first read. PostgreSQL:
+plain READ COMMITTED; claims use ``SELECT ... FOR UPDATE SKIP LOCKED`` (see repositories).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+WRITE_OPTION = "expertloop_write"
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int | None = None) -> Engine:
+    """An engine for ``url``; nothing is created at import time so tests pass their own."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": busy_timeout_ms / 1000})
+        _configure_sqlite(engine, busy_timeout_ms)
+        return engine
+    kwargs = {"pool_pre_ping": True}
+    if pool_size is not None:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # let us emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def begin_write(session: Session) -> None:
+    """Open the session's unit of work as a write transaction.
+
+    On SQLite this is ``BEGIN IMMEDIATE``: the write lock is taken before the first read, so two
+    trainers can never both read "slot free" and both claim it. Call before any query of the unit.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE_OPTION: True})
+
+
+def is_sqlite(session_or_engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "sqlite"

@@ -1,0 +1,272 @@
+"""ORM tables: columns and relationships only; no logic, no commits.
+
+Money is integer cents; times are UTC (stored naive, returned aware); JSON is JSONB on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String,
+                        Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# none_as_null: a Python None is SQL NULL (not the JSON text "null"), so "IS NULL" finds it.
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on both databases (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use datetime.now(timezone.utc)")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Expert(Base):
+    __tablename__ = "experts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    degree: Mapped[int] = mapped_column(Integer, default=0)
+    licenses: Mapped[list] = mapped_column(JSONType, default=list)
+    domains: Mapped[dict] = mapped_column(JSONType, default=dict)
+    languages: Mapped[list] = mapped_column(JSONType, default=list)
+    hourly_rate_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    country: Mapped[str | None] = mapped_column(String(56))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    # Domain levels a qualification exam has verified; self-declared ``domains`` stay unverified.
+    verified_domains: Mapped[dict] = mapped_column(JSONType, default=dict)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    task_type: Mapped[str] = mapped_column(String(20))
+    guidelines: Mapped[str] = mapped_column(Text, default="")
+    guidelines_version: Mapped[int] = mapped_column(Integer, default=1)
+    options: Mapped[dict] = mapped_column(JSONType, default=dict)
+    requirements: Mapped[dict] = mapped_column(JSONType, default=dict)
+    overlap: Mapped[int] = mapped_column(Integer, default=1)
+    lease_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    max_minutes_per_task: Mapped[int] = mapped_column(Integer, default=20)
+    budget_cents: Mapped[int | None] = mapped_column(BigInteger)
+    hourly_rate_cents: Mapped[int | None] = mapped_column(BigInteger)
+    pseudonym_salt: Mapped[str] = mapped_column(String(64))
+    # Routing policies (None = off): adaptive overlap, adaptive gold, quality floor, tiers.
+    adaptive_overlap: Mapped[dict | None] = mapped_column(JSONType)
+    gold_policy: Mapped[dict | None] = mapped_column(JSONType)
+    quality_floor: Mapped[dict | None] = mapped_column(JSONType)
+    tiers: Mapped[dict | None] = mapped_column(JSONType)  # {"tiers": [...], "escalation_tier"}
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id", name="uq_items_project_external_id"),
+        Index("ix_items_queue", "project_id", "priority", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict] = mapped_column(JSONType)
+    gold: Mapped[dict | None] = mapped_column(JSONType)
+    meta: Mapped[dict | None] = mapped_column("metadata", JSONType)
+    # Judgments counted toward overlap (submitted or accepted); kept in step under the item's lock.
+    done_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Judgments this item needs now: the project's overlap, or what adaptive overlap decided.
+    target_overlap: Mapped[int] = mapped_column(Integer, default=1)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    # Set when the next judgment must come from a named tier (escalation, cost-aware routing).
+    required_tier: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_item_state", "item_id", "state", "lease_expires_at"),
+        Index("ix_assignments_expert_item", "expert_id", "item_id"),
+        Index("ix_assignments_project_state", "project_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    state: Mapped[str] = mapped_column(String(20), default="leased")
+    leased_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    active_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    guidelines_version: Mapped[int] = mapped_column(Integer, default=1)
+    presentation: Mapped[dict | None] = mapped_column(JSONType)
+    response: Mapped[dict | None] = mapped_column(JSONType)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    review_feedback: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("experts.id"))
+    reviewed_at: Mapped[datetime | None]
+    original_response: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_expert", "expert_id", "created_at"),
+                      Index("ix_ledger_project", "project_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="earning")
+    minutes: Mapped[str] = mapped_column(String(20), default="0")  # Decimal as text, exact
+    rate_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class InstanceSecret(Base):
+    """Random secrets of this installation (e.g. the key that signs web session cookies),
+    kept in the database so every worker on every machine shares them."""
+
+    __tablename__ = "instance_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Exam(Base):
+    """A qualification exam: gold questions, a pass mark, a time limit and a retake cool-down."""
+
+    __tablename__ = "exams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str] = mapped_column(String(40))
+    level: Mapped[int] = mapped_column(Integer)
+    task_type: Mapped[str] = mapped_column(String(20))
+    options: Mapped[dict] = mapped_column(JSONType, default=dict)
+    pass_mark: Mapped[float] = mapped_column(Float)
+    time_limit_minutes: Mapped[int] = mapped_column(Integer)
+    retake_cooldown_hours: Mapped[int] = mapped_column(Integer)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExamQuestion(Base):
+    __tablename__ = "exam_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict] = mapped_column(JSONType)
+    gold: Mapped[dict] = mapped_column(JSONType)
+
+
+class ExamAttempt(Base):
+    __tablename__ = "exam_attempts"
+    __table_args__ = (Index("ix_exam_attempts_expert", "expert_id", "exam_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline: Mapped[datetime]
+    presentation: Mapped[dict | None] = mapped_column(JSONType)
+    submitted_at: Mapped[datetime | None]
+    answers: Mapped[dict | None] = mapped_column(JSONType)
+    score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None]
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"), index=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"))
+    domain: Mapped[str] = mapped_column(String(40))
+    level: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectPause(Base):
+    """An expert paused from one project (quality floor), until a manager lifts it."""
+
+    __tablename__ = "project_pauses"
+    __table_args__ = (Index("ix_project_pauses_project_expert", "project_id", "expert_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """Something a manager should see: a paused trainer, an escalated item."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ItemEvent(Base):
+    """The history of an item's routing: judged, decided done/more, escalated, tier chosen."""
+
+    __tablename__ = "item_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,175 @@
+"""Queries. Functions take a Session and return rows; none of them commits.
+
+List and count queries name their columns and never load item payloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..domain.assignments import DONE_STATES, SEEN_STATES, AssignmentState
+from .orm import ApiToken, Assignment, Expert, Item, LedgerEntry, Project
+
+_LEASED = AssignmentState.leased.value
+_DONE = [s.value for s in DONE_STATES]
+_SEEN = [s.value for s in SEEN_STATES]
+
+
+def live_lease_filter(now: datetime):
+    return and_(Assignment.state == _LEASED, Assignment.lease_expires_at > now)
+
+
+# -- the claim ----------------------------------------------------------------------------------
+def next_candidate_item(session: Session, project_id: int, expert_id: int, now: datetime,
+                        *, skip_locked: bool, wait_locked: bool = False, exclude: Sequence[int] = (),
+                        gold: bool | None = None,
+                        tiers: Sequence[str] | None = None, doubt_first: bool = False) -> int | None:
+    """The best item this expert may take: open slots, not seen by them, priority then age.
+
+    ``gold=True`` draws from the gold pool (no slot limit, random order so that gold cannot be
+    recognised by its position); ``gold=False`` leaves gold items out. ``tiers`` keeps items
+    routed to a tier for experts of that tier. ``doubt_first`` serves started items first.
+
+    On PostgreSQL the row is locked ``FOR UPDATE SKIP LOCKED`` so concurrent claimers move on
+    to the next item instead of queueing; the caller re-checks the slot count under the lock.
+    ``wait_locked`` locks with a plain ``FOR UPDATE`` instead, waiting for the current holder.
+    """
+    live = (select(func.count()).select_from(Assignment)
+            .where(Assignment.item_id == Item.id, live_lease_filter(now))
+            .scalar_subquery())
+    mine = exists().where(Assignment.item_id == Item.id, Assignment.expert_id == expert_id,
+                          or_(Assignment.state.in_(_SEEN), live_lease_filter(now)))
+    stmt = select(Item.id).where(Item.project_id == project_id, ~mine)
+    if gold:
+        stmt = stmt.where(Item.gold.is_not(None)).order_by(func.random())
+    else:
+        stmt = stmt.where(Item.done_count < Item.target_overlap, Item.done_count + live < Item.target_overlap)
+        if gold is False:
+            stmt = stmt.where(Item.gold.is_(None))
+        order = [Item.priority.desc()]
+        if doubt_first:
+            order.append((Item.done_count > 0).desc())
+        stmt = stmt.order_by(*order, Item.id.asc())
+    if tiers is not None:
+        stmt = stmt.where(or_(Item.required_tier.is_(None), Item.required_tier.in_(list(tiers))))
+    stmt = stmt.limit(1)
+    if exclude:
+        stmt = stmt.where(Item.id.not_in(list(exclude)))
+    if skip_locked:
+        stmt = stmt.with_for_update(skip_locked=True, of=Item)
+    elif wait_locked:
+        stmt = stmt.with_for_update(of=Item)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def open_slots(session: Session, item_id: int, now: datetime, *, except_assignment: int | None = None) -> int:
+    """Slots still free on an item: its target overlap minus done minus other live leases."""
+    target, done = session.execute(select(Item.target_overlap, Item.done_count).where(Item.id == item_id)).one()
+    q = select(func.count()).select_from(Assignment).where(Assignment.item_id == item_id,
+                                                           live_lease_filter(now))
+    if except_assignment is not None:
+        q = q.where(Assignment.id != except_assignment)
+    return target - done - session.execute(q).scalar_one()
+
+
+def expert_has_item(session: Session, item_id: int, expert_id: int, now: datetime) -> bool:
+    q = select(Assignment.id).where(
+        Assignment.item_id == item_id, Assignment.expert_id == expert_id,
+        or_(Assignment.state.in_(_SEEN), live_lease_filter(now))).limit(1)
+    return session.execute(q).first() is not None
+
+
+def lock_item(session: Session, item_id: int) -> None:
+    """Serialise writers on one item (PostgreSQL row lock; SQLite already holds the DB lock)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Item.id).where(Item.id == item_id).with_for_update())
+
+
+def lock_project(session: Session, project_id: int) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+
+
+def bump_done(session: Session, item_id: int, delta: int) -> None:
+    session.execute(update(Item).where(Item.id == item_id)
+                    .values(done_count=Item.done_count + delta))
+
+
+# -- money --------------------------------------------------------------------------------------
+def project_spent_cents(session: Session, project_id: int) -> int:
+    q = select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
+        LedgerEntry.project_id == project_id)
+    return int(session.execute(q).scalar_one())
+
+
+def live_lease_rates(session: Session, project_id: int, now: datetime) -> list[int]:
+    """Hourly rate (cents) of the expert behind each live lease on a project."""
+    q = (select(Expert.hourly_rate_cents).join(Assignment, Assignment.expert_id == Expert.id)
+         .where(Assignment.project_id == project_id, live_lease_filter(now)))
+    return [int(r) for r in session.execute(q).scalars()]
+
+
+def expert_ledger(session: Session, expert_id: int) -> list[LedgerEntry]:
+    q = (select(LedgerEntry).where(LedgerEntry.expert_id == expert_id)
+         .order_by(LedgerEntry.created_at, LedgerEntry.id))
+    return list(session.execute(q).scalars())
+
+
+# -- progress -----------------------------------------------------------------------------------
+def project_progress(session: Session, project: Project, now: datetime) -> dict:
+    """Item and judgment counts without loading a single payload."""
+    n_items = session.execute(select(func.count()).select_from(Item)
+                              .where(Item.project_id == project.id)).scalar_one()
+    complete = session.execute(select(func.count()).select_from(Item).where(
+        Item.project_id == project.id, Item.done_count >= Item.target_overlap)).scalar_one()
+    in_progress_items = session.execute(
+        select(func.count(func.distinct(Assignment.item_id))).where(
+            Assignment.project_id == project.id, live_lease_filter(now))).scalar_one()
+    states = dict(session.execute(
+        select(Assignment.state, func.count()).where(Assignment.project_id == project.id)
+        .group_by(Assignment.state)).all())
+    live = session.execute(select(func.count()).select_from(Assignment).where(
+        Assignment.project_id == project.id, live_lease_filter(now))).scalar_one()
+    judgments = sum(states.get(s, 0) for s in (*_DONE, AssignmentState.rejected.value))
+    return {
+        "items": n_items,
+        "items_complete": complete,
+        "items_in_progress": in_progress_items,
+        "items_remaining": n_items - complete,
+        "judgments": judgments,
+        "judgments_needed": session.execute(select(func.coalesce(func.sum(Item.target_overlap), 0))
+                                            .where(Item.project_id == project.id)).scalar_one(),
+        "live_leases": live,
+        "assignments_by_state": {s.value: states.get(s.value, 0) for s in AssignmentState},
+    }
+
+
+# -- lookups ------------------------------------------------------------------------------------
+def existing_external_ids(session: Session, project_id: int, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    ids = list(ids)
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        found.update(session.execute(select(Item.external_id).where(
+            Item.project_id == project_id, Item.external_id.in_(chunk))).scalars())
+    return found
+
+
+def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
+    return session.execute(select(ApiToken).where(ApiToken.token_hash == token_hash,
+                                                  ApiToken.revoked_at.is_(None))).scalar_one_or_none()
+
+
+def iter_done_assignments(session: Session, project_id: int, batch: int = 500
+                          ) -> Iterator[tuple[Assignment, Item]]:
+    """Submitted and accepted work with its item, oldest first, streamed in batches."""
+    q = (select(Assignment, Item).join(Item, Item.id == Assignment.item_id)
+         .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE))
+         .order_by(Assignment.submitted_at, Assignment.id)
+         .execution_options(yield_per=batch))
+    for row in session.execute(q):
+        yield row[0], row[1]

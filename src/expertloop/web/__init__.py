@@ -1,0 +1,1 @@
+"""The browser front end: server-rendered pages (see views.install and docs/web.md)."""

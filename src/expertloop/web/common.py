@@ -1,0 +1,167 @@
+"""What every page shares: templates and their filters, dependencies, render and redirect."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from ..api.deps import get_session
+from ..domain.policies import Actor, Role
+from ..services import auth as auth_svc
+from ..services import oversight as oversight_svc
+from . import charts
+from .auth import add_flash, apply_cookies, check_csrf, require_actor, take_flashes, web_session
+from .render import markdown
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                                "form-action 'self'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+TASK_LABELS = {"sft": "Ideal answer", "preference": "Preference", "ranking": "Ranking",
+               "factcheck": "Fact-check", "rubric": "Rubric", "label": "Label"}
+STATE_LABELS = {"leased": "In progress", "submitted": "Awaiting review", "accepted": "Accepted",
+                "rejected": "Rejected", "released": "Skipped", "expired": "Expired"}
+
+
+def _parse_time(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def when(value) -> str:
+    """A compact UTC time: ``21 Nov 14:05``."""
+    dt = _parse_time(value)
+    if dt is None:
+        return "—"
+    return dt.astimezone(timezone.utc).strftime("%d %b %H:%M")
+
+
+def duration(seconds) -> str:
+    s = int(round(float(seconds or 0)))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    if h:
+        return f"{h}h {m:02d}m"
+    if m:
+        return f"{m}m {sec:02d}s"
+    return f"{sec}s"
+
+
+def usd(value) -> str:
+    if value is None:
+        return "—"
+    return f"${float(value):,.2f}"
+
+
+def cents(value) -> str:
+    return "—" if value is None else f"${value / 100:,.2f}"
+
+
+def percent(value) -> str:
+    return "—" if value is None else f"{100 * float(value):.0f}%"
+
+
+def _make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    env = templates.env
+    env.filters.update(md=markdown, md_doc=lambda t: markdown(t, document=True), when=when,
+                       duration=duration, usd=usd, cents=cents, percent=percent)
+    env.globals.update(TASK_LABELS=TASK_LABELS, STATE_LABELS=STATE_LABELS, charts=charts, Role=Role)
+    return templates
+
+
+templates = _make_templates()
+
+
+# -- dependencies ---------------------------------------------------------------------------------
+def mark_web(request: Request) -> None:
+    """Marks the request as a page request, so errors become pages (see views.install)."""
+    request.state.web = True
+
+
+async def csrf_guard(request: Request) -> None:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        await check_csrf(request)
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+def signed_in(request: Request, db: Session = Depends(get_session)) -> Actor:
+    actor = require_actor(request, db)
+    if getattr(request.state, "user_name", None) is None:
+        request.state.user_name = auth_svc.display_name(db, actor)
+        if actor.is_staff:  # the count beside "Notifications" in the staff navigation
+            request.state.notification_count = oversight_svc.notification_count(db, actor)
+        db.commit()
+    return actor
+
+
+def is_reviewer(actor: Actor | None) -> bool:
+    return actor is not None and actor.role in (Role.reviewer, Role.manager, Role.admin)
+
+
+# -- responses ------------------------------------------------------------------------------------
+def finish(request: Request, response: Response) -> Response:
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    return apply_cookies(request, response)
+
+
+def render(request: Request, name: str, context: dict | None = None, *, status: int = 200) -> Response:
+    actor = getattr(request.state, "actor", None)
+    ctx = {
+        "actor": actor,
+        "user_name": getattr(request.state, "user_name", None),
+        "csrf_token": web_session(request).csrf,
+        "flashes": take_flashes(request),
+        "is_reviewer": is_reviewer(actor),
+        "is_staff": actor is not None and actor.is_staff,
+        "path": request.url.path,
+        "notification_count": getattr(request.state, "notification_count", None),
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    return finish(request, response)
+
+
+def redirect(request: Request, url: str, *, flash: tuple[str, str] | None = None) -> Response:
+    if flash:
+        add_flash(request, *flash)
+    return finish(request, RedirectResponse(url, status_code=303))
+
+
+def safe_next(url: str | None, default: str = "/") -> str:
+    """Only local paths: never redirect to another site after sign-in."""
+    if not url:
+        return default
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return default
+    return url
+
+
+def signin_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        return "/signin"
+    return f"/signin?next={quote(target, safe='')}"

@@ -1,0 +1,135 @@
+"""What managers watch and steer: experts and their status, a project's quality report,
+paused trainers, notifications and an item's routing history."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from ..api.deps import get_session
+from ..domain.errors import Conflict, ValidationFailed
+from ..domain.experts import ExpertStatus
+from ..domain.policies import Actor, require_staff
+from ..services import exams as exams_svc
+from ..services import experts as experts_svc
+from ..services import oversight
+from ..services import projects as projects_svc
+from ..services.quality import project_quality
+from .common import form_data, redirect, render, safe_next, signed_in
+
+router = APIRouter()
+QUALITY_BOOTSTRAP = 200   # resamples for the agreement intervals: enough for a page, fast on a programme
+CONSENSUS_SHOWN = 50      # least-confident items listed
+
+
+# -- experts --------------------------------------------------------------------------------------
+@router.get("/manage/experts")
+def experts_page(request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    experts = experts_svc.list_experts(db, actor)
+    exam_names = {e["id"]: e["name"] for e in exams_svc.list_exams(db, actor)}
+    certificates = {e["id"]: exams_svc.certificates(db, actor, e["id"]) for e in experts}
+    counts = {s.value: sum(1 for e in experts if e["status"] == s.value) for s in ExpertStatus}
+    return render(request, "manage/experts.html", {
+        "experts": experts, "certificates": certificates, "exam_names": exam_names, "counts": counts,
+        "statuses": [s.value for s in ExpertStatus], "nav": "experts"})
+
+
+@router.post("/manage/experts/{expert_id}/status")
+def change_status(expert_id: int, request: Request, form: FormData = Depends(form_data),
+                  actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    require_staff(actor, "change an expert's status")
+    status = str(form.get("status") or "")
+    try:
+        expert = oversight.set_status(db, actor, expert_id, status)
+    except (Conflict, ValidationFailed) as exc:
+        return redirect(request, f"/manage/experts#expert-{expert_id}", flash=("error", exc.message))
+    return redirect(request, f"/manage/experts#expert-{expert_id}",
+                    flash=("success", f"{expert['name']} is now {expert['status']}."))
+
+
+# -- pauses, notifications, item history ----------------------------------------------------------
+@router.post("/manage/projects/{project_id}/pauses/{expert_id}/lift")
+def lift_pause(project_id: int, expert_id: int, request: Request, actor: Actor = Depends(signed_in),
+               db: Session = Depends(get_session)):
+    pause = oversight.lift_pause(db, actor, project_id, expert_id)
+    return redirect(request, f"/manage/projects/{project_id}#pauses",
+                    flash=("success", f"{pause['expert_name']} may work on this project again."))
+
+
+@router.get("/manage/notifications")
+def notifications_page(request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    notes = oversight.notifications(db, actor, limit=500)
+    names = {p["id"]: p["name"] for p in projects_svc.list_projects(db, actor)}
+    return render(request, "manage/notifications.html", {"notes": notes, "names": names, "nav": "notifications"})
+
+
+@router.get("/manage/items/{item_id}")
+def item_page(item_id: int, request: Request, back: str | None = None, actor: Actor = Depends(signed_in),
+              db: Session = Depends(get_session)):
+    history = oversight.item_history(db, actor, item_id)
+    project = projects_svc.get_project(db, actor, history["project_id"])
+    return render(request, "manage/item.html", {"history": history, "project": project, "nav": "manage",
+                                                "back": safe_next(back, f"/manage/projects/{project['id']}")})
+
+
+# -- quality --------------------------------------------------------------------------------------
+@router.get("/manage/projects/{project_id}/quality")
+def quality_page(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+                 db: Session = Depends(get_session)):
+    project = projects_svc.get_project(db, actor, project_id)
+    report = project_quality(db, actor, project_id, n_boot=QUALITY_BOOTSTRAP, consensus_limit=CONSENSUS_SHOWN)
+    names = {card["expert_id"]: card["name"] for card in report["trainers"]}
+    return render(request, "manage/quality.html", {"project": project, "report": report, "names": names,
+                                                   "flag": describe_flag, "nav": "manage"})
+
+
+FLAG_LABELS = {"too_fast": "Too fast", "position_bias": "Position bias", "length_bias": "Length bias",
+               "label_skew": "Label skew", "straight_lining": "Straight-lining"}
+
+
+def _p(value) -> str:
+    return "—" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def describe_flag(flag: dict) -> dict:
+    """A bias flag as a badge: a short label and its evidence in words (for the title)."""
+    kind, n = flag["kind"], flag.get("n")
+    if kind.startswith("leniency:"):
+        criterion = kind.split(":", 1)[1]
+        offset = flag.get("offset") or 0.0
+        label = f"{'Lenient' if offset > 0 else 'Harsh'} on {criterion}"
+        evidence = (f"scores {offset:+.2f} points from the other trainers on the same items "
+                    f"({n} judgments, p = {_p(flag.get('p_value'))})")
+    elif kind == "too_fast":
+        label = FLAG_LABELS[kind]
+        evidence = (f"{_pct(flag.get('fast_share'))} of {n} submissions took under a quarter of the item's median time"
+                    f" (their median: {flag.get('median_seconds') or 0:.0f} s)")
+    elif kind == "position_bias":
+        label = FLAG_LABELS[kind]
+        evidence = (f"chose the answer shown first in {_pct(flag.get('share_first'))} of {n} decided pairs "
+                    f"(p = {_p(flag.get('p_value'))})")
+    elif kind == "length_bias":
+        label = FLAG_LABELS[kind]
+        evidence = (f"chose the longer answer in {_pct(flag.get('share_longer'))} of {n} pairs, against "
+                    f"{_pct(flag.get('consensus_share'))} for the consensus on the same items "
+                    f"(p = {_p(flag.get('p_value'))})")
+    elif kind == "label_skew":
+        label = FLAG_LABELS[kind]
+        evidence = (f"their answers are distributed unlike the consensus (total variation distance "
+                    f"{flag.get('tvd') or 0:.2f}, {n} judgments, p = {_p(flag.get('p_value'))})")
+    elif kind == "straight_lining":
+        label = FLAG_LABELS[kind]
+        evidence = (f"the same answer {flag.get('longest_run')} times in a row; answer entropy "
+                    f"{flag.get('entropy') or 0:.2f} bits over {n} judgments")
+    else:
+        label = kind.replace("_", " ").capitalize()
+        evidence = ", ".join(f"{k} = {v}" for k, v in flag.items() if k != "kind")
+    return {"label": label, "evidence": evidence, "kind": kind.split(":", 1)[0]}
+
+
+__all__ = ["router", "describe_flag"]

@@ -1,0 +1,75 @@
+"""Reviewer pages: the queue (oldest first, by project) and the review of one response."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from ..api.deps import get_session
+from ..domain.errors import Conflict, ValidationFailed
+from ..domain.policies import Actor
+from ..domain.projects import TaskType
+from ..services import reviews as reviews_svc
+from .common import form_data, redirect, render, signed_in
+from .forms import response_from_form
+
+router = APIRouter()
+
+
+def _queue_url(project_id: int | None) -> str:
+    return f"/review?project_id={project_id}" if project_id else "/review"
+
+
+@router.get("/review")
+def queue(request: Request, project_id: int | None = None, actor: Actor = Depends(signed_in),
+          db: Session = Depends(get_session)):
+    reviews_svc.require_reviewer(actor)
+    projects = reviews_svc.queue_counts(db, actor)
+    rows = reviews_svc.review_queue(db, actor, project_id, limit=200)
+    return render(request, "review/queue.html", {"projects": projects, "rows": rows, "project_id": project_id,
+                                                 "total": sum(p["pending"] for p in projects), "nav": "review"})
+
+
+@router.get("/review/next")
+def next_in_queue(request: Request, project_id: int | None = None, actor: Actor = Depends(signed_in),
+                  db: Session = Depends(get_session)):
+    rows = reviews_svc.review_queue(db, actor, project_id, limit=1)
+    if not rows:
+        return redirect(request, _queue_url(None), flash=("info", "The review queue is empty. Nice work."))
+    return redirect(request, f"/review/{rows[0]['assignment_id']}?project_id={rows[0]['project_id']}")
+
+
+def _context(view: dict, *, editing: bool = False, **extra) -> dict:
+    return {"task": view, "item": view["item"], "project": view["project"], "editing": editing,
+            "options": view["project"]["options"] or {}, "task_type": view["task_type"], "nav": "review", **extra}
+
+
+@router.get("/review/{assignment_id}")
+def review_page(assignment_id: int, request: Request, edit: bool = False, actor: Actor = Depends(signed_in),
+                db: Session = Depends(get_session)):
+    view = reviews_svc.get_for_review(db, actor, assignment_id)
+    return render(request, "review/item.html", _context(view, editing=edit and view["state"] == "submitted"))
+
+
+@router.post("/review/{assignment_id}")
+def review_submit(assignment_id: int, request: Request, form: FormData = Depends(form_data),
+                  actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    view = reviews_svc.get_for_review(db, actor, assignment_id)
+    verdict = str(form.get("verdict") or "")
+    feedback = str(form.get("feedback") or "")
+    response = None
+    if verdict == "edit":
+        response = response_from_form(form, TaskType(view["task_type"]), view["project"]["options"] or {},
+                                      view["item"])
+    try:
+        reviews_svc.review(db, actor, assignment_id, verdict, feedback, response)
+    except ValidationFailed as exc:
+        return render(request, "review/item.html", _context(view, editing=verdict == "edit", errors=exc.problems,
+                                                            feedback=feedback, prefill=response), status=422)
+    except Conflict as exc:
+        return redirect(request, _queue_url(view["project_id"]), flash=("error", exc.message))
+    done = {"accept": "Accepted", "reject": "Rejected — the trainer will see your feedback",
+            "edit": "Edited and accepted"}[verdict]
+    return redirect(request, f"/review/next?project_id={view['project_id']}",
+                    flash=("success", f"{done} (task #{assignment_id})."))

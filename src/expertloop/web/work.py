@@ -1,0 +1,182 @@
+"""Trainer pages: projects to work on, the task pages, heartbeats, and My work."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from ..api.deps import get_session, get_settings
+from ..config import Settings
+from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
+from ..domain.policies import Actor, can_work_on
+from ..domain.projects import TaskType
+from ..services import assignments as assignments_svc
+from ..services import exams as exams_svc
+from ..services import experts as experts_svc
+from ..services import pay as pay_svc
+from ..services import projects as projects_svc
+from ..services import reviews as reviews_svc
+from .auth import add_flash
+from .common import finish, form_data, redirect, render, signed_in
+from .forms import response_from_form
+from .render import markdown
+
+router = APIRouter()
+LIVE = "leased"
+
+
+def _expert_only(request: Request, actor: Actor) -> Response | None:
+    if actor.expert_id is None:
+        return redirect(request, "/manage", flash=("info", "Task pages are for experts; staff review and manage."))
+    return None
+
+
+@router.get("/work")
+def projects_page(request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    if (other := _expert_only(request, actor)) is not None:
+        return other
+    projects = projects_svc.list_projects(db, actor)
+    mine = assignments_svc.list_assignments(db, actor, limit=500)
+    held = {a["project_id"]: a["assignment_id"] for a in mine if a["state"] == LIVE}
+    done = Counter(a["project_id"] for a in mine if a["state"] in ("submitted", "accepted", "rejected"))
+    return render(request, "work/projects.html", {"projects": projects, "held": held, "done": done,
+                                                  "nav": "work"})
+
+
+@router.post("/work/projects/{project_id}/next")
+def next_task(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+              db: Session = Depends(get_session)):
+    if (other := _expert_only(request, actor)) is not None:
+        return other
+    return _lease_and_go(request, db, actor, project_id)
+
+
+def _lease_and_go(request: Request, db: Session, actor: Actor, project_id: int, suffix: str = "") -> Response:
+    try:
+        view = assignments_svc.lease_next(db, actor, project_id)
+    except (Conflict, PermissionDenied) as exc:
+        return redirect(request, "/work" + suffix, flash=("error", exc.message))
+    if view is None:
+        return redirect(request, f"/work/projects/{project_id}/empty{suffix}")
+    return redirect(request, f"/tasks/{view['assignment_id']}{suffix}")
+
+
+@router.get("/work/projects/{project_id}/empty")
+def nothing_left(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+                 db: Session = Depends(get_session)):
+    project = projects_svc.get_project(db, actor, project_id)
+    return render(request, "work/empty.html", {"project": project, "nav": "work"})
+
+
+def _task_context(db: Session, actor: Actor, view: dict) -> dict:
+    project = projects_svc.get_project(db, actor, view["project_id"])
+    return {"task": view, "project": project, "item": view["item"], "options": project["options"] or {},
+            "task_type": view["task_type"], "idempotency_key": secrets.token_urlsafe(16), "nav": "work"}
+
+
+@router.get("/tasks/{assignment_id}")
+def task_page(assignment_id: int, request: Request, actor: Actor = Depends(signed_in),
+              db: Session = Depends(get_session)):
+    view = assignments_svc.get_assignment(db, actor, assignment_id)
+    if not can_work_on(actor, view["expert_id"]):
+        return redirect(request, f"/review/{assignment_id}")
+    if view["state"] not in (LIVE, "expired"):
+        return redirect(request, f"/my-work/{assignment_id}")
+    return render(request, "tasks/page.html", _task_context(db, actor, view))
+
+
+@router.post("/tasks/{assignment_id}/submit")
+def submit(assignment_id: int, request: Request, form: FormData = Depends(form_data),
+           actor: Actor = Depends(signed_in), db: Session = Depends(get_session),
+           settings: Settings = Depends(get_settings)):
+    view = assignments_svc.get_assignment(db, actor, assignment_id)
+    project = projects_svc.get_project(db, actor, view["project_id"])
+    response = response_from_form(form, TaskType(view["task_type"]), project["options"] or {}, view["item"])
+    key = str(form.get("idempotency_key") or "") or None
+    try:
+        result = assignments_svc.submit(db, actor, assignment_id, response, settings, idempotency_key=key)
+    except ValidationFailed as exc:
+        ctx = _task_context(db, actor, view)
+        ctx.update(errors=exc.problems, prefill=response)
+        return render(request, "tasks/page.html", ctx, status=422)
+    except Conflict as exc:
+        return redirect(request, "/work", flash=("error", exc.message))
+    earned = result.get("earned_usd")
+    note = f"Submitted. You earned ${earned} for {result.get('minutes', '0')} min." if earned else "Submitted."
+    if form.get("then") == "stop":
+        return redirect(request, f"/my-work?submitted={assignment_id}", flash=("success", note))
+    add_flash(request, "success", note)
+    return _lease_and_go(request, db, actor, view["project_id"], suffix=f"?submitted={assignment_id}")
+
+
+@router.post("/tasks/{assignment_id}/release")
+def release(assignment_id: int, request: Request, form: FormData = Depends(form_data),
+            actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    view = assignments_svc.get_assignment(db, actor, assignment_id)
+    try:
+        assignments_svc.release(db, actor, assignment_id)
+    except Conflict as exc:
+        return redirect(request, "/work", flash=("error", exc.message))
+    if form.get("then") == "stop":
+        return redirect(request, f"/work?released={assignment_id}",
+                        flash=("info", "Task released. It will not be offered to you again."))
+    add_flash(request, "info", "Skipped. Here is the next task.")
+    return _lease_and_go(request, db, actor, view["project_id"], suffix=f"?released={assignment_id}")
+
+
+@router.post("/tasks/{assignment_id}/heartbeat")
+def heartbeat(assignment_id: int, request: Request, actor: Actor = Depends(signed_in),
+              db: Session = Depends(get_session), settings: Settings = Depends(get_settings)):
+    out = assignments_svc.heartbeat(db, actor, assignment_id, settings)
+    out["lease_expires_at"] = out["lease_expires_at"].replace("+00:00", "Z")
+    return finish(request, JSONResponse(out))
+
+
+@router.post("/preview")
+def preview(request: Request, form: FormData = Depends(form_data), actor: Actor = Depends(signed_in)):
+    """Markdown preview for the answer editor: the same sanitiser as every other page."""
+    text = form.get("text")
+    return finish(request, JSONResponse({"html": str(markdown(text if isinstance(text, str) else ""))}))
+
+
+@router.get("/my-work")
+def my_work(request: Request, state: str | None = None, actor: Actor = Depends(signed_in),
+            db: Session = Depends(get_session)):
+    if (other := _expert_only(request, actor)) is not None:
+        return other
+    rows = assignments_svc.list_assignments(db, actor, limit=500)
+    rows = [r for r in rows if r["state"] not in ("released", "expired")]
+    counts = Counter(r["state"] for r in rows)
+    if state:
+        rows = [r for r in rows if r["state"] == state]
+    else:
+        rows = [r for r in rows if r["state"] != LIVE]
+    names = {p["id"]: p["name"] for p in projects_svc.list_projects(db, actor)}
+    earnings = pay_svc.earnings(db, actor, actor.expert_id)
+    weeks = earnings["by_week"][-12:]
+    reviewed = counts["accepted"] + counts["rejected"]
+    exam_names = {e["id"]: e["name"] for e in exams_svc.list_exams(db, actor)}
+    return render(request, "work/my_work.html", {
+        "rows": rows, "counts": counts, "state": state, "names": names, "earnings": earnings,
+        "weeks": weeks, "acceptance": counts["accepted"] / reviewed if reviewed else None, "nav": "my-work",
+        "me": experts_svc.get_expert(db, actor, actor.expert_id), "exam_names": exam_names,
+        "certificates": exams_svc.certificates(db, actor, actor.expert_id)})
+
+
+@router.get("/my-work/{assignment_id}")
+def my_work_item(assignment_id: int, request: Request, actor: Actor = Depends(signed_in),
+                 db: Session = Depends(get_session)):
+    view = reviews_svc.get_outcome(db, actor, assignment_id)
+    if view["state"] in (LIVE,) and can_work_on(actor, view["expert_id"]):
+        return redirect(request, f"/tasks/{assignment_id}")
+    return render(request, "work/outcome.html", {"task": view, "item": view["item"], "project": view["project"],
+                                                 "options": view["project"]["options"] or {},
+                                                 "task_type": view["task_type"], "nav": "my-work"})
+
+
+__all__ = ["router"]

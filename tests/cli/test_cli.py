@@ -1,0 +1,162 @@
+"""The command line end to end on a real database, bad input included (nothing changes)."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from expertloop.cli.main import app
+from expertloop.config import Settings
+from expertloop.domain.policies import Actor, Role
+from expertloop.services import assignments as svc
+from expertloop.storage.db import make_engine, make_sessionmaker
+from expertloop.storage.orm import Expert, Item
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def cli(fresh_url):
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
+    invoke.url = fresh_url
+    return invoke
+
+
+def count(url: str, model) -> int:
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        n = s.execute(select(func.count()).select_from(model)).scalar_one()
+    engine.dispose()
+    return n
+
+
+def test_every_command_has_help():
+    for args in (["--help"], ["init", "--help"], ["serve", "--help"], ["experts", "import", "--help"],
+                 ["project", "create", "--help"], ["items", "import", "--help"], ["token", "create", "--help"],
+                 ["export", "--help"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "Usage" in result.output
+
+
+def test_init_is_idempotent(cli):
+    first, second = cli("init"), cli("init")
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert "revision 0" in second.output
+
+
+def test_cli_flow_with_every_file_format(cli, tmp_path):
+    experts = tmp_path / "experts.csv"
+    experts.write_text("name,email,degree,domains,languages,hourly_rate_usd,country\n"
+                       "Ana Lima,ana@example.org,phd,history:4;law:2,en;pt,120.00,BR\n"
+                       "Bo Chen,bo@example.org,master,history:3,en,80.00,CN\n")
+    r = cli("experts", "import", str(experts))
+    assert r.exit_code == 0, r.output
+    assert count(cli.url, Expert) == 2
+
+    project = tmp_path / "project.yaml"
+    project.write_text("name: History pairs\ntask_type: preference\nguidelines: |\n  # Pick the true one\n"
+                       "requirements:\n  domains: {history: 3}\n  languages: [en]\noverlap: 1\n"
+                       "budget_usd: '500.00'\n")
+    r = cli("project", "create", str(project))
+    assert r.exit_code == 0, r.output
+    pid = int(r.output.strip())
+
+    jsonl = tmp_path / "items.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"external_id": f"q{i}", "prompt": f"Q{i}?",
+                                           "responses": [{"text": "true", "model": "a"}, {"text": "myth", "model": "b"}],
+                                           "gold": 0}) for i in range(3)) + "\n")
+    r = cli("items", "import", str(pid), str(jsonl))
+    assert r.exit_code == 0, r.output
+    assert "imported 3 items" in r.output
+    # the same file again: idempotent by external_id
+    r = cli("items", "import", str(pid), str(jsonl))
+    assert "imported 0 items" in r.output and "3 already present" in r.output
+
+    csv_file = tmp_path / "items.csv"
+    csv_file.write_text('external_id,prompt,responses\nc1,Q c1?,"[{""text"": ""x""}, {""text"": ""y""}]"\n')
+    assert cli("items", "import", str(pid), str(csv_file)).exit_code == 0
+    parquet = tmp_path / "items.parquet"
+    pq.write_table(pa.Table.from_pylist([{"external_id": "p1", "prompt": "Q p1?",
+                                          "responses": [{"text": "u", "model": "m"}, {"text": "v", "model": "n"}]}]),
+                   parquet)
+    r = cli("items", "import", str(pid), str(parquet))
+    assert r.exit_code == 0, r.output
+    assert count(cli.url, Item) == 5
+
+    r = cli("token", "create", "--role", "trainer", "--expert", "1")
+    assert r.exit_code == 0 and r.output.strip().startswith("el_")
+    assert cli("token", "create", "--role", "trainer").exit_code == 1
+
+    # a trainer works through the items (as the API would do)
+    engine = make_engine(cli.url)
+    with make_sessionmaker(engine)() as s:
+        actor = Actor(Role.trainer, 1)
+        while (lease := svc.lease_next(s, actor, pid)) is not None:
+            svc.submit(s, actor, lease["assignment_id"], {"choice": 0, "strength": 3}, Settings())
+    engine.dispose()
+
+    out_jsonl, out_parquet = tmp_path / "pref.jsonl", tmp_path / "pref.parquet"
+    assert cli("export", str(pid), "--format", "preference", "-o", str(out_jsonl)).exit_code == 0
+    assert cli("export", str(pid), "--format", "kto", "-o", str(out_parquet)).exit_code == 0
+    records = [json.loads(line) for line in out_jsonl.read_text().splitlines()]
+    assert len(records) == 5 and all(r["metadata"]["project_id"] == pid for r in records)
+    assert pq.read_table(out_parquet).num_rows == 10  # chosen + rejected per judgment
+    r = cli("export", str(pid), "--format", "sft")
+    assert r.exit_code == 1 and "cannot be exported as sft" in r.output
+
+
+def test_bad_item_file_names_lines_and_changes_nothing(cli, tmp_path):
+    cli("init")
+    project = tmp_path / "p.json"
+    project.write_text(json.dumps({"name": "Labels", "task_type": "label", "options": {"labels": ["a", "b"]}}))
+    pid = cli("project", "create", str(project)).output.strip()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"external_id": "1", "text": "ok", "gold": "a"}\n'
+                   '{"external_id": "2", "text": "bad gold", "gold": "z"}\n'
+                   '\n'
+                   '{"external_id": "1", "text": "dup"}\n'
+                   '{"text": "x", "priority": "high"}\n')
+    r = cli("items", "import", pid, str(bad))
+    assert r.exit_code == 1
+    assert "line 2: gold.label" in r.output
+    assert "line 4: external_id" in r.output and "repeats line 1" in r.output
+    assert "line 5: priority" in r.output
+    assert count(cli.url, Item) == 0
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "ok"}\n{"text": \n')
+    r = cli("items", "import", pid, str(broken))
+    assert r.exit_code == 1 and "line 2: invalid JSON" in r.output
+    assert count(cli.url, Item) == 0
+    r = cli("items", "import", "999", str(broken.with_name("missing.jsonl")))
+    assert r.exit_code == 1 and "no such file" in r.output
+
+
+def test_bad_project_and_expert_files(cli, tmp_path):
+    cli("init")
+    p = tmp_path / "p.yaml"
+    p.write_text("name: x\ntask_type: essay\noverlap: 0\n")
+    r = cli("project", "create", str(p))
+    assert r.exit_code == 1 and "task_type" in r.output and "overlap" in r.output
+    p.write_text("name: [unclosed\n")
+    r = cli("project", "create", str(p))
+    assert r.exit_code == 1 and "invalid YAML" in r.output and "line" in r.output
+    e = tmp_path / "e.jsonl"
+    e.write_text('{"name": "A", "email": "a@example.org"}\n{"name": "B", "email": "A@example.org"}\n'
+                 '{"name": "C", "email": "c@example.org", "degree": "dr"}\n')
+    r = cli("experts", "import", str(e))
+    assert r.exit_code == 1 and "line 3: degree" in r.output
+    assert "line 2: email" in r.output and "appears twice (also line 1)" in r.output
+    assert count(cli.url, Expert) == 0
+
+
+def test_commands_refuse_an_uninitialised_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    r = runner.invoke(app, ["token", "create", "--role", "admin"], env={"EXPERTLOOP_DATABASE_URL": url})
+    assert r.exit_code == 1 and "expertloop init" in r.output

@@ -1,0 +1,46 @@
+"""Exams, onboarding status, pauses and notifications from the command line."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from expertloop.cli.main import app
+
+runner = CliRunner()
+
+
+def test_exam_create_list_and_status(fresh_url, tmp_path):
+    env = {"EXPERTLOOP_DATABASE_URL": fresh_url}
+    exam = tmp_path / "exam.yaml"
+    exam.write_text("name: Law L3\ndomain: law\nlevel: 3\ntask_type: label\noptions: {labels: [yes, no]}\n"
+                    "pass_mark: 0.8\nquestions:\n  - {text: 'Is a verbal contract binding?', gold: 'yes'}\n")
+    r = runner.invoke(app, ["exam", "create", str(exam)], env=env)
+    assert r.exit_code == 1 and "quote them" in r.output  # YAML turned yes/no into booleans
+    exam.write_text(exam.read_text().replace("[yes, no]", "['yes', 'no']"))
+    r = runner.invoke(app, ["exam", "create", str(exam)], env=env)
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["exam", "list"], env=env)
+    assert "law level 3" in r.output and "1 questions" in r.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndomain: law\nlevel: 9\ntask_type: label\noptions: {labels: [a, b]}\nquestions: []\n")
+    r = runner.invoke(app, ["exam", "create", str(bad)], env=env)
+    assert r.exit_code == 1 and "level" in r.output and "questions" in r.output
+
+    experts = tmp_path / "e.jsonl"
+    experts.write_text(json.dumps({"name": "A", "email": "a@example.org", "status": "applicant"}) + "\n")
+    assert runner.invoke(app, ["experts", "import", str(experts)], env=env).exit_code == 0
+    r = runner.invoke(app, ["experts", "status", "1", "active"], env=env)
+    assert r.exit_code == 1 and "qualification exam" in r.output
+    r = runner.invoke(app, ["experts", "status", "1", "offboarded"], env=env)
+    assert r.exit_code == 0 and "offboarded" in r.output
+    project = tmp_path / "p.yaml"
+    project.write_text("name: P\ntask_type: label\noptions: {labels: [a, b]}\n"
+                       "overlap: {min: 1, max: 3, target_confidence: 0.9}\n")
+    assert runner.invoke(app, ["project", "create", str(project)], env=env).exit_code == 0
+    r = runner.invoke(app, ["pauses", "1"], env=env)
+    assert r.exit_code == 0 and r.output == ""
+    assert runner.invoke(app, ["notifications"], env=env).exit_code == 0
+    r = runner.invoke(app, ["pauses", "1", "--lift", "1"], env=env)
+    assert r.exit_code == 1 and "not paused" in r.output

@@ -1,0 +1,127 @@
+"""Qualification exams, certificates, verified levels, onboarding and the quality floor."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from expertloop.config import Settings
+from expertloop.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from expertloop.services import assignments as svc
+from expertloop.services import exams, oversight
+from expertloop.services.clock import utcnow
+from tests import factories as f
+
+EXAM = {"name": "History L4", "domain": "history", "level": 4, "task_type": "label",
+        "options": {"labels": ["true", "false"]}, "pass_mark": 0.75, "time_limit_minutes": 20,
+        "retake_cooldown_hours": 24,
+        "questions": [{"text": f"Statement {i}", "gold": "true" if i % 2 else "false"} for i in range(4)]}
+
+
+def _answers(attempt, correct: int) -> dict:
+    """Answer the first ``correct`` questions right (gold alternates false/true by position)."""
+    out = {}
+    for pos, q in enumerate(attempt["questions"]):
+        right = "true" if int(q["text"].split()[-1]) % 2 else "false"
+        wrong = "false" if right == "true" else "true"
+        out[str(q["question_id"])] = {"label": right if pos < correct else wrong}
+    return out
+
+
+def test_exam_pass_verifies_level_certifies_and_qualifies(session):
+    exam = exams.create_exam(session, f.ADMIN, EXAM)
+    e = f.expert(session, status="applicant", domains={"history": 5})
+    actor = f.trainer_actor(e)
+    attempt = exams.start_attempt(session, actor, exam["id"])
+    assert len(attempt["questions"]) == 4 and "gold" not in json.dumps(attempt)
+    result = exams.submit_attempt(session, actor, attempt["attempt_id"], _answers(attempt, 3))
+    assert result["passed"] and result["score"] == 0.75
+    assert result["certificate"]["domain"] == "history" and result["certificate"]["level"] == 4
+    expert = oversight.set_status(session, f.ADMIN, e["id"], "active")
+    assert expert["verified_domains"] == {"history": 4} and expert["status"] == "active"
+    assert [c["level"] for c in exams.certificates(session, actor, e["id"])] == [4]
+    with pytest.raises(Conflict, match="already passed"):
+        exams.start_attempt(session, actor, exam["id"])
+
+
+def test_exam_fail_enforces_cooldown_and_time_limit(session):
+    exam = exams.create_exam(session, f.ADMIN, EXAM)
+    e = f.expert(session, status="applicant")
+    actor = f.trainer_actor(e)
+    t0 = utcnow()
+    attempt = exams.start_attempt(session, actor, exam["id"], now=t0)
+    result = exams.submit_attempt(session, actor, attempt["attempt_id"], _answers(attempt, 1), now=t0)
+    assert not result["passed"] and result["certificate"] is None and result["retake_allowed_at"]
+    with pytest.raises(Conflict, match="retaken from"):
+        exams.start_attempt(session, actor, exam["id"], now=t0 + timedelta(hours=23))
+    retake = exams.start_attempt(session, actor, exam["id"], now=t0 + timedelta(hours=25))
+    with pytest.raises(Conflict, match="time limit"):
+        exams.submit_attempt(session, actor, retake["attempt_id"], _answers(retake, 4),
+                             now=t0 + timedelta(hours=25, minutes=21))
+    assert oversight.set_status  # an applicant who failed stays an applicant
+    with pytest.raises(Conflict, match="pass a qualification exam"):
+        oversight.set_status(session, f.ADMIN, e["id"], "active")
+
+
+def test_exam_definition_and_answers_are_validated(session):
+    with pytest.raises(ValidationFailed) as exc:
+        exams.create_exam(session, f.ADMIN, {**EXAM, "task_type": "sft", "questions": []})
+    assert {"task_type", "questions"} <= {p.loc for p in exc.value.problems}
+    with pytest.raises(ValidationFailed) as exc:
+        exams.create_exam(session, f.ADMIN, {**EXAM, "questions": [{"text": "no gold"}]})
+    assert "questions[0].gold" in {p.loc for p in exc.value.problems}
+    with pytest.raises(PermissionDenied):
+        exams.create_exam(session, f.trainer_actor(f.expert(session)), EXAM)
+    exam = exams.create_exam(session, f.ADMIN, EXAM)
+    actor = f.trainer_actor(f.expert(session))
+    attempt = exams.start_attempt(session, actor, exam["id"])
+    qid = attempt["questions"][0]["question_id"]
+    with pytest.raises(ValidationFailed) as exc:
+        exams.submit_attempt(session, actor, attempt["attempt_id"], {str(qid): {"label": "maybe"}, "999999": {}})
+    assert {f"answers.{qid}.label", "answers.999999"} <= {p.loc for p in exc.value.problems}
+
+
+def test_projects_can_require_verified_levels_and_exams(session):
+    exam = exams.create_exam(session, f.ADMIN, EXAM)
+    p = f.project(session, "label", requirements={"domains": {"history": 4}, "verified": True, "exams": [exam["id"]]})
+    f.items(session, p["id"], "label", 1)
+    e = f.expert(session, domains={"history": 5})  # self-declared 5, unverified
+    actor = f.trainer_actor(e)
+    with pytest.raises(PermissionDenied, match="verified history level 4"):
+        svc.lease_next(session, actor, p["id"])
+    attempt = exams.start_attempt(session, actor, exam["id"])
+    exams.submit_attempt(session, actor, attempt["attempt_id"], _answers(attempt, 4))
+    assert svc.lease_next(session, actor, p["id"]) is not None
+
+
+def test_quality_floor_pauses_a_trainer_releases_leases_and_notifies(client, session):
+    p = f.project(session, "label", overlap=1, quality_floor={"gold_accuracy": 0.8, "min_gold": 5})
+    f.items(session, p["id"], "label", 8, gold="yes")
+    bad = f.trainer_actor(f.expert(session, name="Careless Carl"))
+    for _ in range(5):
+        lease = svc.lease_next(session, bad, p["id"])
+        svc.submit(session, bad, lease["assignment_id"], {"label": "no"}, Settings())
+    with pytest.raises(PermissionDenied, match="paused from this project"):
+        svc.lease_next(session, bad, p["id"])
+    pauses = oversight.list_pauses(session, f.ADMIN, p["id"])
+    assert len(pauses) == 1 and "0/5" in pauses[0]["reason"]
+    notes = oversight.notifications(session, f.ADMIN, p["id"])
+    assert notes[0]["kind"] == "trainer_paused" and "Careless Carl" in notes[0]["message"]
+    admin = f.auth(f.token(session, "admin"))
+    r = client.get(f"/api/v1/projects/{p['id']}/pauses", headers=admin)
+    assert r.status_code == 200 and r.json()[0]["expert_name"] == "Careless Carl"
+    oversight.lift_pause(session, f.ADMIN, p["id"], bad.expert_id)
+    assert svc.lease_next(session, bad, p["id"]) is not None
+
+
+def test_a_good_trainer_is_not_paused_on_thin_evidence(session):
+    p = f.project(session, "label", overlap=1, quality_floor={"gold_accuracy": 0.8, "min_gold": 5})
+    f.items(session, p["id"], "label", 6, gold="yes")
+    actor = f.trainer_actor(f.expert(session))
+    answers = ["no", "yes", "yes", "yes", "yes", "yes"]  # 5/6 correct: interval reaches above the floor
+    for label in answers:
+        lease = svc.lease_next(session, actor, p["id"])
+        svc.submit(session, actor, lease["assignment_id"], {"label": label}, Settings())
+    assert oversight.list_pauses(session, f.ADMIN, p["id"]) == []

@@ -1,0 +1,54 @@
+"""Small helpers shared by the browser tests (they talk to the live server's API as staff)."""
+
+from __future__ import annotations
+
+import time
+
+
+def demo_projects(site) -> dict[str, int]:
+    """The demo programme's project id per task type."""
+    projects = site.api("GET", "/api/v1/projects", "admin").json()
+    return {p["task_type"]: p["id"] for p in projects if p["name"].startswith("[demo]")}
+
+
+def stored(site, assignment_id: int) -> dict:
+    r = site.api("GET", f"/api/v1/assignments/{assignment_id}", "admin")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def submit_via_api(site, project_id: int, response: dict, token: str = "trainer", wait: float = 0.0) -> int:
+    """Lease and submit one task through the API; returns the assignment id."""
+    lease = site.api("POST", f"/api/v1/projects/{project_id}/assignments/next", token)
+    assert lease.status_code == 200, lease.text
+    aid = lease.json()["assignment_id"]
+    if wait:
+        time.sleep(wait)  # some active time, so the task earns something
+    r = site.api("POST", f"/api/v1/assignments/{aid}/submit", token, json={"response": response})
+    assert r.status_code == 200, r.text
+    return aid
+
+
+# Payloads that must stay inert wherever text from items, projects or people is shown.
+XSS = [
+    "<script>window.__xss=1</script>",
+    '<img src=x onerror="window.__xss=1">',
+    "[click me](javascript:window.__xss=1)",
+    "[upper](JAVASCRIPT:window.__xss=1)",
+    "[entity](&#106;avascript:window.__xss=1)",
+    "[vb](vbscript:msgbox(1))",
+    "[data](data:text/html;base64,PHNjcmlwdD53aW5kb3cuX194c3M9MTwvc2NyaXB0Pg==)",
+    "<svg onload=window.__xss=1></svg>",
+    '"><script>window.__xss=1</script>',
+    "'><img src=x onerror=window.__xss=1>",
+    "</textarea><script>window.__xss=1</script>",
+    '<iframe src="javascript:window.__xss=1"></iframe>',
+    "<details open ontoggle=window.__xss=1>",
+    '![pic](x" onerror="window.__xss=1)',
+    '<a href="javascript:window.__xss=1">raw link</a>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=window.__xss=1>",
+    "<body onload=window.__xss=1>",
+    "<style>body{display:none}</style>",
+    "javascript:window.__xss=1",
+    "{{ 12345*6789 }} {% raw %} ${12345*6789}",
+]
