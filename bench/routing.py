@@ -60,6 +60,8 @@ ROUND_SIZE = 0.05  # each round serves at most this fraction of the items, most 
 TARGET = 0.99999  # stop an item at this (shrunk) posterior ...
 BUDGET = 0.65  # ... or when the programme has spent this fraction of full overlap
 THRESHOLD_SWEEP = (0.99, 0.999, 0.9999)  # target only, no budget: the trade-off curve
+BUDGET_SWEEP = (0.75, 0.85, 0.95)  # no target, the whole budget spent most-in-doubt first: where
+# does adaptive overlap meet every judgment?
 
 # -- synthetic two-tier pool -------------------------------------------------------
 MINUTES_PER_JUDGMENT = 3.0
@@ -218,7 +220,8 @@ def _real_seed(args):
     rank = shuffled_rank(data, np.random.default_rng(seed))
     fixed = [run_fixed(data, rank, k) for k in range(1, int(data.avail.max()) + 1)]
     sweep = [run_adaptive(data, rank, t, None)[:2] for t in THRESHOLD_SWEEP]
-    return fixed, sweep, run_adaptive(data, rank)
+    budgets = [run_adaptive(data, rank, 1.0, b)[:2] for b in BUDGET_SWEEP]
+    return fixed, sweep, run_adaptive(data, rank), budgets
 
 
 def bench_real(data: CrowdSet, seeds: int, pool):
@@ -227,6 +230,7 @@ def bench_real(data: CrowdSet, seeds: int, pool):
     fixed = list(zip(*[p[0] for p in per_seed]))
     sweep = list(zip(*[p[1] for p in per_seed]))
     adaptive = [p[2] for p in per_seed]
+    budgets = list(zip(*[p[3] for p in per_seed]))
     return {
         "name": data.name,
         "kind": "real",
@@ -240,6 +244,7 @@ def bench_real(data: CrowdSet, seeds: int, pool):
         "adaptive_rounds": float(np.mean([a[2] for a in adaptive])),
         "fixed": [_summary(runs, k=k + 1) for k, runs in enumerate(fixed)],
         "threshold_sweep": [_summary(runs, target=t) for t, runs in zip(THRESHOLD_SWEEP, sweep)],
+        "budget_sweep": [_summary(runs, budget_fraction=b) for b, runs in zip(BUDGET_SWEEP, budgets)],
         "settings": {"min_judgments": MIN_JUDGMENTS, "target_confidence": TARGET,
                      "budget_fraction": BUDGET, "shrink": SHRINK, "round_size": ROUND_SIZE,
                      "seeds": seeds},
@@ -507,6 +512,10 @@ def print_real(res):
     print(f"{'adaptive, 65% budget (headline)':<34}"
           f"{_pm(res['adaptive_judgments_per_item'], res['adaptive_judgments_std']):>18}"
           f"{_pm(res['adaptive_accuracy'] * 100, res['adaptive_accuracy_std'] * 100):>18}")
+    for a in res["budget_sweep"]:
+        tag = f"adaptive, {a['budget_fraction']:.0%} budget"
+        print(f"{tag:<34}{_pm(a['judgments_per_item'], a['judgments_std']):>18}"
+              f"{_pm(a['accuracy'], a['accuracy_std']):>18}")
     saved = 1 - res["adaptive_judgments_per_item"] / res["full_judgments_per_item"]
     gap = (res["adaptive_accuracy"] - res["full_accuracy"]) * 100
     print(f"headline: {saved:.1%} fewer judgments, {gap:+.2f} accuracy points vs every judgment "
@@ -561,6 +570,9 @@ def plot(results, path: Path):
             a = res["threshold_sweep"]
             ax.plot([p["judgments_per_item"] for p in a], [p["accuracy"] for p in a], "s-",
                     color="tab:blue", ms=4, label="adaptive, target 0.99 / 0.999 / 0.9999")
+            b = res["budget_sweep"]
+            ax.plot([p["judgments_per_item"] for p in b], [p["accuracy"] for p in b], "d--",
+                    color="tab:red", ms=4, alpha=0.6, label="adaptive, 75 / 85 / 95% budget")
             ax.errorbar(res["adaptive_judgments_per_item"], res["adaptive_accuracy"] * 100,
                         xerr=res["adaptive_judgments_std"], yerr=res["adaptive_accuracy_std"] * 100,
                         fmt="*", color="tab:red", ms=12, label="adaptive, 65% budget")

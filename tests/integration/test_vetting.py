@@ -125,3 +125,62 @@ def test_a_good_trainer_is_not_paused_on_thin_evidence(session):
         lease = svc.lease_next(session, actor, p["id"])
         svc.submit(session, actor, lease["assignment_id"], {"label": label}, Settings())
     assert oversight.list_pauses(session, f.ADMIN, p["id"]) == []
+
+
+def _work(session, actor, project_id, answer) -> int:
+    """Lease and answer until nothing is left for the trainer or they are paused; how many
+    were submitted."""
+    done = 0
+    while True:
+        try:
+            lease = svc.lease_next(session, actor, project_id)
+        except PermissionDenied:
+            return done
+        if lease is None:
+            return done
+        n = int(lease["item"]["external_id"].split("-")[1])
+        svc.submit(session, actor, lease["assignment_id"], {"label": answer(n)}, Settings())
+        done += 1
+
+
+def test_reliability_floor_pauses_a_guessing_trainer_without_any_gold(session):
+    p = f.project(session, "label", overlap=3, quality_floor={"reliability": 0.75, "min_judgments": 20})
+    f.items(session, p["id"], "label", 40)
+    truth = lambda n: "yes" if n % 3 else "no"  # noqa: E731
+    careful = [f.trainer_actor(f.expert(session, name=f"Careful {i}")) for i in range(2)]
+    guesser = f.trainer_actor(f.expert(session, name="Guessing Gus"))
+    for actor in careful:
+        assert _work(session, actor, p["id"], truth) == 40
+    # right on one item in two: the consensus of the careful pair exposes it, no gold needed
+    done = _work(session, guesser, p["id"], lambda n: truth(n) if n % 2 else ("no" if truth(n) == "yes" else "yes"))
+    assert 20 <= done < 40  # paused once the evidence was enough, not before
+    with pytest.raises(PermissionDenied, match="paused from this project"):
+        svc.lease_next(session, guesser, p["id"])
+    pauses = oversight.list_pauses(session, f.ADMIN, p["id"])
+    assert [x["expert_name"] for x in pauses] == ["Guessing Gus"]
+    assert "estimated reliability" in pauses[0]["reason"] and f"over {done} judgments" in pauses[0]["reason"]
+
+
+def test_reliability_floor_leaves_careful_trainers_alone_and_needs_evidence(session):
+    p = f.project(session, "label", overlap=2, quality_floor={"reliability": 0.75, "min_judgments": 20})
+    f.items(session, p["id"], "label", 30)
+    truth = lambda n: "yes" if n % 3 else "no"  # noqa: E731
+    a, b = (f.trainer_actor(f.expert(session)) for _ in range(2))
+    assert _work(session, a, p["id"], truth) == 30
+    # one slip in ten: the estimate stays near 0.9, its interval above the floor
+    assert _work(session, b, p["id"], lambda n: "unsure" if n % 10 == 0 else truth(n)) == 30
+    assert oversight.list_pauses(session, f.ADMIN, p["id"]) == []
+
+
+def test_quality_floor_definitions_are_validated(session):
+    with pytest.raises(ValidationFailed) as exc:
+        f.project(session, "label", quality_floor={"min_gold": 5})
+    assert "quality_floor" in {x.loc for x in exc.value.problems}
+    with pytest.raises(ValidationFailed) as exc:
+        f.project(session, "sft", quality_floor={"reliability": 0.7})
+    assert "quality_floor.reliability" in {x.loc for x in exc.value.problems}
+    with pytest.raises(ValidationFailed) as exc:
+        f.project(session, "label", quality_floor={"reliability": 1.5, "min_judgments": 0})
+    assert {"quality_floor.reliability", "quality_floor.min_judgments"} <= {x.loc for x in exc.value.problems}
+    both = f.project(session, "label", quality_floor={"gold_accuracy": 0.8, "reliability": 0.7})
+    assert both["quality_floor"] == {"gold_accuracy": 0.8, "min_gold": 10, "reliability": 0.7, "min_judgments": 20}

@@ -23,12 +23,23 @@ def test_the_project_form_sets_adaptive_overlap_and_a_quality_floor():
     assert spec.adaptive_overlap.max == 5 and spec.starting_overlap == 2 and spec.quality_floor.min_gold == 8
 
 
+def test_the_project_form_sets_a_reliability_floor_alone():
+    data = project_from_form(FormData(BASE + [("quality_floor_reliability", "0.6"),
+                                              ("quality_floor_min_judgments", "30")]))
+    assert data["quality_floor"] == {"reliability": 0.6, "min_judgments": 30}
+    floor = parse_project(data).quality_floor
+    assert floor.gold_accuracy is None and floor.reliability == 0.6 and floor.min_judgments == 30
+
+
 def test_the_project_form_leaves_routing_out_when_blank_and_names_bad_fields():
     data = project_from_form(FormData(BASE + [("overlap_min", ""), ("quality_floor_gold_accuracy", "")]))
     assert data["overlap"] == 1 and "quality_floor" not in data
     with pytest.raises(ValidationFailed) as exc:
         project_from_form(FormData(BASE + [("quality_floor_min_gold", "5")]))
     assert exc.value.problems[0].loc == "quality_floor.gold_accuracy"
+    with pytest.raises(ValidationFailed) as exc:
+        project_from_form(FormData(BASE + [("quality_floor_min_judgments", "30")]))
+    assert exc.value.problems[0].loc == "quality_floor.reliability"
     with pytest.raises(ValidationFailed) as exc:      # a maximum is needed: the domain says where
         parse_project(project_from_form(FormData(BASE + [("overlap_min", "2")])))
     assert any(p.loc == "overlap.max" for p in exc.value.problems)

@@ -26,6 +26,9 @@ class TaskType(str, enum.Enum):
     label = "label"
 
 
+OPEN_ENDED = frozenset({TaskType.sft, TaskType.rubric})  # no categorical answers to build a consensus on
+
+
 @dataclass(frozen=True)
 class Requirements:
     domains: dict[str, int] = field(default_factory=dict)
@@ -113,6 +116,9 @@ def parse_project(data: Any) -> ProjectSpec:
         overlap = c.integer(obj, "overlap", "", lo=1, hi=50, required=False) or 1
     gold_policy = parse_gold_policy(c, obj.get("gold_rate"))
     quality_floor = parse_quality_floor(c, obj.get("quality_floor"))
+    if quality_floor is not None and quality_floor.reliability is not None and task_type in OPEN_ENDED:
+        c.fail("quality_floor.reliability", f"needs categorical answers to estimate reliability; "
+                                            f"a {task_type.value} project can set gold_accuracy only")
     tiers, escalation = parse_tiers(c, obj.get("tiers"), obj.get("escalation_tier"),
                                     lambda data, loc: _parse_requirements(c, data, loc))
     lease = c.integer(obj, "lease_minutes", "", lo=1, hi=24 * 60, required=False) or 30

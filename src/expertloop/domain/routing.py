@@ -7,9 +7,11 @@ Each is optional and parsed from the project definition:
 - ``gold_rate: {"start": 0.2, "floor": 0.05, "evidence": 20}`` — gold items are mixed into a
   trainer's queue at ``start`` while the trainer has answered fewer than ``evidence`` gold items
   in the project, then at ``floor`` (linear in between).
-- ``quality_floor: {"gold_accuracy": 0.7, "min_gold": 10}`` — a trainer whose gold accuracy is
-  below the floor with 95% confidence (Wilson upper bound), after at least ``min_gold`` gold
-  answers, is paused from the project.
+- ``quality_floor: {"gold_accuracy": 0.7, "min_gold": 10, "reliability": 0.6, "min_judgments": 20}``
+  (either measure, or both) — a trainer whose gold accuracy, after at least ``min_gold`` gold
+  answers, or whose estimated reliability (accuracy from the project's Dawid–Skene consensus),
+  after at least ``min_judgments`` categorical judgments, is below the floor with 95% confidence
+  (Wilson upper bound below it) is paused from the project.
 - ``tiers: [{"name", "requirements", "hourly_rate_usd"}, ...]`` junior to senior, with
   ``escalation_tier`` (default: the last) — who gets items that stay in doubt, and the rate card
   used for cost-aware routing.
@@ -53,11 +55,14 @@ class GoldPolicy:
 
 @dataclass(frozen=True)
 class QualityFloor:
-    gold_accuracy: float
+    gold_accuracy: float | None = None
     min_gold: int = 10
+    reliability: float | None = None
+    min_judgments: int = 20
 
     def to_json(self) -> dict:
-        return {"gold_accuracy": self.gold_accuracy, "min_gold": self.min_gold}
+        return {"gold_accuracy": self.gold_accuracy, "min_gold": self.min_gold,
+                "reliability": self.reliability, "min_judgments": self.min_judgments}
 
 
 @dataclass(frozen=True)
@@ -113,12 +118,19 @@ def parse_quality_floor(c: Checker, value: Any) -> QualityFloor | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        c.fail("quality_floor", "must be an object {gold_accuracy, min_gold}")
+        c.fail("quality_floor", "must be an object {gold_accuracy, min_gold, reliability, min_judgments}")
         return None
-    c.no_unknown(value, ("gold_accuracy", "min_gold"), "quality_floor")
-    acc = _fraction(c, value, "gold_accuracy", "quality_floor")
-    n = c.integer(value, "min_gold", "quality_floor", lo=1, hi=10_000, required=False) or 10
-    return None if acc is None else QualityFloor(gold_accuracy=acc, min_gold=n)
+    c.no_unknown(value, ("gold_accuracy", "min_gold", "reliability", "min_judgments"), "quality_floor")
+    if "gold_accuracy" not in value and "reliability" not in value:
+        c.fail("quality_floor", "needs gold_accuracy, reliability or both")
+        return None
+    acc = _fraction(c, value, "gold_accuracy", "quality_floor") if "gold_accuracy" in value else None
+    rel = _fraction(c, value, "reliability", "quality_floor") if "reliability" in value else None
+    n_gold = c.integer(value, "min_gold", "quality_floor", lo=1, hi=10_000, required=False) or 10
+    n_judged = c.integer(value, "min_judgments", "quality_floor", lo=1, hi=100_000, required=False) or 20
+    if acc is None and rel is None:
+        return None
+    return QualityFloor(gold_accuracy=acc, min_gold=n_gold, reliability=rel, min_judgments=n_judged)
 
 
 def parse_tiers(c: Checker, value: Any, escalation: Any, parse_requirements) -> tuple[list[Tier] | None, str | None]:

@@ -36,7 +36,8 @@ class _EMAggregator(CategoricalAggregator):
     def _fit_encoded(self, data: EncodedLabels) -> np.ndarray:
         k = data.n_classes
         probas = clamp_gold(soft_majority(data), data)
-        if k < 2:
+        if k < 2:  # one class seen: nothing to infer, every trainer agrees with it
+            self.class_prior_ = np.ones(k)
             self._finish(data, probas, np.zeros((data.n_trainers * k, k)), 0, 0.0)
             return probas
         design = SparseDesign(data)

@@ -91,3 +91,18 @@ def fit_consensus(data: ProjectJudgments, *, max_iter: int = 100) -> Consensus |
         np.array(data.keys, dtype=object), np.array(data.experts), np.array(data.labels, dtype=object),
         gold={k: v for k, v in data.gold.items() if k in set(data.keys)} or None)
     return Consensus(model=model, data=data, index={str(k): i for i, k in enumerate(model.item_ids_)})
+
+
+def trainer_reliability(consensus: Consensus | None) -> dict[int, tuple[float, int]]:
+    """Per trainer: (estimated accuracy, categorical judgments behind it).
+
+    The accuracy is the class-prior-weighted diagonal of the trainer's Dawid–Skene confusion,
+    the same number the quality report's scorecards show and the quality floor tests."""
+    if consensus is None:
+        return {}
+    model = consensus.model
+    accuracy = np.einsum("tkk->tk", model.confusions_) @ model.class_prior_
+    counts: dict[int, int] = {}
+    for expert_id in consensus.data.experts:
+        counts[expert_id] = counts.get(expert_id, 0) + 1
+    return {int(t): (float(a), counts.get(int(t), 0)) for t, a in zip(model.trainer_ids_, accuracy)}

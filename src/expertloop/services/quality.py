@@ -20,7 +20,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.presentation import shown_first
 from ..domain.projects import TaskType
 from ..storage.orm import Assignment, Expert, Item, Project
-from .consensus import Consensus, fit_consensus, project_judgments
+from .consensus import Consensus, fit_consensus, project_judgments, trainer_reliability
 from .exports import pseudonym
 from .projects import load_project
 
@@ -164,13 +164,7 @@ def _scorecards(project: Project, task_type: TaskType, rows: list[dict], experts
 
 
 def _reliabilities(consensus: Consensus | None) -> dict[int, float]:
-    """Estimated accuracy per trainer: the class-prior-weighted diagonal of their confusion."""
-    if consensus is None:
-        return {}
-    model = consensus.model
-    diag = np.einsum("tkk->tk", model.confusions_)
-    acc = diag @ model.class_prior_
-    return {int(t): round(float(a), 4) for t, a in zip(model.trainer_ids_, acc)}
+    return {t: round(a, 4) for t, (a, _n) in trainer_reliability(consensus).items()}
 
 
 def _bias_flags(task_type: TaskType, rows: list[dict], consensus: Consensus | None) -> dict[int, list[dict]]:

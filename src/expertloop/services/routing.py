@@ -24,7 +24,7 @@ from ..domain.projects import TaskType
 from ..domain.routing import GoldPolicy
 
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
-from .consensus import ProjectJudgments, fit_consensus, key_of, project_judgments
+from .consensus import Consensus, ProjectJudgments, fit_consensus, key_of, project_judgments, trainer_reliability
 from .projects import expert_tiers, passed_exams
 
 _DONE = [s.value for s in DONE_STATES]
@@ -77,14 +77,30 @@ def gold_answered(session: Session, project_id: int, expert_id: int) -> int:
 def after_submit(session: Session, project: Project, item: Item, assignment: Assignment, now: datetime) -> None:
     task_type = TaskType(project.task_type)
     _event(session, item.id, "judged", {"assignment_id": assignment.id}, now)
-    if item.gold is not None and project.quality_floor is not None:
-        _apply_quality_floor(session, project, task_type, assignment.expert_id, now)
+    fitted = ConsensusOnce(session, project.id, task_type)
+    if project.quality_floor is not None:
+        _apply_quality_floor(session, project, task_type, item, assignment.expert_id, fitted, now)
     if in_gold_pool(project, item):
         return
     if project.adaptive_overlap is not None:
-        _adapt(session, project, task_type, item, now)
+        _adapt(session, project, item, fitted, now)
     elif task_type == TaskType.factcheck and project.tiers:
         _escalate_on_disagreement(session, project, item, now)
+
+
+class ConsensusOnce:
+    """The project's judgments and Dawid–Skene consensus, fitted at most once per submission
+    however many decisions (quality floor, adaptive overlap) read them."""
+
+    def __init__(self, session: Session, project_id: int, task_type: TaskType):
+        self._args = (session, project_id, task_type)
+        self._fitted: tuple[ProjectJudgments, Consensus | None] | None = None
+
+    def get(self) -> tuple[ProjectJudgments, Consensus | None]:
+        if self._fitted is None:
+            data = project_judgments(*self._args)
+            self._fitted = (data, fit_consensus(data, max_iter=50))
+        return self._fitted
 
 
 # -- quality floor --------------------------------------------------------------------------------
@@ -96,24 +112,56 @@ def gold_record(session: Session, project_id: int, task_type: TaskType, expert_i
     return gold_tally(task_type, [(r, g) for r, g in rows])
 
 
-def _apply_quality_floor(session: Session, project: Project, task_type: TaskType, expert_id: int,
-                         now: datetime) -> None:
+def _apply_quality_floor(session: Session, project: Project, task_type: TaskType, item: Item, expert_id: int,
+                         fitted: ConsensusOnce, now: datetime) -> None:
+    """Pause the trainer when a measure the project floors is below it with 95% confidence."""
+    floor = project.quality_floor
+    reason = None
+    if floor.get("gold_accuracy") is not None and item.gold is not None:
+        reason = _below_gold_floor(session, project, task_type, expert_id, floor)
+    if reason is None and floor.get("reliability") is not None:
+        reason = _below_reliability_floor(expert_id, floor, fitted)
+    if reason is not None:
+        pause_trainer(session, project, expert_id, reason, now)
+
+
+def _below_gold_floor(session: Session, project: Project, task_type: TaskType, expert_id: int,
+                      floor: dict) -> str | None:
     from ..quality.intervals import wilson_interval
 
-    floor = project.quality_floor
     n, correct = gold_record(session, project.id, task_type, expert_id)
     if n < floor["min_gold"]:
-        return
+        return None
     _low, high = wilson_interval(correct, n)
     if high >= floor["gold_accuracy"]:
-        return
+        return None
+    return (f"gold accuracy {correct}/{n} = {correct / n:.0%}; 95% upper bound {high:.0%} is below the "
+            f"project's floor of {floor['gold_accuracy']:.0%}")
+
+
+def _below_reliability_floor(expert_id: int, floor: dict, fitted: ConsensusOnce) -> str | None:
+    from ..quality.intervals import wilson_interval
+
+    estimate = trainer_reliability(fitted.get()[1]).get(expert_id)
+    if estimate is None:
+        return None
+    reliability, n = estimate
+    if n < floor.get("min_judgments", 20):
+        return None
+    _low, high = wilson_interval(reliability * n, n)
+    if high >= floor["reliability"]:
+        return None
+    return (f"estimated reliability {reliability:.0%} over {n} judgments (Dawid–Skene consensus); 95% upper "
+            f"bound {high:.0%} is below the project's floor of {floor['reliability']:.0%}")
+
+
+def pause_trainer(session: Session, project: Project, expert_id: int, reason: str, now: datetime) -> None:
+    """Pause a trainer from a project (once), release their live leases, notify the managers."""
     paused = session.execute(select(ProjectPause.id).where(
         ProjectPause.project_id == project.id, ProjectPause.expert_id == expert_id,
         ProjectPause.lifted_at.is_(None))).first()
     if paused:
         return
-    reason = (f"gold accuracy {correct}/{n} = {correct / n:.0%}; 95% upper bound {high:.0%} is below the "
-              f"project's floor of {floor['gold_accuracy']:.0%}")
     session.add(ProjectPause(project_id=project.id, expert_id=expert_id, reason=reason, created_at=now))
     session.execute(update(Assignment).where(
         Assignment.project_id == project.id, Assignment.expert_id == expert_id,
@@ -124,12 +172,11 @@ def _apply_quality_floor(session: Session, project: Project, task_type: TaskType
 
 
 # -- adaptive overlap ------------------------------------------------------------------------------
-def _adapt(session: Session, project: Project, task_type: TaskType, item: Item, now: datetime) -> None:
+def _adapt(session: Session, project: Project, item: Item, fitted: ConsensusOnce, now: datetime) -> None:
     from ..quality.adaptive import AdaptiveOverlap
 
     spec = project.adaptive_overlap
-    data = project_judgments(session, project.id, task_type)
-    consensus = fit_consensus(data, max_iter=50)
+    data, consensus = fitted.get()
     if consensus is None:
         return
     model = consensus.model

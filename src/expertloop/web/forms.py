@@ -146,11 +146,13 @@ def project_from_form(form: FormData) -> dict:
     adaptive = {k: _number(_text(form, f"overlap_{k}")) for k in ("min", "max", "target_confidence")}
     if any(v is not None for v in adaptive.values()):  # adaptive overlap replaces the fixed one
         data["overlap"] = {k: v for k, v in adaptive.items() if v is not None}
-    floor = {k: _number(_text(form, f"quality_floor_{k}")) for k in ("gold_accuracy", "min_gold")}
-    if floor["gold_accuracy"] is not None:
+    floor = {k: _number(_text(form, f"quality_floor_{k}"))
+             for k in ("gold_accuracy", "min_gold", "reliability", "min_judgments")}
+    for measure, evidence in (("gold_accuracy", "min_gold"), ("reliability", "min_judgments")):
+        if floor[measure] is None and floor[evidence] is not None:
+            problems.append(Problem(f"quality_floor.{measure}", f"is required with {evidence.replace('_', ' ')}"))
+    if floor["gold_accuracy"] is not None or floor["reliability"] is not None:
         data["quality_floor"] = {k: v for k, v in floor.items() if v is not None}
-    elif floor["min_gold"] is not None:
-        problems.append(Problem("quality_floor.gold_accuracy", "is required with a minimum number of gold answers"))
     for key in ("budget_usd", "hourly_rate_usd"):
         value = _text(form, key).strip().lstrip("$").replace(",", "")
         if value:

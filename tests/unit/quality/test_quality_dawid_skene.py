@@ -155,6 +155,8 @@ def test_single_class_is_trivial():
     ds = DawidSkene().fit([1, 1, 2], ["a", "b", "a"], ["x", "x", "x"])
     assert ds.labels_.tolist() == ["x", "x"]
     np.testing.assert_allclose(ds.probas_, 1.0)
+    np.testing.assert_allclose(ds.class_prior_, [1.0])
+    np.testing.assert_allclose(ds.confusions_, 1.0)  # every trainer "right" about the one class
 
 
 def test_diagonal_prior_resolves_a_lone_dissenter_against_unanimous_trainers():
