@@ -44,3 +44,36 @@ def test_exam_create_list_and_status(fresh_url, tmp_path):
     assert runner.invoke(app, ["notifications"], env=env).exit_code == 0
     r = runner.invoke(app, ["pauses", "1", "--lift", "1"], env=env)
     assert r.exit_code == 1 and "not paused" in r.output
+
+
+def test_consent_register_withdrawal_and_new_terms(fresh_url, tmp_path):
+    from expertloop.domain.policies import Actor, Role
+    from expertloop.services import consent
+    from expertloop.storage.db import make_engine, make_sessionmaker
+
+    env = {"EXPERTLOOP_DATABASE_URL": fresh_url}
+    assert runner.invoke(app, ["init"], env=env).exit_code == 0
+    experts = tmp_path / "e.jsonl"
+    experts.write_text("".join(json.dumps({"name": n, "email": f"{n}@example.org"}) + "\n" for n in ("Ada", "Bo")))
+    assert runner.invoke(app, ["experts", "import", str(experts)], env=env).exit_code == 0
+    project = tmp_path / "p.yaml"
+    project.write_text("name: P\ntask_type: label\noptions: {labels: ['a', 'b']}\n"
+                       "terms: |\n  # Terms\n  Your labels train models.\n")
+    assert runner.invoke(app, ["project", "create", str(project)], env=env).exit_code == 0
+    engine = make_engine(fresh_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            consent.agree(session, Actor(role=Role.trainer, expert_id=1), 1, 1)
+    finally:
+        engine.dispose()
+    r = runner.invoke(app, ["consents", "1"], env=env)
+    assert r.exit_code == 0 and "Ada" in r.output and "terms v1" in r.output and "in force" in r.output
+    r = runner.invoke(app, ["consents", "1", "--withdraw", "2"], env=env)
+    assert r.exit_code == 1 and "no consent" in r.output
+    r = runner.invoke(app, ["consents", "1", "--withdraw", "1", "--reason", "letter of 2 May"], env=env)
+    assert r.exit_code == 0 and "0 contributions leave" in r.output and "withdrawn" in r.output
+    assert "letter of 2 May" in r.output
+    terms = tmp_path / "terms.md"
+    terms.write_text("# Terms v2\n")
+    r = runner.invoke(app, ["consents", "1", "--terms", str(terms)], env=env)
+    assert r.exit_code == 0 and "terms version 2 published" in r.output

@@ -9,7 +9,7 @@ from .. import __version__
 from ..config import Settings
 from ..storage.db import make_engine, make_sessionmaker
 from . import errors
-from .routes import assignments, experts, exports, health, projects, quality, reviews, tokens, vetting
+from .routes import assignments, consent, experts, exports, health, projects, quality, reviews, tokens, vetting
 
 
 def create_app(settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     app.state.sessionmaker = session_factory
     errors.install(app)
     app.include_router(health.router)
-    for module in (experts, projects, assignments, reviews, vetting, quality, exports, tokens, health):
+    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, health):
         app.include_router(module.router, prefix="/api/v1")
     try:
         from ..web.views import install as install_web

@@ -330,6 +330,33 @@ def notifications(project: Optional[int] = typer.Option(None, help="Only this pr
         out.print(f"{n['created_at']}\t{n['kind']}\t{n['message']}", highlight=False)
 
 
+@app.command()
+def consents(project: int = typer.Argument(..., help="Project id."),
+             withdraw: Optional[int] = typer.Option(None, help="Record the withdrawal of this expert id's consent "
+                                                                 "(on their request); their work leaves every export."),
+             reason: Optional[str] = typer.Option(None, help="Why, with --withdraw (kept in the register)."),
+             terms: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                                  help="Publish this markdown file as the project's new terms; "
+                                                       "every trainer must agree again before new work.")) -> None:
+    """The consent register of a project: who agreed to which terms version, who withdrew."""
+    from ..services import consent
+
+    with _errors(), _session() as session:
+        if terms is not None:
+            published = consent.publish_terms(session, OPERATOR, project, terms.read_text(encoding="utf-8"))
+            out.print(f"terms version {published['terms_version']} published", highlight=False)
+        if withdraw is not None:
+            done = consent.withdraw(session, OPERATOR, project, expert_id=withdraw, reason=reason)
+            out.print(f"consent withdrawn; {done['contributions_removed']} contributions leave every export",
+                      highlight=False)
+        rows = consent.list_consents(session, OPERATOR, project)
+    for r in rows:
+        state = f"withdrawn {r['withdrawn_at']} ({r['withdrawal_reason'] or 'no reason given'})" \
+            if r["withdrawn_at"] else "in force"
+        out.print(f"{r['expert_id']}\t{r['expert_name']}\tterms v{r['terms_version']}\tagreed {r['agreed_at']}\t{state}",
+                  highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

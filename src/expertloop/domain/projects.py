@@ -73,6 +73,7 @@ class ProjectSpec:
     quality_floor: QualityFloor | None = None
     tiers: list[Tier] | None = None
     escalation_tier: str | None = None
+    terms: str | None = None
 
     @property
     def starting_overlap(self) -> int:
@@ -82,7 +83,8 @@ class ProjectSpec:
 
 PROJECT_FIELDS = ("name", "task_type", "guidelines", "options", "requirements", "overlap",
                   "lease_minutes", "max_minutes_per_task", "budget_usd", "hourly_rate_usd",
-                  "gold_rate", "quality_floor", "tiers", "escalation_tier")
+                  "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms")
+MAX_TERMS_CHARS = 50_000
 
 
 def parse_project(data: Any) -> ProjectSpec:
@@ -125,12 +127,26 @@ def parse_project(data: Any) -> ProjectSpec:
     cap = c.integer(obj, "max_minutes_per_task", "", lo=1, hi=24 * 60, required=False) or 20
     budget = _usd(c, obj, "budget_usd")
     rate = _usd(c, obj, "hourly_rate_usd")
+    terms = parse_terms(c, obj.get("terms"))
     c.raise_if_any()
     return ProjectSpec(name=name.strip(), task_type=task_type, guidelines=guidelines,
                        options=options, requirements=requirements, overlap=overlap,
                        lease_minutes=lease, max_minutes_per_task=cap, budget_usd=budget,
                        hourly_rate_usd=rate, adaptive_overlap=adaptive, gold_policy=gold_policy,
-                       quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation)
+                       quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation, terms=terms)
+
+
+def parse_terms(c: Checker, value: Any, loc: str = "terms") -> str | None:
+    """Consent terms: markdown every trainer must agree to before working; None for no terms."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        c.fail(loc, "must be non-empty text (markdown)")
+        return None
+    if len(value) > MAX_TERMS_CHARS:
+        c.fail(loc, f"must be at most {MAX_TERMS_CHARS} characters")
+        return None
+    return value.strip()
 
 
 def _usd(c: Checker, obj: dict, key: str) -> Decimal | None:

@@ -30,6 +30,7 @@ from ..storage.db import begin_write, is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
 from . import routing
 from .clock import utcnow
+from .consent import require_consent_standing, require_current_consent
 from .projects import load_project, require_expert_eligible
 from .views import assignment_view
 
@@ -70,6 +71,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
     if expert is None:
         raise NotFound(f"expert {expert_id} not found")
     require_expert_eligible(session, project, expert)
+    consent = require_current_consent(session, project, expert_id)
     held = session.execute(
         select(Assignment).where(Assignment.project_id == project.id, Assignment.expert_id == expert_id,
                                  repo.live_lease_filter(now)).limit(1)).scalar_one_or_none()
@@ -98,6 +100,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         state=AssignmentState.leased.value, leased_at=now,
         lease_expires_at=lease_expiry(now, project.lease_minutes), last_seen_at=now,
         active_seconds=0.0, guidelines_version=project.guidelines_version,
+        consent_id=consent.id if consent is not None else None,
         presentation=make_presentation(TaskType(project.task_type), item.payload, _rng))
     session.add(assignment)
     session.flush()
@@ -184,6 +187,7 @@ def heartbeat(session: Session, actor: Actor, assignment_id: int, settings: Sett
     begin_write(session)
     a = _load_own(session, actor, assignment_id)
     project = session.get(Project, a.project_id)
+    require_consent_standing(session, a)
     _revive_or_fail(session, a, project, now)
     a.active_seconds = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
     a.last_seen_at = now
@@ -224,6 +228,7 @@ def submit(session: Session, actor: Actor, assignment_id: int, response: object,
             session.commit()
             return result
         raise Conflict(f"assignment {a.id} was already submitted")
+    require_consent_standing(session, a)
     _revive_or_fail(session, a, project, now)
     clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
     repo.lock_item(session, a.item_id)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..domain.assignments import DONE_STATES
 from ..domain.grading import categorical_answers
 from ..domain.projects import TaskType
+from ..storage import repositories as repo
 from ..storage.orm import Assignment, Item
 
 _DONE = [s.value for s in DONE_STATES]
@@ -48,7 +49,8 @@ def project_judgments(session: Session, project_id: int, task_type: TaskType) ->
     rows = session.execute(select(Assignment.item_id, Assignment.expert_id, Assignment.response,
                                   Assignment.leased_at, Assignment.submitted_at, Item.gold)
                            .join(Item, Item.id == Assignment.item_id)
-                           .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE))
+                           .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE),
+                                  repo.consent_stands())
                            .order_by(Assignment.id)).all()
     out = ProjectJudgments()
     for item_id, expert_id, response, leased_at, submitted_at, gold in rows:

@@ -2,7 +2,9 @@
 
 Provenance in each record's ``metadata``: project, item external id, a pseudonymous expert id
 (stable per expert and project, derived from a per-project secret salt: not the database id,
-no name or email), submission time and the guideline version the expert worked under.
+no name or email), submission time, the guideline version the expert worked under and the
+version of the project's terms they consented to (None when the project has no terms). Work
+done under a withdrawn consent is in no export.
 """
 
 from __future__ import annotations
@@ -61,19 +63,19 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
     return _generate(session, project, task_type, fmt, inferred)
 
 
-def _metadata(project: Project, item, a) -> dict:
+def _metadata(project: Project, item, a, terms_version: int | None) -> dict:
     return {
         "project_id": project.id, "project": project.name, "item_id": item.id,
         "item_external_id": item.external_id, "assignment_id": a.id,
         "expert": pseudonym(project, a.expert_id), "submitted_at": iso(a.submitted_at),
-        "guidelines_version": a.guidelines_version,
+        "guidelines_version": a.guidelines_version, "terms_version": terms_version,
     }
 
 
 def _generate(session: Session, project: Project, task_type: TaskType, fmt: ExportFormat,
               inferred: Consensus | None) -> Iterator[dict]:
-    for a, item in repo.iter_done_assignments(session, project.id):
-        metadata = _metadata(project, item, a)
+    for a, item, terms_version in repo.iter_done_assignments(session, project.id):
+        metadata = _metadata(project, item, a, terms_version)
         if fmt == ExportFormat.raw:
             yield raw_record(task_type, item.payload, a.response, metadata, presentation=a.presentation,
                              active_seconds=a.active_seconds, gold=item.gold)
@@ -103,9 +105,11 @@ def _generate_consensus(session: Session, project: Project) -> Iterator[dict]:
     inferred = fit_consensus(project_judgments(session, project.id, TaskType.preference))
     by_item: dict[int, list] = {}
     items = {}
-    for a, item in repo.iter_done_assignments(session, project.id):
+    terms: dict[int, set] = {}
+    for a, item, terms_version in repo.iter_done_assignments(session, project.id):
         by_item.setdefault(item.id, []).append(a)
         items[item.id] = item
+        terms.setdefault(item.id, set()).add(terms_version)
     for item_id, judgments in by_item.items():
         item = items[item_id]
         key = key_of(item_id, 0)
@@ -114,7 +118,9 @@ def _generate_consensus(session: Session, project: Project) -> Iterator[dict]:
             continue
         agreeing = [a for a in judgments if str(a.response["choice"]) == winner]
         strengths = [a.response["strength"] for a in agreeing if a.response.get("strength") is not None]
-        metadata = {**_metadata(project, item, judgments[0]),
+        versions = sorted(v for v in terms[item_id] if v is not None)
+        metadata = {**_metadata(project, item, judgments[0], max(versions) if versions else None),
+                    "terms_versions": versions,
                     "assignment_id": None, "expert": None, "submitted_at": iso(max(a.submitted_at for a in judgments)),
                     "experts": sorted({pseudonym(project, a.expert_id) for a in judgments}),
                     "judgments": len(judgments), "consensus_strength": _round(inferred.posterior(key)),

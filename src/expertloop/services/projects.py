@@ -35,6 +35,7 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
         quality_floor=spec.quality_floor.to_json() if spec.quality_floor else None,
         tiers={"tiers": [t.to_json() for t in spec.tiers], "escalation_tier": spec.escalation_tier}
         if spec.tiers else None,
+        terms=spec.terms, terms_version=1 if spec.terms else 0,
     )
     session.add(project)
     session.flush()
@@ -104,6 +105,13 @@ def list_projects(session: Session, actor: Actor) -> list[dict]:
     now = utcnow()
     return [project_view(p, staff=actor.is_staff, progress=repo.project_progress(session, p, now))
             for p in projects]
+
+
+def project_for_expert(session: Session, actor: Actor, project_id: int) -> Project:
+    """A project the calling expert qualifies for; any other is "not found" to them."""
+    project = load_project(session, project_id)
+    _require_eligible(session, actor, project)
+    return project
 
 
 def _require_eligible(session: Session, actor: Actor, project: Project) -> None:

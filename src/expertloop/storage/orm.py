@@ -81,6 +81,9 @@ class Project(Base):
     gold_policy: Mapped[dict | None] = mapped_column(JSONType)
     quality_floor: Mapped[dict | None] = mapped_column(JSONType)
     tiers: Mapped[dict | None] = mapped_column(JSONType)  # {"tiers": [...], "escalation_tier"}
+    # Consent terms (markdown); version 0 = no terms. Publishing new terms bumps the version.
+    terms: Mapped[str | None] = mapped_column(Text)
+    terms_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -134,6 +137,7 @@ class Assignment(Base):
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("experts.id"))
     reviewed_at: Mapped[datetime | None]
     original_response: Mapped[dict | None] = mapped_column(JSONType)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))  # terms it was done under
 
 
 class LedgerEntry(Base):
@@ -270,3 +274,20 @@ class ItemEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Consent(Base):
+    """An expert's agreement to one version of a project's terms. Withdrawal is recorded here,
+    never deleted; work done under a withdrawn consent leaves every later export."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_project_expert", "project_id", "expert_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    terms_version: Mapped[int] = mapped_column(Integer)
+    agreed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(20))  # "expert" or the staff role

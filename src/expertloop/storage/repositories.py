@@ -12,7 +12,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES, SEEN_STATES, AssignmentState
-from .orm import ApiToken, Assignment, Expert, Item, LedgerEntry, Project
+from .orm import ApiToken, Assignment, Consent, Expert, Item, LedgerEntry, Project
 
 _LEASED = AssignmentState.leased.value
 _DONE = [s.value for s in DONE_STATES]
@@ -164,12 +164,21 @@ def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
                                                   ApiToken.revoked_at.is_(None))).scalar_one_or_none()
 
 
+def consent_stands():
+    """Assignments whose consent (if the project had terms) has not been withdrawn: the only
+    ones exports and consensus fits may read."""
+    withdrawn = select(Consent.id).where(Consent.withdrawn_at.is_not(None))
+    return or_(Assignment.consent_id.is_(None), Assignment.consent_id.not_in(withdrawn))
+
+
 def iter_done_assignments(session: Session, project_id: int, batch: int = 500
-                          ) -> Iterator[tuple[Assignment, Item]]:
-    """Submitted and accepted work with its item, oldest first, streamed in batches."""
-    q = (select(Assignment, Item).join(Item, Item.id == Assignment.item_id)
-         .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE))
+                          ) -> Iterator[tuple[Assignment, Item, int | None]]:
+    """Submitted and accepted work with its item and the terms version it was done under,
+    oldest first, streamed in batches; work under a withdrawn consent is left out."""
+    q = (select(Assignment, Item, Consent.terms_version).join(Item, Item.id == Assignment.item_id)
+         .outerjoin(Consent, Consent.id == Assignment.consent_id)
+         .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE), consent_stands())
          .order_by(Assignment.submitted_at, Assignment.id)
          .execution_options(yield_per=batch))
     for row in session.execute(q):
-        yield row[0], row[1]
+        yield row[0], row[1], row[2]

@@ -1,0 +1,191 @@
+"""Consent: which version of a project's terms each expert agreed to, and its withdrawal.
+
+A project may carry terms (markdown). An expert must agree to the current version before
+leasing work in it; each assignment records the consent it was done under, so every exported
+record names its terms version. Publishing new terms bumps the version: work already done
+stays under the old consent, new work needs the new one. Withdrawal is recorded (never
+deleted), releases the expert's live leases, and takes every contribution made under the
+withdrawn consent out of every later export and consensus fit. Pay for time already worked is
+kept: the ledger is a record of what happened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..domain.assignments import DONE_STATES, AssignmentState
+from ..domain.checks import Checker
+from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
+from ..domain.policies import Actor, require_expert, require_staff
+from ..domain.projects import parse_terms
+from ..storage.db import begin_write
+from ..storage.orm import Assignment, Consent, Expert, Notification, Project
+from .clock import utcnow
+from .projects import load_project, project_for_expert
+from .views import iso
+
+MAX_REASON_CHARS = 2000
+
+
+class ConsentRequired(PermissionDenied):
+    """The expert has not agreed to the project's current terms (or withdrew)."""
+
+
+def consent_view(c: Consent, name: str | None = None) -> dict:
+    view = {"id": c.id, "project_id": c.project_id, "expert_id": c.expert_id, "terms_version": c.terms_version,
+            "agreed_at": iso(c.agreed_at), "withdrawn_at": iso(c.withdrawn_at),
+            "withdrawal_reason": c.withdrawal_reason, "withdrawn_by": c.withdrawn_by}
+    if name is not None:
+        view["expert_name"] = name
+    return view
+
+
+def live_consent(session: Session, project_id: int, expert_id: int) -> Consent | None:
+    """The expert's consent in force in the project (the newest not withdrawn), if any."""
+    return session.execute(select(Consent).where(
+        Consent.project_id == project_id, Consent.expert_id == expert_id, Consent.withdrawn_at.is_(None))
+        .order_by(Consent.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def require_current_consent(session: Session, project: Project, expert_id: int) -> Consent | None:
+    """For a new lease: the consent to the project's current terms, or ConsentRequired.
+    Projects without terms need none (None)."""
+    if not project.terms_version:
+        return None
+    consent = live_consent(session, project.id, expert_id)
+    if consent is None or consent.terms_version != project.terms_version:
+        changed = consent is not None
+        raise ConsentRequired(
+            f"{'the terms of project ' + str(project.id) + ' changed; ' if changed else ''}"
+            f"agree to version {project.terms_version} of its terms first "
+            f"(GET then POST /api/v1/projects/{project.id}/consent)")
+    return consent
+
+
+def require_consent_standing(session: Session, assignment: Assignment) -> None:
+    """For a submit or heartbeat: the consent the lease was taken under must not be withdrawn."""
+    if assignment.consent_id is None:
+        return
+    consent = session.get(Consent, assignment.consent_id)
+    if consent is not None and consent.withdrawn_at is not None:
+        raise ConsentRequired(f"consent to project {assignment.project_id}'s terms was withdrawn; "
+                              "this work can no longer be submitted")
+
+
+def my_terms(session: Session, actor: Actor, project_id: int) -> dict:
+    """The project's terms and the calling expert's consent (or, for staff, just the terms)."""
+    if actor.is_staff:
+        project = load_project(session, project_id)
+        consent = None
+    else:
+        expert_id = require_expert(actor)
+        project = project_for_expert(session, actor, project_id)
+        consent = live_consent(session, project.id, expert_id)
+    return {"project_id": project.id, "project": project.name, "terms": project.terms,
+            "terms_version": project.terms_version or 0,
+            "consent": consent_view(consent) if consent is not None else None,
+            "current": bool(consent is not None and consent.terms_version == project.terms_version)}
+
+
+def agree(session: Session, actor: Actor, project_id: int, terms_version: object, *,
+          now: datetime | None = None) -> dict:
+    """Record the calling expert's agreement to ``terms_version`` (must be the current one).
+    Agreeing again to the version already in force changes nothing."""
+    expert_id = require_expert(actor)
+    if isinstance(terms_version, bool) or not isinstance(terms_version, int):
+        raise ValidationFailed("must be the integer version of the terms you read", loc="terms_version")
+    begin_write(session)
+    project = project_for_expert(session, actor, project_id)
+    if not project.terms_version:
+        raise Conflict(f"project {project.id} has no terms to agree to")
+    if terms_version != project.terms_version:
+        raise Conflict(f"version {terms_version} is not the current terms of project {project.id}; "
+                       f"read version {project.terms_version} and agree to it")
+    consent = live_consent(session, project.id, expert_id)
+    if consent is None or consent.terms_version != terms_version:
+        # A consent to an older version stays in force for the work done under it.
+        consent = Consent(project_id=project.id, expert_id=expert_id, terms_version=terms_version,
+                          agreed_at=now or utcnow())
+        session.add(consent)
+        session.flush()
+    view = consent_view(consent)
+    session.commit()
+    return view
+
+
+def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int | None = None,
+             reason: str | None = None, now: datetime | None = None) -> dict:
+    """Withdraw consent: the expert's own, or (staff) an expert's on their written request.
+
+    Every consent the expert holds in the project is marked withdrawn, their live leases are
+    released, and managers are notified. Returns the withdrawn consents and how many
+    contributions leave the exports."""
+    if actor.is_staff:
+        if expert_id is None:
+            raise ValidationFailed("staff must name the expert whose consent is withdrawn", loc="expert_id")
+        by = actor.role.value
+    else:
+        own = require_expert(actor)
+        if expert_id is not None and expert_id != own:
+            raise PermissionDenied("experts may withdraw only their own consent")
+        expert_id, by = own, "expert"
+    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS):
+        raise ValidationFailed(f"must be text of at most {MAX_REASON_CHARS} characters", loc="reason")
+    now = now or utcnow()
+    begin_write(session)
+    project = load_project(session, project_id)
+    consents = list(session.execute(select(Consent).where(
+        Consent.project_id == project.id, Consent.expert_id == expert_id,
+        Consent.withdrawn_at.is_(None))).scalars())
+    if not consents:
+        if not actor.is_staff:  # even when paused or no longer qualified, one's own consent can go
+            project_for_expert(session, actor, project_id)
+        raise Conflict(f"expert {expert_id} holds no consent in project {project.id} to withdraw")
+    for c in consents:
+        c.withdrawn_at, c.withdrawal_reason, c.withdrawn_by = now, (reason or None), by
+    ids = [c.id for c in consents]
+    released = session.execute(update(Assignment).where(
+        Assignment.project_id == project.id, Assignment.expert_id == expert_id,
+        Assignment.state == AssignmentState.leased.value).values(state=AssignmentState.released.value)).rowcount
+    removed = session.execute(select(func.count()).select_from(Assignment).where(
+        Assignment.consent_id.in_(ids), Assignment.state.in_([s.value for s in DONE_STATES]))).scalar_one()
+    name = session.get(Expert, expert_id).name
+    session.add(Notification(kind="consent_withdrawn", project_id=project.id, expert_id=expert_id, created_at=now,
+                             message=f"{name} withdrew consent from project {project.id}; {removed} contribution"
+                                     f"{'' if removed == 1 else 's'} leave every later export"))
+    session.flush()
+    view = {"project_id": project.id, "expert_id": expert_id, "withdrawn": [consent_view(c) for c in consents],
+            "released_leases": released, "contributions_removed": removed}
+    session.commit()
+    return view
+
+
+def publish_terms(session: Session, actor: Actor, project_id: int, terms: object) -> dict:
+    """Set new terms (staff): the version goes up by one and every expert must agree again
+    before new work; what was done under earlier versions stays exported under them."""
+    require_staff(actor, "publish a project's terms")
+    c = Checker()
+    text = parse_terms(c, terms)
+    c.raise_if_any()
+    if text is None:
+        raise ValidationFailed("must be non-empty text (markdown)", loc="terms")
+    begin_write(session)
+    project = load_project(session, project_id)
+    if text == project.terms:
+        raise Conflict(f"these are already version {project.terms_version} of project {project.id}'s terms")
+    project.terms, project.terms_version = text, (project.terms_version or 0) + 1
+    view = {"project_id": project.id, "terms": project.terms, "terms_version": project.terms_version}
+    session.commit()
+    return view
+
+
+def list_consents(session: Session, actor: Actor, project_id: int) -> list[dict]:
+    require_staff(actor, "see consents")
+    load_project(session, project_id)
+    rows = session.execute(select(Consent, Expert.name).join(Expert, Expert.id == Consent.expert_id)
+                           .where(Consent.project_id == project_id).order_by(Consent.id)).all()
+    return [consent_view(c, name) for c, name in rows]
+
