@@ -92,7 +92,7 @@ def test_withdrawal_takes_the_work_out_of_every_export_and_the_consensus(session
     listed = consent.list_consents(session, f.ADMIN, p["id"])
     assert [(c["expert_name"], c["withdrawn_at"] is not None) for c in listed] == [("Stays", False), ("Leaves", True)]
     notes = oversight.notifications(session, f.ADMIN, p["id"])
-    assert notes[0]["kind"] == "consent_withdrawn" and "1 contribution leave" in notes[0]["message"]
+    assert notes[0]["kind"] == "consent_withdrawn" and "1 contribution leaves every later export" in notes[0]["message"]
     with pytest.raises(Conflict, match="no consent"):
         consent.withdraw(session, leaves, p["id"])
     # agreeing again covers new work only: the withdrawn judgment stays out

@@ -154,8 +154,9 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
         Assignment.consent_id.in_(ids), Assignment.state.in_([s.value for s in DONE_STATES]))).scalar_one()
     name = session.get(Expert, expert_id).name
     session.add(Notification(kind="consent_withdrawn", project_id=project.id, expert_id=expert_id, created_at=now,
-                             message=f"{name} withdrew consent from project {project.id}; {removed} contribution"
-                                     f"{'' if removed == 1 else 's'} leave every later export"))
+                             message=f"{name} withdrew consent from project {project.id}; {removed} "
+                                     f"{'contribution leaves' if removed == 1 else 'contributions leave'} "
+                                     "every later export"))
     session.flush()
     view = {"project_id": project.id, "expert_id": expert_id, "withdrawn": [consent_view(c) for c in consents],
             "released_leases": released, "contributions_removed": removed}

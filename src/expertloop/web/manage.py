@@ -13,6 +13,7 @@ from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..domain.records import COMPATIBLE, ExportFormat
+from ..services import consent as consent_svc
 from ..services import dashboards
 from ..services import exports as exports_svc
 from ..services import files as files_svc
@@ -82,6 +83,7 @@ def _dashboard_context(db: Session, actor: Actor, project_id: int, **extra) -> d
     dash = dashboards.project_dashboard(db, actor, project_id)
     return {"dash": dash, "project": dash["project"], "formats": export_formats(dash["project"]["task_type"]),
             "pauses": oversight.list_pauses(db, actor, project_id),
+            "consents": consent_svc.list_consents(db, actor, project_id) if dash["project"]["terms_version"] else [],
             "notes": oversight.notifications(db, actor, project_id, limit=20), "nav": "manage", **extra}
 
 

@@ -16,6 +16,7 @@ from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, can_work_on
 from ..domain.projects import TaskType
 from ..services import assignments as assignments_svc
+from ..services.consent import ConsentRequired
 from ..services import exams as exams_svc
 from ..services import experts as experts_svc
 from ..services import pay as pay_svc
@@ -59,6 +60,9 @@ def next_task(project_id: int, request: Request, actor: Actor = Depends(signed_i
 def _lease_and_go(request: Request, db: Session, actor: Actor, project_id: int, suffix: str = "") -> Response:
     try:
         view = assignments_svc.lease_next(db, actor, project_id)
+    except ConsentRequired:
+        return redirect(request, f"/work/projects/{project_id}/terms",
+                        flash=("info", "Please read this project's terms; agree to them to start working."))
     except (Conflict, PermissionDenied) as exc:
         return redirect(request, "/work" + suffix, flash=("error", exc.message))
     if view is None:
