@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from expertloop.config import Settings
-from expertloop.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from expertloop.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from expertloop.services import assignments as svc
 from expertloop.services import consent, oversight
 from expertloop.services.consensus import fit_consensus, project_judgments
@@ -143,3 +143,54 @@ def test_terms_in_a_project_definition_are_validated(session):
         with pytest.raises(ValidationFailed) as exc:
             f.project(session, "label", terms=bad)
         assert [x.loc for x in exc.value.problems] == ["terms"], bad
+
+
+def test_work_from_before_the_terms_is_covered_and_leaves_with_a_withdrawal(session):
+    p = f.project(session, "label", overlap=1)
+    f.items(session, p["id"], "label", 3)
+    trainer = f.trainer_actor(f.expert(session))
+    lease = svc.lease_next(session, trainer, p["id"])
+    svc.submit(session, trainer, lease["assignment_id"], {"label": "yes"}, Settings())   # no terms yet
+    open_lease = svc.lease_next(session, trainer, p["id"])
+    consent.publish_terms(session, f.ADMIN, p["id"], TERMS)
+    with pytest.raises(consent.ConsentRequired, match="before submitting"):
+        svc.submit(session, trainer, open_lease["assignment_id"], {"label": "yes"}, Settings())
+    consent.agree(session, trainer, p["id"], 1)
+    svc.submit(session, trainer, open_lease["assignment_id"], {"label": "yes"}, Settings())
+    versions = [r["metadata"]["terms_version"] for r in iter_records(session, f.ADMIN, p["id"], "label")]
+    assert versions == [None, 1]  # the lease taken before the terms is submitted under them
+    assert consent.withdraw(session, trainer, p["id"])["contributions_removed"] == 2
+    assert list(iter_records(session, f.ADMIN, p["id"], "raw")) == []
+
+
+def test_withdrawn_work_leaves_the_quality_report_and_the_review_queue(session):
+    from expertloop.services import quality, reviews
+
+    p = _label_project(session, overlap=2, items=2)
+    stays, leaves = (f.trainer_actor(f.expert(session)) for _ in range(2))
+    for actor in (stays, leaves):
+        consent.agree(session, actor, p["id"], 1)
+        _work_all(session, actor, p["id"])
+    before = {a["assignment_id"] for a in reviews.review_queue(session, f.ADMIN, p["id"])}
+    assert len(before) == 4
+    consent.withdraw(session, leaves, p["id"])
+    after = {a["assignment_id"] for a in reviews.review_queue(session, f.ADMIN, p["id"])}
+    assert len(after) == 2 and after < before
+    report = quality.project_quality(session, f.ADMIN, p["id"], n_boot=10)
+    assert [c["expert_id"] for c in report["trainers"]] == [stays.expert_id]
+    withdrawn = sorted(before - after)
+    with pytest.raises(NotFound):
+        reviews.review(session, f.ADMIN, withdrawn[0], "accept")
+
+
+def test_a_trainer_no_longer_eligible_can_still_read_the_terms_and_withdraw(session):
+    p = _label_project(session, overlap=1, items=1)
+    e = f.expert(session)
+    trainer = f.trainer_actor(e)
+    consent.agree(session, trainer, p["id"], 1)
+    oversight.set_status(session, f.ADMIN, e["id"], "paused")
+    assert consent.my_terms(session, trainer, p["id"])["current"]
+    assert consent.withdraw(session, trainer, p["id"])["withdrawn"][0]["withdrawn_by"] == "expert"
+    outsider = f.trainer_actor(f.expert(session, status="paused"))
+    with pytest.raises(NotFound):
+        consent.my_terms(session, outsider, p["id"])

@@ -184,3 +184,18 @@ def test_quality_floor_definitions_are_validated(session):
     assert {"quality_floor.reliability", "quality_floor.min_judgments"} <= {x.loc for x in exc.value.problems}
     both = f.project(session, "label", quality_floor={"gold_accuracy": 0.8, "reliability": 0.7})
     assert both["quality_floor"] == {"gold_accuracy": 0.8, "min_gold": 10, "reliability": 0.7, "min_judgments": 20}
+
+
+def test_reliability_evidence_counts_tasks_not_the_claims_inside_them(session):
+    from expertloop.domain.projects import TaskType
+    from expertloop.services.consensus import fit_consensus, project_judgments, trainer_reliability
+
+    p = f.project(session, "factcheck", overlap=2)
+    f.items(session, p["id"], "factcheck", 3)
+    a, b = (f.trainer_actor(f.expert(session)) for _ in range(2))
+    claims = {"claims": [{"verdict": "supported"}, {"verdict": "refuted"}]}
+    for actor in (a, b):
+        while (lease := svc.lease_next(session, actor, p["id"])) is not None:
+            svc.submit(session, actor, lease["assignment_id"], claims, Settings())
+    reliability = trainer_reliability(fit_consensus(project_judgments(session, p["id"], TaskType.factcheck)))
+    assert {n for _acc, n in reliability.values()} == {3}  # 3 tasks of 2 claims each

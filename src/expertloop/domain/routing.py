@@ -10,7 +10,7 @@ Each is optional and parsed from the project definition:
 - ``quality_floor: {"gold_accuracy": 0.7, "min_gold": 10, "reliability": 0.6, "min_judgments": 20}``
   (either measure, or both) — a trainer whose gold accuracy, after at least ``min_gold`` gold
   answers, or whose estimated reliability (accuracy from the project's Dawid–Skene consensus),
-  after at least ``min_judgments`` categorical judgments, is below the floor with 95% confidence
+  after at least ``min_judgments`` judged items, is below the floor with 95% confidence
   (Wilson upper bound below it) is paused from the project.
 - ``tiers: [{"name", "requirements", "hourly_rate_usd"}, ...]`` junior to senior, with
   ``escalation_tier`` (default: the last) — who gets items that stay in doubt, and the rate card

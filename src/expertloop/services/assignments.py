@@ -30,7 +30,7 @@ from ..storage.db import begin_write, is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
 from . import routing
 from .clock import utcnow
-from .consent import require_consent_standing, require_current_consent
+from .consent import require_consent_standing, require_current_consent, require_live_consent
 from .projects import load_project, require_expert_eligible
 from .views import assignment_view
 
@@ -76,6 +76,8 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         select(Assignment).where(Assignment.project_id == project.id, Assignment.expert_id == expert_id,
                                  repo.live_lease_filter(now)).limit(1)).scalar_one_or_none()
     if held is not None:
+        if held.consent_id is None and consent is not None:  # leased before the terms existed
+            held.consent_id = consent.id
         item = session.get(Item, held.item_id)
         view = assignment_view(held, item, project, now, staff=False)
         session.commit()
@@ -229,6 +231,8 @@ def submit(session: Session, actor: Actor, assignment_id: int, response: object,
             return result
         raise Conflict(f"assignment {a.id} was already submitted")
     require_consent_standing(session, a)
+    if a.consent_id is None and project.terms_version:  # leased before the project had terms
+        a.consent_id = require_live_consent(session, project, a.expert_id).id
     _revive_or_fail(session, a, project, now)
     clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
     repo.lock_item(session, a.item_id)

@@ -96,7 +96,7 @@ def fit_consensus(data: ProjectJudgments, *, max_iter: int = 100) -> Consensus |
 
 
 def trainer_reliability(consensus: Consensus | None) -> dict[int, tuple[float, int]]:
-    """Per trainer: (estimated accuracy, categorical judgments behind it).
+    """Per trainer: (estimated accuracy, judged items behind it).
 
     The accuracy is the class-prior-weighted diagonal of the trainer's Dawid–Skene confusion,
     the same number the quality report's scorecards show and the quality floor tests."""
@@ -104,7 +104,8 @@ def trainer_reliability(consensus: Consensus | None) -> dict[int, tuple[float, i
         return {}
     model = consensus.model
     accuracy = np.einsum("tkk->tk", model.confusions_) @ model.class_prior_
-    counts: dict[int, int] = {}
-    for expert_id in consensus.data.experts:
+    judged = set(zip(consensus.data.experts, consensus.data.item_ids))  # tasks, not claims: a
+    counts: dict[int, int] = {}                                         # fact-check's claims are
+    for expert_id, _item in judged:                                     # not independent evidence
         counts[expert_id] = counts.get(expert_id, 0) + 1
     return {int(t): (float(a), counts.get(int(t), 0)) for t, a in zip(model.trainer_ids_, accuracy)}

@@ -4,9 +4,10 @@ A project may carry terms (markdown). An expert must agree to the current versio
 leasing work in it; each assignment records the consent it was done under, so every exported
 record names its terms version. Publishing new terms bumps the version: work already done
 stays under the old consent, new work needs the new one. Withdrawal is recorded (never
-deleted), releases the expert's live leases, and takes every contribution made under the
-withdrawn consent out of every later export and consensus fit. Pay for time already worked is
-kept: the ledger is a record of what happened.
+deleted), releases the expert's live leases, and takes every contribution of the expert in the
+project (also any made before the project had terms) out of every later export, consensus fit,
+quality report and review queue. Pay for time already worked is kept: the ledger is a record of
+what happened.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..domain.checks import Checker
 from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, require_expert, require_staff
 from ..domain.projects import parse_terms
+from ..storage import repositories as repo
 from ..storage.db import begin_write
 from ..storage.orm import Assignment, Consent, Expert, Notification, Project
 from .clock import utcnow
@@ -65,6 +67,15 @@ def require_current_consent(session: Session, project: Project, expert_id: int) 
     return consent
 
 
+def require_live_consent(session: Session, project: Project, expert_id: int) -> Consent:
+    """For a submit of work leased before the project had terms: any consent in force."""
+    consent = live_consent(session, project.id, expert_id)
+    if consent is None:
+        raise ConsentRequired(f"agree to version {project.terms_version} of project {project.id}'s terms "
+                              f"before submitting (GET then POST /api/v1/projects/{project.id}/consent)")
+    return consent
+
+
 def require_consent_standing(session: Session, assignment: Assignment) -> None:
     """For a submit or heartbeat: the consent the lease was taken under must not be withdrawn."""
     if assignment.consent_id is None:
@@ -82,8 +93,9 @@ def my_terms(session: Session, actor: Actor, project_id: int) -> dict:
         consent = None
     else:
         expert_id = require_expert(actor)
-        project = project_for_expert(session, actor, project_id)
-        consent = live_consent(session, project.id, expert_id)
+        consent = live_consent(session, project_id, expert_id)
+        # someone paused or no longer qualified may still read what they agreed to and withdraw
+        project = load_project(session, project_id) if consent else project_for_expert(session, actor, project_id)
     return {"project_id": project.id, "project": project.name, "terms": project.terms,
             "terms_version": project.terms_version or 0,
             "consent": consent_view(consent) if consent is not None else None,
@@ -98,6 +110,7 @@ def agree(session: Session, actor: Actor, project_id: int, terms_version: object
     if isinstance(terms_version, bool) or not isinstance(terms_version, int):
         raise ValidationFailed("must be the integer version of the terms you read", loc="terms_version")
     begin_write(session)
+    repo.lock_project(session, project_id)  # one agreement at a time per project: no duplicate rows
     project = project_for_expert(session, actor, project_id)
     if not project.terms_version:
         raise Conflict(f"project {project.id} has no terms to agree to")
@@ -147,6 +160,11 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
     for c in consents:
         c.withdrawn_at, c.withdrawal_reason, c.withdrawn_by = now, (reason or None), by
     ids = [c.id for c in consents]
+    # Work done before the project had terms (or leased before the expert agreed) is covered by
+    # no consent; withdrawing from the project takes it out too, under the oldest withdrawn one.
+    session.execute(update(Assignment).where(
+        Assignment.project_id == project.id, Assignment.expert_id == expert_id,
+        Assignment.consent_id.is_(None)).values(consent_id=min(ids)))
     released = session.execute(update(Assignment).where(
         Assignment.project_id == project.id, Assignment.expert_id == expert_id,
         Assignment.state == AssignmentState.leased.value).values(state=AssignmentState.released.value)).rowcount
@@ -174,6 +192,7 @@ def publish_terms(session: Session, actor: Actor, project_id: int, terms: object
     if text is None:
         raise ValidationFailed("must be non-empty text (markdown)", loc="terms")
     begin_write(session)
+    repo.lock_project(session, project_id)  # two publishes never get the same version number
     project = load_project(session, project_id)
     if text == project.terms:
         raise Conflict(f"these are already version {project.terms_version} of project {project.id}'s terms")

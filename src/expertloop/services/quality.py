@@ -19,6 +19,7 @@ from ..domain.grading import gold_tally
 from ..domain.policies import Actor, require_staff
 from ..domain.presentation import shown_first
 from ..domain.projects import TaskType
+from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, Project
 from .consensus import Consensus, fit_consensus, project_judgments, trainer_reliability
 from .exports import pseudonym
@@ -61,7 +62,8 @@ def _rows(session: Session, project_id: int) -> list[dict]:
     q = (select(Assignment.id, Assignment.item_id, Assignment.expert_id, Assignment.response,
                 Assignment.presentation, Assignment.active_seconds, Item.gold, Item.payload)
          .join(Item, Item.id == Assignment.item_id)
-         .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE)).order_by(Assignment.id))
+         .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE), repo.consent_stands())
+         .order_by(Assignment.id))
     keys = ("assignment_id", "item_id", "expert_id", "response", "presentation", "active_seconds", "gold", "payload")
     return [dict(zip(keys, r)) for r in session.execute(q)]
 

@@ -26,7 +26,7 @@ from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT, parse_response
 from ..storage import repositories as repo
 from ..storage.db import begin_write
-from ..storage.orm import Assignment, Item, Project
+from ..storage.orm import Assignment, Consent, Item, Project
 from .assignments import load_visible
 from .clock import utcnow
 from .views import assignment_view, iso
@@ -60,7 +60,7 @@ def review(session: Session, actor: Actor, assignment_id: int, verdict: str, fee
     now = now or utcnow()
     begin_write(session)
     a = session.get(Assignment, assignment_id)
-    if a is None:
+    if a is None or _withdrawn(session, a):
         raise NotFound(f"assignment {assignment_id} not found")
     if actor.expert_id is not None and actor.expert_id == a.expert_id:
         raise PermissionDenied("nobody may review their own work")
@@ -111,7 +111,7 @@ def review_queue(session: Session, actor: Actor, project_id: int | None = None, 
     q = (select(Assignment.id, Assignment.project_id, Project.name, Project.task_type, Assignment.item_id,
                 Assignment.expert_id, Assignment.submitted_at, Assignment.active_seconds)
          .join(Project, Project.id == Assignment.project_id)
-         .where(Assignment.state == AssignmentState.submitted.value)
+         .where(Assignment.state == AssignmentState.submitted.value, repo.consent_stands())
          .order_by(Assignment.submitted_at, Assignment.id)
          .limit(min(max(limit, 1), 1000)))
     if project_id is not None:
@@ -130,7 +130,7 @@ def queue_counts(session: Session, actor: Actor) -> list[dict]:
     q = (select(Project.id, Project.name, Project.task_type, func.count(Assignment.id),
                 func.min(Assignment.submitted_at))
          .join(Assignment, Assignment.project_id == Project.id)
-         .where(Assignment.state == AssignmentState.submitted.value)
+         .where(Assignment.state == AssignmentState.submitted.value, repo.consent_stands())
          .group_by(Project.id, Project.name, Project.task_type).order_by(Project.id))
     if actor.expert_id is not None:
         q = q.where(Assignment.expert_id != actor.expert_id)
@@ -138,11 +138,16 @@ def queue_counts(session: Session, actor: Actor) -> list[dict]:
              "oldest_submitted_at": iso(oldest)} for pid, name, task_type, n, oldest in session.execute(q).all()]
 
 
+def _withdrawn(session: Session, a: Assignment) -> bool:
+    """Work whose author withdrew consent is no longer anyone's to review."""
+    return a.consent_id is not None and session.get(Consent, a.consent_id).withdrawn_at is not None
+
+
 def get_for_review(session: Session, actor: Actor, assignment_id: int) -> dict:
     """A submitted (or reviewed) response with its item, as the trainer saw it."""
     require_reviewer(actor)
     a = session.get(Assignment, assignment_id)
-    if a is None or a.state not in (AssignmentState.submitted.value, *_REVIEWED):
+    if a is None or a.state not in (AssignmentState.submitted.value, *_REVIEWED) or _withdrawn(session, a):
         raise NotFound(f"assignment {assignment_id} not found")
     item = session.get(Item, a.item_id)
     project = session.get(Project, a.project_id)

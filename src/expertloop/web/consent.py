@@ -25,8 +25,9 @@ def terms_page(project_id: int, request: Request, actor: Actor = Depends(signed_
 @router.post("/work/projects/{project_id}/terms/agree")
 def agree(project_id: int, request: Request, form: FormData = Depends(form_data),
           actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    raw = str(form.get("terms_version") or "")
     try:
-        consent_svc.agree(db, actor, project_id, int(form.get("terms_version") or 0))
+        consent_svc.agree(db, actor, project_id, int(raw) if raw.isdigit() else raw)
     except (Conflict, ValidationFailed) as exc:
         return redirect(request, f"/work/projects/{project_id}/terms", flash=("error", exc.message))
     from .work import _lease_and_go  # the next task right away: agreeing was the way to it
