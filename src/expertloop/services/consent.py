@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..domain.assignments import DONE_STATES, AssignmentState
+from ..domain.assignments import DONE_STATES
 from ..domain.checks import Checker
 from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, require_expert, require_staff
@@ -76,12 +76,17 @@ def require_live_consent(session: Session, project: Project, expert_id: int) -> 
     return consent
 
 
+def consent_withdrawn(session: Session, assignment: Assignment) -> bool:
+    """Whether the consent the work was done under has been withdrawn."""
+    if assignment.consent_id is None:
+        return False
+    consent = session.get(Consent, assignment.consent_id)
+    return consent is not None and consent.withdrawn_at is not None
+
+
 def require_consent_standing(session: Session, assignment: Assignment) -> None:
     """For a submit or heartbeat: the consent the lease was taken under must not be withdrawn."""
-    if assignment.consent_id is None:
-        return
-    consent = session.get(Consent, assignment.consent_id)
-    if consent is not None and consent.withdrawn_at is not None:
+    if consent_withdrawn(session, assignment):
         raise ConsentRequired(f"consent to project {assignment.project_id}'s terms was withdrawn; "
                               "this work can no longer be submitted")
 
@@ -165,9 +170,7 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
     session.execute(update(Assignment).where(
         Assignment.project_id == project.id, Assignment.expert_id == expert_id,
         Assignment.consent_id.is_(None)).values(consent_id=min(ids)))
-    released = session.execute(update(Assignment).where(
-        Assignment.project_id == project.id, Assignment.expert_id == expert_id,
-        Assignment.state == AssignmentState.leased.value).values(state=AssignmentState.released.value)).rowcount
+    released = repo.release_live_leases(session, project.id, expert_id)
     removed = session.execute(select(func.count()).select_from(Assignment).where(
         Assignment.consent_id.in_(ids), Assignment.state.in_([s.value for s in DONE_STATES]))).scalar_one()
     name = session.get(Expert, expert_id).name

@@ -26,9 +26,10 @@ from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT, parse_response
 from ..storage import repositories as repo
 from ..storage.db import begin_write
-from ..storage.orm import Assignment, Consent, Item, Project
+from ..storage.orm import Assignment, Item, Project
 from .assignments import load_visible
 from .clock import utcnow
+from .consent import consent_withdrawn
 from .views import assignment_view, iso
 
 VERDICTS = ("accept", "reject", "edit")
@@ -60,7 +61,7 @@ def review(session: Session, actor: Actor, assignment_id: int, verdict: str, fee
     now = now or utcnow()
     begin_write(session)
     a = session.get(Assignment, assignment_id)
-    if a is None or _withdrawn(session, a):
+    if a is None or consent_withdrawn(session, a):
         raise NotFound(f"assignment {assignment_id} not found")
     if actor.expert_id is not None and actor.expert_id == a.expert_id:
         raise PermissionDenied("nobody may review their own work")
@@ -138,16 +139,11 @@ def queue_counts(session: Session, actor: Actor) -> list[dict]:
              "oldest_submitted_at": iso(oldest)} for pid, name, task_type, n, oldest in session.execute(q).all()]
 
 
-def _withdrawn(session: Session, a: Assignment) -> bool:
-    """Work whose author withdrew consent is no longer anyone's to review."""
-    return a.consent_id is not None and session.get(Consent, a.consent_id).withdrawn_at is not None
-
-
 def get_for_review(session: Session, actor: Actor, assignment_id: int) -> dict:
     """A submitted (or reviewed) response with its item, as the trainer saw it."""
     require_reviewer(actor)
     a = session.get(Assignment, assignment_id)
-    if a is None or a.state not in (AssignmentState.submitted.value, *_REVIEWED) or _withdrawn(session, a):
+    if a is None or a.state not in (AssignmentState.submitted.value, *_REVIEWED) or consent_withdrawn(session, a):
         raise NotFound(f"assignment {assignment_id} not found")
     item = session.get(Item, a.item_id)
     project = session.get(Project, a.project_id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES, AssignmentState
@@ -23,6 +23,7 @@ from ..domain.grading import gold_tally
 from ..domain.projects import TaskType
 from ..domain.routing import GoldPolicy
 
+from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
 from .consensus import Consensus, ProjectJudgments, fit_consensus, key_of, project_judgments, trainer_reliability
 from .projects import expert_tiers, passed_exams
@@ -163,9 +164,7 @@ def pause_trainer(session: Session, project: Project, expert_id: int, reason: st
     if paused:
         return
     session.add(ProjectPause(project_id=project.id, expert_id=expert_id, reason=reason, created_at=now))
-    session.execute(update(Assignment).where(
-        Assignment.project_id == project.id, Assignment.expert_id == expert_id,
-        Assignment.state == AssignmentState.leased.value).values(state=AssignmentState.released.value))
+    repo.release_live_leases(session, project.id, expert_id)
     name = session.get(Expert, expert_id).name
     session.add(Notification(kind="trainer_paused", project_id=project.id, expert_id=expert_id,
                              message=f"{name} was paused from project {project.id}: {reason}", created_at=now))

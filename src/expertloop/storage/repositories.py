@@ -164,9 +164,16 @@ def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
                                                   ApiToken.revoked_at.is_(None))).scalar_one_or_none()
 
 
+def release_live_leases(session: Session, project_id: int, expert_id: int) -> int:
+    """Release every live lease of an expert in a project (paused, or consent withdrawn); how many."""
+    return session.execute(update(Assignment).where(
+        Assignment.project_id == project_id, Assignment.expert_id == expert_id,
+        Assignment.state == _LEASED).values(state=AssignmentState.released.value)).rowcount
+
+
 def consent_stands():
     """Assignments whose consent (if the project had terms) has not been withdrawn: the only
-    ones exports and consensus fits may read."""
+    ones exports, consensus fits, the quality report and the review queue may read."""
     withdrawn = select(Consent.id).where(Consent.withdrawn_at.is_not(None))
     return or_(Assignment.consent_id.is_(None), Assignment.consent_id.not_in(withdrawn))
 
