@@ -38,11 +38,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/crowd"
 
-import expertloop.quality as eq  # noqa: E402
+import expertloop.quality as eq
 
 METHODS = ["MV", "WMV", "DS", "OneCoinDS", "GLAD", "MACE"]
 # The platform's consensus: Dawid-Skene with a weak diagonal prior (no crowd-kit counterpart).
-ACCURACY_METHODS = METHODS + ["DS+prior"]
+ACCURACY_METHODS = [*METHODS, "DS+prior"]
 CK_NAMES = {"MV": "MajorityVote", "WMV": "Wawa", "DS": "DawidSkene", "OneCoinDS": "OneCoinDawidSkene",
             "GLAD": "GLAD", "MACE": "MACE", "DS+prior": "–"}
 
@@ -53,8 +53,8 @@ def log(msg: str) -> None:
 
 def crowdkit_or_none():
     try:
-        import crowdkit.aggregation as ck  # noqa: F401
-        import pandas  # noqa: F401
+        import crowdkit.aggregation as ck
+        import pandas
         return ck
     except Exception as exc:  # ImportError, or scikit-learn >= 1.6 breaking crowd-kit 1.4.2
         log(f"crowd-kit unavailable ({type(exc).__name__}: {exc}); running expertloop only")
@@ -113,7 +113,7 @@ def run_accuracy(sets: list[Path], ck) -> list[str]:
         for m in ACCURACY_METHODS:
             t0 = time.perf_counter()
             model = el_model(m).fit(items, workers, labels)
-            res[(folder.name, m, "el")] = (accuracy_of(dict(zip(model.item_ids_, model.labels_)), truth),
+            res[(folder.name, m, "el")] = (accuracy_of(dict(zip(model.item_ids_, model.labels_, strict=False)), truth),
                                            time.perf_counter() - t0)
             if df is not None and m in METHODS:
                 t0 = time.perf_counter()
@@ -207,10 +207,10 @@ def worker(spec: dict) -> dict:
         ck = crowdkit_or_none()
         df = pd.DataFrame({"task": items, "worker": trainers, "label": labels})
         ck_model(ck, spec["method"], 2).fit_predict(df.iloc[small])
-        make = lambda: ck_model(ck, spec["method"], spec["iters"])  # noqa: E731
+        make = lambda: ck_model(ck, spec["method"], spec["iters"])
     else:
         el_model(spec["method"], 2).fit(items[small], trainers[small], labels[small])
-        make = lambda: el_model(spec["method"], spec["iters"])  # noqa: E731
+        make = lambda: el_model(spec["method"], spec["iters"])
     gc.collect()
     # Peak memory of the fit = resident-set high-water mark (VmHWM) after the fit
     # minus resident set (VmRSS) before it, with the high-water mark reset by
@@ -341,7 +341,7 @@ def run_bt(ck, seeds: int) -> list[str]:
         methods = [("expertloop BradleyTerry(alpha=0.01)", lambda: eq.BradleyTerry(alpha=0.01).fit(w, l), by_item),
                    ("expertloop CrowdBT (100 reliable trainers)", lambda: eq.CrowdBT().fit(w, l, trainers), by_item)]
         if choix is not None:
-            pairs = list(zip(w.tolist(), l.tolist()))  # input preparation is not timed
+            pairs = list(zip(w.tolist(), l.tolist(), strict=False))  # input preparation is not timed
             comp = np.zeros((n, n))
             np.add.at(comp, (w, l), 1.0)
             methods += [("choix.ilsr_pairwise(alpha=0.01)", lambda: choix.ilsr_pairwise(n, pairs, alpha=0.01),

@@ -37,8 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from expertloop.quality import DawidSkene  # noqa: E402
-from expertloop.quality.adaptive import (  # noqa: E402
+from expertloop.quality import DawidSkene
+from expertloop.quality.adaptive import (
     Tier,
     choose_tiers,
     escalate,
@@ -122,7 +122,7 @@ def load_crowd(folder: Path) -> CrowdSet:
     classes, codes = _codes([r["answer"] for r in rows] + [r["truth"] for r in truth_rows])
     truth = np.full(len(item_ids), -1)
     pos = {v: i for i, v in enumerate(item_ids.tolist())}
-    for r, c in zip(truth_rows, codes[len(rows):]):
+    for r, c in zip(truth_rows, codes[len(rows):], strict=False):
         i = pos.get(r["question"])
         if i is not None:
             truth[i] = c
@@ -176,7 +176,7 @@ def accuracy(probas, truth):
 def shuffled_rank(data: CrowdSet, rng) -> np.ndarray:
     """Position of each judgment in its item's random reveal order."""
     rank = np.empty(data.items.size, dtype=np.intp)
-    for i0, n in zip(data.start, data.avail):
+    for i0, n in zip(data.start, data.avail, strict=False):
         rank[i0 : i0 + n] = rng.permutation(n)
     return rank
 
@@ -202,7 +202,7 @@ def run_adaptive(data: CrowdSet, rank, target=TARGET, budget=BUDGET):
     """
     r = np.minimum(data.avail, MIN_JUDGMENTS)
     cap = np.inf if budget is None else max(budget * data.avail.sum(), r.sum())
-    batch = max(1, int(round(ROUND_SIZE * data.n_items)))
+    batch = max(1, round(ROUND_SIZE * data.n_items))
     rounds = 0
     while True:
         final, stop, _ = reveal(data, rank, r)
@@ -227,10 +227,10 @@ def _real_seed(args):
 def bench_real(data: CrowdSet, seeds: int, pool):
     full = fit(data.items, data.workers, data.labels, data.n_items, data.n_classes)[0]
     per_seed = list(pool.map(_real_seed, [(data, s) for s in range(seeds)]))
-    fixed = list(zip(*[p[0] for p in per_seed]))
-    sweep = list(zip(*[p[1] for p in per_seed]))
+    fixed = list(zip(*[p[0] for p in per_seed], strict=False))
+    sweep = list(zip(*[p[1] for p in per_seed], strict=False))
     adaptive = [p[2] for p in per_seed]
-    budgets = list(zip(*[p[3] for p in per_seed]))
+    budgets = list(zip(*[p[3] for p in per_seed], strict=False))
     return {
         "name": data.name,
         "kind": "real",
@@ -243,8 +243,8 @@ def bench_real(data: CrowdSet, seeds: int, pool):
         **_headline(adaptive, "adaptive"),
         "adaptive_rounds": float(np.mean([a[2] for a in adaptive])),
         "fixed": [_summary(runs, k=k + 1) for k, runs in enumerate(fixed)],
-        "threshold_sweep": [_summary(runs, target=t) for t, runs in zip(THRESHOLD_SWEEP, sweep)],
-        "budget_sweep": [_summary(runs, budget_fraction=b) for b, runs in zip(BUDGET_SWEEP, budgets)],
+        "threshold_sweep": [_summary(runs, target=t) for t, runs in zip(THRESHOLD_SWEEP, sweep, strict=False)],
+        "budget_sweep": [_summary(runs, budget_fraction=b) for b, runs in zip(BUDGET_SWEEP, budgets, strict=False)],
         "settings": {"min_judgments": MIN_JUDGMENTS, "target_confidence": TARGET,
                      "budget_fraction": BUDGET, "shrink": SHRINK, "round_size": ROUND_SIZE,
                      "seeds": seeds},
@@ -349,7 +349,7 @@ def run_pool_single(pool, tier, target):
     cap = GEN_QUEUE if tier == "gen" else SPEC_QUEUE
     r = np.full(n, MIN_JUDGMENTS)
     zero = np.zeros(n, dtype=int)
-    batch = max(1, int(round(POOL_ROUND_SIZE * n)))
+    batch = max(1, round(POOL_ROUND_SIZE * n))
     while True:
         rg, rs = (r, zero) if tier == "gen" else (zero, r)
         final, stop, _ = pool_fit(pool, rg, rs)
@@ -390,7 +390,7 @@ def run_pool_tiered(pool, target):
     spec_ids = np.arange(N_GENERALISTS, N_GENERALISTS + N_SPECIALISTS)
     nominal_gen = one_coin_confusion(0.75, POOL_CLASSES)
     nominal_spec = one_coin_confusion(0.95, POOL_CLASSES)
-    batch = max(1, int(round(POOL_ROUND_SIZE * n)))
+    batch = max(1, round(POOL_ROUND_SIZE * n))
     col = np.arange(pool.workers.shape[1])
     while True:
         final, stop, ds = pool_fit(pool, rg, rs)
@@ -447,12 +447,12 @@ def cheapest(points, goal=GOAL):
 
 def bench_pool(kind: str, seeds: int, pool):
     per_seed = list(pool.map(_pool_seed, [(kind, s) for s in range(seeds)]))
-    col = {key: list(zip(*[p[key] for p in per_seed])) for key in per_seed[0] if key != "full"}
+    col = {key: list(zip(*[p[key] for p in per_seed], strict=False)) for key in per_seed[0] if key != "full"}
     keyname = {"fixed_gen": "k", "fixed_spec": "k"}
     curves = {}
     for key, runs in col.items():
         params = range(1, len(runs) + 1) if key in keyname else POOL_SWEEP
-        curves[key] = [_summary(r, **{keyname.get(key, "target"): p}) for p, r in zip(params, runs)]
+        curves[key] = [_summary(r, **{keyname.get(key, "target"): p}) for p, r in zip(params, runs, strict=False)]
     head = curves["tiered"][POOL_SWEEP.index(POOL_TARGET)]
     full = _summary([p["full"] for p in per_seed])
     return {
@@ -559,7 +559,7 @@ def plot(results, path: Path):
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 4.3 * rows), squeeze=False)
-    for ax, res in zip(axes.ravel(), results):
+    for ax, res in zip(axes.ravel(), results, strict=False):
         if res["kind"] == "real":
             f = res["fixed"]
             x = np.array([p["judgments_per_item"] for p in f])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from tests import factories as f
 from tests.factories import auth, token
 

@@ -6,11 +6,11 @@ import pytest
 
 from expertloop.config import Settings
 from expertloop.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from expertloop.domain.projects import TaskType
 from expertloop.services import assignments as svc
 from expertloop.services import consent, oversight
 from expertloop.services.consensus import fit_consensus, project_judgments
 from expertloop.services.exports import iter_records, pseudonym
-from expertloop.domain.projects import TaskType
 from expertloop.storage.orm import Consent, Project
 from tests import factories as f
 

@@ -39,7 +39,7 @@ def test_label_report_finds_the_careless_trainer(session, client):
         right = truth[lease["item"]["external_id"]]
         return {"label": right if rng.random() < 0.9 else ("no" if right == "yes" else "yes")}
 
-    _run(session, p["id"], good + [lazy], answer)
+    _run(session, p["id"], [*good, lazy], answer)
     report = project_quality(session, f.ADMIN, p["id"], n_boot=50)
     assert report["judgments"] == 31 * 5 and report["items_judged"] == 31
     alpha = report["agreement"]["krippendorff_alpha"]
@@ -82,7 +82,7 @@ def test_preference_report_flags_position_bias_and_consensus_export(session, mon
             return {"choice": lease["item"]["responses"][0]["index"], "strength": 1}
         return {"choice": 0, "strength": 3}  # response 0 ("good") is right
 
-    _run(session, p["id"], careful + [first_picker], answer)
+    _run(session, p["id"], [*careful, first_picker], answer)
     report = project_quality(session, f.ADMIN, p["id"], n_boot=0)
     cards = {c["name"]: c for c in report["trainers"]}
     flags = {fl["kind"]: fl for fl in cards["First Fiona"]["flags"]}

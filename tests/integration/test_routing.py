@@ -10,8 +10,7 @@ import pytest
 from expertloop.config import Settings
 from expertloop.domain.errors import PermissionDenied
 from expertloop.services import assignments as svc
-from expertloop.services import oversight
-from expertloop.services import routing
+from expertloop.services import oversight, routing
 from expertloop.storage.orm import Item
 from tests import factories as f
 

@@ -117,14 +117,14 @@ class Visitor:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
                      and "Failed to load resource" not in m.text else None)
 
-    def sign_in_token(self, token: str) -> "Visitor":
+    def sign_in_token(self, token: str) -> Visitor:
         self.page.goto("/signin?tab=token")
         self.page.fill("input[name=token]", token)
         with self.page.expect_navigation():
             self.page.click("form[action='/signin/token'] button[type=submit]")
         return self
 
-    def sign_in_password(self, email: str, password: str) -> "Visitor":
+    def sign_in_password(self, email: str, password: str) -> Visitor:
         self.page.goto("/signin")
         self.page.fill("input[name=email]", email)
         self.page.fill("input[name=password]", password)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ def test_dashboard_counts_throughput_spend_and_trainers(session):
     items(session, p["id"], "label", 4)
     ada, bo = expert(session, name="Ada"), expert(session, name="Bo")
     settings = Settings()
-    day1 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    day1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     done = []
     for who, when in ((ada, day1), (ada, day1 + timedelta(days=1)), (bo, day1 + timedelta(days=1))):
         actor = trainer_actor(who)
@@ -29,10 +29,10 @@ def test_dashboard_counts_throughput_spend_and_trainers(session):
     reviews.review(session, ADMIN, done[1], "reject", "Read it again.")
 
     dash = dashboards.project_dashboard(session, ADMIN, p["id"], now=day1 + timedelta(days=2))
-    days = dict(zip(dash["days"], dash["submissions_per_day"]))
+    days = dict(zip(dash["days"], dash["submissions_per_day"], strict=False))
     assert days["2026-03-02"] == 1 and days["2026-03-03"] == 2 and days["2026-03-04"] == 0
     assert len(dash["days"]) >= 14                       # a young project still gets a two-week axis
-    spend = dict(zip(dash["days"], dash["spend_per_day_cents"]))
+    spend = dict(zip(dash["days"], dash["spend_per_day_cents"], strict=False))
     assert spend["2026-03-02"] == 200 and spend["2026-03-03"] == 400   # 2 min at $60/h = $2.00
     assert dash["cumulative_spend_cents"][-1] == dash["spent_cents"] == 600
     assert dash["budget_cents"] == 10_000 and dash["budget_days_left"] is not None
@@ -52,7 +52,7 @@ def test_agreement_over_time_compares_each_day_with_the_consensus(session):
     p = project(session, "label", overlap=3)
     items(session, p["id"], "label", 2)
     trainers = [expert(session, name=n) for n in ("A", "B", "C")]
-    day1 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    day1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     settings = Settings()
     # day 1: everyone says "yes" on the first item; day 2: two say "no", one says "yes" on the second
     plan = [(0, "yes", day1), (1, "yes", day1), (2, "yes", day1),
@@ -64,5 +64,5 @@ def test_agreement_over_time_compares_each_day_with_the_consensus(session):
         assignments.submit(session, actor, lease["assignment_id"], {"label": label}, settings,
                            now=when + timedelta(minutes=1))
     dash = dashboards.project_dashboard(session, ADMIN, p["id"], now=day1 + timedelta(days=2))
-    per_day = dict(zip(dash["days"], dash["agreement_per_day"]))
+    per_day = dict(zip(dash["days"], dash["agreement_per_day"], strict=False))
     assert per_day["2026-03-02"] == 100 and per_day["2026-03-03"] == 67 and per_day["2026-03-04"] is None

@@ -93,7 +93,7 @@ def test_a_manager_sees_progress_and_spend_change(visit, live_site):
     judgments_after, spent_after = figures()
     n_before = int(judgments_before.split("/")[0])
     assert int(judgments_after.split("/")[0]) == n_before + 1
-    money = lambda s: float(re.sub(r"[^0-9.]", "", s))  # noqa: E731
+    money = lambda s: float(re.sub(r"[^0-9.]", "", s))
     assert money(spent_after) > money(spent_before)
     assert "Tom Becker" in page.inner_text("table")
     assert "—" in page.inner_text("table")              # quality columns wait for their provider

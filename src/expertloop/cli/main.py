@@ -11,7 +11,6 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -192,8 +191,8 @@ def items_import(project: int = typer.Argument(..., help="Project id."),
 
 @token_app.command("create")
 def token_create(role: Role = typer.Option(..., help="admin, manager, reviewer or trainer."),
-                 expert: Optional[int] = typer.Option(None, help="Expert id (required for reviewer and trainer)."),
-                 label: Optional[str] = typer.Option(None, help="A note to recognise the token by.")) -> None:
+                 expert: int | None = typer.Option(None, help="Expert id (required for reviewer and trainer)."),
+                 label: str | None = typer.Option(None, help="A note to recognise the token by.")) -> None:
     """Print a new bearer token (shown once; only its hash is stored)."""
     from ..services.tokens import issue_token
 
@@ -205,7 +204,7 @@ def token_create(role: Role = typer.Option(..., help="admin, manager, reviewer o
 @app.command()
 def export(project: int = typer.Argument(..., help="Project id."),
            format: ExportFormat = typer.Option(..., "--format", "-f", help="Record layout."),
-           output: Optional[Path] = typer.Option(None, "-o", "--output",
+           output: Path | None = typer.Option(None, "-o", "--output",
                                                  help="FILE.jsonl or FILE.parquet (default: JSONL to stdout)."),
            consensus: bool = typer.Option(False, "--consensus",
                                           help="preference: one record per item, chosen by consensus.")) -> None:
@@ -305,7 +304,7 @@ def experts_status(expert: int = typer.Argument(..., help="Expert id."),
 
 @app.command()
 def pauses(project: int = typer.Argument(..., help="Project id."),
-           lift: Optional[int] = typer.Option(None, help="Lift the pause of this expert id.")) -> None:
+           lift: int | None = typer.Option(None, help="Lift the pause of this expert id.")) -> None:
     """Trainers paused from a project by its quality floor (and lift one)."""
     from ..services.oversight import lift_pause, list_pauses
 
@@ -319,7 +318,7 @@ def pauses(project: int = typer.Argument(..., help="Project id."),
 
 
 @app.command()
-def notifications(project: Optional[int] = typer.Option(None, help="Only this project."),
+def notifications(project: int | None = typer.Option(None, help="Only this project."),
                   limit: int = typer.Option(50, help="How many, newest first.")) -> None:
     """Paused trainers and escalated items, newest first."""
     from ..services.oversight import notifications as list_notifications
@@ -332,10 +331,10 @@ def notifications(project: Optional[int] = typer.Option(None, help="Only this pr
 
 @app.command()
 def consents(project: int = typer.Argument(..., help="Project id."),
-             withdraw: Optional[int] = typer.Option(None, help="Record the withdrawal of this expert id's consent "
+             withdraw: int | None = typer.Option(None, help="Record the withdrawal of this expert id's consent "
                                                                  "(on their request); their work leaves every export."),
-             reason: Optional[str] = typer.Option(None, help="Why, with --withdraw (kept in the register)."),
-             terms: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+             reason: str | None = typer.Option(None, help="Why, with --withdraw (kept in the register)."),
+             terms: Path | None = typer.Option(None, exists=True, dir_okay=False,
                                                   help="Publish this markdown file as the project's new terms; "
                                                        "every trainer must agree again before new work.")) -> None:
     """The consent register of a project: who agreed to which terms version, who withdrew."""

@@ -196,7 +196,7 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
                        "guidelines": GUIDE_RANKING, "requirements": {"languages": ["en"]}, "overlap": 2})
     rank_items = []
     for i, q in enumerate(questions[150:180]):
-        texts = [q["Best Answer"]] + _split(q["Correct Answers"])[:1] + _split(q["Incorrect Answers"])[:2]
+        texts = [q["Best Answer"], *_split(q["Correct Answers"])[:1], *_split(q["Incorrect Answers"])[:2]]
         texts = list(dict.fromkeys(texts))
         if len(texts) >= 2:
             rank_items.append({"external_id": f"tqa-rank-{i}", "prompt": q["Question"],

@@ -15,7 +15,7 @@ import enum
 from datetime import datetime, timedelta
 
 
-class AssignmentState(str, enum.Enum):
+class AssignmentState(enum.StrEnum):
     leased = "leased"
     submitted = "submitted"
     accepted = "accepted"

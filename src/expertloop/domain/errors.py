@@ -79,7 +79,7 @@ class ValidationFailed(ExpertloopError):
             shown += f"; … and {more} more"
         super().__init__(shown)
 
-    def prefixed(self, prefix: str) -> "ValidationFailed":
+    def prefixed(self, prefix: str) -> ValidationFailed:
         """The same problems, each located under ``prefix`` (e.g. ``line 12``)."""
         return ValidationFailed(
             [Problem(f"{prefix}: {p.loc}" if p.loc else prefix, p.msg) for p in self.problems]

@@ -91,7 +91,7 @@ def score_attempt(task_type: TaskType, answers: list[dict], golds: list[dict]) -
     if not golds:
         return 0.0
     return sum(gold_score(task_type, a, g) or 0.0 if a is not None else 0.0
-               for a, g in zip(answers, golds)) / len(golds)
+               for a, g in zip(answers, golds, strict=False)) / len(golds)
 
 
 def retake_allowed_at(last_failed_at: datetime | None, cooldown_hours: int) -> datetime | None:

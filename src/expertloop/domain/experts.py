@@ -21,11 +21,11 @@ class Degree(enum.IntEnum):
     phd = 3
 
     @classmethod
-    def parse(cls, value: str) -> "Degree":
+    def parse(cls, value: str) -> Degree:
         return cls[value]
 
 
-class ExpertStatus(str, enum.Enum):
+class ExpertStatus(enum.StrEnum):
     """Onboarding: applicant → qualified (passed an exam) → active; paused and offboarded."""
 
     applicant = "applicant"

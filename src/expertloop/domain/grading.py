@@ -18,7 +18,7 @@ def gold_score(task_type: TaskType, response: dict, gold: dict) -> float | None:
     if task_type == TaskType.ranking:
         return float(response["order"][0] == gold["order"][0])
     if task_type == TaskType.factcheck:
-        pairs = list(zip(response["claims"], gold["claims"]))
+        pairs = list(zip(response["claims"], gold["claims"], strict=False))
         return sum(r["verdict"] == g["verdict"] for r, g in pairs) / len(pairs) if pairs else None
     return None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .errors import PermissionDenied
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     admin = "admin"
     manager = "manager"
     reviewer = "reviewer"

@@ -13,11 +13,19 @@ from typing import Any
 from .checks import Checker, join
 from .experts import MAX_DOMAIN_LEVEL, Degree, ExpertStatus
 from .money import parse_usd
-from .routing import (AdaptiveOverlapSpec, GoldPolicy, QualityFloor, Tier, parse_adaptive_overlap,
-                      parse_gold_policy, parse_quality_floor, parse_tiers)
+from .routing import (
+    AdaptiveOverlapSpec,
+    GoldPolicy,
+    QualityFloor,
+    Tier,
+    parse_adaptive_overlap,
+    parse_gold_policy,
+    parse_quality_floor,
+    parse_tiers,
+)
 
 
-class TaskType(str, enum.Enum):
+class TaskType(enum.StrEnum):
     sft = "sft"
     preference = "preference"
     ranking = "ranking"
@@ -46,7 +54,7 @@ class Requirements:
                 "verified": self.verified, "exams": list(self.exams)}
 
     @classmethod
-    def from_json(cls, data: dict | None) -> "Requirements":
+    def from_json(cls, data: dict | None) -> Requirements:
         data = data or {}
         return cls(domains=dict(data.get("domains") or {}),
                    languages=tuple(data.get("languages") or ()),

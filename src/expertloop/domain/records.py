@@ -15,7 +15,7 @@ from .items import prompt_messages
 from .projects import TaskType
 
 
-class ExportFormat(str, enum.Enum):
+class ExportFormat(enum.StrEnum):
     sft = "sft"
     preference = "preference"
     kto = "kto"
@@ -97,7 +97,7 @@ def sft_records(task_type: TaskType, payload: dict, response: dict, metadata: di
 
 
 def factcheck_records(task_type: TaskType, payload: dict, response: dict, metadata: dict) -> list[dict]:
-    claims = [{"claim": claim, **judged} for claim, judged in zip(payload["claims"], response["claims"])]
+    claims = [{"claim": claim, **judged} for claim, judged in zip(payload["claims"], response["claims"], strict=False)]
     return [{"prompt": payload["prompt"], "response": payload["response"], "claims": claims,
              "metadata": metadata}]
 

@@ -41,58 +41,66 @@ from .mace import MACE
 from .majority_vote import MajorityVote, WeightedMajorityVote
 
 __all__ = [
-    # categorical aggregation
-    "MajorityVote",
-    "WeightedMajorityVote",
-    "DawidSkene",
-    "OneCoinDawidSkene",
     "GLAD",
     "MACE",
-    # numeric scores
-    "ScoreAggregator",
-    "MeanScore",
-    "MedianScore",
-    "ReliabilityWeightedScore",
+    # adaptive overlap and routing
+    "AdaptiveOverlap",
+    # agreement
+    "Agreement",
     # pairwise preferences
     "BradleyTerry",
     "CrowdBT",
+    "DawidSkene",
+    "EncodedLabels",
+    "GroupDisagreement",
+    "LabelSkew",
+    "LengthBias",
+    "Leniency",
+    # categorical aggregation
+    "MajorityVote",
+    "MeanScore",
+    "MedianScore",
+    "OneCoinDawidSkene",
     "Pairs",
-    "rankings_to_pairs",
-    # agreement
-    "Agreement",
-    "krippendorff_alpha",
-    "fleiss_kappa",
-    "cohen_kappa",
-    "percent_agreement",
     # bias diagnostics
     "PositionBias",
-    "position_bias",
-    "LengthBias",
-    "length_bias",
-    "Leniency",
-    "leniency",
-    "LabelSkew",
-    "label_skew",
+    "ReliabilityWeightedScore",
+    # numeric scores
+    "ScoreAggregator",
     "SpeedFlags",
-    "speed_flags",
     "StraightLining",
-    "straight_lining",
-    "GroupDisagreement",
-    "group_disagreement",
-    # intervals
-    "wilson_interval",
+    "Tier",
+    "WeightedMajorityVote",
     "bootstrap_ci",
+    "choose_tier",
+    "cohen_kappa",
+    "encode_labels",
+    "expected_accuracy_gain",
     # encoding
     "factorize",
-    "encode_labels",
-    "EncodedLabels",
-    # adaptive overlap and routing
-    "AdaptiveOverlap",
-    "Tier",
-    "choose_tier",
-    "expected_accuracy_gain",
+    "fleiss_kappa",
+    "group_disagreement",
     "item_confidence",
+    "krippendorff_alpha",
+    "label_skew",
+    "length_bias",
+    "leniency",
     "needs_more",
+    "percent_agreement",
+    "position_bias",
     "posterior_for_item",
+    "rankings_to_pairs",
+    "speed_flags",
+    "straight_lining",
+    # intervals
+    "wilson_interval",
 ]
-from .adaptive import AdaptiveOverlap, Tier, choose_tier, expected_accuracy_gain, item_confidence, needs_more, posterior_for_item  # noqa: E402, E501
+from .adaptive import (
+    AdaptiveOverlap,
+    Tier,
+    choose_tier,
+    expected_accuracy_gain,
+    item_confidence,
+    needs_more,
+    posterior_for_item,
+)

@@ -64,9 +64,9 @@ also looks ``lookahead`` judgments ahead and uses the best gain per dollar over
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 
@@ -287,7 +287,7 @@ def align_confusions(trainers, trainer_ids, confusions, default=None) -> np.ndar
         default = c.mean(axis=0)
     default = _check_confusions(default, "default")
     rows = [index.get(t, -1) for t in np.asarray(trainers).reshape(-1).tolist()]
-    out = np.empty((len(rows),) + c.shape[1:])
+    out = np.empty((len(rows), *c.shape[1:]))
     for i, r in enumerate(rows):
         out[i] = c[r] if r >= 0 else default
     return out
@@ -378,10 +378,10 @@ def _outcomes(n_labels: int, k: int) -> tuple[np.ndarray, np.ndarray]:
 
     def rec(prefix, left, slots):
         if slots == 1:
-            counts.append(prefix + [left])
+            counts.append([*prefix, left])
             return
         for c in range(left, -1, -1):
-            rec(prefix + [c], left - c, slots - 1)
+            rec([*prefix, c], left - c, slots - 1)
 
     rec([], n_labels, k)
     arr = np.array(counts, dtype=np.int64)  # (n_outcomes, K)

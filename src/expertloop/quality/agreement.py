@@ -15,11 +15,12 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
-from ._validation import as_1d, check_random_state, check_same_length, missing_mask as _missing
+from ._validation import as_1d, check_random_state, check_same_length
+from ._validation import missing_mask as _missing
 from .encode import _concat, factorize
 from .intervals import percentile_interval
 
-__all__ = ["Agreement", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa", "percent_agreement"]
+__all__ = ["Agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha", "percent_agreement"]
 
 
 class Agreement(NamedTuple):

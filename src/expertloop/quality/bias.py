@@ -19,9 +19,20 @@ from .encode import _concat, factorize, lookup
 from .majority_vote import MajorityVote
 
 __all__ = [
-    "PositionBias", "position_bias", "LengthBias", "length_bias", "Leniency", "leniency",
-    "LabelSkew", "label_skew", "SpeedFlags", "speed_flags", "StraightLining",
-    "straight_lining", "GroupDisagreement", "group_disagreement",
+    "GroupDisagreement",
+    "LabelSkew",
+    "LengthBias",
+    "Leniency",
+    "PositionBias",
+    "SpeedFlags",
+    "StraightLining",
+    "group_disagreement",
+    "label_skew",
+    "length_bias",
+    "leniency",
+    "position_bias",
+    "speed_flags",
+    "straight_lining",
 ]
 
 
@@ -29,8 +40,8 @@ def _binom_p(k, n, p) -> np.ndarray:
     """Exact two-sided binomial test p-values, element-wise (NaN where n == 0)."""
     k, n = np.asarray(k), np.asarray(n)
     p = np.broadcast_to(np.asarray(p, dtype=np.float64), k.shape)
-    return np.array([stats.binomtest(int(round(ki)), int(ni), float(pi)).pvalue if ni > 0 else np.nan
-                     for ki, ni, pi in zip(k, n, p)], dtype=np.float64)
+    return np.array([stats.binomtest(round(ki), int(ni), float(pi)).pvalue if ni > 0 else np.nan
+                     for ki, ni, pi in zip(k, n, p, strict=False)], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -162,7 +173,7 @@ def label_skew(items, trainers, labels, consensus=None) -> LabelSkew:
     check_same_length(items=items, trainers=trainers, labels=labels)
     if consensus is None:
         mv = MajorityVote().fit(items, trainers, labels)
-        consensus = dict(zip(mv.item_ids_.tolist(), mv.labels_.tolist()))
+        consensus = dict(zip(mv.item_ids_.tolist(), mv.labels_.tolist(), strict=False))
     if not isinstance(consensus, Mapping):
         raise TypeError("consensus must be a mapping item -> label")
     cons = [consensus.get(i) for i in items.tolist()]

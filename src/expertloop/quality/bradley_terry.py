@@ -46,7 +46,7 @@ def rankings_to_pairs(rankings) -> Pairs:
         empty = np.zeros(0, dtype=object)
         return Pairs(empty, empty, np.zeros(0, dtype=np.intp))
     out_w, out_l = winners[0], losers[0]
-    for a, b in zip(winners[1:], losers[1:]):
+    for a, b in zip(winners[1:], losers[1:], strict=False):
         out_w, out_l = _concat(out_w, a), _concat(out_l, b)
     return Pairs(out_w, out_l, np.concatenate(source))
 

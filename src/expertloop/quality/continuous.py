@@ -7,7 +7,7 @@ import numpy as np
 from ._validation import as_1d, check_same_length, params_repr
 from .encode import factorize
 
-__all__ = ["ScoreAggregator", "MeanScore", "MedianScore", "ReliabilityWeightedScore"]
+__all__ = ["MeanScore", "MedianScore", "ReliabilityWeightedScore", "ScoreAggregator"]
 
 
 class ScoreAggregator:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._validation import as_1d, check_same_length, missing_mask
 
-__all__ = ["factorize", "lookup", "EncodedLabels", "encode_labels"]
+__all__ = ["EncodedLabels", "encode_labels", "factorize", "lookup"]
 
 # Integer ids whose range is at most this multiple of their count are encoded
 # with a lookup table (O(n)) instead of a sort (O(n log n)).

@@ -7,7 +7,7 @@ from scipy.stats import norm
 
 from ._validation import as_1d, check_confidence, check_random_state, check_same_length
 
-__all__ = ["wilson_interval", "bootstrap_ci", "percentile_interval"]
+__all__ = ["bootstrap_ci", "percentile_interval", "wilson_interval"]
 
 
 def wilson_interval(successes, n, confidence=0.95):

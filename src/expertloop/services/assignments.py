@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session

@@ -104,8 +104,8 @@ def trainer_reliability(consensus: Consensus | None) -> dict[int, tuple[float, i
         return {}
     model = consensus.model
     accuracy = np.einsum("tkk->tk", model.confusions_) @ model.class_prior_
-    judged = set(zip(consensus.data.experts, consensus.data.item_ids))  # tasks, not claims: a
+    judged = set(zip(consensus.data.experts, consensus.data.item_ids, strict=False))  # tasks, not claims: a
     counts: dict[int, int] = {}                                         # fact-check's claims are
     for expert_id, _item in judged:                                     # not independent evidence
         counts[expert_id] = counts.get(expert_id, 0) + 1
-    return {int(t): (float(a), counts.get(int(t), 0)) for t, a in zip(model.trainer_ids_, accuracy)}
+    return {int(t): (float(a), counts.get(int(t), 0)) for t, a in zip(model.trainer_ids_, accuracy, strict=False)}

@@ -100,7 +100,7 @@ def _agreement_per_day(consensus: Consensus | None, days: list[date]) -> list[in
         return [None] * len(days)
     agree: dict[date, list[int]] = {}
     data = consensus.data
-    for key, label, when in zip(data.keys, data.labels, data.submitted_at):
+    for key, label, when in zip(data.keys, data.labels, data.submitted_at, strict=False):
         tally = agree.setdefault(when.date(), [0, 0])
         tally[0] += label == consensus.label(key)
         tally[1] += 1

@@ -15,7 +15,6 @@ from ..domain.policies import Actor, can_read_expert, require_expert, require_st
 from ..domain.presentation import make_presentation, trainer_view
 from ..domain.projects import TaskType, check_options
 from ..domain.responses import parse_response
-
 from ..storage.db import begin_write
 from ..storage.orm import Certificate, Exam, ExamAttempt, ExamQuestion, Expert
 from .clock import utcnow

@@ -65,7 +65,7 @@ def _rows(session: Session, project_id: int) -> list[dict]:
          .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE), repo.consent_stands())
          .order_by(Assignment.id))
     keys = ("assignment_id", "item_id", "expert_id", "response", "presentation", "active_seconds", "gold", "payload")
-    return [dict(zip(keys, r)) for r in session.execute(q)]
+    return [dict(zip(keys, r, strict=False)) for r in session.execute(q)]
 
 
 def _agreement(items, trainers, values, level: str, n_boot: int) -> dict:
@@ -125,8 +125,8 @@ def _rubric(project: Project, rows: list[dict], n_boot: int) -> dict:
         per_criterion[name] = {
             "agreement": _agreement(items, trainers, scores, "interval", n_boot),
             "consensus": [{"item_id": int(i), "score": round(float(s), 3)}
-                          for i, s in zip(model.item_ids_, model.scores_)],
-            "offsets": {int(t): round(float(o), 3) for t, o in zip(model.trainer_ids_, model.offsets_)},
+                          for i, s in zip(model.item_ids_, model.scores_, strict=False)],
+            "offsets": {int(t): round(float(o), 3) for t, o in zip(model.trainer_ids_, model.offsets_, strict=False)},
         }
     return {"method": "reliability_weighted_score", "criteria": per_criterion}
 
@@ -158,7 +158,7 @@ def _scorecards(project: Project, task_type: TaskType, rows: list[dict], experts
                             "low": round(low, 4), "high": round(high, 4)}
         if consensus is not None:
             agree = [lab == consensus.label(k) for k, e, lab in
-                     zip(consensus.data.keys, consensus.data.experts, consensus.data.labels) if e == expert_id]
+                     zip(consensus.data.keys, consensus.data.experts, consensus.data.labels, strict=False) if e == expert_id]
             if agree:
                 card["agreement_with_consensus"] = round(sum(agree) / len(agree), 4)
         cards.append(card)
@@ -223,7 +223,7 @@ def _pairwise_flags(rows: list[dict], add, bias) -> None:
         if lengths[0] != lengths[1]:
             sized.append((r["item_id"], r["expert_id"], r["response"]["choice"] == int(np.argmax(lengths))))
     if sized:
-        items, trainers, longer = zip(*sized)
+        items, trainers, longer = zip(*sized, strict=False)
         lb = bias.length_bias(items, trainers, longer)
         add(lb.trainer_ids, lb.n, "length_bias", (lb.p_values < ALPHA) & (lb.excess > 0),
             share_longer=lb.share_longer, consensus_share=lb.consensus_share, p_value=lb.p_values)
@@ -263,7 +263,7 @@ def _groups(consensus: Consensus | None, experts: dict, project: Project) -> dic
                                       np.array(data.labels, dtype=object), groups)
         out[name] = {
             "groups": [{"group": str(g), "judgments": int(n), "agreement_with_consensus": _num(a)}
-                       for g, n, a in zip(res.groups, res.n, res.agreement_with_consensus)],
+                       for g, n, a in zip(res.groups, res.n, res.agreement_with_consensus, strict=False)],
             "chi2": _num(res.chi2), "p_value": _num(res.p_value), "dof": res.dof,
         }
     return out

@@ -22,7 +22,6 @@ from ..domain.assignments import DONE_STATES, AssignmentState
 from ..domain.grading import gold_tally
 from ..domain.projects import TaskType
 from ..domain.routing import GoldPolicy
-
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
 from .consensus import Consensus, ProjectJudgments, fit_consensus, key_of, project_judgments, trainer_reliability
@@ -109,7 +108,7 @@ def gold_record(session: Session, project_id: int, task_type: TaskType, expert_i
     """(gold answers, correct ones) of an expert in a project; partial credit rounds down."""
     rows = session.execute(select(Assignment.response, Item.gold).join(Item, Item.id == Assignment.item_id).where(
         Assignment.project_id == project_id, Assignment.expert_id == expert_id,
-        Assignment.state.in_(_DONE + [AssignmentState.rejected.value]), Item.gold.is_not(None))).all()
+        Assignment.state.in_([*_DONE, AssignmentState.rejected.value]), Item.gold.is_not(None))).all()
     return gold_tally(task_type, [(r, g) for r, g in rows])
 
 
@@ -192,7 +191,7 @@ def _adapt(session: Session, project: Project, item: Item, fitted: ConsensusOnce
     n_senior = 0
     if escalated_at is not None:
         first = key_of(item.id, 0)
-        n_senior = sum(1 for k, t in zip(data.keys, data.leased_at) if k == first and t >= escalated_at)
+        n_senior = sum(1 for k, t in zip(data.keys, data.leased_at, strict=False) if k == first and t >= escalated_at)
     priced = _priced_tiers(session, project, model, data)
     rule = AdaptiveOverlap(min_judgments=spec["min"], max_judgments=spec["max"],
                            target_confidence=spec["target_confidence"], escalate=escalation is not None,
@@ -231,7 +230,7 @@ def _priced_tiers(session: Session, project: Project, model, data: ProjectJudgme
     minutes = _typical_minutes(session, project)
     experts = {e.id: e for e in session.execute(select(Expert).where(
         Expert.id.in_([int(t) for t in model.trainer_ids_]))).scalars()}
-    counts = {t: c for t, c in zip(*np.unique(np.array(data.experts), return_counts=True))}
+    counts = {t: c for t, c in zip(*np.unique(np.array(data.experts), return_counts=True), strict=False)}
     out = []
     for tier in tiers:
         members = [k for k, tid in enumerate(model.trainer_ids_)
@@ -264,7 +263,7 @@ def _escalate_on_disagreement(session: Session, project: Project, item: Item, no
         Assignment.item_id == item.id, Assignment.state.in_(_DONE))).scalars().all()
     if len(responses) < 2:
         return
-    verdicts = list(zip(*[[c["verdict"] for c in r["claims"]] for r in responses]))
+    verdicts = list(zip(*[[c["verdict"] for c in r["claims"]] for r in responses], strict=False))
     disputed = [i for i, vs in enumerate(verdicts) if len(set(vs)) > 1]
     if not disputed:
         return

@@ -97,7 +97,7 @@ def bar_chart(days: Sequence[str], values: Sequence[float | None], *, title: str
     bar_w = max(1.0, min(28.0, slot * 0.7))
     body = _y_axis(top, fmt)
     xs = []
-    for i, (day, v) in enumerate(zip(days, values)):
+    for i, (day, v) in enumerate(zip(days, values, strict=False)):
         x = PAD_L + slot * i + slot / 2
         xs.append(x)
         if v is None:
@@ -138,12 +138,12 @@ def burn_chart(days: Sequence[str], cumulative_cents: Sequence[int], budget_cent
         body.append(f'<line class="chart-budget" x1="{PAD_L}" x2="{W - PAD_R}" y1="{yb:.1f}" y2="{yb:.1f}">'
                     f'<title>budget {escape(_fmt_usd(budget_cents / 100))}</title></line>')
     if n:
-        points = " ".join(f"{x:.1f},{y(v):.1f}" for x, v in zip(xs, series))
+        points = " ".join(f"{x:.1f},{y(v):.1f}" for x, v in zip(xs, series, strict=False))
         area = f"{xs[0]:.1f},{PAD_T + plot_h} {points} {xs[-1]:.1f},{PAD_T + plot_h}"
         body.append(f'<polygon class="chart-area" points="{area}"/>')
         body.append(f'<polyline class="chart-line" points="{points}"/>')
         label = "remaining" if budget_cents is not None else "spent"
-        for x, v, day in zip(xs, series, days):
+        for x, v, day in zip(xs, series, days, strict=False):
             body.append(f'<circle class="chart-dot" cx="{x:.1f}" cy="{y(v):.1f}" r="2.5">'
                         f'<title>{escape(day)}: {escape(_fmt_usd(v))} {label}</title></circle>')
         if budget_cents is not None and daily_rate_cents > 0 and series[-1] > 0 and n > 1:

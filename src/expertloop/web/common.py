@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -51,11 +51,11 @@ def when(value) -> str:
     dt = _parse_time(value)
     if dt is None:
         return "—"
-    return dt.astimezone(timezone.utc).strftime("%d %b %H:%M")
+    return dt.astimezone(UTC).strftime("%d %b %H:%M")
 
 
 def duration(seconds) -> str:
-    s = int(round(float(seconds or 0)))
+    s = round(float(seconds or 0))
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     if h:

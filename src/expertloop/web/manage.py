@@ -14,11 +14,10 @@ from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..domain.records import COMPATIBLE, ExportFormat
 from ..services import consent as consent_svc
-from ..services import dashboards
+from ..services import dashboards, oversight
 from ..services import exports as exports_svc
 from ..services import files as files_svc
 from ..services import imports as imports_svc
-from ..services import oversight
 from ..services import projects as projects_svc
 from .common import finish, form_data, redirect, render, signed_in
 from .forms import project_from_form

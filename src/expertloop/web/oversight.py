@@ -132,4 +132,4 @@ def describe_flag(flag: dict) -> dict:
     return {"label": label, "evidence": evidence, "kind": kind.split(":", 1)[0]}
 
 
-__all__ = ["router", "describe_flag"]
+__all__ = ["describe_flag", "router"]

@@ -22,8 +22,7 @@ from ..services import auth as auth_svc
 from ..services.tokens import authenticate
 from . import consent, exams, manage, oversight, review, work
 from .auth import add_flash, current_actor, end_session, start_session
-from .common import (STATIC, csrf_guard, finish, form_data, mark_web, redirect, render, safe_next,
-                     signin_url)
+from .common import STATIC, csrf_guard, finish, form_data, mark_web, redirect, render, safe_next, signin_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,7 +117,7 @@ async def _page_error(request: Request, exc: ExpertloopError) -> Response:
 def install(app: FastAPI) -> None:
     """Mount the pages at ``/`` and the static files at ``/static``."""
     try:  # load the statistics stack now, not on a manager's first page view
-        import expertloop.services.quality  # noqa: F401
+        import expertloop.services.quality
     except ImportError:
         pass
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

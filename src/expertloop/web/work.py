@@ -16,12 +16,12 @@ from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, can_work_on
 from ..domain.projects import TaskType
 from ..services import assignments as assignments_svc
-from ..services.consent import ConsentRequired
 from ..services import exams as exams_svc
 from ..services import experts as experts_svc
 from ..services import pay as pay_svc
 from ..services import projects as projects_svc
 from ..services import reviews as reviews_svc
+from ..services.consent import ConsentRequired
 from .auth import add_flash
 from .common import finish, form_data, redirect, render, signed_in
 from .forms import response_from_form

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -48,7 +48,7 @@ def test_pay_is_capped_and_rounded_half_up():
 
 
 def test_active_time_counts_idle_gaps_only_up_to_the_allowance():
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     assert add_active_time(0, t0, t0 + timedelta(seconds=30), 120) == 30
     assert add_active_time(30, t0, t0 + timedelta(hours=1), 120) == 150
     assert add_active_time(5, t0, t0 - timedelta(seconds=10), 120) == 5  # clock skew never subtracts

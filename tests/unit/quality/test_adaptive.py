@@ -310,7 +310,7 @@ def test_decide_many_matches_decide_posterior():
     n_reg = np.array([1, 2, 3, 4, 0])
     n_sen = np.array([0, 0, 0, 0, 1])
     got = rule.decide_many(probas, n_reg, n_sen)
-    want = [rule.decide_posterior(p, r, s) for p, r, s in zip(probas, n_reg, n_sen)]
+    want = [rule.decide_posterior(p, r, s) for p, r, s in zip(probas, n_reg, n_sen, strict=False)]
     assert got.tolist() == want == ["more", "done", "more", "escalate", "escalate"]
 
 

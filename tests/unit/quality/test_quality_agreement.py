@@ -98,7 +98,7 @@ def test_cohen_kappa_by_hand():
     b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
     assert cohen_kappa(a, b).value == pytest.approx(0.4)
     # missing pairs are dropped
-    assert cohen_kappa(a + [None], b + ["yes"]).value == pytest.approx(0.4)
+    assert cohen_kappa([*a, None], [*b, "yes"]).value == pytest.approx(0.4)
 
 
 def test_weighted_cohen_kappa_by_hand():

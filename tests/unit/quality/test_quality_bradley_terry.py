@@ -74,7 +74,7 @@ def test_crowd_bt_downweights_adversarial_trainers():
 
 def test_rankings_to_pairs():
     pairs = rankings_to_pairs([["a", "b", "c"], ["c", "a"], ["z"]])
-    got = list(zip(pairs.winners.tolist(), pairs.losers.tolist(), pairs.rankings.tolist()))
+    got = list(zip(pairs.winners.tolist(), pairs.losers.tolist(), pairs.rankings.tolist(), strict=False))
     assert got == [("a", "b", 0), ("a", "c", 0), ("b", "c", 0), ("c", "a", 1)]
     bt = BradleyTerry().fit(pairs.winners, pairs.losers)
     assert bt.scores_[list(bt.item_ids_).index("a")] > bt.scores_[list(bt.item_ids_).index("b")]

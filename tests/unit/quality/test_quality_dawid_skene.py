@@ -32,7 +32,7 @@ def _reference_ds(items, trainers, labels, k, max_iter, smoothing, gold=None, on
     """Plain-loop Dawid-Skene, written for clarity, not speed."""
     n_i, n_t = items.max() + 1, trainers.max() + 1
     post = np.zeros((n_i, k))
-    for i, lab in zip(items, labels):
+    for i, lab in zip(items, labels, strict=False):
         post[i, lab] += 1
     post /= post.sum(axis=1, keepdims=True)
 
@@ -49,7 +49,7 @@ def _reference_ds(items, trainers, labels, k, max_iter, smoothing, gold=None, on
         if one_coin:
             right = np.zeros(n_t)
             total = np.zeros(n_t)
-            for i, t, lab in zip(items, trainers, labels):
+            for i, t, lab in zip(items, trainers, labels, strict=False):
                 right[t] += post[i, lab]
                 total[t] += 1
             skill = (right + smoothing) / (total + 2 * smoothing)
@@ -59,11 +59,11 @@ def _reference_ds(items, trainers, labels, k, max_iter, smoothing, gold=None, on
                 np.fill_diagonal(conf[t], skill[t])
         else:
             conf = np.full((n_t, k, k), float(smoothing))
-            for i, t, lab in zip(items, trainers, labels):
+            for i, t, lab in zip(items, trainers, labels, strict=False):
                 conf[t, :, lab] += post[i]
             conf /= conf.sum(axis=2, keepdims=True)
         logp = np.tile(np.log(prior), (n_i, 1))
-        for i, t, lab in zip(items, trainers, labels):
+        for i, t, lab in zip(items, trainers, labels, strict=False):
             logp[i] += np.log(conf[t, :, lab])
         post = np.exp(logp - logp.max(axis=1, keepdims=True))
         post = clamp(post / post.sum(axis=1, keepdims=True))

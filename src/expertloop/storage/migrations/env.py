@@ -2,7 +2,6 @@
 
 from alembic import context
 
-
 from expertloop.storage.db import make_engine
 from expertloop.storage.orm import Base
 

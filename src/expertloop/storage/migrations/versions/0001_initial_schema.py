@@ -4,9 +4,9 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-21 14:28:59.097393
 """
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import Text
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

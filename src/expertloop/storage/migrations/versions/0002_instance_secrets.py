@@ -4,8 +4,8 @@ Revision ID: 0002_instance_secrets
 Revises: 0001
 Create Date: 2026-11-21 15:00:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0002_instance_secrets'
 down_revision = '0001'

@@ -4,8 +4,8 @@ Revision ID: 0003
 Revises: 0002_instance_secrets
 Create Date: 2026-11-21 14:35:28.869712
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 

@@ -4,8 +4,8 @@ Revision ID: 0004_consent
 Revises: 0003
 Create Date: 2026-11-21 17:40:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0004_consent'
 down_revision = '0003'
