@@ -95,6 +95,14 @@ def fit_consensus(data: ProjectJudgments, *, max_iter: int = 100) -> Consensus |
     return Consensus(model=model, data=data, index={str(k): i for i, k in enumerate(model.item_ids_)})
 
 
+def latest_consensus(session: Session, project_id: int, task_type: TaskType) -> Consensus | None:
+    """The project's consensus as readers (dashboards, the quality report, exports) should see it.
+
+    The one entry point for readers, so that where the fit comes from (fitted here, or a stored
+    fit kept fresh by a job) is decided in one place."""
+    return fit_consensus(project_judgments(session, project_id, task_type))
+
+
 def trainer_reliability(consensus: Consensus | None) -> dict[int, tuple[float, int]]:
     """Per trainer: (estimated accuracy, judged items behind it).
 

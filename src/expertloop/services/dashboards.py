@@ -19,7 +19,7 @@ from ..domain.projects import TaskType
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, LedgerEntry, Project
 from .clock import utcnow
-from .consensus import Consensus, fit_consensus, project_judgments
+from .consensus import Consensus, latest_consensus
 from .projects import load_project
 from .views import project_view, usd
 
@@ -90,7 +90,7 @@ def _categorical_consensus(session: Session, project: Project) -> Consensus | No
     task_type = TaskType(project.task_type)
     if task_type in (TaskType.sft, TaskType.rubric):
         return None
-    return fit_consensus(project_judgments(session, project.id, task_type))
+    return latest_consensus(session, project.id, task_type)
 
 
 def _agreement_per_day(consensus: Consensus | None, days: list[date]) -> list[int | None]:

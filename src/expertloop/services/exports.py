@@ -22,7 +22,7 @@ from ..domain.projects import TaskType
 from ..domain.records import BUILDERS, ExportFormat, check_compatible, preference_records, raw_record
 from ..storage import repositories as repo
 from ..storage.orm import Project
-from .consensus import Consensus, fit_consensus, key_of, project_judgments
+from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
 from .views import iso
 
@@ -59,7 +59,7 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
         return _generate_consensus(session, project)
     inferred = None
     if task_type in (TaskType.label, TaskType.factcheck) and fmt != ExportFormat.raw:
-        inferred = fit_consensus(project_judgments(session, project.id, task_type))
+        inferred = latest_consensus(session, project.id, task_type)
     return _generate(session, project, task_type, fmt, inferred)
 
 
@@ -102,7 +102,7 @@ def _round(x: float | None) -> float | None:
 
 def _generate_consensus(session: Session, project: Project) -> Iterator[dict]:
     """One preference pair per item, by consensus; items whose consensus is a tie are left out."""
-    inferred = fit_consensus(project_judgments(session, project.id, TaskType.preference))
+    inferred = latest_consensus(session, project.id, TaskType.preference)
     by_item: dict[int, list] = {}
     items = {}
     terms: dict[int, set] = {}

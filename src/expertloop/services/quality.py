@@ -21,7 +21,7 @@ from ..domain.presentation import shown_first
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, Project
-from .consensus import Consensus, fit_consensus, project_judgments, trainer_reliability
+from .consensus import Consensus, latest_consensus, trainer_reliability
 from .exports import pseudonym
 from .projects import load_project
 
@@ -49,7 +49,7 @@ def project_quality(session: Session, actor: Actor, project_id: int, *, n_boot: 
         report.update(_rubric(project, rows, n_boot))
     elif task_type != TaskType.sft:
         if consensus is None:
-            consensus = fit_consensus(project_judgments(session, project.id, task_type))
+            consensus = latest_consensus(session, project.id, task_type)
         report.update(_categorical(consensus, n_boot, consensus_limit, session))
     else:
         consensus = None
