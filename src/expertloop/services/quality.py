@@ -13,7 +13,6 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain.assignments import DONE_STATES
 from ..domain.experts import Degree
 from ..domain.grading import gold_tally
 from ..domain.policies import Actor, require_staff
@@ -25,7 +24,6 @@ from .consensus import Consensus, latest_consensus, trainer_reliability
 from .exports import pseudonym
 from .projects import load_project
 
-_DONE = [s.value for s in DONE_STATES]
 MIN_FOR_FLAGS = 5        # judgments a trainer needs before bias flags are raised
 ALPHA = 0.01             # significance for the statistical flags (many trainers are tested at once)
 TOO_FAST_SHARE = 0.25    # a submission under this share of the item's median time is "too fast"
@@ -62,7 +60,7 @@ def _rows(session: Session, project_id: int) -> list[dict]:
     q = (select(Assignment.id, Assignment.item_id, Assignment.expert_id, Assignment.response,
                 Assignment.presentation, Assignment.active_seconds, Item.gold, Item.payload)
          .join(Item, Item.id == Assignment.item_id)
-         .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE), repo.consent_stands())
+         .where(Assignment.project_id == project_id, repo.counted_judgment())
          .order_by(Assignment.id))
     keys = ("assignment_id", "item_id", "expert_id", "response", "presentation", "active_seconds", "gold", "payload")
     return [dict(zip(keys, r, strict=False)) for r in session.execute(q)]
