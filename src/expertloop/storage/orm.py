@@ -300,7 +300,7 @@ class Consent(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
     terms_version: Mapped[int | None] = mapped_column(Integer)
-    agreed_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    agreed_at: Mapped[datetime | None]  # set by the agreement; None when none was given
     withdrawn_at: Mapped[datetime | None]
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
     withdrawn_by: Mapped[str | None] = mapped_column(String(20))  # "expert" or the staff role
