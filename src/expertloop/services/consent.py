@@ -155,9 +155,10 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
 
     Every consent the expert holds in the project is marked withdrawn, their live leases are
     released, and managers are notified. Returns the withdrawn consents and how many
-    contributions leave the exports. An expert who holds no consent (a project without terms,
-    or work done before agreeing) gets one recorded without terms, withdrawn at once; only an
-    expert whose withdrawal already covers all their work gets a Conflict."""
+    contributions leave the exports. An expert who holds no consent but has work no consent
+    covers (done before agreeing), or any expert in a project without terms, gets a consent
+    recorded without terms, withdrawn at once. Conflict when there is nothing left to withdraw:
+    the withdrawal is already on record, or (under terms) the expert never agreed nor worked."""
     if actor.is_staff:
         if expert_id is None:
             raise ValidationFailed("staff must name the expert whose consent is withdrawn", loc="expert_id")
@@ -191,9 +192,9 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
             project_for_expert(session, actor, project_id)
         on_record = session.execute(select(Consent.id).where(
             Consent.project_id == project.id, Consent.expert_id == expert_id).limit(1)).first() is not None
-        if on_record and not uncovered:
-            raise Conflict(f"expert {expert_id} holds no consent in project {project.id} to withdraw; "
-                           "their withdrawal is already on record")
+        if not uncovered and (on_record or project.terms_version):
+            raise Conflict(f"expert {expert_id} holds no consent in project {project.id} to withdraw"
+                           + ("; their withdrawal is already on record" if on_record else ""))
         # Nothing was agreed to (no terms, or work done before agreeing): record the withdrawal.
         consents = [Consent(project_id=project.id, expert_id=expert_id, terms_version=None, agreed_at=None,
                             withdrawn_at=now, withdrawal_reason=reason or None, withdrawn_by=by)]
