@@ -153,6 +153,7 @@ def test_adaptive_overlap_counts_only_counted_judgments(session, how):
                if e["kind"] == "decided"]
     assert decided[-1]["judgments"] == 1 and decided[-1]["decision"] == "more"  # one counted, min is two
     assert item.target_overlap == item.done_count + 1
+    assert oversight.item_history(session, f.ADMIN, item.id)["judgments"] == 1
 
 
 # -- withdrawal in a project without terms -------------------------------------------------------
