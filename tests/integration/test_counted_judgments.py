@@ -188,7 +188,7 @@ def test_staff_record_a_withdrawal_in_a_project_without_terms(session):
     # the held lease is gone, and the project takes no new work from them
     with pytest.raises(consent.ConsentRequired):
         svc.submit(session, out, held["assignment_id"], {"label": "no"}, Settings())
-    with pytest.raises(consent.ConsentRequired, match="withdrawn"):
+    with pytest.raises(consent.ConsentWithdrawn, match="withdrawn"):
         svc.lease_next(session, out, p["id"])
     # recorded once; a second request has nothing left to cover
     with pytest.raises(Conflict, match="already on record"):

@@ -43,6 +43,11 @@ class ConsentRequired(PermissionDenied):
     """The expert has not agreed to the project's current terms (or withdrew)."""
 
 
+class ConsentWithdrawn(PermissionDenied):
+    """The expert withdrew from a project without terms: there is nothing to agree to, so the
+    project takes no new work from them (unlike ConsentRequired, agreeing cannot cure it)."""
+
+
 def consent_view(c: Consent, name: str | None = None) -> dict:
     view = {"id": c.id, "project_id": c.project_id, "expert_id": c.expert_id, "terms_version": c.terms_version,
             "agreed_at": iso(c.agreed_at), "withdrawn_at": iso(c.withdrawn_at),
@@ -69,8 +74,8 @@ def require_current_consent(session: Session, project: Project, expert_id: int) 
             Consent.project_id == project.id, Consent.expert_id == expert_id, Consent.terms_version.is_(None))
             .order_by(Consent.id.desc()).limit(1)).scalar_one_or_none()
         if withdrawn is not None:
-            raise ConsentRequired(f"consent to work in project {project.id} was withdrawn on {iso(withdrawn)}; "
-                                  "it takes no new work from this expert")
+            raise ConsentWithdrawn(f"consent to work in project {project.id} was withdrawn on {iso(withdrawn)}; "
+                                   "it takes no new work from this expert")
         return None
     consent = live_consent(session, project.id, expert_id)
     if consent is None or consent.terms_version != project.terms_version:
