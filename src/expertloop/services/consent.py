@@ -179,6 +179,7 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
         raise ValidationFailed(f"must be text of at most {MAX_REASON_CHARS} characters", loc="reason")
     now = now or utcnow()
     begin_write(session)
+    repo.lock_project(session, project_id)  # two requests never record two withdrawals without terms
     project = load_project(session, project_id)
     consents = list(session.execute(select(Consent).where(
         Consent.project_id == project.id, Consent.expert_id == expert_id,
