@@ -126,3 +126,30 @@ def test_quality_needs_staff(session):
         project_quality(session, f.trainer_actor(f.expert(session)), p["id"])
     empty = project_quality(session, f.ADMIN, p["id"])
     assert empty["judgments"] == 0 and empty["trainers"] == [] and empty["consensus"] == []
+
+
+def test_group_agreement_is_measured_against_the_consensus_with_its_size(session):
+    """A lone trainer who got every gold item wrong is at 0% with the consensus, as on their
+    scorecard, and marked too small; comparing group majorities showed them at 100%."""
+    from expertloop.services.imports import import_items
+
+    p = f.project(session, "label", overlap=3, options={"labels": ["yes", "no"]})
+    f.items(session, p["id"], "label", 6)
+    phds = [f.trainer_actor(f.expert(session, degree="phd", country="FR")) for _ in range(3)]
+    _run(session, p["id"], phds, lambda k, lease: {"label": "yes"})
+    import_items(session, f.ADMIN, p["id"], [(i + 1, {"external_id": f"g{i}", "text": f"g{i}", "gold": "yes"})
+                                             for i in range(4)])
+    lone = f.trainer_actor(f.expert(session, name="Lone", degree="bachelor", country="FR"))
+    _run(session, p["id"], [lone], lambda k, lease: {"label": "no"})
+
+    report = project_quality(session, f.ADMIN, p["id"], n_boot=0)
+    card = next(c for c in report["trainers"] if c["name"] == "Lone")
+    assert card["agreement_with_consensus"] == 0.0 and card["judgments"] == 4
+    groups = {g["group"]: g for g in report["groups"]["degree"]["groups"]}
+    bachelor, phd = groups["bachelor"], groups["phd"]
+    assert bachelor["agreement_with_consensus"] == 0.0 and bachelor["agreeing"] == 0
+    assert bachelor["trainers"] == 1 and bachelor["judgments"] == 4 and bachelor["too_small"]
+    assert bachelor["low"] == 0.0 and 0 < bachelor["high"] < 0.6
+    assert phd["agreement_with_consensus"] == 1.0 and phd["trainers"] == 3 and phd["judgments"] == 18
+    assert not phd["too_small"] and 0.8 < phd["low"] < 1.0 and phd["high"] == 1.0
+    assert "country" not in report["groups"]  # one country: nothing to compare

@@ -163,6 +163,10 @@ def test_the_quality_page_shows_agreement_and_scorecards(visit, live_site, floor
     assert "Kenji Watanabe" in careless and "0/4" in careless
     assert "Least confident items" in page.inner_text("#consensus")
     assert page.locator("#groups table").count() >= 1              # degree (phd, master, bachelor)
+    groups = page.inner_text("#groups").lower()
+    assert "agreement with the consensus" in groups and "trainers" in groups
+    small = page.locator("#groups tr[data-too-small]")             # one or two trainers per degree here
+    assert small.count() >= 1 and "too small" in small.first.inner_text()
     manager.shot("manage-quality")
     assert not manager.errors
 

@@ -352,8 +352,9 @@ def consents(project: int = typer.Argument(..., help="Project id."),
     for r in rows:
         state = f"withdrawn {r['withdrawn_at']} ({r['withdrawal_reason'] or 'no reason given'})" \
             if r["withdrawn_at"] else "in force"
-        out.print(f"{r['expert_id']}\t{r['expert_name']}\tterms v{r['terms_version']}\tagreed {r['agreed_at']}\t{state}",
-                  highlight=False)
+        agreed = ("no terms agreed" if r["recorded_without_terms"]
+                  else f"terms v{r['terms_version']}\tagreed {r['agreed_at']}")
+        out.print(f"{r['expert_id']}\t{r['expert_name']}\t{agreed}\t{state}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -16,6 +16,7 @@ mapping of known labels::
 
 from .agreement import Agreement, cohen_kappa, fleiss_kappa, krippendorff_alpha, percent_agreement
 from .bias import (
+    GroupAgreement,
     GroupDisagreement,
     LabelSkew,
     LengthBias,
@@ -23,6 +24,7 @@ from .bias import (
     PositionBias,
     SpeedFlags,
     StraightLining,
+    group_agreement,
     group_disagreement,
     label_skew,
     length_bias,
@@ -52,6 +54,7 @@ __all__ = [
     "CrowdBT",
     "DawidSkene",
     "EncodedLabels",
+    "GroupAgreement",
     "GroupDisagreement",
     "LabelSkew",
     "LengthBias",
@@ -79,6 +82,7 @@ __all__ = [
     # encoding
     "factorize",
     "fleiss_kappa",
+    "group_agreement",
     "group_disagreement",
     "item_confidence",
     "krippendorff_alpha",

@@ -16,9 +16,11 @@ from scipy import stats
 
 from ._validation import as_1d, check_same_length
 from .encode import _concat, factorize, lookup
+from .intervals import wilson_interval
 from .majority_vote import MajorityVote
 
 __all__ = [
+    "GroupAgreement",
     "GroupDisagreement",
     "LabelSkew",
     "LengthBias",
@@ -26,6 +28,7 @@ __all__ = [
     "PositionBias",
     "SpeedFlags",
     "StraightLining",
+    "group_agreement",
     "group_disagreement",
     "label_skew",
     "length_bias",
@@ -343,3 +346,55 @@ def group_disagreement(items, trainers, labels, groups) -> GroupDisagreement:
     else:
         chi2, p, dof = 0.0, 1.0, 0
     return GroupDisagreement(gids, classes, n.astype(int), table / n[:, None], agree, pair, chi2, p, dof)
+
+
+@dataclass(frozen=True)
+class GroupAgreement:
+    groups: np.ndarray
+    trainers: np.ndarray       # distinct trainers in each group
+    n: np.ndarray              # the group's judgments on items that have a consensus answer
+    agree: np.ndarray          # how many of them give that answer
+    share: np.ndarray          # agree / n (NaN when n == 0)
+    low: np.ndarray            # Wilson interval of the share
+    high: np.ndarray
+    too_small: np.ndarray      # fewer than ``min_trainers`` trainers: read as anecdote
+
+
+def group_agreement(items, trainers, labels, groups, consensus, *, min_trainers=3,
+                    confidence=0.95) -> GroupAgreement:
+    """Per group of trainers (degree, country, domain level, ...): the share of the group's
+    judgments that give the consensus answer of their item, with a Wilson interval.
+
+    ``consensus`` maps an item to its consensus answer (from whatever aggregator the caller
+    trusts); judgments on items missing from it are not compared. ``groups`` is the group of
+    each judgment's trainer, aligned with the rows or a mapping trainer -> group. A group of
+    one trainer therefore shows exactly that trainer's agreement with the consensus.
+
+    The interval (Wilson, 1927; see :func:`~expertloop.quality.intervals.wilson_interval`)
+    treats the group's judgments as independent; judgments of one trainer are not, so with
+    few trainers it is too narrow. Groups with fewer than ``min_trainers`` trainers are
+    marked ``too_small``.
+    """
+    items, trainers, labels = as_1d(items), as_1d(trainers), as_1d(labels)
+    check_same_length(items=items, trainers=trainers, labels=labels)
+    if isinstance(groups, Mapping):
+        groups = as_1d([groups[t] for t in trainers.tolist()])
+    groups = as_1d(groups)
+    check_same_length(items=items, groups=groups)
+    if not isinstance(min_trainers, (int, np.integer)) or isinstance(min_trainers, bool) or min_trainers < 1:
+        raise ValueError("min_trainers must be a positive integer")
+    gids, gc = factorize(groups)
+    n_g = gids.size
+    answer = [consensus.get(i) for i in items.tolist()]
+    known = np.array([a is not None for a in answer], dtype=bool)
+    hit = np.array([a is not None and a == lab for a, lab in zip(answer, labels.tolist(), strict=True)],
+                   dtype=bool)
+    n = np.bincount(gc[known], minlength=n_g)
+    agree = np.bincount(gc[hit], minlength=n_g)
+    members = np.array([np.unique(trainers[gc == g]).size for g in range(n_g)], dtype=int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 0, agree / np.maximum(n, 1), np.nan)
+    low, high = wilson_interval(agree, n, confidence=confidence)
+    low = np.where(n > 0, low, np.nan)
+    high = np.where(n > 0, high, np.nan)
+    return GroupAgreement(gids, members, n, agree, share, low, high, members < min_trainers)

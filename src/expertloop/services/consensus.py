@@ -46,11 +46,11 @@ class ProjectJudgments:
 
 
 def project_judgments(session: Session, project_id: int, task_type: TaskType) -> ProjectJudgments:
+    """The project's counted judgments (``repositories.counted_judgment``) as parallel lists."""
     rows = session.execute(select(Assignment.item_id, Assignment.expert_id, Assignment.response,
                                   Assignment.leased_at, Assignment.submitted_at, Item.gold)
                            .join(Item, Item.id == Assignment.item_id)
-                           .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE),
-                                  repo.consent_stands())
+                           .where(Assignment.project_id == project_id, repo.counted_judgment())
                            .order_by(Assignment.id)).all()
     out = ProjectJudgments()
     for item_id, expert_id, response, leased_at, submitted_at, gold in rows:

@@ -8,6 +8,12 @@ deleted), releases the expert's live leases, and takes every contribution of the
 project (also any made before the project had terms) out of every later export, consensus fit,
 quality report and review queue. Pay for time already worked is kept: the ledger is a record of
 what happened.
+
+A withdrawal needs no terms: in a project without terms (the default), or for work done before
+the expert agreed, staff (or the expert) record it and a consent row is written with no terms
+version and no agreement time (``recorded_without_terms``). It covers all of the expert's work in
+the project so far, exactly like any withdrawal. In a project without terms the expert then takes
+no new work there; if the project publishes terms, agreeing to them lets them work again.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES
 from ..domain.checks import Checker
-from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
+from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, require_expert, require_staff
 from ..domain.projects import parse_terms
 from ..storage import repositories as repo
@@ -30,16 +36,23 @@ from .projects import load_project, project_for_expert
 from .views import iso
 
 MAX_REASON_CHARS = 2000
+_MAX_ID = 2**31 - 1
 
 
 class ConsentRequired(PermissionDenied):
     """The expert has not agreed to the project's current terms (or withdrew)."""
 
 
+class ConsentWithdrawn(PermissionDenied):
+    """The expert withdrew from a project without terms: there is nothing to agree to, so the
+    project takes no new work from them (unlike ConsentRequired, agreeing cannot cure it)."""
+
+
 def consent_view(c: Consent, name: str | None = None) -> dict:
     view = {"id": c.id, "project_id": c.project_id, "expert_id": c.expert_id, "terms_version": c.terms_version,
             "agreed_at": iso(c.agreed_at), "withdrawn_at": iso(c.withdrawn_at),
-            "withdrawal_reason": c.withdrawal_reason, "withdrawn_by": c.withdrawn_by}
+            "withdrawal_reason": c.withdrawal_reason, "withdrawn_by": c.withdrawn_by,
+            "recorded_without_terms": c.terms_version is None}
     if name is not None:
         view["expert_name"] = name
     return view
@@ -54,8 +67,15 @@ def live_consent(session: Session, project_id: int, expert_id: int) -> Consent |
 
 def require_current_consent(session: Session, project: Project, expert_id: int) -> Consent | None:
     """For a new lease: the consent to the project's current terms, or ConsentRequired.
-    Projects without terms need none (None)."""
+    Projects without terms need none (None), unless the expert's withdrawal from the project is
+    on record: then they take no new work there."""
     if not project.terms_version:
+        withdrawn = session.execute(select(Consent.withdrawn_at).where(
+            Consent.project_id == project.id, Consent.expert_id == expert_id, Consent.terms_version.is_(None))
+            .order_by(Consent.id.desc()).limit(1)).scalar_one_or_none()
+        if withdrawn is not None:
+            raise ConsentWithdrawn(f"consent to work in project {project.id} was withdrawn on {iso(withdrawn)}; "
+                                   "it takes no new work from this expert")
         return None
     consent = live_consent(session, project.id, expert_id)
     if consent is None or consent.terms_version != project.terms_version:
@@ -140,10 +160,15 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
 
     Every consent the expert holds in the project is marked withdrawn, their live leases are
     released, and managers are notified. Returns the withdrawn consents and how many
-    contributions leave the exports."""
+    contributions leave the exports. An expert who holds no consent but has work no consent
+    covers (done before agreeing), or any expert in a project without terms, gets a consent
+    recorded without terms, withdrawn at once. Conflict when there is nothing left to withdraw:
+    the withdrawal is already on record, or (under terms) the expert never agreed nor worked."""
     if actor.is_staff:
         if expert_id is None:
             raise ValidationFailed("staff must name the expert whose consent is withdrawn", loc="expert_id")
+        if isinstance(expert_id, bool) or not isinstance(expert_id, int) or not 0 < expert_id <= _MAX_ID:
+            raise ValidationFailed("must be a positive integer expert id", loc="expert_id")
         by = actor.role.value
     else:
         own = require_expert(actor)
@@ -154,16 +179,33 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
         raise ValidationFailed(f"must be text of at most {MAX_REASON_CHARS} characters", loc="reason")
     now = now or utcnow()
     begin_write(session)
+    repo.lock_project(session, project_id)  # two requests never record two withdrawals without terms
     project = load_project(session, project_id)
     consents = list(session.execute(select(Consent).where(
         Consent.project_id == project.id, Consent.expert_id == expert_id,
         Consent.withdrawn_at.is_(None))).scalars())
-    if not consents:
-        if not actor.is_staff:  # even when paused or no longer qualified, one's own consent can go
+    expert = session.get(Expert, expert_id)
+    if expert is None:
+        raise NotFound(f"expert {expert_id} not found")
+    if consents:
+        for c in consents:
+            c.withdrawn_at, c.withdrawal_reason, c.withdrawn_by = now, (reason or None), by
+    else:
+        uncovered = session.execute(select(func.count()).select_from(Assignment).where(
+            Assignment.project_id == project.id, Assignment.expert_id == expert_id,
+            Assignment.consent_id.is_(None))).scalar_one()
+        if not actor.is_staff and not uncovered:  # even when paused or no longer qualified, one's own work can go
             project_for_expert(session, actor, project_id)
-        raise Conflict(f"expert {expert_id} holds no consent in project {project.id} to withdraw")
-    for c in consents:
-        c.withdrawn_at, c.withdrawal_reason, c.withdrawn_by = now, (reason or None), by
+        on_record = session.execute(select(Consent.id).where(
+            Consent.project_id == project.id, Consent.expert_id == expert_id).limit(1)).first() is not None
+        if not uncovered and (on_record or project.terms_version):
+            raise Conflict(f"expert {expert_id} holds no consent in project {project.id} to withdraw"
+                           + ("; their withdrawal is already on record" if on_record else ""))
+        # Nothing was agreed to (no terms, or work done before agreeing): record the withdrawal.
+        consents = [Consent(project_id=project.id, expert_id=expert_id, terms_version=None, agreed_at=None,
+                            withdrawn_at=now, withdrawal_reason=reason or None, withdrawn_by=by)]
+        session.add(consents[0])
+        session.flush()
     ids = [c.id for c in consents]
     # Work done before the project had terms (or leased before the expert agreed) is covered by
     # no consent; withdrawing from the project takes it out too, under the oldest withdrawn one.
@@ -173,7 +215,7 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
     released = repo.release_live_leases(session, project.id, expert_id)
     removed = session.execute(select(func.count()).select_from(Assignment).where(
         Assignment.consent_id.in_(ids), Assignment.state.in_([s.value for s in DONE_STATES]))).scalar_one()
-    name = session.get(Expert, expert_id).name
+    name = expert.name
     session.add(Notification(kind="consent_withdrawn", project_id=project.id, expert_id=expert_id, created_at=now,
                              message=f"{name} withdrew consent from project {project.id}; {removed} "
                                      f"{'contribution leaves' if removed == 1 else 'contributions leave'} "

@@ -3,6 +3,16 @@ row per trainer. Its own queries are aggregates that read no item payload.
 
 Quality columns (gold accuracy, agreement with the consensus) come from the quality report
 (``services.quality.project_quality``); if it fails they are ``None`` and pages show "—".
+
+Which work each figure reads (``repositories.counted_judgment`` is the definition of a
+judgment that counts):
+
+- "judgments collected" (progress), the quality columns and agreement over time: counted
+  judgments only; neither rejected nor withdrawn work.
+- submissions per day and the trainer table's volume and review columns (submitted, accepted,
+  rejected, to review, acceptance rate): submitted work whose consent stands, rejected work
+  included, because review outcomes are what those columns measure. Withdrawn work is in none.
+- spend and earnings: the pay ledger, untouched by review or withdrawal (time worked was paid).
 """
 
 from __future__ import annotations
@@ -50,7 +60,7 @@ def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: d
 
     submitted = dict((_day(d), n) for d, n in session.execute(
         select(func.date(Assignment.submitted_at), func.count())
-        .where(Assignment.project_id == project.id, Assignment.state.in_(JUDGED),
+        .where(Assignment.project_id == project.id, Assignment.state.in_(JUDGED), repo.consent_stands(),
                Assignment.submitted_at.is_not(None))
         .group_by(func.date(Assignment.submitted_at))).all())
     spend = dict((_day(d), int(c)) for d, c in session.execute(
@@ -114,7 +124,7 @@ def trainer_rows(session: Session, actor: Actor, project_id: int, *, consensus: 
     q = (select(Assignment.expert_id, Expert.name, Assignment.state, func.count(),
                 func.coalesce(func.sum(Assignment.active_seconds), 0.0))
          .join(Expert, Expert.id == Assignment.expert_id)
-         .where(Assignment.project_id == project_id, Assignment.state.in_(JUDGED))
+         .where(Assignment.project_id == project_id, Assignment.state.in_(JUDGED), repo.consent_stands())
          .group_by(Assignment.expert_id, Expert.name, Assignment.state))
     for expert_id, name, state, n, seconds in session.execute(q).all():
         row = rows.setdefault(expert_id, {"expert_id": expert_id, "name": name, "submitted": 0,
@@ -165,7 +175,7 @@ def projects_overview(session: Session, actor: Actor) -> list[dict]:
     now = utcnow()
     pending = dict(session.execute(
         select(Assignment.project_id, func.count())
-        .where(Assignment.state == AssignmentState.submitted.value)
+        .where(Assignment.state == AssignmentState.submitted.value, repo.counted_judgment())
         .group_by(Assignment.project_id)).all())
     spent = dict(session.execute(
         select(LedgerEntry.project_id, func.sum(LedgerEntry.amount_cents))

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, require_staff
+from ..storage import repositories as repo
 from ..storage.db import begin_write
-from ..storage.orm import Expert, Item, ItemEvent, Notification, ProjectPause
+from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, ProjectPause
 from .clock import utcnow
 from .projects import load_project
 from .views import expert_view, iso
@@ -86,7 +87,8 @@ def item_history(session: Session, actor: Actor, item_id: int) -> dict:
         raise NotFound(f"item {item_id} not found")
     events = session.execute(select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.id)).scalars()
     return {"item_id": item.id, "project_id": item.project_id, "external_id": item.external_id,
-            "judgments": item.done_count,
+            "judgments": session.execute(select(func.count()).select_from(Assignment).where(
+                Assignment.item_id == item.id, repo.counted_judgment())).scalar_one(),
             "target_overlap": item.target_overlap, "confidence": item.confidence,
             "required_tier": item.required_tier,
             "events": [{"kind": e.kind, "detail": e.detail, "at": iso(e.created_at)} for e in events]}

@@ -13,7 +13,6 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain.assignments import DONE_STATES
 from ..domain.experts import Degree
 from ..domain.grading import gold_tally
 from ..domain.policies import Actor, require_staff
@@ -25,11 +24,11 @@ from .consensus import Consensus, latest_consensus, trainer_reliability
 from .exports import pseudonym
 from .projects import load_project
 
-_DONE = [s.value for s in DONE_STATES]
 MIN_FOR_FLAGS = 5        # judgments a trainer needs before bias flags are raised
 ALPHA = 0.01             # significance for the statistical flags (many trainers are tested at once)
 TOO_FAST_SHARE = 0.25    # a submission under this share of the item's median time is "too fast"
 FAST_SHARE_FLAG = 0.3    # flag a trainer when this share of their submissions is too fast
+MIN_GROUP_TRAINERS = 3   # a group with fewer trainers is shown, marked too small to compare
 
 
 def project_quality(session: Session, actor: Actor, project_id: int, *, n_boot: int = 200,
@@ -62,7 +61,7 @@ def _rows(session: Session, project_id: int) -> list[dict]:
     q = (select(Assignment.id, Assignment.item_id, Assignment.expert_id, Assignment.response,
                 Assignment.presentation, Assignment.active_seconds, Item.gold, Item.payload)
          .join(Item, Item.id == Assignment.item_id)
-         .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE), repo.consent_stands())
+         .where(Assignment.project_id == project_id, repo.counted_judgment())
          .order_by(Assignment.id))
     keys = ("assignment_id", "item_id", "expert_id", "response", "presentation", "active_seconds", "gold", "payload")
     return [dict(zip(keys, r, strict=False)) for r in session.execute(q)]
@@ -98,7 +97,8 @@ def _categorical(consensus: Consensus | None, n_boot: int, limit: int, session: 
     confidence = model.probas_.max(axis=1)
     order = np.argsort(confidence, kind="stable")[:limit]
     item_ids = {int(str(model.item_ids_[i]).split(":")[0]) for i in order}
-    external = dict(session.execute(select(Item.id, Item.external_id).where(Item.id.in_(item_ids))).all()) if item_ids else {}
+    external = (dict(session.execute(select(Item.id, Item.external_id).where(Item.id.in_(item_ids))).all())
+                if item_ids else {})
     entries = []
     for row in order:
         key = str(model.item_ids_[row])
@@ -157,8 +157,9 @@ def _scorecards(project: Project, task_type: TaskType, rows: list[dict], experts
             card["gold"] = {"answered": n_gold, "correct": correct, "accuracy": round(correct / n_gold, 4),
                             "low": round(low, 4), "high": round(high, 4)}
         if consensus is not None:
-            agree = [lab == consensus.label(k) for k, e, lab in
-                     zip(consensus.data.keys, consensus.data.experts, consensus.data.labels, strict=False) if e == expert_id]
+            data = consensus.data
+            agree = [lab == consensus.label(k)
+                     for k, e, lab in zip(data.keys, data.experts, data.labels, strict=False) if e == expert_id]
             if agree:
                 card["agreement_with_consensus"] = round(sum(agree) / len(agree), 4)
         cards.append(card)
@@ -203,7 +204,8 @@ def _bias_flags(task_type: TaskType, rows: list[dict], consensus: Consensus | No
         labels = np.array(data.labels, dtype=object)
         cons = {k: consensus.label(k) for k in set(data.keys)}
         skew = bias.label_skew(np.array(data.keys, dtype=object), np.array(data.experts), labels, consensus=cons)
-        add(skew.trainer_ids, _counts(data.experts, skew.trainer_ids), "label_skew", (skew.p_values < ALPHA) & (skew.tvd >= 0.2), tvd=skew.tvd, p_value=skew.p_values)
+        add(skew.trainer_ids, _counts(data.experts, skew.trainer_ids), "label_skew",
+            (skew.p_values < ALPHA) & (skew.tvd >= 0.2), tvd=skew.tvd, p_value=skew.p_values)
         runs = bias.straight_lining(np.array(data.experts), labels)
         add(runs.trainer_ids, runs.n, "straight_lining", runs.flagged, longest_run=runs.longest_run,
             entropy=runs.entropy)
@@ -244,7 +246,10 @@ def _num(x) -> float | int | None:
 
 
 def _groups(consensus: Consensus | None, experts: dict, project: Project) -> dict:
-    """Disagreement between groups of trainers (degree, country, domain level)."""
+    """Per group of trainers (degree, country, domain level): the share of the group's counted
+    judgments that give the platform's consensus answer, with the group's size (trainers and
+    judgments) and a 95% Wilson interval; groups of fewer than ``MIN_GROUP_TRAINERS`` trainers
+    are marked ``too_small``. ``chi2``/``p_value`` test whether the groups' label mix differs."""
     if consensus is None:
         return {}
     from ..quality import bias
@@ -254,16 +259,23 @@ def _groups(consensus: Consensus | None, experts: dict, project: Project) -> dic
     if domains:
         dims[f"{domains[0]}_level"] = lambda e, d=domains[0]: str((e.domains or {}).get(d, 0))
     data = consensus.data
+    keys, trainers, labels = (np.array(data.keys, dtype=object), np.array(data.experts),
+                              np.array(data.labels, dtype=object))
+    answers = {k: consensus.label(k) for k in set(data.keys)}
     out = {}
     for name, group_of in dims.items():
         groups = {e: group_of(experts[e]) for e in set(data.experts)}
         if len(set(groups.values())) < 2:
             continue
-        res = bias.group_disagreement(np.array(data.keys, dtype=object), np.array(data.experts),
-                                      np.array(data.labels, dtype=object), groups)
+        agreement = bias.group_agreement(keys, trainers, labels, groups, answers, min_trainers=MIN_GROUP_TRAINERS)
+        mix = bias.group_disagreement(keys, trainers, labels, groups)
         out[name] = {
-            "groups": [{"group": str(g), "judgments": int(n), "agreement_with_consensus": _num(a)}
-                       for g, n, a in zip(res.groups, res.n, res.agreement_with_consensus, strict=False)],
-            "chi2": _num(res.chi2), "p_value": _num(res.p_value), "dof": res.dof,
+            "groups": [{"group": str(g), "trainers": int(t), "judgments": int(n), "agreeing": int(a),
+                        "agreement_with_consensus": _num(share), "low": _num(low), "high": _num(high),
+                        "too_small": bool(small)}
+                       for g, t, n, a, share, low, high, small in zip(
+                           agreement.groups, agreement.trainers, agreement.n, agreement.agree, agreement.share,
+                           agreement.low, agreement.high, agreement.too_small, strict=True)],
+            "chi2": _num(mix.chi2), "p_value": _num(mix.p_value), "dof": mix.dof,
         }
     return out

@@ -107,12 +107,13 @@ def _detail(a: Assignment, item: Item, project: Project, now: datetime, *, staff
 def review_queue(session: Session, actor: Actor, project_id: int | None = None, *,
                  limit: int = 100) -> list[dict]:
     """Submitted work awaiting review, oldest first; a reviewer's own work is left out.
-    Light rows: no item payloads."""
+    Counted judgments (``repositories.counted_judgment``) still ``submitted``: withdrawn work
+    is not reviewed. Light rows: no item payloads."""
     require_reviewer(actor)
     q = (select(Assignment.id, Assignment.project_id, Project.name, Project.task_type, Assignment.item_id,
                 Assignment.expert_id, Assignment.submitted_at, Assignment.active_seconds)
          .join(Project, Project.id == Assignment.project_id)
-         .where(Assignment.state == AssignmentState.submitted.value, repo.consent_stands())
+         .where(Assignment.state == AssignmentState.submitted.value, repo.counted_judgment())
          .order_by(Assignment.submitted_at, Assignment.id)
          .limit(min(max(limit, 1), 1000)))
     if project_id is not None:
@@ -131,7 +132,7 @@ def queue_counts(session: Session, actor: Actor) -> list[dict]:
     q = (select(Project.id, Project.name, Project.task_type, func.count(Assignment.id),
                 func.min(Assignment.submitted_at))
          .join(Assignment, Assignment.project_id == Project.id)
-         .where(Assignment.state == AssignmentState.submitted.value, repo.consent_stands())
+         .where(Assignment.state == AssignmentState.submitted.value, repo.counted_judgment())
          .group_by(Project.id, Project.name, Project.task_type).order_by(Project.id))
     if actor.expert_id is not None:
         q = q.where(Assignment.expert_id != actor.expert_id)

@@ -18,16 +18,14 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..domain.assignments import DONE_STATES, AssignmentState
 from ..domain.grading import gold_tally
 from ..domain.projects import TaskType
 from ..domain.routing import GoldPolicy
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
-from .consensus import Consensus, ProjectJudgments, fit_consensus, key_of, project_judgments, trainer_reliability
+from .consensus import Consensus, ProjectJudgments, fit_consensus, project_judgments, trainer_reliability
 from .projects import expert_tiers, passed_exams
 
-_DONE = [s.value for s in DONE_STATES]
 UNMEASURED_TIER_ACCURACY = 0.7  # assumed for a tier none of whose members has been measured yet
 
 
@@ -69,9 +67,10 @@ def claim_plan(session: Session, project: Project, expert: Expert, rng: random.R
 
 
 def gold_answered(session: Session, project_id: int, expert_id: int) -> int:
+    """Gold items the expert has a counted judgment on (the evidence that sets their gold rate)."""
     return session.execute(select(func.count()).select_from(Assignment).join(Item, Item.id == Assignment.item_id)
                            .where(Assignment.project_id == project_id, Assignment.expert_id == expert_id,
-                                  Assignment.state.in_(_DONE), Item.gold.is_not(None))).scalar_one()
+                                  repo.counted_judgment(), Item.gold.is_not(None))).scalar_one()
 
 
 def after_submit(session: Session, project: Project, item: Item, assignment: Assignment, now: datetime) -> None:
@@ -105,10 +104,13 @@ class ConsensusOnce:
 
 # -- quality floor --------------------------------------------------------------------------------
 def gold_record(session: Session, project_id: int, task_type: TaskType, expert_id: int) -> tuple[int, int]:
-    """(gold answers, correct ones) of an expert in a project; partial credit rounds down."""
+    """(gold answers, correct ones) of an expert in a project; partial credit rounds down.
+
+    Only counted judgments (``repositories.counted_judgment``): a rejected or withdrawn answer
+    is not the trainer's record, in either direction."""
     rows = session.execute(select(Assignment.response, Item.gold).join(Item, Item.id == Assignment.item_id).where(
         Assignment.project_id == project_id, Assignment.expert_id == expert_id,
-        Assignment.state.in_([*_DONE, AssignmentState.rejected.value]), Item.gold.is_not(None))).all()
+        repo.counted_judgment(), Item.gold.is_not(None))).all()
     return gold_tally(task_type, [(r, g) for r, g in rows])
 
 
@@ -188,17 +190,18 @@ def _adapt(session: Session, project: Project, item: Item, fitted: ConsensusOnce
     escalation = tiers_cfg.get("escalation_tier")
     escalated_at = session.execute(select(func.min(ItemEvent.created_at)).where(
         ItemEvent.item_id == item.id, ItemEvent.kind == "escalated")).scalar_one()
-    n_senior = 0
-    if escalated_at is not None:
-        first = key_of(item.id, 0)
-        n_senior = sum(1 for k, t in zip(data.keys, data.leased_at, strict=False) if k == first and t >= escalated_at)
+    # The rule counts the item's counted judgments, not its filled slots (``done_count`` still
+    # holds a slot for work whose consent was later withdrawn).
+    leased = list(session.execute(select(Assignment.leased_at).where(
+        Assignment.item_id == item.id, repo.counted_judgment())).scalars())
+    n_senior = sum(1 for t in leased if t >= escalated_at) if escalated_at is not None else 0
     priced = _priced_tiers(session, project, model, data)
     rule = AdaptiveOverlap(min_judgments=spec["min"], max_judgments=spec["max"],
                            target_confidence=spec["target_confidence"], escalate=escalation is not None,
                            tiers=priced or None)
-    decision = rule.decide_posterior(weakest, item.done_count - n_senior, n_senior)
+    decision = rule.decide_posterior(weakest, len(leased) - n_senior, n_senior)
     item.confidence = confidence
-    detail = {"decision": decision, "confidence": round(confidence, 4), "judgments": item.done_count}
+    detail = {"decision": decision, "confidence": round(confidence, 4), "judgments": len(leased)}
     if decision == rule.DONE:
         item.target_overlap, item.required_tier = item.done_count, None
     elif decision == rule.ESCALATE:
@@ -247,7 +250,7 @@ def _priced_tiers(session: Session, project: Project, model, data: ProjectJudgme
 
 def _typical_minutes(session: Session, project: Project) -> float:
     seconds = list(session.execute(select(Assignment.active_seconds).where(
-        Assignment.project_id == project.id, Assignment.state.in_(_DONE)).limit(500)).scalars())
+        Assignment.project_id == project.id, repo.counted_judgment()).limit(500)).scalars())
     if not seconds:
         return project.max_minutes_per_task / 2
     return max(statistics.median(seconds) / 60, 0.5)
@@ -260,7 +263,7 @@ def _escalate_on_disagreement(session: Session, project: Project, item: Item, no
     if escalation is None or item.required_tier == escalation:
         return
     responses = session.execute(select(Assignment.response).where(
-        Assignment.item_id == item.id, Assignment.state.in_(_DONE))).scalars().all()
+        Assignment.item_id == item.id, repo.counted_judgment())).scalars().all()
     if len(responses) < 2:
         return
     verdicts = list(zip(*[[c["verdict"] for c in r["claims"]] for r in responses], strict=False))

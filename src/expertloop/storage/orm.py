@@ -289,7 +289,9 @@ class ItemEvent(Base):
 
 class Consent(Base):
     """An expert's agreement to one version of a project's terms. Withdrawal is recorded here,
-    never deleted; work done under a withdrawn consent leaves every later export."""
+    never deleted; work done under a withdrawn consent leaves every later export. A row with no
+    ``terms_version`` (and no ``agreed_at``) records a withdrawal nobody agreed to terms for: in a
+    project without terms, or of work done before the expert agreed."""
 
     __tablename__ = "consents"
     __table_args__ = (Index("ix_consents_project_expert", "project_id", "expert_id"),)
@@ -297,8 +299,8 @@ class Consent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
-    terms_version: Mapped[int] = mapped_column(Integer)
-    agreed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    terms_version: Mapped[int | None] = mapped_column(Integer)
+    agreed_at: Mapped[datetime | None]  # set by the agreement; None when none was given
     withdrawn_at: Mapped[datetime | None]
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
     withdrawn_by: Mapped[str | None] = mapped_column(String(20))  # "expert" or the staff role

@@ -121,7 +121,10 @@ def expert_ledger(session: Session, expert_id: int) -> list[LedgerEntry]:
 
 # -- progress -----------------------------------------------------------------------------------
 def project_progress(session: Session, project: Project, now: datetime) -> dict:
-    """Item and judgment counts without loading a single payload."""
+    """Item and judgment counts without loading a single payload.
+
+    ``judgments`` are counted judgments (:func:`counted_judgment`); ``assignments_by_state``
+    is a census of every assignment row, withdrawn and rejected work included."""
     n_items = session.execute(select(func.count()).select_from(Item)
                               .where(Item.project_id == project.id)).scalar_one()
     complete = session.execute(select(func.count()).select_from(Item).where(
@@ -134,7 +137,8 @@ def project_progress(session: Session, project: Project, now: datetime) -> dict:
         .group_by(Assignment.state)).all())
     live = session.execute(select(func.count()).select_from(Assignment).where(
         Assignment.project_id == project.id, live_lease_filter(now))).scalar_one()
-    judgments = sum(states.get(s, 0) for s in (*_DONE, AssignmentState.rejected.value))
+    judgments = session.execute(select(func.count()).select_from(Assignment).where(
+        Assignment.project_id == project.id, counted_judgment())).scalar_one()
     return {
         "items": n_items,
         "items_complete": complete,
@@ -172,19 +176,39 @@ def release_live_leases(session: Session, project_id: int, expert_id: int) -> in
 
 
 def consent_stands():
-    """Assignments whose consent (if the project had terms) has not been withdrawn: the only
-    ones exports, consensus fits, the quality report and the review queue may read."""
+    """Assignments whose consent (if any covers them) has not been withdrawn. Part of
+    :func:`counted_judgment`; on its own it also keeps withdrawn work out of review outcomes."""
     withdrawn = select(Consent.id).where(Consent.withdrawn_at.is_not(None))
     return or_(Assignment.consent_id.is_(None), Assignment.consent_id.not_in(withdrawn))
 
 
+def counted_judgment():
+    """THE definition of a judgment that counts, as a filter on ``Assignment`` (no join needed).
+
+    A judgment counts when
+
+    - it is done: ``submitted`` or ``accepted`` (an edit by a reviewer is ``accepted``);
+    - a reviewer has not rejected it (``rejected`` is a state of its own, so the first rule
+      already leaves it out; rejected work reopens its slot and is redone by someone else);
+    - the consent it was done under stands (see :func:`consent_stands`): work of an expert who
+      withdrew, including work done before the project had terms, is out.
+
+    Every reader that turns judgments into a decision or a figure uses it: consensus fits,
+    the quality report (scorecards, agreement, bias, groups), adaptive overlap, the quality
+    floor's gold record, the adaptive gold rate, typical task time, fact-check escalation,
+    dashboards' judgment counts, progress, the review queue (counted and still ``submitted``)
+    and exports. The pay ledger is not a reader: time worked stays paid.
+    """
+    return and_(Assignment.state.in_(_DONE), consent_stands())
+
+
 def iter_done_assignments(session: Session, project_id: int, batch: int = 500
                           ) -> Iterator[tuple[Assignment, Item, int | None]]:
-    """Submitted and accepted work with its item and the terms version it was done under,
-    oldest first, streamed in batches; work under a withdrawn consent is left out."""
+    """Counted judgments (:func:`counted_judgment`) with their item and the terms version they
+    were done under, oldest first, streamed in batches."""
     q = (select(Assignment, Item, Consent.terms_version).join(Item, Item.id == Assignment.item_id)
          .outerjoin(Consent, Consent.id == Assignment.consent_id)
-         .where(Assignment.project_id == project_id, Assignment.state.in_(_DONE), consent_stands())
+         .where(Assignment.project_id == project_id, counted_judgment())
          .order_by(Assignment.submitted_at, Assignment.id)
          .execution_options(yield_per=batch))
     for row in session.execute(q):

@@ -3,6 +3,7 @@ import pytest
 from scipy import stats
 
 from expertloop.quality import (
+    group_agreement,
     group_disagreement,
     label_skew,
     length_bias,
@@ -127,3 +128,34 @@ def test_group_disagreement_detects_a_diverging_group():
     assert res.n.tolist() == [160, 320] if g == ["IN", "US"] else [320, 160]
     aligned = group_disagreement(items, trainers, labels, [group_of[t] for t in trainers])
     assert aligned.chi2 == pytest.approx(res.chi2)
+
+
+def test_group_agreement_measures_each_group_against_the_consensus():
+    # items 0-9; consensus "a" everywhere. Three PhDs always say "a"; one bachelor always "b".
+    items = np.repeat(np.arange(10), 4)
+    trainers = np.tile(np.array(["p1", "p2", "p3", "b1"]), 10)
+    labels = np.where(trainers == "b1", "b", "a")
+    group_of = {"p1": "phd", "p2": "phd", "p3": "phd", "b1": "bachelor"}
+    res = group_agreement(items, trainers, labels, group_of, {i: "a" for i in range(10)})
+    g = res.groups.tolist()
+    phd, bachelor = g.index("phd"), g.index("bachelor")
+    assert res.share[phd] == 1.0 and res.share[bachelor] == 0.0  # the lone dissenter is not 100%
+    assert res.n[phd] == 30 and res.agree[phd] == 30 and res.n[bachelor] == 10 and res.agree[bachelor] == 0
+    assert res.trainers.tolist()[phd] == 3 and res.trainers.tolist()[bachelor] == 1
+    assert res.too_small.tolist()[phd] is False and res.too_small.tolist()[bachelor] is True
+    assert res.low[bachelor] == 0.0 and 0.0 < res.high[bachelor] < 0.35   # Wilson, 0 of 10
+    assert 0.85 < res.low[phd] < 1.0 and res.high[phd] == 1.0
+
+
+def test_group_agreement_skips_items_without_consensus_and_checks_input():
+    res = group_agreement([1, 1, 2], ["x", "y", "x"], ["a", "b", "a"], {"x": "g1", "y": "g2"}, {1: "a"},
+                          min_trainers=1)
+    g = res.groups.tolist()
+    assert res.n.tolist()[g.index("g1")] == 1 and res.agree.tolist()[g.index("g1")] == 1
+    assert res.share[g.index("g2")] == 0.0 and not res.too_small.any()
+    empty = group_agreement([2], ["x"], ["a"], ["g1"], {})
+    assert empty.n.tolist() == [0] and np.isnan(empty.share[0]) and np.isnan(empty.low[0])
+    with pytest.raises(ValueError):
+        group_agreement([1], ["x"], ["a"], ["g1"], {1: "a"}, min_trainers=0)
+    with pytest.raises(ValueError):
+        group_agreement([1, 2], ["x"], ["a"], ["g1"], {1: "a"})
