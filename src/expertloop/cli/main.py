@@ -357,6 +357,34 @@ def consents(project: int = typer.Argument(..., help="Project id."),
         out.print(f"{r['expert_id']}\t{r['expert_name']}\t{agreed}\t{state}", highlight=False)
 
 
+@app.command("backup")
+def backup_cmd(file: Path = typer.Argument(..., dir_okay=False, help="The backup file to write (SQLite)."),
+               overwrite: bool = typer.Option(False, "--overwrite", help="Replace FILE if it exists.")) -> None:
+    """Back up the SQLite database while the server runs (SQLite's online backup); PostgreSQL: pg_dump."""
+    from ..storage.backup import backup
+
+    with _errors(), Progress(TextColumn("backing up"), BarColumn(), MofNCompleteColumn(), console=err,
+                             transient=True) as bar:
+        task = bar.add_task("pages", total=None)
+        result = backup(_settings().database_url, file, overwrite=overwrite,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+    out.print(f"backed up {result.pages} pages (schema revision {result.schema_revision}) to {result.path}",
+              highlight=False)
+
+
+@app.command("restore")
+def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file written by `expertloop backup`."),
+                overwrite: bool = typer.Option(False, "--overwrite",
+                                               help="Replace the database at EXPERTLOOP_DATABASE_URL.")) -> None:
+    """Restore a SQLite backup into EXPERTLOOP_DATABASE_URL (checked first); then run `expertloop init`."""
+    from ..storage.backup import restore
+
+    with _errors():
+        result = restore(file, _settings().database_url, overwrite=overwrite)
+    out.print(f"restored {result.pages} pages (schema revision {result.schema_revision}) into {result.path}; "
+              "run `expertloop init` to bring it to the newest schema", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
