@@ -76,11 +76,19 @@ def test_factcheck_rubric_label_and_raw_exports_load(session, tmp_path):
     lb = _work(session, "label", [{"label": "yes"}, {"label": "no"}])
     ds = _load(iter_records(session, f.ADMIN, lb, "label"), tmp_path, "lb.jsonl")
     assert ds["label"] == ["yes", "no"] and ds["text"] == ["Text 0", "Text 1"]
-    # raw: one schema for every task type, payloads as JSON text
+    # raw: nested objects (not JSON text) in JSONL, ties included
     pref = _work(session, "preference", [{"choice": "tie"}, {"choice": 1}])
     ds = _load(iter_records(session, f.ADMIN, pref, "raw"), tmp_path, "raw.jsonl")
-    assert json.loads(ds[0]["response"]) == {"choice": "tie"} and json.loads(ds[1]["response"]) == {"choice": 1}
-    assert sorted(json.loads(ds[0]["presentation"])["order"]) == [0, 1]
+    assert ds[0]["response"] == {"choice": "tie"} and ds[1]["response"] == {"choice": 1}
+    assert sorted(ds[0]["presentation"]["order"]) == [0, 1]
+    assert ds[0]["item"]["responses"][0]["text"] == "good 0" and ds[0]["original_response"] is None
+    # Parquet needs one type per column: there raw's nested payloads are JSON text
+    path = tmp_path / "raw.parquet"
+    assert write_file(iter_records(session, f.ADMIN, pref, "raw"), path) == 2
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(path).to_pylist()
+    assert [json.loads(r["response"]) for r in rows] == [{"choice": "tie"}, {"choice": 1}]
 
 
 def test_parquet_export_loads_with_datasets(session, tmp_path):
@@ -90,7 +98,7 @@ def test_parquet_export_loads_with_datasets(session, tmp_path):
     path = tmp_path / "pref.parquet"
     assert write_file(iter_records(session, f.ADMIN, pid, "preference"), path) == 2
     ds = datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf"))
-    assert ds.column_names == ["prompt", "chosen", "rejected", "metadata"]
+    assert ds.column_names == ["prompt", "chosen", "rejected", "margin", "metadata"]
 
 
 def test_provenance_pseudonyms_are_stable_per_project_and_differ_across_projects(session):

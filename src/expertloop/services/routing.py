@@ -22,6 +22,7 @@ from ..domain.assignments import DONE_STATES, AssignmentState
 from ..domain.grading import gold_tally
 from ..domain.projects import TaskType
 from ..domain.routing import GoldPolicy
+from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
 from .consensus import Consensus, ProjectJudgments, fit_consensus, key_of, project_judgments, trainer_reliability
@@ -84,7 +85,7 @@ def after_submit(session: Session, project: Project, item: Item, assignment: Ass
         return
     if project.adaptive_overlap is not None:
         _adapt(session, project, item, fitted, now)
-    elif task_type == TaskType.factcheck and project.tiers:
+    elif task_spec(task_type).escalates_on_disagreement and project.tiers:
         _escalate_on_disagreement(session, project, item, now)
 
 
