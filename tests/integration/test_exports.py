@@ -212,6 +212,7 @@ def test_ties_never_become_pairs_and_are_counted(session):
     stream = iter_records(session, f.ADMIN, p["id"], "kto")
     assert len(list(stream)) == 2 and stream.left_out == {"tie": 2}
     assert stream.summary_line() == "left out 2 judgments: 2 ties"
+    assert iter_records(session, f.ADMIN, p["id"], "kto").summary_line() == "left out no judgments"
 
 
 def test_preference_records_keep_rationale_criteria_margin_and_gold_flag(session):

@@ -226,10 +226,10 @@ def export(project: int = typer.Argument(..., help="Project id."),
             for chunk in iter_jsonl(records):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
-            err.print(f"wrote {records.written} records; {records.summary_line()}", highlight=False)
+            err.print(f"wrote {records.written} records; {records.summary_line()}", highlight=False, soft_wrap=True)
             return
         n = write_file(records, output)
-    err.print(f"wrote {n} records to {output}; {records.summary_line()}", highlight=False)
+    err.print(f"wrote {n} records to {output}; {records.summary_line()}", highlight=False, soft_wrap=True)
 
 
 @app.command()

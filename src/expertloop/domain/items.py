@@ -13,27 +13,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from .checks import Checker, join
+from .errors import ValidationFailed
 from .responses import normalise_gold
 from .tasks import task_type
+from .tasks.base import Obj
 
 CONTROL_FIELDS = ("external_id", "priority", "metadata", "gold")
 
 
 @dataclass(frozen=True)
 class ItemSpec:
-    payload: dict
+    payload: Obj
     external_id: str | None = None
     priority: int = 0
-    metadata: dict | None = None
-    gold: dict | None = None
+    metadata: Obj | None = None
+    gold: Obj | None = None
 
 
-def parse_item(record: Any, t: str, options: dict, loc: str = "") -> ItemSpec:
+def parse_item(record: Any, t: str, options: Obj, loc: str = "") -> ItemSpec:
     """Validate one imported record for a project; ValidationFailed names each bad field."""
     c = Checker()
     obj = c.mapping(record, loc or "item")
     if obj is None:
-        c.raise_if_any()
+        raise ValidationFailed(c.problems)
     payload = {k: v for k, v in obj.items() if k not in CONTROL_FIELDS}
     external_id = obj.get("external_id")
     if external_id is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .errors import ValidationFailed
 from .tasks import TASK_TYPES, ExportFormat, ItemConsensus, TaskType, task_type
+from .tasks.base import Obj
 
 __all__ = ["COMPATIBLE", "ExportFormat", "check_compatible", "check_consensus_format", "consensus_records",
            "export_records", "formats_for", "raw_record"]
@@ -39,19 +40,19 @@ def check_consensus_format(fmt: ExportFormat, t: str) -> None:
                                f"format; {hint}", loc="consensus")
 
 
-def export_records(t: str, fmt: ExportFormat, payload: dict, response: dict, metadata: dict) -> list[dict]:
+def export_records(t: str, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
     """Records of one judgment in ``fmt`` (zero for a preference tie; k·(k−1)/2 pairs for a
     ranking of k)."""
     return task_type(t).records(fmt, payload, response, metadata)
 
 
-def consensus_records(t: str, fmt: ExportFormat, payload: dict, options: dict, consensus: ItemConsensus,
-                      metadata: dict) -> list[dict]:
+def consensus_records(t: str, fmt: ExportFormat, payload: Obj, options: Obj, consensus: ItemConsensus,
+                      metadata: Obj) -> list[Obj]:
     return task_type(t).consensus_records(fmt, payload, options, consensus, metadata)
 
 
-def raw_record(t: str, payload: dict, response: dict, metadata: dict, *, presentation: dict | None,
-               active_seconds: float, gold: dict | None, original_response: dict | None = None) -> dict:
+def raw_record(t: str, payload: Obj, response: Obj, metadata: Obj, *, presentation: Obj | None,
+               active_seconds: float, gold: Obj | None, original_response: Obj | None = None) -> Obj:
     """Everything about one judgment, as nested objects. ``response`` is what exports use (a
     reviewer's edit, when there was one); ``original_response`` is the trainer's own answer
     when a reviewer edited it (None otherwise)."""

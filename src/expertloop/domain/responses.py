@@ -12,18 +12,18 @@ from typing import Any
 from .checks import Checker, join
 from .errors import ValidationFailed
 from .tasks import task_type
-from .tasks.base import MAX_TEXT
+from .tasks.base import MAX_TEXT, Obj
 from .tasks.factcheck import VERDICTS
 
 __all__ = ["MAX_TEXT", "VERDICTS", "normalise_gold", "parse_response"]
 
 
-def parse_response(response: Any, t: str, options: dict, payload: dict, loc: str = "response") -> dict:
+def parse_response(response: Any, t: str, options: Obj, payload: Obj, loc: str = "response") -> Obj:
     """Validate and normalise a response; raises ValidationFailed naming each bad field."""
     c = Checker()
     obj = c.mapping(response, loc)
     if obj is None:
-        c.raise_if_any()
+        raise ValidationFailed(c.problems)
     out = task_type(t).check_response(c, obj, options, payload, loc)
     for key, value in out.items():
         if isinstance(value, str) and len(value) > MAX_TEXT:
@@ -32,7 +32,7 @@ def parse_response(response: Any, t: str, options: dict, payload: dict, loc: str
     return out
 
 
-def normalise_gold(gold: Any, t: str, options: dict, payload: dict, loc: str) -> dict:
+def normalise_gold(gold: Any, t: str, options: Obj, payload: Obj, loc: str) -> Obj:
     """Gold is a full response, or a shorthand: a label, a choice, a list of verdicts, an order."""
     spec = task_type(t)
     if not isinstance(gold, dict):

@@ -31,7 +31,7 @@ from ..domain.assignments import DONE_STATES, AssignmentState
 from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor, require_staff
 from ..domain.records import ExportFormat, check_compatible, check_consensus_format, raw_record
-from ..domain.tasks import ItemConsensus, PartConsensus, TaskTypeSpec, task_type
+from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Project
 from .consensus import Consensus, key_of, latest_consensus
@@ -40,12 +40,13 @@ from .views import iso
 
 _DONE = [s.value for s in DONE_STATES]
 
-# Why a judgment (or, in a consensus export, an item) was left out, as the summary names it.
+# Why a judgment (or, in a consensus export, an item) was left out, as the summary names it
+# (singular, plural).
 REASONS = {
-    "min_judgments": "below --min-judgments",
-    "min_confidence": "below --min-confidence",
-    "tie": "ties",
-    "no_consensus": "without a consensus",
+    "min_judgments": ("below --min-judgments", "below --min-judgments"),
+    "min_confidence": ("below --min-confidence", "below --min-confidence"),
+    "tie": ("tie", "ties"),
+    "no_consensus": ("without a consensus", "without a consensus"),
 }
 
 
@@ -93,8 +94,8 @@ class ExportStream(Iterator[dict]):
         total = sum(self.left_out.values())
         if not total:
             return f"left out no {self.unit}"
-        parts = ", ".join(f"{n} {REASONS.get(r, r)}" for r, n in self.left_out.most_common())
-        return f"left out {total} {self.unit}: {parts}"
+        parts = ", ".join(f"{n} {REASONS.get(r, (r, r))[n != 1]}" for r, n in self.left_out.most_common())
+        return f"left out {total} {self.unit if total != 1 else self.unit[:-1]}: {parts}"
 
 
 def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
@@ -121,7 +122,7 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
                                    loc="min_confidence")
     stream = ExportStream(fmt, consensus)
     need_fit = spec.has_consensus and (consensus or fmt != ExportFormat.raw or min_confidence is not None)
-    inferred = latest_consensus(session, project.id, spec.name) if need_fit else None
+    inferred = latest_consensus(session, project.id, TaskType(spec.name)) if need_fit else None
     if consensus:
         stream._records = _generate_consensus(session, project, spec, fmt, inferred, stream,
                                               min_judgments, min_confidence)
@@ -202,20 +203,22 @@ def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: Expor
         return cache[item_id]
 
     for a, item, terms_version in repo.iter_done_assignments(session, project.id):
+        response = a.response
+        assert response is not None  # every submitted judgment has one
         cons = consensus_of(item.id)
         reason = _filter(cons, min_judgments, min_confidence)
         if reason is None and fmt != ExportFormat.raw:
-            reason = spec.left_out_reason(fmt, a.response)
+            reason = spec.left_out_reason(fmt, response)
         if reason is not None:
             stream.leave_out(reason)
             continue
         metadata = {**_metadata(project, item, a, terms_version), "judgments": cons.judgments}
         if fmt == ExportFormat.raw:
-            yield raw_record(spec.name, item.payload, a.response, metadata, presentation=a.presentation,
+            yield raw_record(spec.name, item.payload, response, metadata, presentation=a.presentation,
                              active_seconds=a.active_seconds, gold=item.gold,
                              original_response=a.original_response)
             continue
-        for record in spec.records(fmt, item.payload, a.response, metadata):
+        for record in spec.records(fmt, item.payload, response, metadata):
             if inferred is not None:
                 spec.attach_consensus(record, project.options or {}, item.payload, cons)
             yield record

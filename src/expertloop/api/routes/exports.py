@@ -37,16 +37,19 @@ def export(project_id: int, request: Request, format: ExportFormat = Query(...),
                                                 description="leave out items whose consensus posterior is lower"),
            summary: bool = Query(False, description='end the stream with a {"_summary": ...} line'),
            actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> StreamingResponse:
-    kwargs = {"consensus": consensus, "min_judgments": min_judgments, "min_confidence": min_confidence}
-    svc.iter_records(session, actor, project_id, format, **kwargs)  # checks before streaming
+    def records(s: Session) -> svc.ExportStream:
+        return svc.iter_records(s, actor, project_id, format, consensus=consensus, min_judgments=min_judgments,
+                                min_confidence=min_confidence)
+
+    records(session)  # checks before streaming
 
     def body():
         stream_session = request.app.state.sessionmaker()
         try:
-            records = svc.iter_records(stream_session, actor, project_id, format, **kwargs)
-            yield from svc.iter_jsonl(records)
+            stream = records(stream_session)
+            yield from svc.iter_jsonl(stream)
             if summary:
-                yield (json.dumps({"_summary": records.summary()}) + "\n").encode()
+                yield (json.dumps({"_summary": stream.summary()}) + "\n").encode()
         finally:
             stream_session.close()
 

@@ -20,6 +20,8 @@ from typing import Any, ClassVar, Protocol
 from ..checks import Checker, join
 from ..errors import Problem
 
+Obj = dict[str, Any]  # a JSON object: payloads, responses, options, records
+
 
 class TaskType(enum.StrEnum):
     sft = "sft"
@@ -100,7 +102,7 @@ class ItemConsensus:
     """Everything a consensus record of one item rests on: the counted responses and, per
     categorical part, the consensus answer with its posterior and the votes."""
 
-    responses: list[dict]
+    responses: list[Obj]
     parts: list[PartConsensus]
 
     @property
@@ -140,42 +142,42 @@ class TaskTypeSpec(ABC):
         return f"tasks/_{self.name}.html"
 
     # -- project options -------------------------------------------------------------------
-    def check_options(self, c: Checker, options: dict) -> dict:
+    def check_options(self, c: Checker, options: Obj) -> Obj:
         """Options the type understands (``project.options``), normalised."""
         c.no_unknown(options, (), "options")
         return options
 
-    def options_from_form(self, form: FormFields, problems: list[Problem]) -> dict:
+    def options_from_form(self, form: FormFields, problems: list[Problem]) -> Obj:
         """The options the create-project form describes (empty: none); shape problems are
         appended to ``problems``."""
         return {}
 
     # -- items -----------------------------------------------------------------------------
     @abstractmethod
-    def check_payload(self, c: Checker, payload: dict, loc: str) -> None:
+    def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         """Check an imported item's payload (the record without its control fields)."""
 
     # -- responses -------------------------------------------------------------------------
     @abstractmethod
-    def check_response(self, c: Checker, obj: dict, options: dict, payload: dict, loc: str) -> dict:
+    def check_response(self, c: Checker, obj: Obj, options: Obj, payload: Obj, loc: str) -> Obj:
         """Check a response against the project's options and the item; return it normalised."""
 
-    def gold_shorthand(self, gold: Any) -> dict | None:
+    def gold_shorthand(self, gold: Any) -> Obj | None:
         """A full response from a shorthand gold answer (``"yes"`` for ``{"label": "yes"}``);
         None when the shorthand is not understood."""
         return None
 
     @abstractmethod
-    def response_from_form(self, form: FormFields, options: dict, item: dict) -> dict:
+    def response_from_form(self, form: FormFields, options: Obj, item: Obj) -> Obj:
         """The response the task form describes (field names: see the type's template).
         Only shape: the rules are checked by :meth:`check_response`."""
 
-    def exam_answer_from_form(self, form: FormFields, prefix: str, question: dict) -> dict | None:
+    def exam_answer_from_form(self, form: FormFields, prefix: str, question: Obj) -> Obj | None:
         """An exam answer from fields named ``prefix + …``; None when left blank."""
         return None
 
     # -- what a trainer sees ---------------------------------------------------------------
-    def make_presentation(self, payload: dict, rng: random.Random) -> dict | None:
+    def make_presentation(self, payload: Obj, rng: random.Random) -> Obj | None:
         """The per-assignment presentation (e.g. shuffled order), stored with the assignment."""
         if not self.shuffled:
             return None
@@ -183,7 +185,7 @@ class TaskTypeSpec(ABC):
         rng.shuffle(order)
         return {"order": order}
 
-    def trainer_view(self, payload: dict, presentation: dict | None) -> dict:
+    def trainer_view(self, payload: Obj, presentation: Obj | None) -> Obj:
         """The payload as a trainer sees it: responses in the presented order, each with its
         imported ``index`` (what ``choice`` / ``order`` refer to), model names withheld."""
         view = {k: v for k, v in payload.items() if k != "responses"}
@@ -193,33 +195,33 @@ class TaskTypeSpec(ABC):
         return view
 
     # -- quality ---------------------------------------------------------------------------
-    def gold_score(self, response: dict, gold: dict) -> GoldScore | None:
+    def gold_score(self, response: Obj, gold: Obj) -> GoldScore | None:
         """How much of a response matches gold; None where no comparison exists."""
         return None
 
-    def categorical_answers(self, response: dict) -> list[tuple[int, str]]:
+    def categorical_answers(self, response: Obj) -> list[tuple[int, str]]:
         """The categorical judgments in a response as (part, value), for consensus."""
         return []
 
-    def answer_space(self, options: dict, payload: dict) -> tuple[str, ...]:
+    def answer_space(self, options: Obj, payload: Obj) -> tuple[str, ...]:
         """Every answer a categorical part can take (for soft-label distributions)."""
         return ()
 
     # -- exports ---------------------------------------------------------------------------
     @abstractmethod
-    def records(self, fmt: ExportFormat, payload: dict, response: dict, metadata: dict) -> list[dict]:
+    def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         """Training records of one judgment in ``fmt`` (one of :attr:`formats`)."""
 
     def attach_consensus(  # noqa: B027 - optional hook, a no-op by default
-            self, record: dict, options: dict, payload: dict, consensus: ItemConsensus) -> None:
+            self, record: Obj, options: Obj, payload: Obj, consensus: ItemConsensus) -> None:
         """Add the item's consensus to a per-judgment record (label and fact-check do)."""
 
-    def left_out_reason(self, fmt: ExportFormat, response: dict) -> str | None:
+    def left_out_reason(self, fmt: ExportFormat, response: Obj) -> str | None:
         """Why a judgment yields no record in ``fmt`` (e.g. ``"tie"``), or None."""
         return None
 
-    def consensus_records(self, fmt: ExportFormat, payload: dict, options: dict,
-                          consensus: ItemConsensus, metadata: dict) -> list[dict]:
+    def consensus_records(self, fmt: ExportFormat, payload: Obj, options: Obj,
+                          consensus: ItemConsensus, metadata: Obj) -> list[Obj]:
         """One item's records built from its consensus (``fmt`` in :attr:`consensus_formats`)."""
         raise NotImplementedError
 
@@ -231,18 +233,18 @@ class TaskTypeSpec(ABC):
 
 
 # -- shared helpers ------------------------------------------------------------------------------
-def prompt_messages(payload: dict) -> list[dict]:
+def prompt_messages(payload: Obj) -> list[Obj]:
     """The conversation an item starts from, in TRL's conversational layout."""
     if "messages" in payload:
         return [{"role": m["role"], "content": m["content"]} for m in payload["messages"]]
     return [{"role": "user", "content": payload["prompt"]}]
 
 
-def assistant(text: str) -> list[dict]:
+def assistant(text: str) -> list[Obj]:
     return [{"role": "assistant", "content": text}]
 
 
-def check_prompt_or_messages(c: Checker, payload: dict, loc: str) -> None:
+def check_prompt_or_messages(c: Checker, payload: Obj, loc: str) -> None:
     has_prompt, has_messages = "prompt" in payload, "messages" in payload
     if has_prompt == has_messages:
         c.fail(loc, "needs exactly one of \"prompt\" or \"messages\"")
@@ -266,7 +268,7 @@ def check_prompt_or_messages(c: Checker, payload: dict, loc: str) -> None:
         c.no_unknown(msg, ("role", "content"), mloc)
 
 
-def check_responses(c: Checker, payload: dict, loc: str, exactly: int | None) -> None:
+def check_responses(c: Checker, payload: Obj, loc: str, exactly: int | None) -> None:
     where = join(loc, "responses")
     responses = payload.get("responses")
     if not isinstance(responses, list):

@@ -12,6 +12,7 @@ from .base import (
     FormFields,
     GoldScore,
     ItemConsensus,
+    Obj,
     TaskType,
     TaskTypeSpec,
     form_text,
@@ -30,7 +31,7 @@ class FactCheck(TaskTypeSpec):
     gradable = True
     escalates_on_disagreement = True
 
-    def check_payload(self, c: Checker, payload: dict, loc: str) -> None:
+    def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         c.text(payload, "prompt", loc)
         c.text(payload, "response", loc)
         claims = c.string_list(payload, "claims", loc, min_len=1)
@@ -39,7 +40,7 @@ class FactCheck(TaskTypeSpec):
                 c.fail(join(join(loc, "claims"), i), "must not be empty")
         c.no_unknown(payload, ("prompt", "response", "claims"), loc)
 
-    def check_response(self, c: Checker, obj: dict, options: dict, payload: dict, loc: str) -> dict:
+    def check_response(self, c: Checker, obj: Obj, options: Obj, payload: Obj, loc: str) -> Obj:
         c.no_unknown(obj, ("claims",), loc)
         n = len(payload.get("claims", []))
         claims = obj.get("claims")
@@ -65,12 +66,12 @@ class FactCheck(TaskTypeSpec):
                         "correction": correction or None})
         return {"claims": out}
 
-    def gold_shorthand(self, gold: Any) -> dict | None:
+    def gold_shorthand(self, gold: Any) -> Obj | None:
         if isinstance(gold, list):
             return {"claims": [v if isinstance(v, dict) else {"verdict": v} for v in gold]}
         return None
 
-    def response_from_form(self, form: FormFields, options: dict, item: dict) -> dict:
+    def response_from_form(self, form: FormFields, options: Obj, item: Obj) -> Obj:
         claims = []
         for i in range(len(item.get("claims") or [])):
             evidence = [line.strip() for line in form_text(form, f"evidence-{i}").split("\n") if line.strip()]
@@ -78,37 +79,37 @@ class FactCheck(TaskTypeSpec):
                            "correction": form_text(form, f"correction-{i}").strip() or None})
         return {"claims": claims}
 
-    def exam_answer_from_form(self, form: FormFields, prefix: str, question: dict) -> dict | None:
+    def exam_answer_from_form(self, form: FormFields, prefix: str, question: Obj) -> Obj | None:
         verdicts = [form_text(form, f"{prefix}verdict-{i}").strip() or None
                     for i in range(len(question.get("claims") or []))]
         return {"claims": [{"verdict": v} for v in verdicts]} if any(verdicts) else None
 
-    def gold_score(self, response: dict, gold: dict) -> GoldScore | None:
+    def gold_score(self, response: Obj, gold: Obj) -> GoldScore | None:
         pairs = list(zip(response["claims"], gold["claims"], strict=False))
         if not pairs:
             return None
         return GoldScore(len(pairs), sum(r["verdict"] == g["verdict"] for r, g in pairs))
 
-    def categorical_answers(self, response: dict) -> list[tuple[int, str]]:
+    def categorical_answers(self, response: Obj) -> list[tuple[int, str]]:
         return [(i, c["verdict"]) for i, c in enumerate(response["claims"])]
 
-    def answer_space(self, options: dict, payload: dict) -> tuple[str, ...]:
+    def answer_space(self, options: Obj, payload: Obj) -> tuple[str, ...]:
         return VERDICTS
 
-    def records(self, fmt: ExportFormat, payload: dict, response: dict, metadata: dict) -> list[dict]:
+    def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         claims = [{"claim": claim, **judged}
                   for claim, judged in zip(payload["claims"], response["claims"], strict=False)]
         return [{"prompt": payload["prompt"], "response": payload["response"], "claims": claims,
                  "metadata": metadata}]
 
-    def attach_consensus(self, record: dict, options: dict, payload: dict, consensus: ItemConsensus) -> None:
+    def attach_consensus(self, record: Obj, options: Obj, payload: Obj, consensus: ItemConsensus) -> None:
         for claim, part in zip(record["claims"], consensus.parts, strict=False):
             claim["consensus_verdict"] = part.answer
             claim["consensus_posterior"] = rounded(part.confidence)
             claim["consensus_distribution"] = part.distribution(VERDICTS)
 
-    def consensus_records(self, fmt: ExportFormat, payload: dict, options: dict,
-                          consensus: ItemConsensus, metadata: dict) -> list[dict]:
+    def consensus_records(self, fmt: ExportFormat, payload: Obj, options: Obj,
+                          consensus: ItemConsensus, metadata: Obj) -> list[Obj]:
         claims = []
         for i, (claim, part) in enumerate(zip(payload["claims"], consensus.parts, strict=False)):
             agreeing = [r["claims"][i] for r in consensus.responses if r["claims"][i]["verdict"] == part.answer]

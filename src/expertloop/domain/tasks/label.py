@@ -12,6 +12,7 @@ from .base import (
     FormFields,
     GoldScore,
     ItemConsensus,
+    Obj,
     TaskType,
     TaskTypeSpec,
     form_text,
@@ -28,21 +29,21 @@ class Label(TaskTypeSpec):
     has_consensus = True
     gradable = True
 
-    def check_options(self, c: Checker, options: dict) -> dict:
+    def check_options(self, c: Checker, options: Obj) -> Obj:
         labels = c.string_list(options, "labels", "options", min_len=2)
         if labels is not None and len(set(labels)) != len(labels):
             c.fail("options.labels", "must not repeat a label")
         c.no_unknown(options, ("labels",), "options")
         return options
 
-    def options_from_form(self, form: FormFields, problems: list[Problem]) -> dict:
+    def options_from_form(self, form: FormFields, problems: list[Problem]) -> Obj:
         return {"labels": split_list(form_text(form, "labels"))}
 
-    def check_payload(self, c: Checker, payload: dict, loc: str) -> None:
+    def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         if not payload:
             c.fail(loc, "needs at least one field to show, such as \"text\"")
 
-    def check_response(self, c: Checker, obj: dict, options: dict, payload: dict, loc: str) -> dict:
+    def check_response(self, c: Checker, obj: Obj, options: Obj, payload: Obj, loc: str) -> Obj:
         c.no_unknown(obj, ("label",), loc)
         labels = options.get("labels", [])
         label = obj.get("label")
@@ -50,36 +51,36 @@ class Label(TaskTypeSpec):
             c.fail(join(loc, "label"), f"must be one of {', '.join(labels)}; got {label!r}")
         return {"label": label}
 
-    def gold_shorthand(self, gold: Any) -> dict | None:
+    def gold_shorthand(self, gold: Any) -> Obj | None:
         return {"label": gold}
 
-    def response_from_form(self, form: FormFields, options: dict, item: dict) -> dict:
+    def response_from_form(self, form: FormFields, options: Obj, item: Obj) -> Obj:
         return {"label": form_text(form, "label")}
 
-    def exam_answer_from_form(self, form: FormFields, prefix: str, question: dict) -> dict | None:
+    def exam_answer_from_form(self, form: FormFields, prefix: str, question: Obj) -> Obj | None:
         label = form_text(form, prefix + "label")
         return {"label": label} if label else None
 
-    def gold_score(self, response: dict, gold: dict) -> GoldScore | None:
+    def gold_score(self, response: Obj, gold: Obj) -> GoldScore | None:
         return GoldScore(1, int(response["label"] == gold["label"]))
 
-    def categorical_answers(self, response: dict) -> list[tuple[int, str]]:
+    def categorical_answers(self, response: Obj) -> list[tuple[int, str]]:
         return [(0, str(response["label"]))]
 
-    def answer_space(self, options: dict, payload: dict) -> tuple[str, ...]:
+    def answer_space(self, options: Obj, payload: Obj) -> tuple[str, ...]:
         return tuple(options.get("labels") or ())
 
-    def records(self, fmt: ExportFormat, payload: dict, response: dict, metadata: dict) -> list[dict]:
+    def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         return [{**payload, "label": response["label"], "metadata": metadata}]
 
-    def attach_consensus(self, record: dict, options: dict, payload: dict, consensus: ItemConsensus) -> None:
+    def attach_consensus(self, record: Obj, options: Obj, payload: Obj, consensus: ItemConsensus) -> None:
         part = consensus.parts[0]
         record["consensus_label"] = part.answer
         record["consensus_posterior"] = rounded(part.confidence)
         record["consensus_distribution"] = part.distribution(self.answer_space(options, payload))
 
-    def consensus_records(self, fmt: ExportFormat, payload: dict, options: dict,
-                          consensus: ItemConsensus, metadata: dict) -> list[dict]:
+    def consensus_records(self, fmt: ExportFormat, payload: Obj, options: Obj,
+                          consensus: ItemConsensus, metadata: Obj) -> list[Obj]:
         part = consensus.parts[0]
         return [{**payload, "label": part.answer,
                  "distribution": part.distribution(self.answer_space(options, payload)),

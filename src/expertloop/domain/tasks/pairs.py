@@ -3,11 +3,11 @@ from a best-first order of the item's responses."""
 
 from __future__ import annotations
 
-from .base import ItemConsensus, assistant, prompt_messages
+from .base import ItemConsensus, Obj, assistant, prompt_messages
 
 
-def pair_records(payload: dict, order: list[int], metadata: dict, extra: dict | None = None,
-                 top_level: dict | None = None) -> list[dict]:
+def pair_records(payload: Obj, order: list[int], metadata: Obj, extra: Obj | None = None,
+                 top_level: Obj | None = None) -> list[Obj]:
     """Every (better, worse) pair of a best-first order: k·(k−1)/2 records."""
     texts = [r["text"] for r in payload["responses"]]
     prompt = prompt_messages(payload)
@@ -22,7 +22,7 @@ def pair_records(payload: dict, order: list[int], metadata: dict, extra: dict | 
     return out
 
 
-def kto_records(payload: dict, order: list[int], metadata: dict) -> list[dict]:
+def kto_records(payload: Obj, order: list[int], metadata: Obj) -> list[Obj]:
     """The best answer labelled desirable, the worst undesirable."""
     texts = [r["text"] for r in payload["responses"]]
     prompt = prompt_messages(payload)
@@ -38,7 +38,7 @@ def pair_agreement(responses_orders: list[list[int]], better: int, worse: int) -
     return round(above / len(responses_orders), 4)
 
 
-def consensus_meta(consensus: ItemConsensus) -> dict:
+def consensus_meta(consensus: ItemConsensus) -> Obj:
     part = consensus.parts[0]
     return {"judgments": consensus.judgments, "agreement": part.agreement,
             "confidence": None if part.confidence is None else round(part.confidence, 4)}

@@ -14,6 +14,7 @@ from .base import (
     FormFields,
     GoldScore,
     ItemConsensus,
+    Obj,
     TaskType,
     TaskTypeSpec,
     check_prompt_or_messages,
@@ -25,7 +26,7 @@ from .base import (
 from .pairs import consensus_meta, kto_records, pair_records
 
 
-def best_first(response: dict) -> list[int] | None:
+def best_first(response: Obj) -> list[int] | None:
     """Best-first indices of a judgment, or None for a tie."""
     choice = response["choice"]
     return None if choice == "tie" else [choice, 1 - choice]
@@ -46,23 +47,23 @@ class Preference(TaskTypeSpec):
     shuffled = True
     pairwise = True
 
-    def check_options(self, c: Checker, options: dict) -> dict:
+    def check_options(self, c: Checker, options: Obj) -> Obj:
         crit = c.string_list(options, "criteria", "options", required=False)
         if options.get("allow_ties") is not None and not isinstance(options["allow_ties"], bool):
             c.fail("options.allow_ties", "must be true or false")
         c.no_unknown(options, ("criteria", "allow_ties"), "options")
         return {**options, "criteria": crit or []}
 
-    def options_from_form(self, form: FormFields, problems: list[Problem]) -> dict:
+    def options_from_form(self, form: FormFields, problems: list[Problem]) -> Obj:
         return {"criteria": split_list(form_text(form, "preference_criteria")),
                 "allow_ties": form.get("allow_ties") is not None}
 
-    def check_payload(self, c: Checker, payload: dict, loc: str) -> None:
+    def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         check_prompt_or_messages(c, payload, loc)
         check_responses(c, payload, loc, exactly=2)
         c.no_unknown(payload, ("prompt", "messages", "responses"), loc)
 
-    def check_response(self, c: Checker, obj: dict, options: dict, payload: dict, loc: str) -> dict:
+    def check_response(self, c: Checker, obj: Obj, options: Obj, payload: Obj, loc: str) -> Obj:
         c.no_unknown(obj, ("choice", "strength", "rationale", "criteria"), loc)
         choice = obj.get("choice")
         allow_ties = options.get("allow_ties", True)
@@ -85,7 +86,7 @@ class Preference(TaskTypeSpec):
                 value = c.int_value(score, where, lo=1, hi=5)
                 if value is not None:
                     criteria[name] = value
-        out: dict = {"choice": choice}
+        out: Obj = {"choice": choice}
         if strength is not None:
             out["strength"] = strength
         if rationale:
@@ -94,12 +95,12 @@ class Preference(TaskTypeSpec):
             out["criteria"] = criteria
         return out
 
-    def gold_shorthand(self, gold: Any) -> dict | None:
+    def gold_shorthand(self, gold: Any) -> Obj | None:
         return {"choice": gold}
 
-    def response_from_form(self, form: FormFields, options: dict, item: dict) -> dict:
+    def response_from_form(self, form: FormFields, options: Obj, item: Obj) -> Obj:
         choice = form_text(form, "choice").strip()
-        out: dict = {"choice": "tie" if choice == "tie" else int_or_text(choice)}
+        out: Obj = {"choice": "tie" if choice == "tie" else int_or_text(choice)}
         strength = int_or_text(form_text(form, "strength"))
         if strength is not None:
             out["strength"] = strength
@@ -115,19 +116,19 @@ class Preference(TaskTypeSpec):
             out["rationale"] = rationale
         return out
 
-    def exam_answer_from_form(self, form: FormFields, prefix: str, question: dict) -> dict | None:
+    def exam_answer_from_form(self, form: FormFields, prefix: str, question: Obj) -> Obj | None:
         choice = form_text(form, prefix + "choice").strip()
         if not choice:
             return None
         return {"choice": "tie" if choice == "tie" else int_or_text(choice)}
 
-    def gold_score(self, response: dict, gold: dict) -> GoldScore | None:
+    def gold_score(self, response: Obj, gold: Obj) -> GoldScore | None:
         return GoldScore(1, int(response["choice"] == gold["choice"]))
 
-    def categorical_answers(self, response: dict) -> list[tuple[int, str]]:
+    def categorical_answers(self, response: Obj) -> list[tuple[int, str]]:
         return [(0, str(response["choice"]))]
 
-    def records(self, fmt: ExportFormat, payload: dict, response: dict, metadata: dict) -> list[dict]:
+    def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         order = best_first(response)
         if order is None:
             return []
@@ -137,7 +138,7 @@ class Preference(TaskTypeSpec):
                  "criteria": response.get("criteria")}
         return pair_records(payload, order, metadata, extra, {"margin": margin(response.get("strength"))})
 
-    def left_out_reason(self, fmt: ExportFormat, response: dict) -> str | None:
+    def left_out_reason(self, fmt: ExportFormat, response: Obj) -> str | None:
         return "tie" if response["choice"] == "tie" else None
 
     def consensus_left_out_reason(self, fmt: ExportFormat, consensus: ItemConsensus) -> str | None:
@@ -146,8 +147,8 @@ class Preference(TaskTypeSpec):
             return "tie"
         return reason
 
-    def consensus_records(self, fmt: ExportFormat, payload: dict, options: dict,
-                          consensus: ItemConsensus, metadata: dict) -> list[dict]:
+    def consensus_records(self, fmt: ExportFormat, payload: Obj, options: Obj,
+                          consensus: ItemConsensus, metadata: Obj) -> list[Obj]:
         """One pair per item: the consensus choice over the other answer."""
         winner = int(consensus.parts[0].answer or 0)
         agreeing = [r for r in consensus.responses if r["choice"] == winner]

@@ -16,6 +16,7 @@ from .base import (
     FormFields,
     GoldScore,
     ItemConsensus,
+    Obj,
     TaskType,
     TaskTypeSpec,
     check_prompt_or_messages,
@@ -35,12 +36,12 @@ class Ranking(TaskTypeSpec):
     gradable = True
     shuffled = True
 
-    def check_payload(self, c: Checker, payload: dict, loc: str) -> None:
+    def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         check_prompt_or_messages(c, payload, loc)
         check_responses(c, payload, loc, exactly=None)
         c.no_unknown(payload, ("prompt", "messages", "responses"), loc)
 
-    def check_response(self, c: Checker, obj: dict, options: dict, payload: dict, loc: str) -> dict:
+    def check_response(self, c: Checker, obj: Obj, options: Obj, payload: Obj, loc: str) -> Obj:
         c.no_unknown(obj, ("order",), loc)
         k = len(payload.get("responses", []))
         order = obj.get("order")
@@ -49,13 +50,13 @@ class Ranking(TaskTypeSpec):
             c.fail(join(loc, "order"), f"must list every response index 0..{k - 1} once, best first; got {order!r}")
         return {"order": order}
 
-    def gold_shorthand(self, gold: Any) -> dict | None:
+    def gold_shorthand(self, gold: Any) -> Obj | None:
         return {"order": gold}
 
-    def response_from_form(self, form: FormFields, options: dict, item: dict) -> dict:
+    def response_from_form(self, form: FormFields, options: Obj, item: Obj) -> Obj:
         return {"order": [int_or_text(v) for v in form.getlist("order") if isinstance(v, str)]}
 
-    def exam_answer_from_form(self, form: FormFields, prefix: str, question: dict) -> dict | None:
+    def exam_answer_from_form(self, form: FormFields, prefix: str, question: Obj) -> Obj | None:
         ranks = {r["index"]: int_or_text(form_text(form, f"{prefix}rank-{r['index']}"))
                  for r in question.get("responses") or []}
         if all(v is None for v in ranks.values()):
@@ -65,20 +66,20 @@ class Ranking(TaskTypeSpec):
             return {"order": sorted(given, key=given.__getitem__)}
         return {"order": list(ranks.values())}  # not a ranking: the domain names the problem
 
-    def gold_score(self, response: dict, gold: dict) -> GoldScore | None:
+    def gold_score(self, response: Obj, gold: Obj) -> GoldScore | None:
         return GoldScore(1, int(response["order"][0] == gold["order"][0]))
 
-    def categorical_answers(self, response: dict) -> list[tuple[int, str]]:
+    def categorical_answers(self, response: Obj) -> list[tuple[int, str]]:
         return [(0, str(response["order"][0]))]
 
-    def records(self, fmt: ExportFormat, payload: dict, response: dict, metadata: dict) -> list[dict]:
+    def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         order = list(response["order"])
         if fmt == ExportFormat.kto:
             return kto_records(payload, order, metadata)
         return pair_records(payload, order, metadata)
 
-    def consensus_records(self, fmt: ExportFormat, payload: dict, options: dict,
-                          consensus: ItemConsensus, metadata: dict) -> list[dict]:
+    def consensus_records(self, fmt: ExportFormat, payload: Obj, options: Obj,
+                          consensus: ItemConsensus, metadata: Obj) -> list[Obj]:
         orders = [list(r["order"]) for r in consensus.responses]
         top = int(consensus.parts[0].answer or 0)
         k = len(payload["responses"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..checks import Checker, join
 from ..errors import Problem
-from .base import ExportFormat, FormFields, TaskType, TaskTypeSpec, form_text, int_or_text
+from .base import ExportFormat, FormFields, Obj, TaskType, TaskTypeSpec, form_text, int_or_text
 
 
 class Rubric(TaskTypeSpec):
@@ -15,7 +15,7 @@ class Rubric(TaskTypeSpec):
     formats = (ExportFormat.rubric,)
     scored = True
 
-    def check_options(self, c: Checker, options: dict) -> dict:
+    def check_options(self, c: Checker, options: Obj) -> Obj:
         criteria = options.get("criteria")
         if not isinstance(criteria, list) or not criteria:
             c.fail("options.criteria", "is required: a list of {name, scale: [min, max], description}")
@@ -42,14 +42,14 @@ class Rubric(TaskTypeSpec):
         c.no_unknown(options, ("criteria",), "options")
         return options
 
-    def options_from_form(self, form: FormFields, problems: list[Problem]) -> dict:
+    def options_from_form(self, form: FormFields, problems: list[Problem]) -> Obj:
         """One criterion per line: ``name | 1-5 | description``."""
         criteria = []
         for n, line in enumerate(form_text(form, "rubric_criteria").split("\n"), 1):
             if not line.strip():
                 continue
             parts = [p.strip() for p in line.split("|")]
-            crit: dict = {"name": parts[0]}
+            crit: Obj = {"name": parts[0]}
             if len(parts) > 1 and parts[1]:
                 lo, _, hi = parts[1].partition("-")
                 try:
@@ -61,17 +61,17 @@ class Rubric(TaskTypeSpec):
             criteria.append(crit)
         return {"criteria": criteria}
 
-    def check_payload(self, c: Checker, payload: dict, loc: str) -> None:
+    def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         c.text(payload, "prompt", loc)
         c.text(payload, "response", loc)
         c.no_unknown(payload, ("prompt", "response"), loc)
 
-    def check_response(self, c: Checker, obj: dict, options: dict, payload: dict, loc: str) -> dict:
+    def check_response(self, c: Checker, obj: Obj, options: Obj, payload: Obj, loc: str) -> Obj:
         c.no_unknown(obj, ("scores", "comment"), loc)
         criteria = {crit["name"]: crit["scale"] for crit in options.get("criteria", [])}
         scores = obj.get("scores")
         where = join(loc, "scores")
-        out: dict = {}
+        out: Obj = {}
         if not isinstance(scores, dict):
             c.fail(where, f"must be an object with a score for each of: {', '.join(criteria)}")
         else:
@@ -88,7 +88,7 @@ class Rubric(TaskTypeSpec):
         comment = c.text(obj, "comment", loc, required=False, allow_empty=True)
         return {"scores": out, "comment": comment or None}
 
-    def response_from_form(self, form: FormFields, options: dict, item: dict) -> dict:
+    def response_from_form(self, form: FormFields, options: Obj, item: Obj) -> Obj:
         scores = {}
         for crit in options.get("criteria") or []:
             value = int_or_text(form_text(form, f"score:{crit['name']}"))
@@ -97,7 +97,7 @@ class Rubric(TaskTypeSpec):
         comment = form_text(form, "comment").strip()
         return {"scores": scores, **({"comment": comment} if comment else {})}
 
-    def records(self, fmt: ExportFormat, payload: dict, response: dict, metadata: dict) -> list[dict]:
+    def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         return [{"prompt": payload["prompt"], "response": payload["response"], "scores": response["scores"],
                  "comment": response.get("comment"), "metadata": metadata}]
 

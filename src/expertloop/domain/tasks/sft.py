@@ -7,6 +7,7 @@ from ..checks import Checker
 from .base import (
     ExportFormat,
     FormFields,
+    Obj,
     TaskType,
     TaskTypeSpec,
     assistant,
@@ -21,18 +22,18 @@ class Sft(TaskTypeSpec):
     title = "Write"
     formats = (ExportFormat.sft, ExportFormat.kto)
 
-    def check_payload(self, c: Checker, payload: dict, loc: str) -> None:
+    def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         check_prompt_or_messages(c, payload, loc)
         c.no_unknown(payload, ("prompt", "messages"), loc)
 
-    def check_response(self, c: Checker, obj: dict, options: dict, payload: dict, loc: str) -> dict:
+    def check_response(self, c: Checker, obj: Obj, options: Obj, payload: Obj, loc: str) -> Obj:
         c.no_unknown(obj, ("completion",), loc)
         return {"completion": c.text(obj, "completion", loc)}
 
-    def response_from_form(self, form: FormFields, options: dict, item: dict) -> dict:
+    def response_from_form(self, form: FormFields, options: Obj, item: Obj) -> Obj:
         return {"completion": form_text(form, "completion")}
 
-    def records(self, fmt: ExportFormat, payload: dict, response: dict, metadata: dict) -> list[dict]:
+    def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         if fmt == ExportFormat.kto:
             return [{"prompt": prompt_messages(payload), "completion": assistant(response["completion"]),
                      "label": True, "metadata": metadata}]
