@@ -19,7 +19,7 @@ from .base import (
 
 class Sft(TaskTypeSpec):
     name = TaskType.sft
-    title = "Write"
+    title = "Ideal answer"
     formats = (ExportFormat.sft, ExportFormat.kto)
 
     def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
