@@ -29,7 +29,7 @@ def gold_tally(t: str, answered: list[tuple[Obj, Obj]]) -> tuple[int, int | floa
     unless some task earned partial credit (then rounded to 4 places)."""
     spec = task_type(t)
     scores = [s for r, g in answered if (s := spec.gold_score(r, g)) is not None]
-    credit = round(sum(s.share for s in scores), 4)
+    credit = round(float(sum(s.share for s in scores)), 4)
     return len(scores), int(credit) if credit.is_integer() else credit
 
 

@@ -88,6 +88,7 @@ def test_factcheck_gold_is_scored_per_claim():
     assert gold_tally(TaskType.factcheck, [(two_of_three, gold)]) == (1, 0.6667)
     assert gold_tally(TaskType.factcheck, [(two_of_three, gold), (gold, gold)]) == (2, 1.6667)
     assert gold_tally(TaskType.label, [({"label": "a"}, {"label": "a"}), ({"label": "b"}, {"label": "a"})]) == (2, 1)
+    assert gold_tally(TaskType.factcheck, []) == (0, 0)
     assert score_attempt(TaskType.factcheck, [two_of_three, None], [gold, gold]) == pytest.approx(1 / 3)
 
 
