@@ -110,3 +110,16 @@ def test_form_fields_become_responses_per_type():
     assert task_type("ranking").exam_answer_from_form(
         Form({"q1:rank-0": "2", "q1:rank-1": "1"}), "q1:", {"responses": [{"index": 0}, {"index": 1}]}) == {
         "order": [1, 0]}
+
+
+def test_a_consensus_nobody_gave_is_never_exported():
+    from expertloop.domain.tasks import ItemConsensus, PartConsensus
+
+    pref = task_type("preference")
+    only_a_tie = ItemConsensus([{"choice": "tie"}], [PartConsensus("0", 0.9, {"tie": 1})])
+    assert pref.consensus_left_out_reason(ExportFormat.preference, only_a_tie) == "tie"
+    backed = ItemConsensus([{"choice": 0}, {"choice": "tie"}], [PartConsensus("0", 0.7, {"0": 1, "tie": 1})])
+    assert pref.consensus_left_out_reason(ExportFormat.preference, backed) is None
+    unsupported = ItemConsensus([{"claims": [{"verdict": "supported"}]}, {"claims": [{"verdict": "refuted"}]}],
+                                [PartConsensus("not_enough_info", 0.98, {"supported": 1, "refuted": 1})])
+    assert task_type("factcheck").consensus_left_out_reason(ExportFormat.factcheck, unsupported) == "no consensus"

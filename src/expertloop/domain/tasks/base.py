@@ -226,8 +226,9 @@ class TaskTypeSpec(ABC):
         raise NotImplementedError
 
     def consensus_left_out_reason(self, fmt: ExportFormat, consensus: ItemConsensus) -> str | None:
-        """Why an item's consensus yields no record (``"tie"``, ``"no consensus"``), or None."""
-        if any(p.answer is None for p in consensus.parts) or not consensus.parts:
+        """Why an item's consensus yields no record (``"tie"``, ``"no consensus"``), or None.
+        An answer no counted judgment gave is no consensus: a record rests on judgments."""
+        if not consensus.parts or any(p.answer is None or not p.votes.get(p.answer) for p in consensus.parts):
             return "no consensus"
         return None
 

@@ -142,10 +142,10 @@ class Preference(TaskTypeSpec):
         return "tie" if response["choice"] == "tie" else None
 
     def consensus_left_out_reason(self, fmt: ExportFormat, consensus: ItemConsensus) -> str | None:
-        reason = super().consensus_left_out_reason(fmt, consensus)
-        if reason is None and consensus.parts[0].answer == "tie":
-            return "tie"
-        return reason
+        part = consensus.parts[0] if consensus.parts else None
+        if part is not None and (part.answer == "tie" or set(part.votes) == {"tie"}):
+            return "tie"  # a tie, or only ties to rest on: never a chosen/rejected pair
+        return super().consensus_left_out_reason(fmt, consensus)
 
     def consensus_records(self, fmt: ExportFormat, payload: Obj, options: Obj,
                           consensus: ItemConsensus, metadata: Obj) -> list[Obj]:
