@@ -105,8 +105,9 @@ class ConsensusOnce:
 
 
 # -- quality floor --------------------------------------------------------------------------------
-def gold_record(session: Session, project_id: int, task_type: TaskType, expert_id: int) -> tuple[int, int]:
-    """(gold answers, correct ones) of an expert in a project; partial credit rounds down."""
+def gold_record(session: Session, project_id: int, task_type: TaskType, expert_id: int) -> tuple[int, int | float]:
+    """(gold tasks answered, credit) of an expert in a project: a fact-check earns the share of its
+    claims judged right, and the Wilson interval counts tasks (docs/quality.md, "Gold scoring")."""
     rows = session.execute(select(Assignment.response, Item.gold).join(Item, Item.id == Assignment.item_id).where(
         Assignment.project_id == project_id, Assignment.expert_id == expert_id,
         Assignment.state.in_([*_DONE, AssignmentState.rejected.value]), Item.gold.is_not(None))).all()
