@@ -36,6 +36,7 @@ SECURITY_HEADERS = {
 }
 
 TASK_LABELS = {str(t): spec.title for t, spec in TASK_TYPES.items()}
+TASK_SHORTCUTS = {str(t): list(spec.shortcuts) for t, spec in TASK_TYPES.items()}
 STATE_LABELS = {"leased": "In progress", "submitted": "Awaiting review", "accepted": "Accepted",
                 "rejected": "Rejected", "released": "Skipped", "expired": "Expired"}
 
@@ -84,7 +85,8 @@ def _make_templates() -> Jinja2Templates:
     env = templates.env
     env.filters.update(md=markdown, md_doc=lambda t: markdown(t, document=True), when=when,
                        duration=duration, usd=usd, cents=cents, percent=percent)
-    env.globals.update(TASK_LABELS=TASK_LABELS, STATE_LABELS=STATE_LABELS, charts=charts, Role=Role)
+    env.globals.update(TASK_LABELS=TASK_LABELS, TASK_SHORTCUTS=TASK_SHORTCUTS, STATE_LABELS=STATE_LABELS,
+                       charts=charts, Role=Role)
     return templates
 
 

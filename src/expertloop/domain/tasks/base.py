@@ -135,6 +135,7 @@ class TaskTypeSpec(ABC):
     escalates_on_disagreement: ClassVar[bool] = False  # split verdicts go to the escalation tier
     scored: ClassVar[bool] = False               # numeric scores per criterion (agreement, leniency)
     pairwise: ClassVar[bool] = False             # a choice between two shown answers (position, length bias)
+    shortcuts: ClassVar[tuple[tuple[str, str], ...]] = ()  # (keys, what they do) the form's inputs bind
 
     @property
     def template(self) -> str:

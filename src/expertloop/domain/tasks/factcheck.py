@@ -25,6 +25,8 @@ VERDICTS = ("supported", "refuted", "not_enough_info")
 class FactCheck(TaskTypeSpec):
     name = TaskType.factcheck
     title = "Fact-check"
+    shortcuts = (("s / r / n", "Supported / refuted / not enough info"), ("e", "Write evidence"),
+                 ("c", "Write a correction"))
     formats = (ExportFormat.factcheck,)
     consensus_formats = (ExportFormat.factcheck,)
     has_consensus = True

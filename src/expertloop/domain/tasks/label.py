@@ -24,6 +24,7 @@ from .base import (
 class Label(TaskTypeSpec):
     name = TaskType.label
     title = "Label"
+    shortcuts = (("1–9", "Choose a label"),)
     formats = (ExportFormat.label,)
     consensus_formats = (ExportFormat.label,)
     has_consensus = True

@@ -40,6 +40,8 @@ def margin(strength: float | None) -> float:
 class Preference(TaskTypeSpec):
     name = TaskType.preference
     title = "Preference"
+    shortcuts = (("1 / 2", "Choose answer A / B"), ("t", "About the same"), ("1–3", "Strength, on its question"),
+                 ("1–5", "Criterion score, on its question"))
     formats = (ExportFormat.preference, ExportFormat.ranking, ExportFormat.kto)
     consensus_formats = (ExportFormat.preference, ExportFormat.ranking)
     has_consensus = True

@@ -30,6 +30,8 @@ from .pairs import consensus_meta, kto_records, pair_agreement, pair_records
 class Ranking(TaskTypeSpec):
     name = TaskType.ranking
     title = "Ranking"
+    shortcuts = (("j / k / ↑ / ↓", "Select an answer"), ("Shift ↑ / ↓", "Move it up / down"),
+                 ("1–9", "Put it at that rank"))
     formats = (ExportFormat.preference, ExportFormat.ranking, ExportFormat.kto)
     consensus_formats = (ExportFormat.preference, ExportFormat.ranking)
     has_consensus = True

@@ -12,6 +12,7 @@ from .base import ExportFormat, FormFields, Obj, TaskType, TaskTypeSpec, form_te
 class Rubric(TaskTypeSpec):
     name = TaskType.rubric
     title = "Rubric"
+    shortcuts = (("0–9", "Score the selected criterion"), ("- / +", "Score down / up"))
     formats = (ExportFormat.rubric,)
     scored = True
 
