@@ -35,8 +35,8 @@ def check_consensus_format(fmt: ExportFormat, t: str) -> None:
     spec = task_type(t)
     if fmt not in spec.consensus_formats:
         hint = (f"use one of: {', '.join(f.value for f in spec.consensus_formats)}" if spec.consensus_formats
-                else f"a {t} project has no categorical answers to build a consensus on")
-        raise ValidationFailed(f"consensus export is not available for a {t} project in the {fmt.value} "
+                else f"{t} projects have no categorical answers to build a consensus on")
+        raise ValidationFailed(f"consensus export is not available for {t} projects in the {fmt.value} "
                                f"format; {hint}", loc="consensus")
 
 

@@ -118,7 +118,7 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
             raise ValidationFailed(f"must be a probability between 0 and 1, got {min_confidence!r}",
                                    loc="min_confidence")
         if not spec.has_consensus:
-            raise ValidationFailed(f"a {spec.name} project has no consensus to be confident about",
+            raise ValidationFailed(f"{spec.name} projects have no consensus to be confident about",
                                    loc="min_confidence")
     stream = ExportStream(fmt, consensus)
     need_fit = spec.has_consensus and (consensus or fmt != ExportFormat.raw or min_confidence is not None)
