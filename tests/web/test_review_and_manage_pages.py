@@ -72,7 +72,8 @@ def test_a_reviewer_rejects_and_the_trainer_sees_the_feedback(visit, live_site):
     # rejected work leaves the export; the edit replaces the original
     export = live_site.api("GET", f"/api/v1/projects/{ids['label']}/export", "admin", params={"format": "raw"})
     exported = {json.loads(line)["metadata"]["assignment_id"]: json.loads(line) for line in export.text.splitlines()}
-    assert rejected not in exported and json.loads(exported[edited]["response"]) == {"label": "false"}
+    assert rejected not in exported and exported[edited]["response"] == {"label": "false"}
+    assert exported[edited]["metadata"]["review"] == "edited" and exported[edited]["original_response"] is not None
 
 
 def test_a_manager_sees_progress_and_spend_change(visit, live_site):

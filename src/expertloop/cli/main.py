@@ -207,19 +207,29 @@ def export(project: int = typer.Argument(..., help="Project id."),
            output: Path | None = typer.Option(None, "-o", "--output",
                                                  help="FILE.jsonl or FILE.parquet (default: JSONL to stdout)."),
            consensus: bool = typer.Option(False, "--consensus",
-                                          help="preference: one record per item, chosen by consensus.")) -> None:
-    """Export collected judgments in TRL's layouts, with provenance metadata."""
+                                          help="One record per item, built from the consensus (label, "
+                                               "factcheck, preference, ranking)."),
+           min_judgments: int | None = typer.Option(None, "--min-judgments", min=1,
+                                                    help="Leave out items with fewer counted judgments."),
+           min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
+                                                       help="Leave out items whose consensus posterior is "
+                                                            "lower (categorical task types).")) -> None:
+    """Export collected judgments in TRL's layouts, with provenance metadata.
+
+    A summary line on stderr says how many records were written and what was left out and why."""
     from ..services.exports import iter_jsonl, iter_records, write_file
 
     with _errors(), _session() as session:
-        records = iter_records(session, OPERATOR, project, format, consensus=consensus)
+        records = iter_records(session, OPERATOR, project, format, consensus=consensus,
+                               min_judgments=min_judgments, min_confidence=min_confidence)
         if output is None:
             for chunk in iter_jsonl(records):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
+            err.print(f"wrote {records.written} records; {records.summary_line()}", highlight=False, soft_wrap=True)
             return
         n = write_file(records, output)
-    err.print(f"wrote {n} records to {output}")
+    err.print(f"wrote {n} records to {output}; {records.summary_line()}", highlight=False, soft_wrap=True)
 
 
 @app.command()

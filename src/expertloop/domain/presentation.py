@@ -2,36 +2,28 @@
 
 Preference and ranking answers are shuffled per assignment so that no answer is always shown
 first; the order is stored with the assignment so position bias can be measured later. Model
-names are withheld so they cannot sway the judgment.
+names are withheld so they cannot sway the judgment. Each task type decides
+(``TaskTypeSpec.make_presentation`` / ``trainer_view``).
 """
 
 from __future__ import annotations
 
 import random
 
-from .projects import TaskType
-
-_SHUFFLED = (TaskType.preference, TaskType.ranking)
-
-
-def make_presentation(task_type: TaskType, payload: dict, rng: random.Random) -> dict | None:
-    if task_type not in _SHUFFLED:
-        return None
-    order = list(range(len(payload.get("responses", []))))
-    rng.shuffle(order)
-    return {"order": order}
+from .tasks import task_type
+from .tasks.base import Obj
 
 
-def trainer_view(task_type: TaskType, payload: dict, presentation: dict | None) -> dict:
+def make_presentation(t: str, payload: Obj, rng: random.Random) -> Obj | None:
+    return task_type(t).make_presentation(payload, rng)
+
+
+def trainer_view(t: str, payload: Obj, presentation: Obj | None) -> Obj:
     """The item payload as a trainer sees it. Each shown response keeps its imported ``index``,
     which is what a response's ``choice`` / ``order`` refer to."""
-    view = {k: v for k, v in payload.items() if k != "responses"}
-    if "responses" in payload:
-        order = (presentation or {}).get("order") or list(range(len(payload["responses"])))
-        view["responses"] = [{"index": i, "text": payload["responses"][i]["text"]} for i in order]
-    return view
+    return task_type(t).trainer_view(payload, presentation)
 
 
-def shown_first(presentation: dict | None) -> int | None:
+def shown_first(presentation: Obj | None) -> int | None:
     order = (presentation or {}).get("order")
     return order[0] if order else None

@@ -5,7 +5,6 @@ Also the eligibility rule: which experts may work on a project.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -23,18 +22,14 @@ from .routing import (
     parse_quality_floor,
     parse_tiers,
 )
+from .tasks import TASK_TYPES, TaskType, task_type
+
+__all__ = ["OPEN_ENDED", "PROJECT_FIELDS", "ProjectSpec", "Requirements", "TaskType", "check_options",
+           "meets_requirements", "parse_project", "parse_terms", "unmet_requirements"]
 
 
-class TaskType(enum.StrEnum):
-    sft = "sft"
-    preference = "preference"
-    ranking = "ranking"
-    factcheck = "factcheck"
-    rubric = "rubric"
-    label = "label"
-
-
-OPEN_ENDED = frozenset({TaskType.sft, TaskType.rubric})  # no categorical answers to build a consensus on
+# no categorical answers to build a consensus on
+OPEN_ENDED = frozenset(TaskType(t) for t, spec in TASK_TYPES.items() if not spec.has_consensus)
 
 
 @dataclass(frozen=True)
@@ -204,47 +199,9 @@ def _parse_requirements(c: Checker, data: Any, loc: str = "requirements") -> Req
                         verified=verified, exams=tuple(exams))
 
 
-def check_options(c: Checker, task_type: TaskType, options: dict) -> dict:
-    """Options each task type understands; returns them normalised."""
-    if task_type == TaskType.label:
-        labels = c.string_list(options, "labels", "options", min_len=2)
-        if labels is not None and len(set(labels)) != len(labels):
-            c.fail("options.labels", "must not repeat a label")
-        c.no_unknown(options, ("labels",), "options")
-    elif task_type == TaskType.rubric:
-        criteria = options.get("criteria")
-        if not isinstance(criteria, list) or not criteria:
-            c.fail("options.criteria", "is required: a list of {name, scale: [min, max], description}")
-        else:
-            normalised = []
-            for i, crit in enumerate(criteria):
-                where = f"options.criteria[{i}]"
-                if not isinstance(crit, dict):
-                    c.fail(where, "must be an object")
-                    continue
-                cname = c.text(crit, "name", where)
-                scale = crit.get("scale", [1, 5])
-                if (not isinstance(scale, list) or len(scale) != 2
-                        or not all(isinstance(s, int) and not isinstance(s, bool) for s in scale)
-                        or scale[0] >= scale[1]):
-                    c.fail(join(where, "scale"), "must be [min, max] integers with min < max")
-                    continue
-                normalised.append({"name": cname, "scale": scale,
-                                   "description": crit.get("description", "")})
-            names = [n["name"] for n in normalised]
-            if len(set(names)) != len(names):
-                c.fail("options.criteria", "criterion names must be unique")
-            options = {**options, "criteria": normalised}
-        c.no_unknown(options, ("criteria",), "options")
-    elif task_type == TaskType.preference:
-        crit = c.string_list(options, "criteria", "options", required=False)
-        if options.get("allow_ties") is not None and not isinstance(options["allow_ties"], bool):
-            c.fail("options.allow_ties", "must be true or false")
-        c.no_unknown(options, ("criteria", "allow_ties"), "options")
-        options = {**options, "criteria": crit or []}
-    else:
-        c.no_unknown(options, (), "options")
-    return options
+def check_options(c: Checker, t: str, options: dict) -> dict:
+    """Options each task type understands (``TaskTypeSpec.check_options``); returns them normalised."""
+    return task_type(t).check_options(c, options)
 
 
 def meets_requirements(req: Requirements, **expert) -> bool:

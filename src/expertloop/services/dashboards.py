@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from ..domain.assignments import AssignmentState
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
+from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, LedgerEntry, Project
 from .clock import utcnow
@@ -98,7 +99,7 @@ def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: d
 def _categorical_consensus(session: Session, project: Project) -> Consensus | None:
     """The project's consensus, fitted once for both the trainer table and the daily agreement."""
     task_type = TaskType(project.task_type)
-    if task_type in (TaskType.sft, TaskType.rubric):
+    if not task_spec(task_type).has_consensus:
         return None
     return latest_consensus(session, project.id, task_type)
 

@@ -1,30 +1,51 @@
-"""Exports: every collected judgment as TRL-ready records with provenance, streamed.
+"""Exports: every counted judgment (or every item's consensus) as TRL-ready records, streamed.
 
 Provenance in each record's ``metadata``: project, item external id, a pseudonymous expert id
 (stable per expert and project, derived from a per-project secret salt: not the database id,
-no name or email), submission time, the guideline version the expert worked under and the
-version of the project's terms they consented to (None when the project has no terms). Work
-done under a withdrawn consent is in no export.
+no name or email), submission time, the guideline version the expert worked under, the version
+of the project's terms they consented to (None when the project has no terms), whether the item
+is gold (``is_gold``), how many counted judgments the item has (``judgments``), and the review
+(``review``: ``unreviewed`` / ``accepted`` / ``edited``, with the reviewer's pseudonym in
+``reviewer``; an edited judgment exports the edit, and ``raw`` keeps the trainer's original).
+Work done under a withdrawn consent, and rejected work, is in no export.
+
+``consensus=True`` gives one record per item (``label``, ``factcheck``, ``preference``,
+``ranking``), built from the project's consensus (:func:`.consensus.latest_consensus`) with
+``judgments``, ``agreement`` and ``confidence``. ``min_judgments`` / ``min_confidence`` leave out
+items resting on fewer judgments or a less confident consensus; the returned
+:class:`ExportStream` counts what was left out and why (``summary()``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..domain.assignments import AssignmentState
 from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor, require_staff
-from ..domain.projects import TaskType
-from ..domain.records import BUILDERS, ExportFormat, check_compatible, preference_records, raw_record
+from ..domain.records import ExportFormat, check_compatible, check_consensus_format, raw_record
+from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
-from ..storage.orm import Project
+from ..storage.orm import Assignment, Project
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
 from .views import iso
+
+# Why a judgment (or, in a consensus export, an item) was left out, as the summary names it
+# (singular, plural).
+REASONS = {
+    "min_judgments": ("below --min-judgments", "below --min-judgments"),
+    "min_confidence": ("below --min-confidence", "below --min-confidence"),
+    "tie": ("tie", "ties"),
+    "no_consensus": ("without a consensus", "without a consensus"),
+}
 
 
 def pseudonym(project: Project, expert_id: int) -> str:
@@ -40,69 +61,171 @@ def parse_format(value: str) -> ExportFormat:
                                loc="format") from None
 
 
-def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
-                 consensus: bool = False) -> Iterator[dict]:
-    """Records of a project in ``fmt``. Checks run before the first record is produced.
+class ExportStream(Iterator[dict]):
+    """The records of one export, and once consumed, how many were written and what was left
+    out (``left_out``: reason -> count of judgments, or of items in a consensus export)."""
 
-    ``consensus=True`` (preference only) gives one record per item, chosen by Dawid–Skene
-    consensus over its judgments. Label and fact-check records always carry the inferred
-    answer and its posterior.
-    """
+    def __init__(self, fmt: ExportFormat, consensus: bool):
+        self.fmt = fmt
+        self.consensus = consensus
+        self.unit = "items" if consensus else "judgments"
+        self.written = 0
+        self.left_out: Counter[str] = Counter()
+        self._records: Iterator[dict] = iter(())
+
+    def __iter__(self) -> ExportStream:
+        return self
+
+    def __next__(self) -> dict:
+        record = next(self._records)
+        self.written += 1
+        return record
+
+    def leave_out(self, reason: str) -> None:
+        self.left_out[reason] += 1
+
+    def summary(self) -> dict:
+        return {"records": self.written, "unit": self.unit, "left_out": dict(self.left_out)}
+
+    def summary_line(self) -> str:
+        """``left out 15 judgments: 9 below --min-judgments, 4 ties, 2 below --min-confidence``."""
+        total = sum(self.left_out.values())
+        if not total:
+            return f"left out no {self.unit}"
+        parts = ", ".join(f"{n} {REASONS.get(r, (r, r))[n != 1]}" for r, n in self.left_out.most_common())
+        return f"left out {total} {self.unit if total != 1 else self.unit[:-1]}: {parts}"
+
+
+def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
+                 consensus: bool = False, min_judgments: int | None = None,
+                 min_confidence: float | None = None) -> ExportStream:
+    """Records of a project in ``fmt``. Checks run before the first record is produced."""
     require_staff(actor, "export data")
     fmt = parse_format(fmt) if isinstance(fmt, str) else fmt
     project = load_project(session, project_id)
-    task_type = TaskType(project.task_type)
-    check_compatible(fmt, task_type)
-    if consensus and not (fmt == ExportFormat.preference and task_type == TaskType.preference):
-        raise ValidationFailed("consensus export is for preference projects in the preference format", loc="consensus")
+    spec = task_type(project.task_type)
+    check_compatible(fmt, spec.name)
     if consensus:
-        return _generate_consensus(session, project)
-    inferred = None
-    if task_type in (TaskType.label, TaskType.factcheck) and fmt != ExportFormat.raw:
-        inferred = latest_consensus(session, project.id, task_type)
-    return _generate(session, project, task_type, fmt, inferred)
+        check_consensus_format(fmt, spec.name)
+    if min_judgments is not None and (isinstance(min_judgments, bool) or not isinstance(min_judgments, int)
+                                      or min_judgments < 1):
+        raise ValidationFailed(f"must be a whole number of at least 1, got {min_judgments!r}", loc="min_judgments")
+    if min_confidence is not None:
+        if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)) \
+                or not 0 <= min_confidence <= 1:
+            raise ValidationFailed(f"must be a probability between 0 and 1, got {min_confidence!r}",
+                                   loc="min_confidence")
+        if not spec.has_consensus:
+            raise ValidationFailed(f"{spec.name} projects have no consensus to be confident about",
+                                   loc="min_confidence")
+    stream = ExportStream(fmt, consensus)
+    need_fit = spec.has_consensus and (consensus or fmt != ExportFormat.raw or min_confidence is not None)
+    inferred = latest_consensus(session, project.id, TaskType(spec.name)) if need_fit else None
+    if consensus:
+        stream._records = _generate_consensus(session, project, spec, fmt, inferred, stream,
+                                              min_judgments, min_confidence)
+    else:
+        stream._records = _generate(session, project, spec, fmt, inferred, stream, min_judgments, min_confidence)
+    return stream
+
+
+def review_of(project: Project, a: Assignment) -> tuple[str, str | None]:
+    """(review state, reviewer pseudonym) of a counted judgment."""
+    if a.state != AssignmentState.accepted.value:
+        return "unreviewed", None
+    reviewer = pseudonym(project, a.reviewed_by) if a.reviewed_by is not None else None
+    return ("edited" if a.original_response is not None else "accepted"), reviewer
 
 
 def _metadata(project: Project, item, a, terms_version: int | None) -> dict:
+    review, reviewer = review_of(project, a)
     return {
         "project_id": project.id, "project": project.name, "item_id": item.id,
         "item_external_id": item.external_id, "assignment_id": a.id,
         "expert": pseudonym(project, a.expert_id), "submitted_at": iso(a.submitted_at),
         "guidelines_version": a.guidelines_version, "terms_version": terms_version,
+        "is_gold": item.gold is not None, "review": review, "reviewer": reviewer,
     }
 
 
-def _generate(session: Session, project: Project, task_type: TaskType, fmt: ExportFormat,
-              inferred: Consensus | None) -> Iterator[dict]:
+def _counted_responses(session: Session, project_id: int, with_responses: bool) -> dict[int, list[dict]]:
+    """Per item, its counted judgments' responses (or, without responses, one ``{}`` each)."""
+    counted = (Assignment.project_id == project_id, repo.counted_judgment())
+    out: dict[int, list[dict]] = {}
+    if with_responses:
+        q = select(Assignment.item_id, Assignment.response).where(*counted).order_by(Assignment.id)
+        for item_id, response in session.execute(q):
+            out.setdefault(item_id, []).append(response)
+    else:
+        q2 = select(Assignment.item_id, func.count()).where(*counted).group_by(Assignment.item_id)
+        for item_id, n in session.execute(q2):
+            out[item_id] = [{}] * n
+    return out
+
+
+def item_consensus(spec: TaskTypeSpec, item_id: int, responses: list[dict],
+                   inferred: Consensus | None) -> ItemConsensus:
+    """An item's consensus per categorical part, with the votes of its counted judgments
+    (no parts without a fitted consensus)."""
+    if inferred is None:
+        return ItemConsensus(responses=responses, parts=[])
+    votes: dict[int, Counter[str]] = {}
+    for response in responses:
+        for part, value in spec.categorical_answers(response):
+            votes.setdefault(part, Counter())[value] += 1
+    parts = []
+    for part in sorted(votes):
+        key = key_of(item_id, part)
+        parts.append(PartConsensus(answer=inferred.label(key), confidence=inferred.posterior(key),
+                                   votes=dict(votes[part])))
+    return ItemConsensus(responses=responses, parts=parts)
+
+
+def _filter(cons: ItemConsensus, min_judgments: int | None, min_confidence: float | None) -> str | None:
+    if min_judgments is not None and cons.judgments < min_judgments:
+        return "min_judgments"
+    if min_confidence is not None and (cons.confidence is None or cons.confidence < min_confidence):
+        return "min_confidence"
+    return None
+
+
+def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: ExportFormat,
+              inferred: Consensus | None, stream: ExportStream, min_judgments: int | None,
+              min_confidence: float | None) -> Iterator[dict]:
+    by_item = _counted_responses(session, project.id, with_responses=inferred is not None)
+    cache: dict[int, ItemConsensus] = {}
+
+    def consensus_of(item_id: int) -> ItemConsensus:
+        if item_id not in cache:
+            cache[item_id] = item_consensus(spec, item_id, by_item.get(item_id, []), inferred)
+        return cache[item_id]
+
     for a, item, terms_version in repo.iter_done_assignments(session, project.id):
-        metadata = _metadata(project, item, a, terms_version)
-        if fmt == ExportFormat.raw:
-            yield raw_record(task_type, item.payload, a.response, metadata, presentation=a.presentation,
-                             active_seconds=a.active_seconds, gold=item.gold)
+        response = a.response
+        assert response is not None  # every submitted judgment has one
+        cons = consensus_of(item.id)
+        reason = _filter(cons, min_judgments, min_confidence)
+        if reason is None and fmt != ExportFormat.raw:
+            reason = spec.left_out_reason(fmt, response)
+        if reason is not None:
+            stream.leave_out(reason)
             continue
-        for record in BUILDERS[fmt](task_type, item.payload, a.response, metadata):
+        metadata = {**_metadata(project, item, a, terms_version), "judgments": cons.judgments}
+        if fmt == ExportFormat.raw:
+            yield raw_record(spec.name, item.payload, response, metadata, presentation=a.presentation,
+                             active_seconds=a.active_seconds, gold=item.gold,
+                             original_response=a.original_response)
+            continue
+        for record in spec.records(fmt, item.payload, response, metadata):
             if inferred is not None:
-                _attach_inferred(record, task_type, item.id, inferred)
+                spec.attach_consensus(record, project.options or {}, item.payload, cons)
             yield record
 
 
-def _attach_inferred(record: dict, task_type: TaskType, item_id: int, inferred: Consensus) -> None:
-    if task_type == TaskType.label:
-        record["consensus_label"] = inferred.label(key_of(item_id, 0))
-        record["consensus_posterior"] = _round(inferred.posterior(key_of(item_id, 0)))
-    else:
-        for part, claim in enumerate(record["claims"]):
-            claim["consensus_verdict"] = inferred.label(key_of(item_id, part))
-            claim["consensus_posterior"] = _round(inferred.posterior(key_of(item_id, part)))
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
-
-
-def _generate_consensus(session: Session, project: Project) -> Iterator[dict]:
-    """One preference pair per item, by consensus; items whose consensus is a tie are left out."""
-    inferred = latest_consensus(session, project.id, TaskType.preference)
+def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, fmt: ExportFormat,
+                        inferred: Consensus | None, stream: ExportStream, min_judgments: int | None,
+                        min_confidence: float | None) -> Iterator[dict]:
+    """One item at a time: its consensus records, or the reason it has none."""
     by_item: dict[int, list] = {}
     items = {}
     terms: dict[int, set] = {}
@@ -112,28 +235,38 @@ def _generate_consensus(session: Session, project: Project) -> Iterator[dict]:
         terms.setdefault(item.id, set()).add(terms_version)
     for item_id, judgments in by_item.items():
         item = items[item_id]
-        key = key_of(item_id, 0)
-        winner = inferred.label(key)
-        if winner is None or winner == "tie":
+        cons = item_consensus(spec, item_id, [a.response for a in judgments], inferred)
+        reason = _filter(cons, min_judgments, min_confidence) or spec.consensus_left_out_reason(fmt, cons)
+        if reason is not None:
+            stream.leave_out(reason.replace(" ", "_"))
             continue
-        agreeing = [a for a in judgments if str(a.response["choice"]) == winner]
-        strengths = [a.response["strength"] for a in agreeing if a.response.get("strength") is not None]
         versions = sorted(v for v in terms[item_id] if v is not None)
+        reviews = [review_of(project, a) for a in judgments]
         metadata = {**_metadata(project, item, judgments[0], max(versions) if versions else None),
-                    "terms_versions": versions,
-                    "assignment_id": None, "expert": None, "submitted_at": iso(max(a.submitted_at for a in judgments)),
+                    "terms_versions": versions, "assignment_id": None, "expert": None,
+                    "submitted_at": iso(max(a.submitted_at for a in judgments)),
                     "experts": sorted({pseudonym(project, a.expert_id) for a in judgments}),
-                    "judgments": len(judgments), "consensus_strength": _round(inferred.posterior(key)),
-                    "agreement": round(len(agreeing) / len(judgments), 4),
-                    "mean_strength": round(sum(strengths) / len(strengths), 3) if strengths else None}
-        record = preference_records(TaskType.preference, item.payload, {"choice": int(winner)}, metadata)[0]
-        record["metadata"].pop("strength", None)
-        yield record
+                    "review": None, "reviewer": None,
+                    "reviews": dict(Counter(state for state, _ in reviews)),
+                    "editors": sorted({r for state, r in reviews if state == "edited" and r is not None})}
+        yield from spec.consensus_records(fmt, item.payload, project.options or {}, cons, metadata)
 
 
 def iter_jsonl(records: Iterator[dict]) -> Iterator[bytes]:
     for record in records:
         yield (json.dumps(record, ensure_ascii=False) + "\n").encode()
+
+
+# Parquet needs one type per column: raw's nested payloads (a preference ``choice`` is 0, 1 or
+# "tie"; items of one project may differ in fields) are JSON text there. JSONL keeps objects.
+_RAW_JSON_COLUMNS = ("item", "response", "original_response", "presentation", "gold")
+
+
+def _parquet_row(fmt: ExportFormat | None) -> Callable[[dict], dict]:
+    if fmt != ExportFormat.raw:
+        return lambda row: row
+    return lambda row: {k: (json.dumps(v, ensure_ascii=False) if k in _RAW_JSON_COLUMNS and v is not None else v)
+                        for k, v in row.items()}
 
 
 def write_file(records: Iterator[dict], path: Path) -> int:
@@ -152,7 +285,8 @@ def write_file(records: Iterator[dict], path: Path) -> int:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        rows = list(records)
+        to_row = _parquet_row(getattr(records, "fmt", None))
+        rows = [to_row(r) for r in records]
         n = len(rows)
         pq.write_table(pa.Table.from_pylist(rows), tmp)
     tmp.replace(path)  # a crash mid-export never leaves a truncated file under the real name

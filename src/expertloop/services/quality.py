@@ -18,6 +18,7 @@ from ..domain.grading import gold_tally
 from ..domain.policies import Actor, require_staff
 from ..domain.presentation import shown_first
 from ..domain.projects import TaskType
+from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, Project
 from .consensus import Consensus, latest_consensus, trainer_reliability
@@ -43,10 +44,10 @@ def project_quality(session: Session, actor: Actor, project_id: int, *, n_boot: 
         Expert.id.in_({r["expert_id"] for r in rows}))).scalars()} if rows else {}
     report: dict = {"project_id": project.id, "task_type": task_type.value, "judgments": len(rows),
                     "items_judged": len({r["item_id"] for r in rows}), "trainers_active": len(experts)}
-    if task_type == TaskType.rubric:
+    if task_spec(task_type).scored:
         consensus = None
         report.update(_rubric(project, rows, n_boot))
-    elif task_type != TaskType.sft:
+    elif task_spec(task_type).has_consensus:
         if consensus is None:
             consensus = latest_consensus(session, project.id, task_type)
         report.update(_categorical(consensus, n_boot, consensus_limit, session))
@@ -191,9 +192,9 @@ def _bias_flags(task_type: TaskType, rows: list[dict], consensus: Consensus | No
                              items=[r["item_id"] for r in rows], fraction=TOO_FAST_SHARE)
     add(speed.trainer_ids, speed.n, "too_fast", speed.fast_share >= FAST_SHARE_FLAG,
         fast_share=speed.fast_share, median_seconds=speed.median_duration)
-    if task_type == TaskType.preference:
+    if task_spec(task_type).pairwise:
         _pairwise_flags(rows, add, bias)
-    if task_type == TaskType.rubric:
+    if task_spec(task_type).scored:
         for name in sorted({k for r in rows for k in r["response"]["scores"]}):
             scores = [r["response"]["scores"].get(name, np.nan) for r in rows]
             len_ = bias.leniency([r["item_id"] for r in rows], [r["expert_id"] for r in rows], scores)

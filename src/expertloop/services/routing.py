@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..domain.grading import gold_tally
 from ..domain.projects import TaskType
 from ..domain.routing import GoldPolicy
+from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
 from .consensus import Consensus, ProjectJudgments, fit_consensus, project_judgments, trainer_reliability
@@ -83,7 +84,7 @@ def after_submit(session: Session, project: Project, item: Item, assignment: Ass
         return
     if project.adaptive_overlap is not None:
         _adapt(session, project, item, fitted, now)
-    elif task_type == TaskType.factcheck and project.tiers:
+    elif task_spec(task_type).escalates_on_disagreement and project.tiers:
         _escalate_on_disagreement(session, project, item, now)
 
 
@@ -103,8 +104,9 @@ class ConsensusOnce:
 
 
 # -- quality floor --------------------------------------------------------------------------------
-def gold_record(session: Session, project_id: int, task_type: TaskType, expert_id: int) -> tuple[int, int]:
-    """(gold answers, correct ones) of an expert in a project; partial credit rounds down.
+def gold_record(session: Session, project_id: int, task_type: TaskType, expert_id: int) -> tuple[int, int | float]:
+    """(gold tasks answered, credit) of an expert in a project: a fact-check earns the share of its
+    claims judged right, and the Wilson interval counts tasks (docs/quality.md, "Gold scoring").
 
     Only counted judgments (``repositories.counted_judgment``): a rejected or withdrawn answer
     is not the trainer's record, in either direction."""

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from ..api.deps import get_session
 from ..domain.policies import Actor, Role
+from ..domain.tasks import TASK_TYPES
 from ..services import auth as auth_svc
 from ..services import oversight as oversight_svc
 from . import charts
@@ -34,8 +35,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-TASK_LABELS = {"sft": "Ideal answer", "preference": "Preference", "ranking": "Ranking",
-               "factcheck": "Fact-check", "rubric": "Rubric", "label": "Label"}
+TASK_LABELS = {str(t): spec.title for t, spec in TASK_TYPES.items()}
+TASK_SHORTCUTS = {str(t): list(spec.shortcuts) for t, spec in TASK_TYPES.items()}
 STATE_LABELS = {"leased": "In progress", "submitted": "Awaiting review", "accepted": "Accepted",
                 "rejected": "Rejected", "released": "Skipped", "expired": "Expired"}
 
@@ -84,7 +85,8 @@ def _make_templates() -> Jinja2Templates:
     env = templates.env
     env.filters.update(md=markdown, md_doc=lambda t: markdown(t, document=True), when=when,
                        duration=duration, usd=usd, cents=cents, percent=percent)
-    env.globals.update(TASK_LABELS=TASK_LABELS, STATE_LABELS=STATE_LABELS, charts=charts, Role=Role)
+    env.globals.update(TASK_LABELS=TASK_LABELS, TASK_SHORTCUTS=TASK_SHORTCUTS, STATE_LABELS=STATE_LABELS,
+                       charts=charts, Role=Role)
     return templates
 
 

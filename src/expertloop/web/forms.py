@@ -9,6 +9,8 @@ from starlette.datastructures import FormData
 
 from ..domain.errors import Problem, ValidationFailed
 from ..domain.projects import TaskType
+from ..domain.tasks import TASK_TYPES
+from ..domain.tasks import task_type as task_spec
 
 
 def _text(form: FormData, key: str) -> str:
@@ -27,46 +29,8 @@ def _int_or_text(value: str) -> int | str | None:
 
 
 def response_from_form(form: FormData, task_type: TaskType, options: dict, item: dict) -> dict:
-    """The typed response a task form describes (see templates/tasks/*.html for the names)."""
-    if task_type == TaskType.sft:
-        return {"completion": _text(form, "completion")}
-    if task_type == TaskType.preference:
-        choice = _text(form, "choice").strip()
-        out: dict = {"choice": "tie" if choice == "tie" else _int_or_text(choice)}
-        strength = _int_or_text(_text(form, "strength"))
-        if strength is not None:
-            out["strength"] = strength
-        criteria = {}
-        for name in options.get("criteria") or []:
-            value = _int_or_text(_text(form, f"criterion:{name}"))
-            if value is not None:
-                criteria[name] = value
-        if criteria:
-            out["criteria"] = criteria
-        rationale = _text(form, "rationale").strip()
-        if rationale:
-            out["rationale"] = rationale
-        return out
-    if task_type == TaskType.ranking:
-        return {"order": [_int_or_text(v) for v in form.getlist("order") if isinstance(v, str)]}
-    if task_type == TaskType.factcheck:
-        claims = []
-        for i in range(len(item.get("claims") or [])):
-            evidence = [line.strip() for line in _text(form, f"evidence-{i}").split("\n") if line.strip()]
-            claims.append({"verdict": _text(form, f"verdict-{i}").strip() or None, "evidence": evidence,
-                           "correction": _text(form, f"correction-{i}").strip() or None})
-        return {"claims": claims}
-    if task_type == TaskType.rubric:
-        scores = {}
-        for crit in options.get("criteria") or []:
-            value = _int_or_text(_text(form, f"score:{crit['name']}"))
-            if value is not None:
-                scores[crit["name"]] = value
-        comment = _text(form, "comment").strip()
-        return {"scores": scores, **({"comment": comment} if comment else {})}
-    if task_type == TaskType.label:
-        return {"label": _text(form, "label")}
-    raise ValidationFailed(f"unknown task type {task_type!r}")
+    """The typed response a task form describes (see templates/tasks/_<type>.html for the names)."""
+    return task_spec(task_type).response_from_form(form, options, item)
 
 
 def _number(value: str) -> int | float | str | None:
@@ -93,29 +57,8 @@ def project_from_form(form: FormData) -> dict:
     data: dict = {"name": _text(form, "name").strip(), "task_type": task_type,
                   "guidelines": _text(form, "guidelines")}
     options: dict = {}
-    if task_type == "label":
-        options["labels"] = _split(_text(form, "labels"))
-    elif task_type == "preference":
-        options["criteria"] = _split(_text(form, "preference_criteria"))
-        options["allow_ties"] = form.get("allow_ties") is not None
-    elif task_type == "rubric":
-        criteria = []
-        for n, line in enumerate(_text(form, "rubric_criteria").split("\n"), 1):
-            if not line.strip():
-                continue
-            parts = [p.strip() for p in line.split("|")]
-            crit: dict = {"name": parts[0]}
-            if len(parts) > 1 and parts[1]:
-                lo, _, hi = parts[1].partition("-")
-                try:
-                    crit["scale"] = [int(lo), int(hi)]
-                except ValueError:
-                    problems.append(Problem(f"rubric criteria line {n}",
-                                            f"scale must look like 1-5, got {parts[1]!r}"))
-            if len(parts) > 2:
-                crit["description"] = "|".join(parts[2:]).strip()
-            criteria.append(crit)
-        options["criteria"] = criteria
+    if task_type in TASK_TYPES:  # an unknown type is named by the domain's check
+        options = task_spec(task_type).options_from_form(form, problems)
     if options:
         data["options"] = options
     requirements: dict = {}
@@ -165,28 +108,10 @@ def project_from_form(form: FormData) -> dict:
 def exam_answers_from_form(form: FormData, task_type: TaskType, questions: list[dict]) -> dict[str, dict]:
     """Answers to an exam, ``{question_id: response}``, from fields named ``q{id}:…`` (see
     templates/exams/take.html). A question left blank is left out: it scores zero."""
+    spec = task_spec(task_type)
     answers: dict[str, dict] = {}
     for q in questions:
-        prefix = f"q{q['question_id']}:"
-        if task_type == TaskType.label:
-            label = _text(form, prefix + "label")
-            if label:
-                answers[str(q["question_id"])] = {"label": label}
-        elif task_type == TaskType.preference:
-            choice = _text(form, prefix + "choice").strip()
-            if choice:
-                answers[str(q["question_id"])] = {"choice": "tie" if choice == "tie" else _int_or_text(choice)}
-        elif task_type == TaskType.factcheck:
-            verdicts = [_text(form, f"{prefix}verdict-{i}").strip() or None for i in range(len(q.get("claims") or []))]
-            if any(verdicts):
-                answers[str(q["question_id"])] = {"claims": [{"verdict": v} for v in verdicts]}
-        elif task_type == TaskType.ranking:
-            ranks = {r["index"]: _int_or_text(_text(form, f"{prefix}rank-{r['index']}")) for r in q.get("responses") or []}
-            if any(v is not None for v in ranks.values()):
-                if all(isinstance(v, int) for v in ranks.values()) and sorted(ranks.values()) == list(
-                        range(1, len(ranks) + 1)):
-                    order = sorted(ranks, key=ranks.__getitem__)
-                else:
-                    order = list(ranks.values())  # not a ranking: the domain names the problem
-                answers[str(q["question_id"])] = {"order": order}
+        answer = spec.exam_answer_from_form(form, f"q{q['question_id']}:", q)
+        if answer is not None:
+            answers[str(q["question_id"])] = answer
     return answers

@@ -15,7 +15,7 @@ from expertloop.domain.money import parse_usd
 from expertloop.domain.payments import billable_minutes, pay_for, worst_case_lease_cost
 from expertloop.domain.presentation import make_presentation, trainer_view
 from expertloop.domain.projects import Requirements, TaskType, meets_requirements, parse_project
-from expertloop.domain.records import ExportFormat, check_compatible, preference_records
+from expertloop.domain.records import ExportFormat, check_compatible, export_records
 from expertloop.domain.responses import normalise_gold, parse_response
 
 
@@ -135,6 +135,6 @@ def test_export_compatibility_and_pair_expansion():
     with pytest.raises(ValidationFailed, match="use one of"):
         check_compatible(ExportFormat.sft, TaskType.label)
     payload = {"prompt": "q", "responses": [{"text": t} for t in "abcd"]}
-    recs = preference_records(TaskType.ranking, payload, {"order": [3, 1, 0, 2]}, {})
+    recs = export_records(TaskType.ranking, ExportFormat.preference, payload, {"order": [3, 1, 0, 2]}, {})
     assert len(recs) == 6 and recs[0]["chosen"][0]["content"] == "d"
-    assert preference_records(TaskType.preference, payload, {"choice": "tie"}, {}) == []
+    assert export_records(TaskType.preference, ExportFormat.preference, payload, {"choice": "tie"}, {}) == []

@@ -1,3 +1,5 @@
+import json
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
@@ -9,19 +11,45 @@ from ..deps import get_actor, get_session
 
 router = APIRouter(tags=["exports"])
 
+EXPORT_DESCRIPTION = """\
+Streams one JSON record per line (`application/x-ndjson`) in the TRL layout `format` names, each
+with provenance in `metadata` (pseudonymous expert, `review`, `reviewer`, `is_gold`, `judgments`).
+
+`consensus=true` gives one record per item built from the project's consensus (label, factcheck,
+preference and ranking formats) with `judgments`, `agreement` and `confidence`. `min_judgments`
+and `min_confidence` leave out items resting on fewer counted judgments or a less confident
+consensus; ties never become a chosen/rejected pair.
+
+What was left out is only known once the stream ends, when headers are long sent. With
+`summary=true` the last line is a trailer, `{"_summary": {"records": N, "unit": "judgments" |
+"items", "left_out": {"min_judgments": n, "min_confidence": n, "tie": n, "no_consensus": n}}}`
+(reasons with no count are absent); without it every line is a record.
+"""
+
 
 @router.get("/projects/{project_id}/export", summary="Stream a project's judgments as JSONL in a TRL layout",
-            response_class=StreamingResponse)
+            description=EXPORT_DESCRIPTION, response_class=StreamingResponse)
 def export(project_id: int, request: Request, format: ExportFormat = Query(...),
-           consensus: bool = Query(False, description="preference: one record per item, by consensus"),
+           consensus: bool = Query(False, description="one record per item, built from the consensus"),
+           min_judgments: int | None = Query(None, ge=1, le=1_000_000,
+                                             description="leave out items with fewer counted judgments"),
+           min_confidence: float | None = Query(None, ge=0.0, le=1.0,
+                                                description="leave out items whose consensus posterior is lower"),
+           summary: bool = Query(False, description='end the stream with a {"_summary": ...} line'),
            actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> StreamingResponse:
-    svc.iter_records(session, actor, project_id, format, consensus=consensus)  # checks before streaming
+    def records(s: Session) -> svc.ExportStream:
+        return svc.iter_records(s, actor, project_id, format, consensus=consensus, min_judgments=min_judgments,
+                                min_confidence=min_confidence)
+
+    records(session)  # checks before streaming
 
     def body():
         stream_session = request.app.state.sessionmaker()
         try:
-            yield from svc.iter_jsonl(svc.iter_records(stream_session, actor, project_id, format,
-                                                       consensus=consensus))
+            stream = records(stream_session)
+            yield from svc.iter_jsonl(stream)
+            if summary:
+                yield (json.dumps({"_summary": stream.summary()}) + "\n").encode()
         finally:
             stream_session.close()
 
