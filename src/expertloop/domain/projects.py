@@ -102,7 +102,8 @@ def parse_project(data: Any) -> ProjectSpec:
     if obj is None:
         c.raise_if_any()
     c.no_unknown(obj, PROJECT_FIELDS, "")
-    name = c.text(obj, "name", "")
+    c.json(obj, "")
+    name = c.text(obj, "name", "", max_len=200)
     task_type = None
     raw_type = obj.get("task_type")
     try:

@@ -23,6 +23,8 @@ def parse_response(response: Any, task_type: TaskType, options: dict, payload: d
     obj = c.mapping(response, loc)
     if obj is None:
         c.raise_if_any()
+    c.json(obj, loc)
+    c.raise_if_any()
     out = _RULES[task_type](c, obj, options, payload, loc)
     for key, value in out.items():
         if isinstance(value, str) and len(value) > MAX_TEXT:

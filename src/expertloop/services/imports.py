@@ -6,11 +6,13 @@ skipped, so re-running the same file after a crash or a partial upload is safe.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
+from ..domain.checks import json_problems
 from ..domain.errors import Problem, ValidationFailed
 from ..domain.items import ItemSpec, parse_item
 from ..domain.policies import Actor, require_staff
@@ -24,12 +26,26 @@ from .projects import load_project
 Progress = Callable[[str, int], None]  # (phase, records done in that phase)
 MAX_PROBLEMS = 50
 BATCH = 1000
+DEFAULT_MAX_ITEM_BYTES = 1_000_000  # Settings.max_item_bytes
+ANALYZE_AFTER = 1000  # an import storing more items than this refreshes the planner statistics
+
+
+def item_size(record: object) -> int:
+    """Bytes of an item's JSON, as it is stored and served."""
+    return len(json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8",
+                                                                                                 "surrogatepass"))
 
 
 def import_items(session: Session, actor: Actor, project_id: int,
                  records: Iterable[tuple[int | None, object]], *,
-                 progress: Progress | None = None, unit: str = "line") -> dict:
-    """Validate and store items; ``records`` pairs each record with its line (or index)."""
+                 progress: Progress | None = None, unit: str = "line",
+                 max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> dict:
+    """Validate and store items; ``records`` pairs each record with its line (or index).
+
+    Every text must be storable (no NUL, valid Unicode) and each item at most
+    ``max_item_bytes`` of JSON. An import of more than ``ANALYZE_AFTER`` items refreshes the
+    database's planner statistics, so the claim query keeps using its index.
+    """
     require_staff(actor, "import items")
     project = load_project(session, project_id)
     task_type = TaskType(project.task_type)
@@ -38,17 +54,25 @@ def import_items(session: Session, actor: Actor, project_id: int,
     first_line: dict[str, int | None] = {}
     for n, (line, record) in enumerate(records, 1):
         where = f"{unit} {line}" if line is not None else f"item {n}"
-        try:
-            spec = parse_item(record, task_type, project.options)
-        except ValidationFailed as exc:
-            problems += exc.prefixed(where).problems
+        stored = json_problems(record)
+        size = item_size(record) if not stored else 0
+        if stored:
+            problems += ValidationFailed(stored).prefixed(where).problems
+        elif size > max_item_bytes:
+            problems.append(Problem(where, f"is {size:,} bytes of JSON; an item may hold at most "
+                                           f"{max_item_bytes:,} (EXPERTLOOP_MAX_ITEM_BYTES)"))
         else:
-            if spec.external_id is not None:
-                if spec.external_id in first_line:
-                    problems.append(Problem(f"{where}: external_id", f"{spec.external_id!r} repeats "
-                                            f"{unit} {first_line[spec.external_id]}"))
-                first_line.setdefault(spec.external_id, line)
-            specs.append(spec)
+            try:
+                spec = parse_item(record, task_type, project.options)
+            except ValidationFailed as exc:
+                problems += exc.prefixed(where).problems
+            else:
+                if spec.external_id is not None:
+                    if spec.external_id in first_line:
+                        problems.append(Problem(f"{where}: external_id", f"{spec.external_id!r} repeats "
+                                                f"{unit} {first_line[spec.external_id]}"))
+                    first_line.setdefault(spec.external_id, line)
+                specs.append(spec)
         if len(problems) >= MAX_PROBLEMS:
             problems.append(Problem("", f"stopped after {MAX_PROBLEMS} problems"))
             break
@@ -74,5 +98,27 @@ def import_items(session: Session, actor: Actor, project_id: int,
         if progress:
             progress("store", start + len(chunk))
     session.commit()
+    if len(fresh) > ANALYZE_AFTER:
+        refresh_statistics(session)
     return {"project_id": project.id, "imported": len(fresh), "skipped_existing": len(specs) - len(fresh),
             "with_gold": sum(1 for s in fresh if s.gold is not None)}
+
+
+def refresh_statistics(session: Session) -> None:
+    """Bring the planner's statistics of the work tables up to date after a bulk write.
+
+    Without them PostgreSQL plans the claim and the existing-id check as if the tables were
+    empty (servers with autovacuum off never catch up), and SQLite ignores the claim index.
+    Runs in its own short transaction; a failure here never undoes the import it follows.
+    """
+    dialect = session.get_bind().dialect.name
+    try:
+        if dialect == "postgresql":
+            session.execute(text("ANALYZE items"))
+            session.execute(text("ANALYZE assignments"))
+        elif dialect == "sqlite":
+            session.execute(text("ANALYZE items"))
+            session.execute(text("PRAGMA optimize"))
+        session.commit()
+    except Exception:  # statistics are an optimisation: never fail an import that is stored
+        session.rollback()
