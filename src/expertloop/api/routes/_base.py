@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
+from ...domain.checks import json_problems
 from ...domain.errors import ValidationFailed
 from ..schemas import errors
 
@@ -37,9 +38,10 @@ class JsonRoute(APIRoute):
 
 
 async def _parse_json(request: Request) -> None:
-    """Decode the body once, here, so that every way it can be malformed is a located 422:
-    FastAPI itself turns only a syntax error into one (not bad UTF-8, nesting that exhausts
-    the decoder, or an integer too long to convert)."""
+    """Decode and check the body once, here, so that every way it can be malformed is a located
+    422: FastAPI itself turns only a syntax error into one (not bad UTF-8, nesting that exhausts
+    the decoder, an integer too long to convert), and a string the database cannot store (NUL,
+    an unpaired surrogate) would be a 500."""
     body = await request.body()
     if not body:
         return
@@ -48,7 +50,7 @@ async def _parse_json(request: Request) -> None:
     except UnicodeDecodeError as exc:
         raise ValidationFailed(f"is not UTF-8 (byte {exc.start})", loc="body") from None
     try:
-        request._json = json.loads(text)  # Starlette's cache: request.json() returns it
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                                loc="body") from None
@@ -56,6 +58,10 @@ async def _parse_json(request: Request) -> None:
         raise ValidationFailed("is nested too deeply", loc="body") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise ValidationFailed(f"is not valid JSON: {exc}", loc="body") from None
+    problems = json_problems(value)  # NUL, unpaired surrogates, integers beyond 64 bits, depth
+    if problems:
+        raise ValidationFailed(problems)
+    request._json = value  # Starlette's cache: request.json() returns it
 
 
 def router(tag: str) -> APIRouter:

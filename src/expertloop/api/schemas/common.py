@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from ...domain.checks import MAX_ID, json_problems
-from ...domain.errors import ValidationFailed
+from ...domain.checks import MAX_ID
 
 
 class View(BaseModel):
@@ -46,17 +45,11 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 ERRORS = errors(401, 403, 404, 409, 422)
 
 
-def _storable(value: Any) -> Any:
-    problems = json_problems(value, "body")
-    if problems:
-        raise ValidationFailed(problems)
-    return value
-
-
-# A JSON object body: every string storable (no NUL, valid Unicode), integers within 64 bits,
-# nesting bounded. Services validate the fields themselves.
-JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
-JsonValue = Annotated[Any, AfterValidator(_storable)]
+# Request bodies: free-form JSON the services validate field by field. Every body has already
+# been decoded and checked by the routes' JsonRoute (storable strings, 64-bit integers,
+# bounded nesting) before it gets here.
+JsonObject = dict[str, Any]
+JsonValue = Any
 
 # Ids as the database stores them (PostgreSQL ``integer``): anything else is a 422, not a 500.
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="A positive id")]
