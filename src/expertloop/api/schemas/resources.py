@@ -34,7 +34,7 @@ class ExpertOut(View):
     created_at: str | None
 
 
-class ProjectWeek(View):
+class WeekEarning(View):
     week: str
     amount_usd: str
 
@@ -52,7 +52,7 @@ class Earnings(View):
     minutes: str
     tasks: int
     by_project: list[ProjectEarning]
-    by_week: list[ProjectWeek]
+    by_week: list[WeekEarning]
 
 
 class ProjectOut(View):
