@@ -6,6 +6,8 @@ down (``create_app(settings)``), so tests can hand in their own.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,4 +29,4 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # The largest item an import accepts, in bytes of its JSON content (prompt, answers, claims,
     # metadata): every lease sends the item to a trainer, so a huge one slows every request.
-    max_item_bytes: int = Field(1_000_000, ge=1_000)
+    max_item_bytes: Annotated[int, Field(ge=1_000)] = 1_000_000
