@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from ..domain.checks import json_problems
 from ..domain.errors import Problem, ValidationFailed
 from ..domain.items import ItemSpec, parse_item
 from ..domain.policies import Actor, require_staff
@@ -54,18 +53,15 @@ def import_items(session: Session, actor: Actor, project_id: int,
     first_line: dict[str, int | None] = {}
     for n, (line, record) in enumerate(records, 1):
         where = f"{unit} {line}" if line is not None else f"item {n}"
-        stored = json_problems(record)
-        size = item_size(record) if not stored else 0
-        if stored:
-            problems += ValidationFailed(stored).prefixed(where).problems
-        elif size > max_item_bytes:
-            problems.append(Problem(where, f"is {size:,} bytes of JSON; an item may hold at most "
-                                           f"{max_item_bytes:,} (EXPERTLOOP_MAX_ITEM_BYTES)"))
+        try:
+            spec = parse_item(record, task_type, project.options)  # storable text, bounded depth first
+        except ValidationFailed as exc:
+            problems += exc.prefixed(where).problems
         else:
-            try:
-                spec = parse_item(record, task_type, project.options)
-            except ValidationFailed as exc:
-                problems += exc.prefixed(where).problems
+            size = item_size(record)
+            if size > max_item_bytes:
+                problems.append(Problem(where, f"is {size:,} bytes of JSON; an item may hold at most "
+                                               f"{max_item_bytes:,} (EXPERTLOOP_MAX_ITEM_BYTES)"))
             else:
                 if spec.external_id is not None:
                     if spec.external_id in first_line:
