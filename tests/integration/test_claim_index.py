@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import event, insert, text, update
 
-from expertloop.services.imports import import_items
+from expertloop.services.imports import ANALYZE_GROWTH, ANALYZE_MIN, import_items, refresh_statistics
 from expertloop.storage import repositories as repo
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Item
@@ -44,6 +44,13 @@ def test_the_claim_uses_the_claim_index_and_imports_refresh_statistics(fresh_url
             assert analyzed.scalar_one() is not None
         else:
             assert s.execute(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'items'")).scalar_one() > 0
+        assert not refresh_statistics(s)  # fresh statistics: nothing to do
+        grow = int(1501 * ANALYZE_GROWTH + ANALYZE_MIN) - 1501 + 1
+        s.execute(insert(Item), [{"project_id": p["id"], "payload": {"text": "x"}, "priority": 0, "done_count": 1,
+                                  "target_overlap": 1, "created_at": datetime.now(UTC)}] * grow)
+        s.commit()
+        assert refresh_statistics(s)  # grown past the threshold: refreshed
+        assert not refresh_statistics(s)
         # a nearly finished project: the open items are few and the index holds only them
         s.execute(update(Item).where(Item.project_id == p["id"]).values(done_count=1))
         s.execute(insert(Item), [{"project_id": p["id"], "payload": {"text": "late"}, "priority": 0,
