@@ -6,6 +6,9 @@ down (``create_app(settings)``), so tests can hand in their own.
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./expertloop.db"
@@ -24,3 +27,6 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     # Cookies are marked Secure when the site is served over HTTPS.
     secure_cookies: bool = False
+    # The largest item an import accepts, in bytes of its JSON content (prompt, answers, claims,
+    # metadata): every lease sends the item to a trainer, so a huge one slows every request.
+    max_item_bytes: Annotated[int, Field(ge=1_000)] = 1_000_000

@@ -160,3 +160,57 @@ def test_commands_refuse_an_uninitialised_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     r = runner.invoke(app, ["token", "create", "--role", "admin"], env={"EXPERTLOOP_DATABASE_URL": url})
     assert r.exit_code == 1 and "expertloop init" in r.output
+
+
+def test_token_list_and_revoke(cli):
+    assert cli("init").exit_code == 0
+    created = cli("token", "create", "--role", "manager", "--label", "ops laptop")
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    listing = cli("token", "list")
+    assert listing.exit_code == 0 and "ops laptop" in listing.stdout and secret not in listing.stdout
+    token_id = listing.stdout.split()[0]
+    revoked = cli("token", "revoke", token_id)
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in cli("token", "list").stdout
+    from expertloop.domain.errors import Unauthenticated
+    from expertloop.services.tokens import authenticate
+
+    engine = make_engine(cli.url)
+    with make_sessionmaker(engine)() as s, pytest.raises(Unauthenticated):
+        authenticate(s, secret)
+    engine.dispose()
+    missing = cli("token", "revoke", "999999")
+    assert missing.exit_code == 1 and "not found" in missing.output and "Traceback" not in missing.output
+    assert cli("token", "revoke", "99999999999").exit_code == 2  # beyond the id range: a usage error
+
+
+def test_bad_files_are_one_clear_error_never_a_traceback(cli, tmp_path):
+    assert cli("init").exit_code == 0
+    project_file = tmp_path / "p.yaml"
+    project_file.write_text("name: L\ntask_type: label\noptions:\n  labels: [a, b]\n")
+    assert cli("project", "create", str(project_file)).exit_code == 0
+    latin1 = tmp_path / "latin1.jsonl"
+    latin1.write_bytes('{"text": "caf\u00e9"}\n{"text": "ok"}\n{"text": "na\u00efve"}\n'.encode("latin-1"))
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"text": ' + "[" * 10_000 + "]" * 10_000 + "}\n")
+    deep_json = tmp_path / "deep.json"
+    deep_json.write_text("[" * 10_000 + "]" * 10_000)
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_bytes(b"name: \xff\xfe\n")
+    nul = tmp_path / "nul.jsonl"
+    nul.write_text('{"text": "a\\u0000b", "external_id": "' + "x" * 300 + '"}\n')
+    for args, expected in ((["items", "import", "1", str(latin1)], "line 1"),
+                           (["items", "import", "1", str(deep)], "nested too deeply"),
+                           (["items", "import", "1", str(deep_json)], "nested too deeply"),
+                           (["project", "create", str(bad_yaml)], "not UTF-8"),
+                           (["items", "import", "1", str(nul)], "NUL"),
+                           (["items", "import", "1", str(tmp_path)], "error:"),
+                           (["items", "import", "99999999999", str(latin1)], "error:")):
+        result = cli(*args)
+        assert result.exit_code in (1, 2), (args, result.output)
+        assert expected in result.output, (args, result.output)
+        assert "Traceback" not in result.output, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
+    assert "line 3" in cli("items", "import", "1", str(latin1)).output  # every bad line at once
+    assert count(cli.url, Item) == 0

@@ -208,3 +208,53 @@ def test_preference_presentation_is_shuffled_and_recorded(session):
         svc.submit(session, actor, lease["assignment_id"], {"choice": 1}, SETTINGS)
     # both orders occur (probability of a constant order in 40 fair draws: 2 × 2^-40)
     assert set(firsts) == {0, 1}
+
+
+def test_a_lapsed_lease_submitted_late_never_overruns_the_budget(session):
+    """$60/h, 10-minute cap: each lease reserves $10; budget $20 and overlap 3 on one item. A's
+    lease lapses, B and C take their two leases and spend the budget; A's late submit, with an
+    hour of active time recorded, must be refused (its reservation was released), not paid."""
+    from sqlalchemy import update
+
+    from expertloop.storage.orm import Assignment
+
+    p = f.project(session, "label", budget_usd="20.00", max_minutes_per_task=10, overlap=3, lease_minutes=10)
+    f.items(session, p["id"], "label", 1)
+    a, b, c = (f.trainer_actor(f.expert(session, hourly_rate_usd="60.00")) for _ in range(3))
+    t0 = utcnow()
+    la = svc.lease_next(session, a, p["id"], now=t0)
+    session.execute(update(Assignment).where(Assignment.id == la["assignment_id"]).values(active_seconds=3600.0))
+    session.commit()
+    later = t0 + timedelta(minutes=11)  # A's lease has lapsed: its $10 is no longer held back
+    lb = svc.lease_next(session, b, p["id"], now=later)
+    lc = svc.lease_next(session, c, p["id"], now=later)
+    session.execute(update(Assignment).where(Assignment.id.in_([lb["assignment_id"], lc["assignment_id"]]))
+                    .values(active_seconds=3600.0))  # B and C work their full 10 minutes
+    session.commit()
+    for actor, lease in ((b, lb), (c, lc)):
+        svc.submit(session, actor, lease["assignment_id"], {"label": "yes"}, SETTINGS,
+                   now=later + timedelta(minutes=10))
+    with pytest.raises(BudgetExhausted, match="no longer covers"):
+        svc.submit(session, a, la["assignment_id"], {"label": "no"}, SETTINGS, now=later + timedelta(minutes=11))
+    with pytest.raises(BudgetExhausted):
+        svc.heartbeat(session, a, la["assignment_id"], SETTINGS, now=later + timedelta(minutes=11))
+    project = svc.load_visible(session, f.ADMIN, lb["assignment_id"])[2]
+    from expertloop.storage import repositories as repo
+
+    assert repo.project_spent_cents(session, project.id) == 2000  # exactly the budget, never above
+
+
+def test_a_late_submit_the_budget_still_covers_is_paid_at_most_its_reservation(session):
+    from sqlalchemy import update
+
+    from expertloop.storage.orm import Assignment
+
+    p = f.project(session, "label", budget_usd="100.00", max_minutes_per_task=10, overlap=1, lease_minutes=10)
+    f.items(session, p["id"], "label", 1)
+    a = f.trainer_actor(f.expert(session, hourly_rate_usd="60.00"))
+    t0 = utcnow()
+    la = svc.lease_next(session, a, p["id"], now=t0)
+    session.execute(update(Assignment).where(Assignment.id == la["assignment_id"]).values(active_seconds=7200.0))
+    session.commit()
+    done = svc.submit(session, a, la["assignment_id"], {"label": "no"}, SETTINGS, now=t0 + timedelta(minutes=30))
+    assert done["earned_usd"] == "10.00"  # the 10-minute cap at $60/h: what the lease reserved

@@ -12,11 +12,13 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..config import Settings
+from ..domain.checks import MAX_ID
 from ..domain.errors import ExpertloopError, ValidationFailed
 from ..domain.policies import Actor, Role
 from ..domain.records import ExportFormat
@@ -26,7 +28,7 @@ app = typer.Typer(help="expertloop: expert human-data programmes for LLM trainin
 experts_app = typer.Typer(help="Register experts (trainers).", no_args_is_help=True)
 project_app = typer.Typer(help="Create projects.", no_args_is_help=True)
 items_app = typer.Typer(help="Import items into a project.", no_args_is_help=True)
-token_app = typer.Typer(help="Issue bearer tokens.", no_args_is_help=True)
+token_app = typer.Typer(help="Issue, list and revoke bearer tokens.", no_args_is_help=True)
 app.add_typer(experts_app, name="experts")
 app.add_typer(project_app, name="project")
 app.add_typer(items_app, name="items")
@@ -66,17 +68,47 @@ def _session(migrate: bool = False):
 
 @contextmanager
 def _errors():
-    """Map domain errors to a clear message and exit status 1."""
+    """Map every failure to one clear message and exit status 1 — never a traceback.
+
+    Domain errors print their problems (each on its own line); a file that cannot be read, a
+    database that refuses the request and anything unexpected print one ``error:`` line.
+    """
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
     try:
         yield
+    except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+        raise
     except ExpertloopError as exc:
         if isinstance(exc, ValidationFailed) and len(exc.problems) > 1:
             err.print(f"[red]error:[/red] {len(exc.problems)} problems, nothing was changed:", highlight=False)
             for p in exc.problems:
                 err.print(f"  {p}", highlight=False, markup=False)
         else:
-            err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            _fail(exc.message)
         raise typer.Exit(1) from None
+    except OSError as exc:
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        _fail(f"{exc.strerror or exc}{where}")
+        raise typer.Exit(1) from None
+    except DBAPIError as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        _fail(f"the database refused the request ({first}); nothing was changed")
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:
+        _fail(f"database error: {str(exc).splitlines()[0]}")
+        raise typer.Exit(1) from None
+    except RecursionError:
+        _fail("the input is nested too deeply to read")
+        raise typer.Exit(1) from None
+    except Exception as exc:  # a bug: still one line, with what to report
+        _fail(f"unexpected {type(exc).__name__}: {exc} (please report this with the command you ran)")
+        raise typer.Exit(1) from None
+
+
+def _fail(message: str) -> None:
+    err.print("[red]error:[/red] ", end="", highlight=False)
+    err.print(message, highlight=False, markup=False)
 
 
 @app.command()
@@ -184,6 +216,7 @@ def items_import(project: int = typer.Argument(..., help="Project id."),
                      "store": bar.add_task("storing", total=len(records))}
             result = import_items(session, OPERATOR, project, records,
                                   progress=lambda phase, n: bar.update(tasks[phase], completed=n),
+                                  max_item_bytes=_settings().max_item_bytes,
                                   unit="row" if file.suffix.lower() == ".parquet" else "line")
     out.print(f"imported {result['imported']} items into project {project} "
               f"({result['skipped_existing']} already present, {result['with_gold']} with gold)", highlight=False)
@@ -199,6 +232,29 @@ def token_create(role: Role = typer.Option(..., help="admin, manager, reviewer o
     with _errors(), _session() as session:
         token = issue_token(session, role, expert, label)
     out.print(token, highlight=False)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens, newest first: id, role, expert, label, created, revoked (never the secret)."""
+    from ..services.tokens import list_tokens
+
+    with _errors(), _session() as session:
+        rows = list_tokens(session)
+    for r in rows:
+        out.print(f"{r['id']}\t{r['role']}\t{r['expert_id'] or '-'}\t{r['label'] or '-'}\t{r['created_at']}\t"
+                  f"{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'active'}", highlight=False, markup=False)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., min=1, max=MAX_ID, help="Token id (see `token list`).")) -> None:
+    """Revoke a token: refused from its next request on, browser sessions signed in with it too."""
+    from ..services.tokens import revoke_token
+
+    with _errors(), _session() as session:
+        row = revoke_token(session, token_id)
+    err.print(f"token {row['id']} ({row['role']}{', expert ' + str(row['expert_id']) if row['expert_id'] else ''}) "
+              f"revoked at {row['revoked_at']}", highlight=False, markup=False)
 
 
 @app.command()

@@ -11,6 +11,66 @@ from typing import Any
 
 from .errors import Problem, ValidationFailed
 
+# Bounds every stored value must respect on both databases (PostgreSQL ``integer`` ids,
+# ``bigint`` amounts): an input outside them is refused here, never sent to the database.
+MAX_ID = 2**31 - 1
+MAX_INT = 2**31 - 1
+MIN_INT = -(2**31)
+MAX_BIGINT = 2**63 - 1
+MIN_BIGINT = -(2**63)
+# Nesting deeper than this is refused in JSON a client sends (items, responses, options).
+MAX_JSON_DEPTH = 64
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be stored as text on every database, or None when it can.
+
+    PostgreSQL refuses NUL in text and JSON, and no database can encode an unpaired UTF-16
+    surrogate (a lone ``\\ud800`` decoded from JSON) as UTF-8.
+    """
+    if "\x00" in value:
+        return "must not contain NUL (\\u0000) characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (it holds an unpaired surrogate such as \\ud800)"
+    return None
+
+
+def json_problems(value: Any, loc: str = "", *, max_depth: int = MAX_JSON_DEPTH) -> list[Problem]:
+    """Every string (keys included) of a JSON value that cannot be stored, every integer outside
+    64 bits, and nesting deeper than ``max_depth``; each with its location."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str, int]] = [(value, loc, 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > max_depth:
+            problems.append(Problem(where, f"is nested deeper than {max_depth} levels"))
+            continue
+        if isinstance(node, str):
+            msg = text_problem(node)
+            if msg:
+                problems.append(Problem(where, msg))
+        elif isinstance(node, bool) or node is None or isinstance(node, float):
+            continue
+        elif isinstance(node, int):
+            if not MIN_BIGINT <= node <= MAX_BIGINT:
+                problems.append(Problem(where, "is an integer outside the 64-bit range"))
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                key_text = str(key)
+                msg = text_problem(key_text)
+                if msg:
+                    problems.append(Problem(where, f"has a field name that {msg}"))
+                    continue
+                stack.append((item, join(where, key_text), depth + 1))
+        elif isinstance(node, list):
+            stack.extend((item, join(where, i), depth + 1) for i, item in enumerate(node))
+        if len(problems) >= 20:
+            break
+    problems.sort(key=lambda p: p.loc)
+    return problems
+
 
 class Checker:
     """Collects every problem in one pass so a user sees all of them at once."""
@@ -33,7 +93,7 @@ class Checker:
         return value
 
     def text(self, obj: dict, key: str, loc: str, *, required: bool = True,
-             allow_empty: bool = False) -> str | None:
+             allow_empty: bool = False, max_len: int | None = None) -> str | None:
         where = join(loc, key)
         if key not in obj or obj[key] is None:
             if required:
@@ -46,7 +106,22 @@ class Checker:
         if not allow_empty and not value.strip():
             self.fail(where, "must not be empty")
             return None
+        return self.text_value(value, where, max_len=max_len)
+
+    def text_value(self, value: str, where: str, *, max_len: int | None = None) -> str | None:
+        """A string that fits its column: at most ``max_len`` characters, no NUL, valid Unicode."""
+        msg = text_problem(value)
+        if msg:
+            self.fail(where, msg)
+            return None
+        if max_len is not None and len(value.strip()) > max_len:
+            self.fail(where, f"must be at most {max_len} characters, got {len(value.strip())}")
+            return None
         return value
+
+    def json(self, value: Any, where: str) -> None:
+        """Record every problem :func:`json_problems` finds in a free-form JSON value."""
+        self.problems.extend(json_problems(value, where))
 
     def integer(self, obj: dict, key: str, loc: str, *, lo: int | None = None,
                 hi: int | None = None, required: bool = True) -> int | None:
@@ -62,7 +137,9 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(where, f"must be an integer, got {type_name(value)}")
             return None
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
+        lo = MIN_BIGINT if lo is None else lo
+        hi = MAX_BIGINT if hi is None else hi
+        if value < lo or value > hi:
             self.fail(where, f"must be between {lo} and {hi}, got {value}")
             return None
         return value
@@ -84,7 +161,10 @@ class Checker:
         if len(value) < min_len:
             self.fail(where, f"must have at least {min_len} entries, got {len(value)}")
             return None
-        return value
+        bad = [(i, m) for i, v in enumerate(value) if (m := text_problem(v))]
+        for i, msg in bad:
+            self.fail(join(where, i), msg)
+        return None if bad else value
 
     def no_unknown(self, obj: dict, allowed: Iterable[str], loc: str) -> None:
         allowed = set(allowed)

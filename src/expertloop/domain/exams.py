@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .checks import Checker, join
+from .checks import MAX_ID, Checker, join
 from .errors import Problem, ValidationFailed
 from .experts import MAX_DOMAIN_LEVEL
 from .grading import GRADABLE, gold_score
@@ -42,8 +42,8 @@ def parse_exam(data: Any, check_options) -> ExamSpec:
     if obj is None:
         c.raise_if_any()
     c.no_unknown(obj, EXAM_FIELDS, "")
-    name = c.text(obj, "name", "")
-    domain = c.text(obj, "domain", "")
+    name = c.text(obj, "name", "", max_len=200)
+    domain = c.text(obj, "domain", "", max_len=40)
     level = c.integer(obj, "level", "", lo=1, hi=MAX_DOMAIN_LEVEL)
     task_type = None
     try:
@@ -60,7 +60,7 @@ def parse_exam(data: Any, check_options) -> ExamSpec:
         c.fail("pass_mark", "must be a share between 0 and 1, e.g. 0.8")
     limit = c.integer(obj, "time_limit_minutes", "", lo=1, hi=24 * 60, required=False) or 30
     cooldown = c.integer(obj, "retake_cooldown_hours", "", lo=0, hi=24 * 365, required=False)
-    project_id = c.integer(obj, "project_id", "", lo=1, required=False)
+    project_id = c.integer(obj, "project_id", "", lo=1, hi=MAX_ID, required=False)
     raw_questions = obj.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         c.fail("questions", "must be a non-empty list of items, each with its gold answer")

@@ -66,8 +66,9 @@ def parse_expert(data: Any, loc: str = "") -> ExpertSpec:
     if obj is None:
         c.raise_if_any()
     c.no_unknown(obj, EXPERT_FIELDS, loc)
-    name = c.text(obj, "name", loc)
-    email = c.text(obj, "email", loc)
+    c.json(obj, loc)
+    name = c.text(obj, "name", loc, max_len=200)
+    email = c.text(obj, "email", loc, max_len=320)
     if email is not None and not _EMAIL.match(email.strip()):
         c.fail(join(loc, "email"), f"is not an email address: {email!r}")
     degree = Degree.none

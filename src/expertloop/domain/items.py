@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import Checker, join
-from .errors import ValidationFailed
+from .checks import Checker, join, text_problem
 from .responses import normalise_gold
 from .tasks import task_type
 from .tasks.base import Obj
 
 CONTROL_FIELDS = ("external_id", "priority", "metadata", "gold")
+MAX_EXTERNAL_ID = 200
 
 
 @dataclass(frozen=True)
@@ -35,13 +35,21 @@ def parse_item(record: Any, t: str, options: Obj, loc: str = "") -> ItemSpec:
     c = Checker()
     obj = c.mapping(record, loc or "item")
     if obj is None:
-        raise ValidationFailed(c.problems)
+        c.raise_if_any()
+    c.json(obj, loc)
+    c.raise_if_any()
     payload = {k: v for k, v in obj.items() if k not in CONTROL_FIELDS}
     external_id = obj.get("external_id")
     if external_id is not None:
         if isinstance(external_id, bool) or not isinstance(external_id, (str, int)):
             c.fail(join(loc, "external_id"), "must be a string")
         external_id = str(external_id).strip() or None
+        if external_id is not None:
+            problem = text_problem(external_id)
+            if problem is None and len(external_id) > MAX_EXTERNAL_ID:
+                problem = f"must be at most {MAX_EXTERNAL_ID} characters, got {len(external_id)}"
+            if problem:
+                c.fail(join(loc, "external_id"), problem)
     priority = c.integer(obj, "priority", loc, lo=-1_000_000, hi=1_000_000, required=False) or 0
     metadata = obj.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .checks import Checker, join
+from .checks import MAX_ID, Checker, join
 from .experts import MAX_DOMAIN_LEVEL, Degree, ExpertStatus
 from .money import parse_usd
 from .routing import (
@@ -97,7 +97,8 @@ def parse_project(data: Any) -> ProjectSpec:
     if obj is None:
         c.raise_if_any()
     c.no_unknown(obj, PROJECT_FIELDS, "")
-    name = c.text(obj, "name", "")
+    c.json(obj, "")
+    name = c.text(obj, "name", "", max_len=200)
     task_type = None
     raw_type = obj.get("task_type")
     try:
@@ -191,7 +192,8 @@ def _parse_requirements(c: Checker, data: Any, loc: str = "requirements") -> Req
         c.fail(join(loc, "verified"), "must be true or false")
         verified = False
     exams = data.get("exams") or []
-    if not isinstance(exams, list) or any(isinstance(e, bool) or not isinstance(e, int) for e in exams):
+    if not isinstance(exams, list) or any(isinstance(e, bool) or not isinstance(e, int) or not 1 <= e <= MAX_ID
+                                          for e in exams):
         c.fail(join(loc, "exams"), "must be a list of exam ids")
         exams = []
     return Requirements(domains=domains, languages=tuple(v.lower() for v in languages),

@@ -23,7 +23,9 @@ def parse_response(response: Any, t: str, options: Obj, payload: Obj, loc: str =
     c = Checker()
     obj = c.mapping(response, loc)
     if obj is None:
-        raise ValidationFailed(c.problems)
+        c.raise_if_any()
+    c.json(obj, loc)
+    c.raise_if_any()
     out = task_type(t).check_response(c, obj, options, payload, loc)
     for key, value in out.items():
         if isinstance(value, str) and len(value) > MAX_TEXT:

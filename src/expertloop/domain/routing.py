@@ -148,7 +148,7 @@ def parse_tiers(c: Checker, value: Any, escalation: Any, parse_requirements) -> 
             c.fail(loc, "must be an object")
             continue
         c.no_unknown(tier, ("name", "requirements", "hourly_rate_usd"), loc)
-        name = c.text(tier, "name", loc)
+        name = c.text(tier, "name", loc, max_len=50)
         req = parse_requirements(tier.get("requirements"), join(loc, "requirements"))
         rate = None
         if tier.get("hourly_rate_usd") is not None:

@@ -19,7 +19,7 @@ from ..config import Settings
 from ..domain.assignments import AssignmentState, add_active_time, lease_expiry
 from ..domain.errors import BudgetExhausted, Conflict, LeaseExpired, NotFound, PermissionDenied
 from ..domain.money import from_cents, to_cents
-from ..domain.payments import billable_minutes, pay_for, worst_case_lease_cost
+from ..domain.payments import billable_minutes, pay_within, reserved_for_lease, worst_case_lease_cost
 from ..domain.policies import Actor, can_see_assignment, can_work_on, require_expert
 from ..domain.presentation import make_presentation
 from ..domain.projects import TaskType
@@ -189,7 +189,14 @@ def heartbeat(session: Session, actor: Actor, assignment_id: int, settings: Sett
     a = _load_own(session, actor, assignment_id)
     project = session.get(Project, a.project_id)
     require_consent_standing(session, a)
+    lapsed = now >= a.lease_expires_at
+    if lapsed and project.budget_cents is not None:
+        repo.lock_project(session, project.id)  # before the item, as a claim does
     _revive_or_fail(session, a, project, now)
+    if lapsed and project.budget_cents is not None:  # the revived lease must be reserved again
+        expert = session.get(Expert, a.expert_id)
+        _check_late_budget(session, project, a, now, to_cents(reserved_for_lease(
+            project.max_minutes_per_task, from_cents(rate_cents(project, expert)))))
     a.active_seconds = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
     a.last_seen_at = now
     a.lease_expires_at = lease_expiry(now, project.lease_minutes)
@@ -216,10 +223,34 @@ def submit(session: Session, actor: Actor, assignment_id: int, response: object,
     """Validate and store a response, and pay for the active time (capped) in one transaction.
 
     With an ``Idempotency-Key``, a retried submit returns the first result instead of failing.
+    Concurrent submits of one assignment are serialised on its row: the first stores the
+    response, the others return that result (same key) or a 409 (any other key). A submit
+    that PostgreSQL aborts to break a deadlock is retried from scratch (it changed nothing).
     """
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            return _submit(session, actor, assignment_id, response, settings,
+                           idempotency_key=idempotency_key, now=now)
+        except OperationalError as exc:
+            if attempt == DEADLOCK_RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
+                raise
+            session.rollback()
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
+            idempotency_key: str | None, now: datetime | None) -> dict:
     now = now or utcnow()
     begin_write(session)
     a = _load_own(session, actor, assignment_id)
+    # Lock the project (a late submit checks the budget), the item, then the assignment — the
+    # order a claim takes them — and decide on the assignment's state as it stands under the
+    # lock: a concurrent submit that got there first has committed, and its result is what a
+    # retry must see.
+    if now >= a.lease_expires_at:
+        repo.lock_project(session, a.project_id)
+    repo.lock_item(session, a.item_id)
+    a = _lock_assignment(session, a.id)
     project = session.get(Project, a.project_id)
     item = session.get(Item, a.item_id)
     if a.state in (AssignmentState.submitted.value, AssignmentState.accepted.value,
@@ -232,14 +263,18 @@ def submit(session: Session, actor: Actor, assignment_id: int, response: object,
     require_consent_standing(session, a)
     if a.consent_id is None and project.terms_version:  # leased before the project had terms
         a.consent_id = require_live_consent(session, project, a.expert_id).id
+    lapsed = now >= a.lease_expires_at
     _revive_or_fail(session, a, project, now)
     clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
-    repo.lock_item(session, a.item_id)
     expert = session.get(Expert, a.expert_id)
     active = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
     minutes = billable_minutes(active, project.max_minutes_per_task)
     rate = rate_cents(project, expert)
-    amount = pay_for(minutes, from_cents(rate))
+    amount = pay_within(minutes, from_cents(rate), reserved_for_lease(project.max_minutes_per_task,
+                                                                      from_cents(rate)))
+    if lapsed and project.budget_cents is not None:
+        # A lapsed lease no longer held its reservation: others may have spent it since.
+        _check_late_budget(session, project, a, now, to_cents(amount))
     a.state = AssignmentState.submitted.value
     a.response = clean
     a.submitted_at = now
@@ -255,6 +290,32 @@ def submit(session: Session, actor: Actor, assignment_id: int, response: object,
     result = _submit_result(session, a, item, project, now)
     session.commit()
     return result
+
+
+def _lock_assignment(session: Session, assignment_id: int) -> Assignment:
+    """The assignment re-read under a row lock (PostgreSQL; SQLite's write lock is held already)."""
+    stmt = select(Assignment).where(Assignment.id == assignment_id).execution_options(populate_existing=True)
+    if not is_sqlite(session):
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one()
+
+
+def _check_late_budget(session: Session, project: Project, a: Assignment, now: datetime, cost_cents: int) -> None:
+    """Refuse (409) to revive a lapsed lease when the budget can no longer cover ``cost_cents``
+    on top of what is spent and what the live leases have reserved."""
+    repo.lock_project(session, project.id)
+    spent = repo.project_spent_cents(session, project.id)
+    rates = repo.live_lease_rates(session, project.id, now)  # a lapsed lease is not among them
+    if project.hourly_rate_cents is not None:
+        rates = [project.hourly_rate_cents] * len(rates)
+    reserved = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)
+    if spent + reserved + cost_cents > project.budget_cents:
+        session.rollback()
+        raise BudgetExhausted(
+            f"the lease on assignment {a.id} expired at {a.lease_expires_at.isoformat()} and the budget of project "
+            f"{project.id} no longer covers it: spent ${from_cents(spent)} + leased worst case "
+            f"${from_cents(reserved)} + this task ${from_cents(cost_cents)} > budget "
+            f"${from_cents(project.budget_cents)}")
 
 
 def _submit_result(session: Session, a: Assignment, item: Item, project: Project, now: datetime) -> dict:

@@ -28,20 +28,53 @@ def read_records(path: Path) -> list[tuple[int, dict]]:
     if suffix not in readers:
         raise ValidationFailed(f"{path.name}: unsupported file type {suffix or '(none)'}; use "
                                + ", ".join(RECORD_SUFFIXES), loc="file")
-    return list(readers[suffix](path))
+    try:
+        return list(readers[suffix](path))
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(_not_utf8(path, exc), loc="file") from None
+    except RecursionError:
+        raise ValidationFailed(f"{path.name}: nested too deeply to read", loc="file") from None
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    byte = exc.object[exc.start:exc.start + 1]
+    return f"{path.name}: not UTF-8 text (byte {exc.start} is {byte!r}); save it as UTF-8"
+
+
+_UNREADABLE = object()
+
+
+def _decode_json(text: str, where: str, problems: list[Problem]) -> Any:
+    """One JSON value, or ``_UNREADABLE`` after recording why (with its location)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(where, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+    except RecursionError:
+        problems.append(Problem(where, "is nested too deeply to read"))
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        problems.append(Problem(where, f"invalid JSON: {exc}"))
+    return _UNREADABLE
 
 
 def read_document(path: Path) -> Any:
     """One YAML or JSON document (a project definition)."""
     if not path.exists():
         raise ValidationFailed(f"no such file: {path}", loc="file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(_not_utf8(path, exc), loc="file") from None
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
         return yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(f"{path.name} line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ValidationFailed(f"{path.name}: nested too deeply to read", loc="file") from None
+    except ValueError as exc:
+        raise ValidationFailed(f"{path.name}: invalid JSON: {exc}", loc="file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -49,16 +82,23 @@ def read_document(path: Path) -> Any:
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    problems = []
+    """Every line is read, so every bad line (bad UTF-8, bad JSON, too deep) is reported at once."""
+    problems: list[Problem] = []
     records = []
-    with path.open(encoding="utf-8-sig") as fh:
-        for n, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(f"line {n}", f"is not UTF-8 text (byte {exc.start + 1} of the line)"))
+                continue
             if not line.strip():
                 continue
-            try:
-                records.append((n, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                problems.append(Problem(f"line {n}", f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            record = _decode_json(line, f"line {n}", problems)
+            if record is not _UNREADABLE:
+                records.append((n, record))
     if problems:
         raise ValidationFailed(problems)
     return iter(records)

@@ -304,3 +304,8 @@ class Consent(Base):
     withdrawn_at: Mapped[datetime | None]
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
     withdrawn_by: Mapped[str | None] = mapped_column(String(20))  # "expert" or the staff role
+
+
+# The claim's order over open items (see migration 0007 and repositories.next_candidate_item).
+Index("ix_items_claim", Item.project_id, Item.priority.desc(), Item.id,
+      postgresql_where=Item.done_count < Item.target_overlap, sqlite_where=Item.done_count < Item.target_overlap)

@@ -97,7 +97,7 @@ def project_from_form(form: FormData) -> dict:
     if floor["gold_accuracy"] is not None or floor["reliability"] is not None:
         data["quality_floor"] = {k: v for k, v in floor.items() if v is not None}
     for key in ("budget_usd", "hourly_rate_usd"):
-        value = _text(form, key).strip().lstrip("$").replace(",", "")
+        value = _text(form, key).strip()  # parsed strictly by the domain: "12,50" is refused, never scaled
         if value:
             data[key] = value
     if problems:

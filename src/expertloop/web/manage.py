@@ -107,7 +107,8 @@ def upload_items(project_id: int, request: Request, form: FormData = Depends(for
         finally:
             cleanup(path)
         unit = "row" if path.suffix.lower() == ".parquet" else "line"
-        result = imports_svc.import_items(db, actor, project_id, records, unit=unit)
+        result = imports_svc.import_items(db, actor, project_id, records, unit=unit,
+                                          max_item_bytes=request.app.state.settings.max_item_bytes)
     except ValidationFailed as exc:
         ctx = _dashboard_context(db, actor, project_id, import_errors=exc.problems, import_file=filename)
         return render(request, "manage/project.html", ctx, status=422)

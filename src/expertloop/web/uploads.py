@@ -3,6 +3,8 @@ to a private temporary folder for the file readers, removed afterwards."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 import tempfile
 from pathlib import Path
 
@@ -21,8 +23,18 @@ def uploaded_file(form: FormData, key: str) -> UploadFile | None:
     return None
 
 
+def safe_name(filename: str | None) -> str:
+    """The uploaded file's base name, reduced to characters any file system takes (no NUL, no
+    separators, no unpaired surrogates), at most 100 characters, its suffix kept."""
+    name = Path((filename or "upload").replace("\\", "/")).name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    stem = re.sub(r"[^\w.\- ]", "_", stem, flags=re.ASCII).strip(" .") or "upload"
+    suffix = re.sub(r"[^\w.]", "_", suffix, flags=re.ASCII)
+    return stem[:100 - len(suffix)] + suffix
+
+
 def save_upload(upload: UploadFile, allowed: tuple[str, ...]) -> Path:
-    name = Path(upload.filename or "upload").name
+    name = safe_name(upload.filename)
     suffix = Path(name).suffix.lower()
     if suffix not in allowed:
         raise ValidationFailed(f"{name}: unsupported file type {suffix or '(none)'}; use " + ", ".join(allowed),
@@ -44,7 +56,5 @@ def save_upload(upload: UploadFile, allowed: tuple[str, ...]) -> Path:
 
 def cleanup(path: Path) -> None:
     path.unlink(missing_ok=True)
-    try:
+    with contextlib.suppress(OSError):
         path.parent.rmdir()
-    except OSError:
-        pass

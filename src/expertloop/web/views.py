@@ -137,12 +137,15 @@ def install(app: FastAPI) -> None:
             return await previous(request, exc)
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 
+    previous_invalid = app.exception_handlers.get(RequestValidationError, request_validation_exception_handler)
+    previous_http = app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
+
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):
         if getattr(request.state, "web", False) and not _wants_json(request):
             return render(request, "error.html", {"title": "Not found", "status": 404,
                                                   "message": "There is no page at this address."}, status=404)
-        return await request_validation_exception_handler(request, exc)
+        return await previous_invalid(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -151,7 +154,7 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and not api_like and "text/html" in request.headers.get("accept", ""):
             return render(request, "error.html", {"title": "Not found", "status": 404,
                                                   "message": "There is no page at this address."}, status=404)
-        return await http_exception_handler(request, exc)
+        return await previous_http(request, exc)
 
 
 __all__ = ["install"]

@@ -8,6 +8,7 @@ from ...domain.policies import Actor
 from ...domain.records import ExportFormat
 from ...services import exports as svc
 from ..deps import get_actor, get_session
+from ..schemas import Id, errors
 
 router = APIRouter(tags=["exports"])
 
@@ -28,8 +29,10 @@ What was left out is only known once the stream ends, when headers are long sent
 
 
 @router.get("/projects/{project_id}/export", summary="Stream a project's judgments as JSONL in a TRL layout",
-            description=EXPORT_DESCRIPTION, response_class=StreamingResponse)
-def export(project_id: int, request: Request, format: ExportFormat = Query(...),
+            description=EXPORT_DESCRIPTION, response_class=StreamingResponse,
+            responses={200: {"description": "JSON Lines, one record per line",
+                             "content": {"application/x-ndjson": {}}}, **errors(401, 403, 404, 422)})
+def export(project_id: Id, request: Request, format: ExportFormat = Query(...),
            consensus: bool = Query(False, description="one record per item, built from the consensus"),
            min_judgments: int | None = Query(None, ge=1, le=1_000_000,
                                              description="leave out items with fewer counted judgments"),

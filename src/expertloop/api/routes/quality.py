@@ -1,16 +1,21 @@
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from sqlalchemy.orm import Session
 
 from ...domain.policies import Actor
 from ...services.quality import project_quality
 from ..deps import get_actor, get_session
+from ..schemas import Id, errors
+from ..schemas.resources import QualityReport
+from ._base import router as make_router
 
-router = APIRouter(tags=["quality"])
+router = make_router("quality")
 
 
 @router.get("/projects/{project_id}/quality",
-            summary="Agreement with interval, consensus per item, trainer scorecards, bias flags, group disagreement")
-def quality(project_id: int, n_boot: int = Query(200, ge=0, le=2000, description="Bootstrap resamples for intervals"),
+            summary="Agreement with interval, consensus per item, trainer scorecards, bias flags, group disagreement",
+            response_model=QualityReport, responses=errors(403, 404))
+def quality(project_id: Id,
+            n_boot: int = Query(200, ge=0, le=2000, description="Bootstrap resamples for intervals"),
             consensus_limit: int = Query(1000, ge=0, le=100_000, description="Items listed, least confident first"),
             actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
     return project_quality(session, actor, project_id, n_boot=n_boot, consensus_limit=consensus_limit)

@@ -1,0 +1,263 @@
+"""Response models of the API's resources, matching what the services return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from .common import View
+
+
+class Health(View):
+    status: str
+    database: str
+
+
+class Me(View):
+    role: str
+    expert_id: int | None
+
+
+class ExpertOut(View):
+    id: int
+    name: str
+    email: str
+    degree: str
+    licenses: list[str]
+    domains: dict[str, int]
+    languages: list[str]
+    hourly_rate_usd: str | None = Field(description="Decimal dollars as a string, e.g. \"120.00\"")
+    country: str | None
+    status: str
+    verified_domains: dict[str, Any]
+    created_at: str | None
+
+
+class WeekEarning(View):
+    week: str
+    amount_usd: str
+
+
+class ProjectEarning(View):
+    project_id: int | None
+    amount_usd: str
+    minutes: str
+    tasks: int
+
+
+class Earnings(View):
+    expert_id: int
+    total_usd: str
+    minutes: str
+    tasks: int
+    by_project: list[ProjectEarning]
+    by_week: list[WeekEarning]
+
+
+class ProjectOut(View):
+    id: int
+    name: str
+    task_type: str
+    guidelines: str | None
+    guidelines_version: int
+    options: dict[str, Any] | None
+    requirements: dict[str, Any] | None
+    overlap: int
+    lease_minutes: int
+    max_minutes_per_task: int
+    terms_version: int
+    created_at: str | None
+    budget_usd: str | None = Field(None, description="Staff only")
+    spent_usd: str | None = Field(None, description="Staff only")
+    progress: dict[str, Any] | None = None
+
+
+class ImportResult(View):
+    project_id: int
+    imported: int
+    skipped_existing: int
+    with_gold: int
+
+
+class AssignmentOut(View):
+    assignment_id: int
+    project_id: int
+    task_type: str
+    state: str
+    expert_id: int
+    item: dict[str, Any] = Field(description="The item as the trainer sees it (gold and metadata for staff only)")
+    leased_at: str | None
+    lease_expires_at: str | None
+    submitted_at: str | None
+    active_seconds: float
+    guidelines_version: int
+    response: Any = None
+    review_feedback: str | None = None
+
+
+class Submitted(AssignmentOut):
+    earned_usd: str | None = None
+    minutes: str | None = None
+
+
+class Heartbeat(View):
+    assignment_id: int
+    lease_expires_at: str
+    active_seconds: float
+
+
+class Released(View):
+    assignment_id: int
+    state: str
+
+
+class QueueEntry(View):
+    assignment_id: int
+    project_id: int
+    project_name: str
+    task_type: str
+    item_id: int
+    expert_id: int
+    submitted_at: str | None
+    active_seconds: float
+
+
+class ReviewDetail(AssignmentOut):
+    project: dict[str, Any] | None = None
+
+
+class ExamOut(View):
+    id: int
+    name: str
+    domain: str
+    level: int
+    task_type: str
+    options: dict[str, Any] | None
+    pass_mark: float
+    time_limit_minutes: int
+    retake_cooldown_hours: int
+    project_id: int | None
+    questions: int
+
+
+class Attempt(View):
+    attempt_id: int
+    exam_id: int
+    deadline: str | None
+    seconds_left: int
+    submitted_at: str | None
+    score: float | None
+    passed: bool | None
+    questions: list[dict[str, Any]]
+
+
+class CertificateOut(View):
+    id: int
+    expert_id: int
+    exam_id: int
+    domain: str
+    level: int
+    score: float
+    issued_at: str | None
+
+
+class AttemptResult(View):
+    attempt_id: int
+    exam_id: int
+    score: float
+    passed: bool
+    pass_mark: float
+    certificate: CertificateOut | None
+    retake_allowed_at: str | None
+
+
+class PauseOut(View):
+    id: int
+    project_id: int
+    expert_id: int
+    expert_name: str | None
+    reason: str | None
+    created_at: str | None
+    lifted_at: str | None
+
+
+class NotificationOut(View):
+    id: int
+    kind: str
+    project_id: int | None
+    expert_id: int | None
+    item_id: int | None
+    message: str | None
+    created_at: str | None
+
+
+class ItemEventOut(View):
+    kind: str
+    detail: Any = None
+    at: str | None
+
+
+class ItemHistory(View):
+    item_id: int
+    project_id: int
+    external_id: str | None
+    judgments: int
+    target_overlap: int
+    confidence: float | None
+    required_tier: str | None
+    events: list[ItemEventOut]
+
+
+class ConsentOut(View):
+    id: int
+    project_id: int
+    expert_id: int
+    terms_version: int
+    agreed_at: str | None
+    withdrawn_at: str | None
+    withdrawal_reason: str | None
+    withdrawn_by: str | None
+
+
+class MyTerms(View):
+    project_id: int
+    project: str
+    terms: str | None
+    terms_version: int
+    consent: ConsentOut | None
+    current: bool
+
+
+class Withdrawal(View):
+    project_id: int
+    expert_id: int | None
+    withdrawn: list[ConsentOut]
+    released_leases: int
+    contributions_removed: int
+
+
+class Terms(View):
+    project_id: int
+    terms: str | None
+    terms_version: int
+
+
+class QualityReport(View):
+    """Agreement, consensus, scorecards and flags; the fields depend on the task type."""
+
+
+class TokenIssued(View):
+    token: str = Field(description="The bearer token, shown only this once")
+    id: int | None = None
+    role: str
+    expert_id: int | None
+
+
+class TokenOut(View):
+    id: int
+    role: str
+    expert_id: int | None
+    label: str | None
+    created_at: str | None
+    revoked_at: str | None

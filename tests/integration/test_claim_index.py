@@ -1,0 +1,62 @@
+"""The claim reads open items through ix_items_claim on both databases, and a bulk import
+leaves the planner statistics up to date."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import event, insert, text, update
+
+from expertloop.services.imports import ANALYZE_GROWTH, ANALYZE_MIN, import_items, refresh_statistics
+from expertloop.storage import repositories as repo
+from expertloop.storage.db import make_engine, make_sessionmaker
+from expertloop.storage.orm import Item
+from tests import factories as f
+
+
+def _claim_plan(session, engine, project_id: int, expert_id: int) -> str:
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):
+        captured.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        repo.next_candidate_item(session, project_id, expert_id, datetime.now(UTC),
+                                 skip_locked=engine.dialect.name != "sqlite", gold=False)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    statement, params = captured[-1]
+    prefix = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    return "\n".join(str(row) for row in session.connection().exec_driver_sql(prefix + statement, params))
+
+
+def test_the_claim_uses_the_claim_index_and_imports_refresh_statistics(fresh_url):
+    engine = make_engine(fresh_url)
+    Session = make_sessionmaker(engine)
+    with Session() as s:
+        p = f.project(s, "label", overlap=1)
+        e = f.expert(s)
+        result = import_items(s, f.ADMIN, p["id"], [(n, f.item_for("label", n)) for n in range(1, 1502)])
+        assert result["imported"] == 1501
+        if engine.dialect.name == "postgresql":
+            analyzed = s.execute(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'items'"))
+            assert analyzed.scalar_one() is not None
+        else:
+            assert s.execute(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'items'")).scalar_one() > 0
+        assert not refresh_statistics(s)  # fresh statistics: nothing to do
+        grow = int(1501 * ANALYZE_GROWTH + ANALYZE_MIN) - 1501 + 1
+        s.execute(insert(Item), [{"project_id": p["id"], "payload": {"text": "x"}, "priority": 0, "done_count": 1,
+                                  "target_overlap": 1, "created_at": datetime.now(UTC)}] * grow)
+        s.commit()
+        assert refresh_statistics(s)  # grown past the threshold: refreshed
+        assert not refresh_statistics(s)
+        # a nearly finished project: the open items are few and the index holds only them
+        s.execute(update(Item).where(Item.project_id == p["id"]).values(done_count=1))
+        s.execute(insert(Item), [{"project_id": p["id"], "payload": {"text": "late"}, "priority": 0,
+                                  "done_count": 0, "target_overlap": 1, "created_at": datetime.now(UTC)}])
+        s.commit()
+        plan = _claim_plan(s, engine, p["id"], e["id"])
+        assert "ix_items_claim" in plan, plan
+        s.rollback()
+    engine.dispose()
