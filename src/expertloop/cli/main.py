@@ -35,8 +35,8 @@ app.add_typer(items_app, name="items")
 app.add_typer(token_app, name="token")
 
 OPERATOR = Actor(role=Role.admin)  # whoever holds the database URL is its administrator
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # never hard-wrap: output is read by scripts too
+out = Console(soft_wrap=True)
 
 
 def _settings() -> Settings:

@@ -213,11 +213,12 @@ class ConsentOut(View):
     id: int
     project_id: int
     expert_id: int
-    terms_version: int
+    terms_version: int | None = Field(description="None for a withdrawal recorded without terms")
     agreed_at: str | None
     withdrawn_at: str | None
     withdrawal_reason: str | None
     withdrawn_by: str | None
+    recorded_without_terms: bool = False
 
 
 class MyTerms(View):

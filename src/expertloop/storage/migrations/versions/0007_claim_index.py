@@ -6,14 +6,14 @@ to read every item of the project and sort; this index hands the claim its first
 directly, and leaves finished items out so a nearly done project is as quick as a new one.
 
 Revision ID: 0007_claim
-Revises: 0004_consent
+Revises: 0006_trust
 Create Date: 2026-11-29 20:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0007_claim'
-down_revision = '0004_consent'
+down_revision = '0006_trust'
 branch_labels = None
 depends_on = None
 
