@@ -24,3 +24,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     # Cookies are marked Secure when the site is served over HTTPS.
     secure_cookies: bool = False
+    # Run jobs (consensus refits) in a background thread of each server process. `expertloop
+    # serve` turns this on unless told --no-jobs; run `expertloop worker` processes otherwise.
+    jobs_in_process: bool = False
+    # Show the demo experts' sign-in details on the sign-in page (set by `serve --demo`).
+    demo: bool = False

@@ -21,6 +21,7 @@ from ..storage.orm import Assignment, Expert, LedgerEntry, Project
 from .clock import utcnow
 from .consensus import Consensus, latest_consensus
 from .projects import load_project
+from .uow import reads
 from .views import project_view, usd
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+@reads
 def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: datetime | None = None) -> dict:
     require_staff(actor, "see project dashboards")
     now = now or utcnow()
@@ -107,6 +109,7 @@ def _agreement_per_day(consensus: Consensus | None, days: list[date]) -> list[in
     return [round(100 * agree[d][0] / agree[d][1]) if d in agree else None for d in days]
 
 
+@reads
 def trainer_rows(session: Session, actor: Actor, project_id: int, *, consensus: Consensus | None = None) -> list[dict]:
     """Per trainer on a project: volume, review outcomes, active time, earnings, quality."""
     require_staff(actor, "see per-trainer figures")
@@ -159,6 +162,7 @@ def _quality(session: Session, actor: Actor, project_id: int, consensus: Consens
             for card in report.get("trainers", [])}
 
 
+@reads
 def projects_overview(session: Session, actor: Actor) -> list[dict]:
     """Every project with progress, spend and work awaiting review (staff)."""
     require_staff(actor, "see every project")

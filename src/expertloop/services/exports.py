@@ -24,6 +24,7 @@ from ..storage import repositories as repo
 from ..storage.orm import Project
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
+from .uow import reads, reads_stream
 from .views import iso
 
 
@@ -40,6 +41,7 @@ def parse_format(value: str) -> ExportFormat:
                                loc="format") from None
 
 
+@reads
 def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
                  consensus: bool = False) -> Iterator[dict]:
     """Records of a project in ``fmt``. Checks run before the first record is produced.
@@ -72,6 +74,7 @@ def _metadata(project: Project, item, a, terms_version: int | None) -> dict:
     }
 
 
+@reads_stream
 def _generate(session: Session, project: Project, task_type: TaskType, fmt: ExportFormat,
               inferred: Consensus | None) -> Iterator[dict]:
     for a, item, terms_version in repo.iter_done_assignments(session, project.id):
@@ -100,6 +103,7 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
+@reads_stream
 def _generate_consensus(session: Session, project: Project) -> Iterator[dict]:
     """One preference pair per item, by consensus; items whose consensus is a tie are left out."""
     inferred = latest_consensus(session, project.id, TaskType.preference)

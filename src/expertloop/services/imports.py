@@ -16,10 +16,10 @@ from ..domain.items import ItemSpec, parse_item
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
-from ..storage.db import begin_write
 from ..storage.orm import Item
 from .clock import utcnow
 from .projects import load_project
+from .uow import run_write
 
 Progress = Callable[[str, int], None]  # (phase, records done in that phase)
 MAX_PROBLEMS = 50
@@ -31,7 +31,7 @@ def import_items(session: Session, actor: Actor, project_id: int,
                  progress: Progress | None = None, unit: str = "line") -> dict:
     """Validate and store items; ``records`` pairs each record with its line (or index)."""
     require_staff(actor, "import items")
-    project = load_project(session, project_id)
+    project = load_project(session, project_id)  # its own read unit: validation holds no lock
     task_type = TaskType(project.task_type)
     specs: list[ItemSpec] = []
     problems: list[Problem] = []
@@ -60,8 +60,12 @@ def import_items(session: Session, actor: Actor, project_id: int,
         progress("validate", len(specs))
     if not specs:
         raise ValidationFailed("the file holds no items")
-    begin_write(session)
-    existing = repo.existing_external_ids(session, project.id, list(first_line))
+    return run_write(session, lambda: _store(session, project, specs, list(first_line), progress))
+
+
+def _store(session: Session, project, specs: list[ItemSpec], external_ids: list[str],
+           progress: Progress | None) -> dict:
+    existing = repo.existing_external_ids(session, project.id, external_ids)
     fresh = [s for s in specs if s.external_id is None or s.external_id not in existing]
     now = utcnow()
     target = (project.adaptive_overlap or {}).get("min", project.overlap)
@@ -73,6 +77,5 @@ def import_items(session: Session, actor: Actor, project_id: int,
              "created_at": now} for s in chunk])
         if progress:
             progress("store", start + len(chunk))
-    session.commit()
     return {"project_id": project.id, "imported": len(fresh), "skipped_existing": len(specs) - len(fresh),
             "with_gold": sum(1 for s in fresh if s.gold is not None)}

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from ..domain.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from ..domain.policies import Actor, Role, can_grant
 from ..storage import repositories as repo
-from ..storage.db import begin_write
 from ..storage.orm import ApiToken, Expert
+from .uow import reads, writes
 
 PREFIX = "el_"
 
@@ -20,6 +20,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@writes
 def issue_token(session: Session, role: Role | str, expert_id: int | None = None,
                 label: str | None = None, *, actor: Actor | None = None) -> str:
     """Create a token and return it in clear (the only time it is seen).
@@ -34,16 +35,14 @@ def issue_token(session: Session, role: Role | str, expert_id: int | None = None
         raise PermissionDenied(f"a {actor.role.value} may not create {role.value} tokens")
     if role in (Role.trainer, Role.reviewer) and expert_id is None:
         raise ValidationFailed(f"a {role.value} token must be bound to an expert (--expert ID)", loc="expert")
-    begin_write(session)
     if expert_id is not None and session.get(Expert, expert_id) is None:
-        session.rollback()
         raise NotFound(f"expert {expert_id} not found")
     token = PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(token_hash=hash_token(token), role=role.value, expert_id=expert_id, label=label))
-    session.commit()
     return token
 
 
+@reads
 def authenticate(session: Session, token: str | None) -> Actor:
     if not token:
         raise Unauthenticated("missing bearer token (Authorization: Bearer el_...)")

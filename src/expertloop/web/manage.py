@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ..api.deps import get_session
+from ..deps import get_session
 from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
