@@ -16,6 +16,7 @@ from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Expert, Item
+from expertloop.services import uow
 
 runner = CliRunner()
 
@@ -30,7 +31,7 @@ def cli(fresh_url):
 
 def count(url: str, model) -> int:
     engine = make_engine(url)
-    with make_sessionmaker(engine)() as s:
+    with make_sessionmaker(engine)() as s, uow.read(s):
         n = s.execute(select(func.count()).select_from(model)).scalar_one()
     engine.dispose()
     return n

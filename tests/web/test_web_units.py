@@ -20,6 +20,7 @@ from expertloop.web.auth import Signer
 from expertloop.web.charts import bar_chart, burn_chart, nice_ceiling
 from expertloop.web.common import safe_next
 from expertloop.web.render import TAGS, markdown
+from expertloop.services import uow
 
 from .helpers import XSS
 
@@ -104,7 +105,8 @@ def test_passwords_are_argon2_and_roles_come_from_tokens(db):
     auth.set_password(session, ADMIN, e["id"], "a long enough password")
     from expertloop.storage.orm import Expert
 
-    stored = session.get(Expert, e["id"]).password_hash
+    with uow.read(session):
+        stored = session.get(Expert, e["id"]).password_hash
     assert stored.startswith("$argon2id$") and "a long enough" not in stored
     actor, fingerprint = auth.sign_in_with_password(session, "ADA@example.org ", "a long enough password")
     assert actor == Actor(role=Role.trainer, expert_id=e["id"])

@@ -83,7 +83,7 @@ def after_submit(session: Session, project: Project, item: Item, assignment: Ass
     _event(session, item.id, "judged", {"assignment_id": assignment.id}, now)
     evidence = ItemEvidence(session, project, item, task_type)
     if evidence.categorical:
-        jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True, now=now)
+        jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True)
     if project.quality_floor is not None:
         _apply_quality_floor(session, project, task_type, item, assignment.expert_id, evidence, now)
     if in_gold_pool(project, item):
@@ -128,30 +128,49 @@ class ItemEvidence:
 
     def posteriors(self) -> list[np.ndarray]:
         """The item's posterior per part (one for most types, one per claim for fact-checks),
-        each judgment weighted by its trainer's confusion; gold parts are certain."""
+        each judgment weighted by its trainer's confusion from the stored fit; gold parts are
+        certain. When the item holds an answer the fit has never seen, that part falls back to
+        a one-coin model over the known and new answers, each trainer right with their fitted
+        reliability (until the next refit learns the new answer)."""
         from ..quality.adaptive import posterior_for_item
 
         model = self.model
         if model is None:
             return []
-        code = {c: k for k, c in enumerate(model.classes)}
-        parts: dict[int, tuple[list[int], list[np.ndarray]]] = {}
+        parts: dict[int, list[tuple[int, str]]] = {}
         for expert_id, response, _leased in self.judgments:
             for part, value in categorical_answers(self.task_type, response):
-                labels, confusions = parts.setdefault(part, ([], []))
-                if value in code:  # an answer the fit has never seen counts from the next refit
-                    labels.append(code[value])
-                    confusions.append(model.confusion_of(expert_id))
+                parts.setdefault(part, []).append((expert_id, value))
         gold = dict(categorical_answers(self.task_type, self.item.gold)) if self.item.gold is not None else {}
+        code = {c: k for k, c in enumerate(model.classes)}
         out = []
         for part in sorted(parts):
-            labels, confusions = parts[part]
-            if part in gold and gold[part] in code:
+            answers = parts[part]
+            unseen = sorted({v for _e, v in answers if v not in code})
+            if unseen:
+                out.append(_one_coin_posterior(model, answers, [*model.classes, *unseen]))
+            elif part in gold and gold[part] in code:
                 out.append(np.eye(len(code))[code[gold[part]]])
             else:
-                out.append(posterior_for_item(labels, np.array(confusions).reshape(len(labels), len(code), len(code)),
-                                              model.class_prior))
+                confusions = np.array([model.confusion_of(e) for e, _v in answers])
+                out.append(posterior_for_item([code[v] for _e, v in answers], confusions, model.class_prior))
         return out
+
+
+def _one_coin_posterior(model: TrainerModel, answers: list[tuple[int, str]], classes: list[str]) -> np.ndarray:
+    from ..quality.adaptive import posterior_for_item
+
+    k = len(classes)
+    code = {c: i for i, c in enumerate(classes)}
+    known = [r for r, _n in model.reliability.values()]
+    typical = float(np.mean(known)) if known else UNMEASURED_TIER_ACCURACY
+    confusions = []
+    for expert_id, _value in answers:
+        right = min(max(model.reliability.get(expert_id, (typical, 0))[0], 1 / k + 0.01), 0.99)
+        c = np.full((k, k), (1 - right) / (k - 1))
+        np.fill_diagonal(c, right)
+        confusions.append(c)
+    return posterior_for_item([code[v] for _e, v in answers], np.array(confusions))
 
 
 # -- quality floor --------------------------------------------------------------------------------
