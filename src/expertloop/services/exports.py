@@ -61,7 +61,7 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
         return _generate_consensus(session, project)
     inferred = None
     if task_type in (TaskType.label, TaskType.factcheck) and fmt != ExportFormat.raw:
-        inferred = latest_consensus(session, project.id, task_type)
+        inferred = latest_consensus(session, project.id, task_type, fresh=True)
     return _generate(session, project, task_type, fmt, inferred)
 
 
@@ -106,7 +106,7 @@ def _round(x: float | None) -> float | None:
 @reads_stream
 def _generate_consensus(session: Session, project: Project) -> Iterator[dict]:
     """One preference pair per item, by consensus; items whose consensus is a tie are left out."""
-    inferred = latest_consensus(session, project.id, TaskType.preference)
+    inferred = latest_consensus(session, project.id, TaskType.preference, fresh=True)
     by_item: dict[int, list] = {}
     items = {}
     terms: dict[int, set] = {}

@@ -29,6 +29,7 @@ from ..storage.orm import Assignment, Item, Project
 from .assignments import load_visible
 from .clock import utcnow
 from .consent import consent_withdrawn
+from . import jobs
 from .uow import reads, writes
 from .views import assignment_view, iso
 
@@ -84,6 +85,8 @@ def review(session: Session, actor: Actor, assignment_id: int, verdict: str, fee
         repo.lock_item(session, a.item_id)
         a.state = AssignmentState.rejected.value
         repo.bump_done(session, a.item_id, -1)  # the slot reopens for another expert
+    if verdict != "accept":  # an edit or a rejection changes what the consensus is fitted on
+        jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=a.project_id, debounce=True)
     a.review_feedback = feedback
     a.reviewed_by = actor.expert_id
     a.reviewed_at = now
