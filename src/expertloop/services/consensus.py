@@ -196,7 +196,7 @@ def _cached(session: Session, project_id: int, part: str, version: _Version, loa
 
 def _version_row(session: Session, project_id: int) -> ConsensusFit | None:
     return session.execute(select(ConsensusFit).options(
-        defer(ConsensusFit.trainer_model), defer(ConsensusFit.item_posteriors))
+        defer(ConsensusFit.trainer_model), defer(ConsensusFit.item_posteriors), defer(ConsensusFit.quality_report))
         .where(ConsensusFit.project_id == project_id)).scalar_one_or_none()
 
 
@@ -303,9 +303,17 @@ def refit_consensus(session: Session, project_id: int, *, now: datetime | None =
     fitted = fit_consensus(data)
     if fitted is None:
         return {"judgments": judgments, "fitted": False}
+    report = _report(session, project_id, fitted)
     stored = run_write(session, lambda: store_fit(session, project_id, task_type, fitted, judgments, last_id,
-                                                  now=now))
+                                                  now=now, report=report))
     return {"judgments": judgments, "last_assignment_id": last_id, "fitted": True, "stored": stored}
+
+
+def _report(session: Session, project_id: int, fitted: Consensus) -> dict | None:
+    """The quality report from this fit, as the reports service stores it for pages."""
+    from .reports import compute_for_storage
+
+    return compute_for_storage(session, project_id, fitted)
 
 
 def fit_and_store(session: Session, project_id: int, task_type: TaskType, *,
@@ -320,7 +328,7 @@ def fit_and_store(session: Session, project_id: int, task_type: TaskType, *,
 
 
 def store_fit(session: Session, project_id: int, task_type: TaskType, fitted: Consensus, judgments: int,
-              last_id: int | None, *, now: datetime | None = None) -> bool:
+              last_id: int | None, *, now: datetime | None = None, report: dict | None = None) -> bool:
     """Store ``fitted`` as the project's fit unless a fit covering later judgments is stored."""
     row = session.get(ConsensusFit, project_id)
     if row is not None and (row.last_assignment_id or 0) > (last_id or 0):
@@ -332,6 +340,7 @@ def store_fit(session: Session, project_id: int, task_type: TaskType, fitted: Co
     row.task_type, row.judgments, row.last_assignment_id = task_type.value, judgments, last_id
     row.fitted_at = now or utcnow()
     row.trainer_model, row.item_posteriors = trainers, items
+    row.quality_report = report
     session.flush()
     return True
 

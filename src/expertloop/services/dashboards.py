@@ -151,9 +151,12 @@ def trainer_rows(session: Session, actor: Actor, project_id: int, *, consensus: 
 
 def _quality(session: Session, actor: Actor, project_id: int, consensus: Consensus | None) -> dict[int, dict]:
     from .quality import project_quality
+    from .reports import stored_report
 
     try:
-        report = project_quality(session, actor, project_id, n_boot=0, consensus_limit=0, consensus=consensus)
+        report = stored_report(session, actor, project_id)  # the job's copy, when there is one
+        if report is None:
+            report = project_quality(session, actor, project_id, n_boot=0, consensus_limit=0, consensus=consensus)
     except Exception:  # optional columns must never take the dashboard down (the quality API reports errors)
         log.warning("quality figures for project %s are unavailable", project_id, exc_info=True)
         return {}

@@ -338,7 +338,8 @@ class ConsensusFit(Base):
 
     ``trainer_model`` is small (classes, trainer ids, confusions, class prior, judgments per
     trainer): the submit path reads only it. ``item_posteriors`` holds the per-item labels and
-    posteriors and the judgments the fit was made from (compressed numpy arrays)."""
+    posteriors and the judgments the fit was made from (compressed numpy arrays).
+    ``quality_report`` is the quality report computed from the fit, for pages to read."""
 
     __tablename__ = "consensus_fits"
 
@@ -349,3 +350,5 @@ class ConsensusFit(Base):
     fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     trainer_model: Mapped[bytes] = mapped_column(LargeBinary)
     item_posteriors: Mapped[bytes] = mapped_column(LargeBinary)
+    # The project's quality report computed from this fit by the same job (None until it is).
+    quality_report: Mapped[dict | None] = mapped_column(JSONType)

@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.Column('fitted_at', sa.DateTime(), nullable=False),
     sa.Column('trainer_model', sa.LargeBinary(), nullable=False),
     sa.Column('item_posteriors', sa.LargeBinary(), nullable=False),
+    sa.Column('quality_report', _json(), nullable=True),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('project_id')
     )
