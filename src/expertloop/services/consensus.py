@@ -95,6 +95,19 @@ class Consensus:
         row = self.index.get(key)
         return None if row is None else float(self.model.probas_[row].max())
 
+    def agreement_by_day(self) -> dict:
+        """Per day of submission: [judgments agreeing with this consensus, judgments]. Computed
+        once per fit (stored fits stay in memory), so pages do not walk every judgment."""
+        cached = getattr(self, "_by_day", None)
+        if cached is None:
+            cached = {}
+            for key, label, when in zip(self.data.keys, self.data.labels, self.data.submitted_at, strict=False):
+                tally = cached.setdefault(when.date(), [0, 0])
+                tally[0] += label == self.label(key)
+                tally[1] += 1
+            self._by_day = cached
+        return cached
+
 
 def fit_consensus(data: ProjectJudgments, *, max_iter: int = 100) -> Consensus | None:
     """Dawid–Skene (gold-clamped) on a project's judgments; None when there are none."""

@@ -100,12 +100,7 @@ def _agreement_per_day(consensus: Consensus | None, days: list[date]) -> list[in
     consensus; None on days without judgments or for free-text and rubric projects."""
     if consensus is None:
         return [None] * len(days)
-    agree: dict[date, list[int]] = {}
-    data = consensus.data
-    for key, label, when in zip(data.keys, data.labels, data.submitted_at, strict=False):
-        tally = agree.setdefault(when.date(), [0, 0])
-        tally[0] += label == consensus.label(key)
-        tally[1] += 1
+    agree = consensus.agreement_by_day()
     return [round(100 * agree[d][0] / agree[d][1]) if d in agree else None for d in days]
 
 
