@@ -14,9 +14,9 @@ from expertloop.cli.main import app
 from expertloop.config import Settings
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
+from expertloop.services import uow
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Expert, Item
-from expertloop.services import uow
 
 runner = CliRunner()
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from expertloop.config import Settings
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
+from expertloop.services import uow
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Assignment, Item
-from expertloop.services import uow
 from tests import factories as f
 
 N_TRAINERS = 50

@@ -8,11 +8,10 @@ from expertloop.config import Settings
 from expertloop.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from expertloop.domain.projects import TaskType
 from expertloop.services import assignments as svc
-from expertloop.services import consent, oversight
+from expertloop.services import consent, oversight, uow
 from expertloop.services.consensus import fit_consensus, project_judgments
 from expertloop.services.exports import iter_records, pseudonym
 from expertloop.storage.orm import Consent, Project
-from expertloop.services import uow
 from tests import factories as f
 
 TERMS = "# Terms\n\nYour answers train language models. You may withdraw at any time."

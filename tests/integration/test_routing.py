@@ -10,9 +10,8 @@ import pytest
 from expertloop.config import Settings
 from expertloop.domain.errors import PermissionDenied
 from expertloop.services import assignments as svc
-from expertloop.services import oversight, routing
+from expertloop.services import oversight, routing, uow
 from expertloop.storage.orm import Item
-from expertloop.services import uow
 from tests import factories as f
 
 TIERS = [{"name": "generalist", "requirements": {}, "hourly_rate_usd": "40.00"},

@@ -10,9 +10,9 @@ from collections import Counter
 import httpx
 from sqlalchemy import select
 
+from expertloop.services import uow
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Assignment
-from expertloop.services import uow
 from tests import factories as f
 from tests.serving import served
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from expertloop.domain.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from expertloop.domain.policies import Actor, Role
-from expertloop.services import auth
+from expertloop.services import auth, uow
 from expertloop.services.experts import create_expert
 from expertloop.services.tokens import issue_token
 from expertloop.storage.db import make_engine, make_sessionmaker
@@ -20,7 +20,6 @@ from expertloop.web.auth import Signer
 from expertloop.web.charts import bar_chart, burn_chart, nice_ceiling
 from expertloop.web.common import safe_next
 from expertloop.web.render import TAGS, markdown
-from expertloop.services import uow
 
 from .helpers import XSS
 
