@@ -161,3 +161,25 @@ def test_commands_refuse_an_uninitialised_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     r = runner.invoke(app, ["token", "create", "--role", "admin"], env={"EXPERTLOOP_DATABASE_URL": url})
     assert r.exit_code == 1 and "expertloop init" in r.output
+
+
+def test_worker_once_runs_the_queued_refit(cli):
+    from expertloop.services import jobs
+    from tests import factories as f
+
+    engine = make_engine(cli.url)
+    Session = make_sessionmaker(engine)
+    with Session() as s:
+        p = f.project(s, "label", overlap=2)
+        f.items(s, p["id"], "label", 2)
+        actor = Actor(role=Role.trainer, expert_id=f.expert(s)["id"])
+        lease = svc.lease_next(s, actor, p["id"])
+        svc.submit(s, actor, lease["assignment_id"], {"label": "yes"}, Settings())
+        [queued] = jobs.list_jobs(s, f.ADMIN, project_id=p["id"])
+        assert queued["state"] == "queued"
+    result = cli("worker", "--once")
+    assert result.exit_code == 0, result.output
+    assert "ran 1 jobs" in result.output
+    with Session() as s:
+        assert jobs.get_job(s, f.ADMIN, queued["id"])["state"] == "done"
+    engine.dispose()

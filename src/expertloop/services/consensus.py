@@ -132,7 +132,14 @@ def latest_consensus(session: Session, project_id: int, task_type: TaskType, *,
     stored = stored_consensus(session, project_id)
     if stored is not None and (not fresh or not _stale(session, project_id, stored)):
         return stored
-    return fit_consensus(project_judgments(session, project_id, task_type))
+    # Fitted here: kept in memory for these exact judgments, so an export that checks before it
+    # streams (or a second export) does not fit twice.
+    judgments, last_id = _coverage(session, project_id)
+    reviewed = session.execute(select(func.max(Assignment.reviewed_at))
+                               .where(Assignment.project_id == project_id)).scalar_one()  # edits change answers
+    version = _Version(reviewed or datetime.min.replace(tzinfo=UTC), judgments, last_id)
+    return _cached(session, project_id, "fresh", version,
+                   lambda: fit_consensus(project_judgments(session, project_id, task_type)))
 
 
 # -- the stored fit --------------------------------------------------------------------------------
