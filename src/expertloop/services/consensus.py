@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -83,7 +84,7 @@ def project_judgments(session: Session, project_id: int, task_type: TaskType) ->
 class Consensus:
     """Fitted Dawid–Skene consensus: per key its label and posterior; per trainer a confusion."""
 
-    model: object
+    model: Any  # the estimator (fresh) or a FittedModel (stored): the same array attributes
     data: ProjectJudgments
     index: dict[str, int]
 
@@ -226,7 +227,7 @@ def _version(row: ConsensusFit) -> _Version:
 
 def _pack(**arrays: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -73,12 +74,11 @@ def enqueue(session: Session, kind: str, *, project_id: int | None = None, paylo
     return job.id
 
 
-def _dialect_insert(session: Session):
-    if is_sqlite(session):
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
-    return insert
+def _dialect_insert(session: Session) -> Any:
+    """``INSERT … ON CONFLICT`` is spelled per dialect in SQLAlchemy."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return sqlite.insert if is_sqlite(session) else postgresql.insert
 
 
 @writes
@@ -166,7 +166,7 @@ def sweep_lapsed(session: Session, *, now: datetime | None = None) -> int:
                                             Job.attempts >= Job.max_attempts)
                           .values(state=FAILED, finished_at=now, locked_by=None, locked_until=None,
                                   error="the worker stopped before finishing (lease lapsed)"))
-    return res.rowcount or 0
+    return getattr(res, "rowcount", 0) or 0
 
 
 @reads

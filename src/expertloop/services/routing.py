@@ -250,6 +250,7 @@ def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidenc
     if not posteriors:
         return
     model = evidence.model
+    assert model is not None  # posteriors come from the model
     weakest = min(posteriors, key=lambda p: p.max())
     confidence = float(weakest.max())
     tiers_cfg = project.tiers or {}
