@@ -121,3 +121,14 @@ def test_refits_are_debounced_to_one_queued_job_per_project(session):
                                                          debounce=True))
     assert third != first
     assert [j["state"] for j in jobs.list_jobs(session, f.ADMIN, project_id=p["id"])] == ["queued", "running"]
+
+
+def test_a_job_whose_last_attempt_died_is_failed_by_the_sweep(session):
+    [job_id] = _enqueue(session, 1, max_attempts=1)
+    t0 = utcnow()
+    assert jobs.claim_next(session, "dead", now=t0, lease_seconds=60)["id"] == job_id
+    assert jobs.sweep_lapsed(session, now=t0 + timedelta(seconds=30)) == 0
+    assert jobs.claim_next(session, "alive", now=t0 + timedelta(seconds=61)) is None  # no attempts left
+    assert jobs.sweep_lapsed(session, now=t0 + timedelta(seconds=61)) == 1
+    view = jobs.get_job(session, f.ADMIN, job_id)
+    assert view["state"] == "failed" and "lease lapsed" in view["error"]

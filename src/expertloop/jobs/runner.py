@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 
@@ -18,6 +19,7 @@ from ..services import jobs as queue
 from .handlers import HANDLERS, Handler
 
 log = logging.getLogger("expertloop.jobs")
+SWEEP_SECONDS = 60
 
 
 class JobRunner:
@@ -31,11 +33,14 @@ class JobRunner:
         self.lease_seconds = lease_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_sweep = float("-inf")
 
     def run_once(self) -> dict | None:
         """Claim and run one job; the job as claimed, or None when none was due."""
         with self.session_factory() as session:
-            queue.sweep_lapsed(session)
+            if time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
+                queue.sweep_lapsed(session)  # jobs whose last attempt's worker died: failed for good
+                self._last_sweep = time.monotonic()
             job = queue.claim_next(session, self.worker_id, kinds=tuple(self.handlers),
                                    lease_seconds=self.lease_seconds)
             if job is None:
