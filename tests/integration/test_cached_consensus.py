@@ -97,3 +97,24 @@ def _item_id(session, project_id) -> int:
 
     with uow.read(session):
         return session.execute(select(Item.id).where(Item.project_id == project_id)).scalar_one()
+
+
+def test_a_consent_withdrawal_drops_the_stored_fit_at_once(session):
+    from expertloop.services import consent
+
+    p = f.project(session, "label", overlap=ADAPTIVE, terms="Your answers train models.")
+    f.items(session, p["id"], "label", 2)
+    trainers = [f.trainer_actor(f.expert(session)) for _ in range(3)]
+    for actor in trainers:
+        consent.agree(session, actor, p["id"], 1)
+        _submit(session, actor, p["id"], "yes")
+    f.run_jobs(session)
+    assert _stored(session, p["id"]).quality_report is not None
+    consent.withdraw(session, trainers[0], p["id"])
+    assert _stored(session, p["id"]) is None  # no reader sees a fit or report with their work
+    seen = consensus.latest_consensus(session, p["id"], TaskType.label)
+    assert trainers[0].expert_id not in set(seen.data.experts) and len(seen.data.experts) == 2
+    report = project_quality(session, f.ADMIN, p["id"], n_boot=0)
+    assert trainers[0].expert_id not in {c["expert_id"] for c in report["trainers"]}
+    f.run_jobs(session)
+    assert _stored(session, p["id"]).judgments == 2

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, defer
 
 from ..domain.assignments import DONE_STATES
@@ -306,6 +306,16 @@ def _stale(session: Session, project_id: int, stored: Consensus) -> bool:
         return True
     pending = session.execute(select(Job.id).where(Job.dedupe_key == f"refit_consensus:{project_id}")).first()
     return pending is not None or _coverage(session, project_id) != (row.judgments, row.last_assignment_id)
+
+
+def forget_fit(session: Session, project_id: int) -> None:
+    """Drop the project's stored fit and report (inside the caller's write unit) and queue a
+    refit: for changes readers must never see the old fit for, such as a consent withdrawal.
+    Until the job runs, readers fit on the request."""
+    from . import jobs
+
+    session.execute(delete(ConsensusFit).where(ConsensusFit.project_id == project_id))
+    jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project_id, debounce=True)
 
 
 def refit_consensus(session: Session, project_id: int, *, now: datetime | None = None) -> dict:

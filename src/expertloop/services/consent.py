@@ -26,7 +26,7 @@ from ..storage import repositories as repo
 from ..storage.orm import Assignment, Consent, Expert, Notification, Project
 from .clock import utcnow
 from .projects import load_project, project_for_expert
-from . import jobs
+from .consensus import forget_fit
 from .uow import reads, writes
 from .views import iso
 
@@ -177,7 +177,7 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
         Assignment.project_id == project.id, Assignment.expert_id == expert_id,
         Assignment.consent_id.is_(None)).values(consent_id=min(ids)))
     released = repo.release_live_leases(session, project.id, expert_id)
-    jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True)  # their judgments leave it
+    forget_fit(session, project.id)  # no reader may see a fit or report with their judgments in it
     removed = session.execute(select(func.count()).select_from(Assignment).where(
         Assignment.consent_id.in_(ids), Assignment.state.in_([s.value for s in DONE_STATES]))).scalar_one()
     name = session.get(Expert, expert_id).name
