@@ -25,8 +25,8 @@ from ..domain.projects import parse_terms
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Consent, Expert, Notification, Project
 from .clock import utcnow
-from .projects import load_project, project_for_expert
 from .consensus import forget_fit
+from .projects import load_project, project_for_expert
 from .uow import reads, writes
 from .views import iso
 

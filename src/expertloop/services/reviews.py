@@ -26,10 +26,10 @@ from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT, parse_response
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Item, Project
+from . import jobs
 from .assignments import load_visible
 from .clock import utcnow
 from .consent import consent_withdrawn
-from . import jobs
 from .uow import reads, writes
 from .views import assignment_view, iso
 
