@@ -98,8 +98,10 @@ def connection(engine):
 
 @pytest.fixture()
 def session_factory(connection):
-    # Services commit; inside the test they release a savepoint and the outer rollback wins.
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    # Units of work commit; inside the test they release a savepoint and the outer rollback wins.
+    # Like production sessions, these never begin by themselves: a query outside a unit fails.
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+                        autobegin=False)
 
 
 @pytest.fixture()
@@ -116,7 +118,7 @@ def settings(database_url) -> Settings:
 
 @pytest.fixture()
 def app(settings, session_factory):
-    from expertloop.api.app import create_app
+    from expertloop.app import create_app
 
     return create_app(settings, session_factory=session_factory)
 

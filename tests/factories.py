@@ -83,3 +83,15 @@ VALID_RESPONSE = {
     "rubric": {"scores": {"accuracy": 4, "style": 2}, "comment": "fine"},
     "label": {"label": "yes"},
 }
+
+
+def run_jobs(session: Session) -> int:
+    """Run every due job (consensus refits) as a worker would, on the test's connection; how
+    many ran. Tests call it where a real deployment's worker would have caught up."""
+    from sqlalchemy.orm import sessionmaker
+
+    from expertloop.jobs import JobRunner
+
+    factory = sessionmaker(bind=session.get_bind(), join_transaction_mode="create_savepoint",
+                           expire_on_commit=False, autobegin=False)
+    return JobRunner(factory).run_until_idle()

@@ -30,3 +30,8 @@ class Settings(BaseSettings):
     # The largest item an import accepts, in bytes of its JSON content (prompt, answers, claims,
     # metadata): every lease sends the item to a trainer, so a huge one slows every request.
     max_item_bytes: Annotated[int, Field(ge=1_000)] = 1_000_000
+    # Run jobs (consensus refits) in a background thread of each server process. `expertloop
+    # serve` turns this on unless told --no-jobs; run `expertloop worker` processes otherwise.
+    jobs_in_process: bool = False
+    # Show the demo experts' sign-in details on the sign-in page (set by `serve --demo`).
+    demo: bool = False

@@ -14,6 +14,7 @@ from expertloop.cli.main import app
 from expertloop.config import Settings
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
+from expertloop.services import uow
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Expert, Item
 
@@ -30,7 +31,7 @@ def cli(fresh_url):
 
 def count(url: str, model) -> int:
     engine = make_engine(url)
-    with make_sessionmaker(engine)() as s:
+    with make_sessionmaker(engine)() as s, uow.read(s):
         n = s.execute(select(func.count()).select_from(model)).scalar_one()
     engine.dispose()
     return n
@@ -214,3 +215,25 @@ def test_bad_files_are_one_clear_error_never_a_traceback(cli, tmp_path):
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
     assert "line 3" in cli("items", "import", "1", str(latin1)).output  # every bad line at once
     assert count(cli.url, Item) == 0
+
+
+def test_worker_once_runs_the_queued_refit(cli):
+    from expertloop.services import jobs
+    from tests import factories as f
+
+    engine = make_engine(cli.url)
+    Session = make_sessionmaker(engine)
+    with Session() as s:
+        p = f.project(s, "label", overlap=2)
+        f.items(s, p["id"], "label", 2)
+        actor = Actor(role=Role.trainer, expert_id=f.expert(s)["id"])
+        lease = svc.lease_next(s, actor, p["id"])
+        svc.submit(s, actor, lease["assignment_id"], {"label": "yes"}, Settings())
+        [queued] = jobs.list_jobs(s, f.ADMIN, project_id=p["id"])
+        assert queued["state"] == "queued"
+    result = cli("worker", "--once")
+    assert result.exit_code == 0, result.output
+    assert "ran 1 jobs" in result.output
+    with Session() as s:
+        assert jobs.get_job(s, f.ADMIN, queued["id"])["state"] == "done"
+    engine.dispose()

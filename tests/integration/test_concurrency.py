@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from expertloop.config import Settings
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
+from expertloop.services import uow
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Assignment, Item
 from tests import factories as f
@@ -89,7 +90,7 @@ def test_fifty_trainers_working_concurrently_fill_every_slot_exactly(fresh_url):
                            idempotency_key=f"{lease['assignment_id']}")
 
     _run_threads(work, experts)
-    with Session() as s:
+    with Session() as s, uow.read(s):
         rows = s.execute(select(Assignment.item_id, Assignment.expert_id)
                          .where(Assignment.state == "submitted")).all()
         per_item = Counter(item for item, _ in rows)

@@ -8,7 +8,7 @@ from expertloop.config import Settings
 from expertloop.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from expertloop.domain.projects import TaskType
 from expertloop.services import assignments as svc
-from expertloop.services import consent, oversight
+from expertloop.services import consent, oversight, uow
 from expertloop.services.consensus import fit_consensus, project_judgments
 from expertloop.services.exports import iter_records, pseudonym
 from expertloop.storage.orm import Consent, Project
@@ -78,7 +78,8 @@ def test_withdrawal_takes_the_work_out_of_every_export_and_the_consensus(session
         svc.submit(session, leaves, held["assignment_id"], {"label": "no"}, Settings())
     with pytest.raises(consent.ConsentRequired):
         svc.lease_next(session, leaves, p["id"])
-    project = session.get(Project, p["id"])
+    with uow.read(session):
+        project = session.get(Project, p["id"])
     gone = pseudonym(project, leaves.expert_id)
     for fmt in ("label", "raw"):
         records = list(iter_records(session, f.ADMIN, p["id"], fmt))
@@ -87,7 +88,8 @@ def test_withdrawal_takes_the_work_out_of_every_export_and_the_consensus(session
     assert set(data.experts) == {stays.expert_id}
     assert fit_consensus(data).label(data.keys[0]) == "yes"
     # recorded, never deleted; managers are told
-    [kept] = session.query(Consent).filter_by(expert_id=leaves.expert_id).all()
+    with uow.read(session):
+        [kept] = session.query(Consent).filter_by(expert_id=leaves.expert_id).all()
     assert kept.withdrawn_at is not None and kept.withdrawal_reason == "I no longer agree" and kept.withdrawn_by == "expert"
     listed = consent.list_consents(session, f.ADMIN, p["id"])
     assert [(c["expert_name"], c["withdrawn_at"] is not None) for c in listed] == [("Stays", False), ("Leaves", True)]

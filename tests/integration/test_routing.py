@@ -10,7 +10,7 @@ import pytest
 from expertloop.config import Settings
 from expertloop.domain.errors import PermissionDenied
 from expertloop.services import assignments as svc
-from expertloop.services import oversight, routing
+from expertloop.services import oversight, routing, uow
 from expertloop.storage.orm import Item
 from tests import factories as f
 
@@ -23,6 +23,7 @@ def _judge(session, actor, project_id, label_for):
     if lease is None:
         return None
     svc.submit(session, actor, lease["assignment_id"], {"label": label_for(lease)}, Settings())
+    f.run_jobs(session)  # the worker refits the stored consensus between judgments
     return lease
 
 
@@ -78,7 +79,8 @@ def test_adaptive_overlap_stops_agreeing_items_early_and_asks_more_on_disagreeme
     for actor in experts:
         while _judge(session, actor, p["id"], label_for):
             pass
-    items = {i.external_id: i for i in session.query(Item).filter(Item.project_id == p["id"])}
+    with uow.read(session):
+        items = {i.external_id: i for i in session.query(Item).filter(Item.project_id == p["id"])}
     assert all(items[f"label-{k}"].done_count == 2 for k in range(5))  # agreed: stopped at min
     assert items["label-5"].done_count > 2 or items["label-5"].confidence >= 0.9
     history = oversight.item_history(session, f.ADMIN, items["label-0"].id)
@@ -94,7 +96,8 @@ def test_items_in_doubt_at_max_escalate_to_the_senior_tier_only(session):
     senior = f.trainer_actor(f.expert(session, degree="phd"))
     _judge(session, juniors[0], p["id"], lambda lease: "yes")
     _judge(session, juniors[1], p["id"], lambda lease: "no")
-    item = session.query(Item).filter(Item.project_id == p["id"]).one()
+    with uow.read(session):
+        item = session.query(Item).filter(Item.project_id == p["id"]).one()
     assert item.required_tier == "specialist" and item.target_overlap == 3
     assert svc.lease_next(session, juniors[2], p["id"]) is None  # a generalist cannot take it
     assert _judge(session, senior, p["id"], lambda lease: "yes") is not None
@@ -112,7 +115,8 @@ def test_factcheck_disagreement_escalates(session):
         lease = svc.lease_next(session, actor, p["id"])
         svc.submit(session, actor, lease["assignment_id"], {"claims": [
             {"verdict": "supported", "evidence": []}, {"verdict": verdict, "evidence": []}]}, Settings())
-    item = session.query(Item).filter(Item.project_id == p["id"]).one()
+    with uow.read(session):
+        item = session.query(Item).filter(Item.project_id == p["id"]).one()
     assert item.required_tier == "specialist" and item.target_overlap == 3
     events = oversight.item_history(session, f.ADMIN, item.id)["events"]
     assert any(e["kind"] == "escalated" and e["detail"]["claims"] == [1] for e in events)
@@ -141,7 +145,9 @@ def test_claim_plan_puts_gold_first_at_the_rate(session):
     p = f.project(session, "label", gold_rate={"start": 1.0, "floor": 1.0, "evidence": 5})
     from expertloop.storage.orm import Expert, Project
     e = f.expert(session)
-    plan = routing.claim_plan(session, session.get(Project, p["id"]), session.get(Expert, e["id"]), random.Random(0))
+    with uow.read(session):
+        plan = routing.claim_plan(session, session.get(Project, p["id"]), session.get(Expert, e["id"]),
+                                  random.Random(0))
     assert [q.gold for q in plan] == [True, False]
     with pytest.raises(PermissionDenied):
         svc.lease_next(session, f.trainer_actor(f.expert(session, status="paused")), p["id"])

@@ -10,6 +10,7 @@ from collections import Counter
 import httpx
 from sqlalchemy import select
 
+from expertloop.services import uow
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Assignment
 from tests import factories as f
@@ -54,7 +55,8 @@ def test_fifty_trainers_over_http_on_two_workers(fresh_url, tmp_path):
             t.join(timeout=180)
     assert not errors, errors[:3]
     with Session() as s:
-        rows = s.execute(select(Assignment.item_id, Assignment.expert_id).where(Assignment.state == "submitted")).all()
+        with uow.read(s):
+            rows = s.execute(select(Assignment.item_id, Assignment.expert_id).where(Assignment.state == "submitted")).all()
     per_item = Counter(i for i, _ in rows)
     assert len(per_item) == 40 and set(per_item.values()) == {2}
     assert len(set(rows)) == len(rows)

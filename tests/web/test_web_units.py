@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from expertloop.domain.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from expertloop.domain.policies import Actor, Role
-from expertloop.services import auth
+from expertloop.services import auth, uow
 from expertloop.services.experts import create_expert
 from expertloop.services.tokens import issue_token
 from expertloop.storage.db import make_engine, make_sessionmaker
@@ -104,7 +104,8 @@ def test_passwords_are_argon2_and_roles_come_from_tokens(db):
     auth.set_password(session, ADMIN, e["id"], "a long enough password")
     from expertloop.storage.orm import Expert
 
-    stored = session.get(Expert, e["id"]).password_hash
+    with uow.read(session):
+        stored = session.get(Expert, e["id"]).password_hash
     assert stored.startswith("$argon2id$") and "a long enough" not in stored
     actor, fingerprint = auth.sign_in_with_password(session, "ADA@example.org ", "a long enough password")
     assert actor == Actor(role=Role.trainer, expert_id=e["id"])

@@ -60,7 +60,6 @@ def _session(migrate: bool = False):
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
     finally:
         engine.dispose()
@@ -126,15 +125,54 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           port: int = typer.Option(8000, help="TCP port."),
           workers: int = typer.Option(1, min=1, help="Worker processes (use PostgreSQL for more than a few)."),
           demo: bool = typer.Option(False, "--demo", help="Seed the demo programme into an empty database "
-                                                          "and print a token per role.")) -> None:
+                                                          "and print a token per role."),
+          jobs: bool | None = typer.Option(None, "--jobs/--no-jobs",
+                                    help="Run jobs (consensus refits) in the server's own processes. On by default "
+                                         "with SQLite or one worker; with PostgreSQL and several workers, run "
+                                         "`expertloop worker` instead (or pass --jobs).")) -> None:
     """Run the API (and web app) at http://HOST:PORT; OpenAPI docs at /docs."""
+    import os
+
     import uvicorn
 
     with _errors(), _session(migrate=True) as session:
         if demo:
             _seed_demo(session, f"http://{host}:{port}")
-    uvicorn.run("expertloop.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+        sqlite = session.get_bind().dialect.name == "sqlite"
+    in_process = jobs if jobs is not None else (sqlite or workers == 1)
+    # Settings travel to the worker processes through the environment (uvicorn --factory).
+    os.environ["EXPERTLOOP_JOBS_IN_PROCESS"] = "true" if in_process else "false"
+    os.environ["EXPERTLOOP_DEMO"] = "true" if demo else "false"
+    uvicorn.run("expertloop.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="info")
+
+
+@app.command()
+def worker(once: bool = typer.Option(False, "--once", help="Run the jobs that are due, then exit."),
+           poll: float = typer.Option(1.0, min=0.05, help="Seconds to wait when no job is due.")) -> None:
+    """Run jobs (consensus refits) from the database's queue; start as many as you like, anywhere."""
+    from ..jobs import JobRunner
+    from ..storage.db import make_engine, make_sessionmaker
+    from ..storage.migrate import current_revision
+
+    settings = _settings()
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    try:
+        with _errors():
+            if current_revision(engine) is None:
+                raise ValidationFailed(f"the database at {engine.url.render_as_string()} has no expertloop schema; "
+                                       "run `expertloop init` first")
+        runner = JobRunner(make_sessionmaker(engine), poll_seconds=poll)
+        if once:
+            err.print(f"ran {runner.run_until_idle()} jobs")
+            return
+        err.print(f"worker {runner.worker_id} waiting for jobs (Ctrl-C to stop)")
+        try:
+            runner.run_forever()
+        except KeyboardInterrupt:
+            err.print("stopped")
+    finally:
+        engine.dispose()
 
 
 def _seed_demo(session, base: str) -> None:

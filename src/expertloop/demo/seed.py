@@ -20,11 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.policies import Actor, Role
+from ..services import uow
 from ..services.exams import create_exam
 from ..services.experts import import_experts
 from ..services.imports import import_items
 from ..services.projects import create_project
 from ..services.tokens import issue_token
+from ..services.uow import reads
 from ..storage.orm import Expert, Project
 
 DATA = Path(__file__).with_name("data")
@@ -126,11 +128,13 @@ def _split(cell: str) -> list[str]:
     return [a.strip() for a in cell.split(";") if a.strip()]
 
 
+@reads
 def is_seeded(session: Session) -> bool:
     return session.execute(select(func.count()).select_from(Project)
                            .where(Project.name.startswith(DEMO_MARKER))).scalar_one() > 0
 
 
+@reads
 def is_empty(session: Session) -> bool:
     return (session.execute(select(func.count()).select_from(Project)).scalar_one() == 0
             and session.execute(select(func.count()).select_from(Expert)).scalar_one() == 0)
@@ -219,8 +223,16 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():
-        expert_id = session.execute(select(Expert.id).where(Expert.email == email)).scalar_one()
+        with uow.read(session):
+            expert_id = session.execute(select(Expert.id).where(Expert.email == email)).scalar_one()
         set_password(session, _OPERATOR, expert_id, password)
+
+
+def signin_hints() -> list[dict]:
+    """The demo experts' sign-in details, shown on the sign-in page of ``serve --demo``."""
+    return [{"role": role, "email": email, "password": DEMO_PASSWORDS[email]}
+            for role, email in (("trainer", TRAINER_EMAIL), ("reviewer", REVIEWER_EMAIL),
+                                ("applicant (take the exam)", APPLICANT_EMAIL))]
 
 
 def _import(session: Session, project_id: int, items: list[dict]) -> None:
@@ -229,8 +241,9 @@ def _import(session: Session, project_id: int, items: list[dict]) -> None:
 
 def demo_tokens(session: Session) -> DemoTokens:
     """Fresh tokens for each role of the demo (tokens are stored hashed, so old ones can't be shown)."""
-    trainer = session.execute(select(Expert.id).where(Expert.email == TRAINER_EMAIL)).scalar_one()
-    reviewer = session.execute(select(Expert.id).where(Expert.email == REVIEWER_EMAIL)).scalar_one()
+    with uow.read(session):
+        trainer = session.execute(select(Expert.id).where(Expert.email == TRAINER_EMAIL)).scalar_one()
+        reviewer = session.execute(select(Expert.id).where(Expert.email == REVIEWER_EMAIL)).scalar_one()
     return DemoTokens(
         admin=issue_token(session, Role.admin, label="demo admin"),
         manager=issue_token(session, Role.manager, label="demo manager"),

@@ -12,7 +12,6 @@ import random
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -25,17 +24,16 @@ from ..domain.presentation import make_presentation
 from ..domain.projects import TaskType
 from ..domain.responses import parse_response
 from ..storage import repositories as repo
-from ..storage.db import begin_write, is_sqlite
+from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
 from . import routing
 from .clock import utcnow
 from .consent import require_consent_standing, require_current_consent, require_live_consent
 from .projects import load_project, require_expert_eligible
+from .uow import CommitThenRaise, reads, writes
 from .views import assignment_view
 
 _rng = random.SystemRandom()
-DEADLOCK_RETRIES = 3
-RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
 MAX_CLAIM_TRIES = 1000  # each try excludes one item that filled up while we looked
 
 
@@ -44,27 +42,20 @@ def rate_cents(project: Project, expert: Expert) -> int:
     return project.hourly_rate_cents if project.hourly_rate_cents is not None else expert.hourly_rate_cents
 
 
+@writes
 def lease_next(session: Session, actor: Actor, project_id: int, *, now: datetime | None = None) -> dict | None:
     """Lease the next item for the calling expert, or None when nothing is left for them.
 
     An expert who already holds a live lease in the project gets that one back, so a reload
     or a double click never hoards a second item. A claim that PostgreSQL aborts to break a
-    deadlock is retried from scratch (it changed nothing).
+    deadlock is retried from scratch by the unit of work (it changed nothing).
     """
-    for attempt in range(DEADLOCK_RETRIES + 1):
-        try:
-            return _lease_next(session, actor, project_id, now=now)
-        except OperationalError as exc:
-            if attempt == DEADLOCK_RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
-                raise
-            session.rollback()
-    return None  # pragma: no cover - the loop returns or raises
+    return _lease_next(session, actor, project_id, now=now)
 
 
 def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetime | None) -> dict | None:
     expert_id = require_expert(actor)
     now = now or utcnow()
-    begin_write(session)
     project = load_project(session, project_id)
     expert = session.get(Expert, expert_id)
     if expert is None:
@@ -79,7 +70,6 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
             held.consent_id = consent.id
         item = session.get(Item, held.item_id)
         view = assignment_view(held, item, project, now, staff=False)
-        session.commit()
         return view
     if project.budget_cents is not None:
         _check_budget(session, project, expert, now)
@@ -89,7 +79,6 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         if item_id is not None:
             break
     if item_id is None:
-        session.commit()
         return None
     # An old lapsed lease of this expert on the item is closed, so only one can ever be submitted.
     session.execute(update(Assignment).where(
@@ -106,7 +95,6 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
     session.add(assignment)
     session.flush()
     view = assignment_view(assignment, item, project, now, staff=False)
-    session.commit()
     return view
 
 
@@ -150,7 +138,6 @@ def _check_budget(session: Session, project: Project, expert: Expert, now: datet
     worst = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)
     mine = to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(rate_cents(project, expert))))
     if spent + worst + mine > project.budget_cents:
-        session.rollback()
         raise BudgetExhausted(
             f"project {project.id} budget is exhausted: spent ${from_cents(spent)} + leased worst case "
             f"${from_cents(worst)} + this lease ${from_cents(mine)} > budget ${from_cents(project.budget_cents)}")
@@ -175,17 +162,18 @@ def _revive_or_fail(session: Session, a: Assignment, project: Project, now: date
     item = session.get(Item, a.item_id)
     if not routing.in_gold_pool(project, item) and repo.open_slots(session, a.item_id, now,
                                                                     except_assignment=a.id) <= 0:
+        # Recorded and refused: the lease is closed for good, and the caller learns why.
         a.state = AssignmentState.expired.value
-        session.commit()
-        raise LeaseExpired(f"the lease on assignment {a.id} expired at {a.lease_expires_at.isoformat()} "
-                           "and its slot was taken by another expert")
+        raise CommitThenRaise(LeaseExpired(
+            f"the lease on assignment {a.id} expired at {a.lease_expires_at.isoformat()} "
+            "and its slot was taken by another expert"))
 
 
+@writes
 def heartbeat(session: Session, actor: Actor, assignment_id: int, settings: Settings, *,
               now: datetime | None = None) -> dict:
     """Count active time since the last sign of life and extend the lease."""
     now = now or utcnow()
-    begin_write(session)
     a = _load_own(session, actor, assignment_id)
     project = session.get(Project, a.project_id)
     require_consent_standing(session, a)
@@ -202,22 +190,21 @@ def heartbeat(session: Session, actor: Actor, assignment_id: int, settings: Sett
     a.lease_expires_at = lease_expiry(now, project.lease_minutes)
     out = {"assignment_id": a.id, "lease_expires_at": a.lease_expires_at.isoformat(),
            "active_seconds": round(a.active_seconds, 1)}
-    session.commit()
     return out
 
 
+@writes
 def release(session: Session, actor: Actor, assignment_id: int, *, now: datetime | None = None) -> dict:
     """Give the item back (skip). It is not offered to this expert again."""
     now = now or utcnow()
-    begin_write(session)
     a = _load_own(session, actor, assignment_id)
     if a.state != AssignmentState.leased.value:
         raise Conflict(f"assignment {a.id} is {a.state}; only a leased assignment can be released")
     a.state = AssignmentState.released.value
-    session.commit()
     return {"assignment_id": a.id, "state": a.state}
 
 
+@writes
 def submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
            idempotency_key: str | None = None, now: datetime | None = None) -> dict:
     """Validate and store a response, and pay for the active time (capped) in one transaction.
@@ -225,23 +212,14 @@ def submit(session: Session, actor: Actor, assignment_id: int, response: object,
     With an ``Idempotency-Key``, a retried submit returns the first result instead of failing.
     Concurrent submits of one assignment are serialised on its row: the first stores the
     response, the others return that result (same key) or a 409 (any other key). A submit
-    that PostgreSQL aborts to break a deadlock is retried from scratch (it changed nothing).
+    that PostgreSQL aborts to break a deadlock is retried from scratch by the unit of work.
     """
-    for attempt in range(DEADLOCK_RETRIES + 1):
-        try:
-            return _submit(session, actor, assignment_id, response, settings,
-                           idempotency_key=idempotency_key, now=now)
-        except OperationalError as exc:
-            if attempt == DEADLOCK_RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
-                raise
-            session.rollback()
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+    return _submit(session, actor, assignment_id, response, settings, idempotency_key=idempotency_key, now=now)
 
 
 def _submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
             idempotency_key: str | None, now: datetime | None) -> dict:
     now = now or utcnow()
-    begin_write(session)
     a = _load_own(session, actor, assignment_id)
     # Lock the project (a late submit checks the budget), the item, then the assignment — the
     # order a claim takes them — and decide on the assignment's state as it stands under the
@@ -257,7 +235,6 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
                    AssignmentState.rejected.value):
         if idempotency_key and a.idempotency_key == idempotency_key:
             result = _submit_result(session, a, item, project, now)
-            session.commit()
             return result
         raise Conflict(f"assignment {a.id} was already submitted")
     require_consent_standing(session, a)
@@ -288,7 +265,6 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     session.flush()
     routing.after_submit(session, project, item, a, now)
     result = _submit_result(session, a, item, project, now)
-    session.commit()
     return result
 
 
@@ -310,7 +286,6 @@ def _check_late_budget(session: Session, project: Project, a: Assignment, now: d
         rates = [project.hourly_rate_cents] * len(rates)
     reserved = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)
     if spent + reserved + cost_cents > project.budget_cents:
-        session.rollback()
         raise BudgetExhausted(
             f"the lease on assignment {a.id} expired at {a.lease_expires_at.isoformat()} and the budget of project "
             f"{project.id} no longer covers it: spent ${from_cents(spent)} + leased worst case "
@@ -326,6 +301,7 @@ def _submit_result(session: Session, a: Assignment, item: Item, project: Project
     return view
 
 
+@reads
 def load_visible(session: Session, actor: Actor, assignment_id: int) -> tuple[Assignment, Item, Project]:
     """An assignment the actor may see (their own; staff: any), with its item and project.
     Anything else is "not found", so ids reveal nothing."""
@@ -335,11 +311,13 @@ def load_visible(session: Session, actor: Actor, assignment_id: int) -> tuple[As
     return a, session.get(Item, a.item_id), session.get(Project, a.project_id)
 
 
+@reads
 def get_assignment(session: Session, actor: Actor, assignment_id: int) -> dict:
     a, item, project = load_visible(session, actor, assignment_id)
     return assignment_view(a, item, project, utcnow(), staff=actor.is_staff)
 
 
+@reads
 def list_assignments(session: Session, actor: Actor, *, project_id: int | None = None,
                      expert_id: int | None = None, limit: int = 100) -> list[dict]:
     """Staff may list anyone's; an expert lists only their own, newest first."""

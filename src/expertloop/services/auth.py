@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from ..domain.errors import NotFound, Unauthenticated, ValidationFailed
 from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, Role, require_admin
-from ..storage.db import begin_write
 from ..storage.orm import ApiToken, Expert, InstanceSecret
+from . import uow
+from .uow import reads, writes
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
@@ -47,6 +48,7 @@ def check_password_strength(password: str) -> None:
         raise ValidationFailed("must not start or end with spaces", loc="password")
 
 
+@writes
 def set_password(session: Session, actor: Actor | None, expert_id: int, password: str) -> dict:
     """Store an argon2 hash of ``password`` for an expert; ends their other browser sessions.
 
@@ -56,14 +58,11 @@ def set_password(session: Session, actor: Actor | None, expert_id: int, password
         require_admin(actor, "set passwords")
     check_password_strength(password)
     hashed = _hasher.hash(password)
-    begin_write(session)
     expert = session.get(Expert, expert_id)
     if expert is None:
-        session.rollback()
         raise NotFound(f"expert {expert_id} not found")
     expert.password_hash = hashed
     out = {"expert_id": expert.id, "email": expert.email}
-    session.commit()
     return out
 
 
@@ -75,7 +74,8 @@ def password_fingerprint(password_hash: str | None) -> str:
 def sign_in_with_password(session: Session, email: str, password: str) -> tuple[Actor, str]:
     """The actor for an email and password, and the password fingerprint; Unauthenticated if wrong."""
     email = (email or "").strip().lower()
-    expert = session.execute(select(Expert).where(Expert.email == email)).scalar_one_or_none()
+    with uow.read(session):
+        expert = session.execute(select(Expert).where(Expert.email == email)).scalar_one_or_none()
     stored = expert.password_hash if expert is not None and expert.password_hash else _DUMMY_HASH
     try:
         _hasher.verify(stored, password or "")
@@ -87,13 +87,17 @@ def sign_in_with_password(session: Session, email: str, password: str) -> tuple[
     if expert.status == ExpertStatus.offboarded.value:
         raise Unauthenticated("this account has been offboarded")
     if _hasher.check_needs_rehash(stored):  # parameters were raised since it was stored
-        begin_write(session)
-        expert.password_hash = _hasher.hash(password)
-        stored = expert.password_hash
-        session.commit()
+        rehashed = _hasher.hash(password)
+
+        def store() -> None:
+            session.get(Expert, expert.id).password_hash = rehashed
+
+        uow.run_write(session, store)
+        stored = rehashed
     return Actor(role=expert_role(session, expert.id), expert_id=expert.id), password_fingerprint(stored)
 
 
+@reads
 def expert_role(session: Session, expert_id: int) -> Role:
     """Reviewer when a live reviewer token names the expert, else trainer."""
     roles = set(session.execute(select(ApiToken.role).where(
@@ -101,6 +105,7 @@ def expert_role(session: Session, expert_id: int) -> Role:
     return Role.reviewer if Role.reviewer.value in roles else Role.trainer
 
 
+@reads
 def actor_for_token_id(session: Session, token_id: int) -> Actor:
     row = session.get(ApiToken, token_id)
     if row is None or row.revoked_at is not None:
@@ -108,6 +113,7 @@ def actor_for_token_id(session: Session, token_id: int) -> Actor:
     return Actor(role=Role(row.role), expert_id=row.expert_id, token_id=row.id)
 
 
+@reads
 def actor_for_expert(session: Session, expert_id: int, fingerprint: str) -> Actor:
     expert = session.get(Expert, expert_id)
     if (expert is None or expert.status == ExpertStatus.offboarded.value
@@ -116,6 +122,7 @@ def actor_for_expert(session: Session, expert_id: int, fingerprint: str) -> Acto
     return Actor(role=expert_role(session, expert.id), expert_id=expert.id)
 
 
+@reads
 def display_name(session: Session, actor: Actor) -> str:
     """The expert's name, else the token's label, else the role."""
     if actor.expert_id is not None:
@@ -131,20 +138,22 @@ def display_name(session: Session, actor: Actor) -> str:
 
 def instance_secret(session: Session, name: str = SESSION_KEY) -> bytes:
     """A random 256-bit secret shared by every worker, created on first use."""
-    value = session.execute(select(InstanceSecret.value).where(InstanceSecret.name == name)).scalar_one_or_none()
-    if value is None:
-        begin_write(session)
+    with uow.read(session):
         value = session.execute(select(InstanceSecret.value)
                                 .where(InstanceSecret.name == name)).scalar_one_or_none()
-        if value is None:
-            value = secrets.token_hex(32)
-            session.add(InstanceSecret(name=name, value=value))
-            try:
-                session.commit()
-            except IntegrityError:  # another worker made it first (PostgreSQL); use theirs
-                session.rollback()
+    if value is None:
+        try:
+            value = uow.run_write(session, lambda: _create_secret(session, name))
+        except IntegrityError:  # another worker made it first (PostgreSQL); use theirs
+            with uow.read(session):
                 value = session.execute(select(InstanceSecret.value)
                                         .where(InstanceSecret.name == name)).scalar_one()
-        else:
-            session.commit()
     return bytes.fromhex(value)
+
+
+def _create_secret(session: Session, name: str) -> str:
+    value = session.execute(select(InstanceSecret.value).where(InstanceSecret.name == name)).scalar_one_or_none()
+    if value is None:
+        value = secrets.token_hex(32)
+        session.add(InstanceSecret(name=name, value=value))
+    return value

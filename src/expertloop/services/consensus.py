@@ -3,22 +3,35 @@
 Shared by the quality report, consensus exports and adaptive overlap, so all three read the
 same judgments the same way: one categorical answer per label/preference/ranking judgment
 (the top choice for rankings), one per claim for fact-checks, keyed ``"item:part"``.
+
+The fit reads the whole project, so it never runs inside a request's write transaction: the
+``refit_consensus`` job (:func:`refit_consensus`) computes it and stores it in
+``consensus_fits``; :func:`latest_consensus` reads the stored fit (kept decoded in memory per
+process until a newer one is stored); :func:`trainer_model` gives the submit path only the
+per-trainer part (confusions and class prior), which is small.
 """
 
 from __future__ import annotations
 
+import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, defer
 
 from ..domain.assignments import DONE_STATES
 from ..domain.grading import categorical_answers
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, Item
+from ..storage.orm import Assignment, ConsensusFit, Item, Job
+from .clock import utcnow
+from .uow import read as uow_read
+from .uow import reads, run_write
 
 _DONE = [s.value for s in DONE_STATES]
 # Trainers are assumed right more often than not (see DawidSkene.diagonal_prior): without it a
@@ -45,6 +58,7 @@ class ProjectJudgments:
         return len(self.keys)
 
 
+@reads
 def project_judgments(session: Session, project_id: int, task_type: TaskType) -> ProjectJudgments:
     """The project's counted judgments (``repositories.counted_judgment``) as parallel lists."""
     rows = session.execute(select(Assignment.item_id, Assignment.expert_id, Assignment.response,
@@ -70,7 +84,7 @@ def project_judgments(session: Session, project_id: int, task_type: TaskType) ->
 class Consensus:
     """Fitted Dawid–Skene consensus: per key its label and posterior; per trainer a confusion."""
 
-    model: object
+    model: Any  # the estimator (fresh) or a FittedModel (stored): the same array attributes
     data: ProjectJudgments
     index: dict[str, int]
 
@@ -81,6 +95,19 @@ class Consensus:
     def posterior(self, key: str) -> float | None:
         row = self.index.get(key)
         return None if row is None else float(self.model.probas_[row].max())
+
+    def agreement_by_day(self) -> dict:
+        """Per day of submission: [judgments agreeing with this consensus, judgments]. Computed
+        once per fit (stored fits stay in memory), so pages do not walk every judgment."""
+        cached = getattr(self, "_by_day", None)
+        if cached is None:
+            cached = {}
+            for key, label, when in zip(self.data.keys, self.data.labels, self.data.submitted_at, strict=False):
+                tally = cached.setdefault(when.date(), [0, 0])
+                tally[0] += label == self.label(key)
+                tally[1] += 1
+            self._by_day = cached
+        return cached
 
 
 def fit_consensus(data: ProjectJudgments, *, max_iter: int = 100) -> Consensus | None:
@@ -95,12 +122,284 @@ def fit_consensus(data: ProjectJudgments, *, max_iter: int = 100) -> Consensus |
     return Consensus(model=model, data=data, index={str(k): i for i, k in enumerate(model.item_ids_)})
 
 
-def latest_consensus(session: Session, project_id: int, task_type: TaskType) -> Consensus | None:
+@reads
+def latest_consensus(session: Session, project_id: int, task_type: TaskType, *,
+                     fresh: bool = False) -> Consensus | None:
     """The project's consensus as readers (dashboards, the quality report, exports) should see it.
 
-    The one entry point for readers, so that where the fit comes from (fitted here, or a stored
-    fit kept fresh by a job) is decided in one place."""
-    return fit_consensus(project_judgments(session, project_id, task_type))
+    The one entry point for readers: the stored fit of the ``refit_consensus`` job. When the
+    project has none yet, or the caller asks ``fresh=True`` (an export, outside any write
+    transaction) and the stored one no longer covers every judgment, it is fitted here."""
+    stored = stored_consensus(session, project_id)
+    if stored is not None and (not fresh or not _stale(session, project_id, stored)):
+        return stored
+    # Fitted here: kept in memory for these exact judgments, so an export that checks before it
+    # streams (or a second export) does not fit twice.
+    judgments, last_id = _coverage(session, project_id)
+    reviewed = session.execute(select(func.max(Assignment.reviewed_at))
+                               .where(Assignment.project_id == project_id)).scalar_one()  # edits change answers
+    version = _Version(reviewed or datetime.min.replace(tzinfo=UTC), judgments, last_id)
+    return _cached(session, project_id, "fresh", version,
+                   lambda: fit_consensus(project_judgments(session, project_id, task_type)))
+
+
+# -- the stored fit --------------------------------------------------------------------------------
+@dataclass
+class FittedModel:
+    """The arrays of a fit that readers use (the same names as the estimator's)."""
+
+    item_ids_: np.ndarray
+    labels_: np.ndarray
+    probas_: np.ndarray
+    classes_: np.ndarray
+    confusions_: np.ndarray
+    class_prior_: np.ndarray
+    trainer_ids_: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainerModel:
+    """The per-trainer half of a stored fit: enough to compute one item's posterior."""
+
+    classes: list[str]
+    trainer_ids: list[int]
+    confusions: np.ndarray        # (trainers, K, K): [true class, answer]
+    class_prior: np.ndarray       # (K,)
+    trainer_judgments: dict[int, int]   # judged items (tasks) behind each trainer's confusion
+    reliability: dict[int, tuple[float, int]]  # trainer_reliability() of the fit
+    judgments: int
+    last_assignment_id: int | None
+    fitted_at: datetime
+
+    def confusion_of(self, expert_id: int) -> np.ndarray:
+        """The trainer's confusion; a trainer new since the fit gets the judgment-weighted
+        average of the fitted trainers' (a typical trainer of this project)."""
+        row = self._rows.get(expert_id)
+        return self.confusions[row] if row is not None else self.default_confusion
+
+    @property
+    def _rows(self) -> dict[int, int]:
+        return {t: i for i, t in enumerate(self.trainer_ids)}
+
+    @property
+    def default_confusion(self) -> np.ndarray:
+        weights = np.array([self.trainer_judgments.get(t, 1) for t in self.trainer_ids], dtype=float)
+        return np.average(self.confusions, axis=0, weights=weights)
+
+
+@dataclass(frozen=True)
+class _Version:
+    fitted_at: datetime
+    judgments: int
+    last_assignment_id: int | None
+
+
+_CACHE_SIZE = 32
+_cache: OrderedDict[tuple[str, int, str], tuple[_Version, object]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cached(session: Session, project_id: int, part: str, version: _Version, load):
+    key = (str(session.get_bind().engine.url), project_id, part)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == version:
+            _cache.move_to_end(key)
+            return hit[1]
+    value = load()
+    with _cache_lock:
+        _cache[key] = (version, value)
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
+def _version_row(session: Session, project_id: int) -> ConsensusFit | None:
+    return session.execute(select(ConsensusFit).options(
+        defer(ConsensusFit.trainer_model), defer(ConsensusFit.item_posteriors), defer(ConsensusFit.quality_report))
+        .where(ConsensusFit.project_id == project_id)).scalar_one_or_none()
+
+
+def _version(row: ConsensusFit) -> _Version:
+    return _Version(row.fitted_at, row.judgments, row.last_assignment_id)
+
+
+def _pack(**arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
+    return buf.getvalue()
+
+
+def _unpack(blob: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _blob(session: Session, project_id: int, column) -> bytes:
+    return session.execute(select(column).where(ConsensusFit.project_id == project_id)).scalar_one()
+
+
+@reads
+def trainer_model(session: Session, project_id: int) -> TrainerModel | None:
+    """The per-trainer part of the project's stored fit, or None before the first fit."""
+    row = _version_row(session, project_id)
+    if row is None:
+        return None
+
+    def load() -> TrainerModel:
+        a = _unpack(_blob(session, project_id, ConsensusFit.trainer_model))
+        ids = [int(t) for t in a["trainer_ids"]]
+        return TrainerModel(classes=[str(c) for c in a["classes"]], trainer_ids=ids,
+                            confusions=a["confusions"], class_prior=a["class_prior"],
+                            trainer_judgments=dict(zip(ids, (int(n) for n in a["trainer_judgments"]), strict=True)),
+                            reliability={t: (float(r), int(n)) for t, r, n in
+                                         zip(a["reliability_ids"].tolist(), a["reliability"].tolist(),
+                                             a["reliability_n"].tolist(), strict=True)},
+                            judgments=row.judgments, last_assignment_id=row.last_assignment_id,
+                            fitted_at=row.fitted_at)
+
+    return _cached(session, project_id, "trainers", _version(row), load)
+
+
+@reads
+def stored_consensus(session: Session, project_id: int) -> Consensus | None:
+    """The project's stored fit as a :class:`Consensus`, or None before the first fit."""
+    row = _version_row(session, project_id)
+    if row is None:
+        return None
+
+    def load() -> Consensus:
+        t = _unpack(_blob(session, project_id, ConsensusFit.trainer_model))
+        p = _unpack(_blob(session, project_id, ConsensusFit.item_posteriors))
+        model = FittedModel(item_ids_=p["item_ids"].astype(object), labels_=p["labels"].astype(object),
+                            probas_=p["probas"], classes_=t["classes"].astype(object),
+                            confusions_=t["confusions"], class_prior_=t["class_prior"],
+                            trainer_ids_=t["trainer_ids"])
+        data = ProjectJudgments(
+            keys=p["keys"].tolist(), item_ids=p["judged_item_ids"].tolist(), experts=p["experts"].tolist(),
+            labels=p["answers"].tolist(), leased_at=_times(p["leased_at"]), submitted_at=_times(p["submitted_at"]),
+            gold=dict(zip(p["gold_keys"].tolist(), p["gold_values"].tolist(), strict=True)))
+        return Consensus(model=model, data=data, index={str(k): i for i, k in enumerate(model.item_ids_)})
+
+    return _cached(session, project_id, "consensus", _version(row), load)
+
+
+def _micros(times: list[datetime]) -> np.ndarray:
+    return np.array([int(t.timestamp() * 1_000_000) for t in times], dtype=np.int64)
+
+
+def _times(micros: np.ndarray) -> list[datetime]:
+    return [t.replace(tzinfo=UTC) for t in micros.astype("datetime64[us]").tolist()]
+
+
+def _coverage(session: Session, project_id: int) -> tuple[int, int | None]:
+    """(judgments, newest judgment id) of the project as a fit would read them now."""
+    n, last = session.execute(select(func.count(), func.max(Assignment.id)).where(
+        Assignment.project_id == project_id, Assignment.state.in_(_DONE), repo.consent_stands())).one()
+    return int(n), last
+
+
+def _stale(session: Session, project_id: int, stored: Consensus) -> bool:
+    row = _version_row(session, project_id)
+    if row is None:
+        return True
+    pending = session.execute(select(Job.id).where(Job.dedupe_key == f"refit_consensus:{project_id}")).first()
+    return pending is not None or _coverage(session, project_id) != (row.judgments, row.last_assignment_id)
+
+
+def forget_fit(session: Session, project_id: int) -> None:
+    """Drop the project's stored fit and report (inside the caller's write unit) and queue a
+    refit: for changes readers must never see the old fit for, such as a consent withdrawal.
+    Until the job runs, readers fit on the request."""
+    from . import jobs
+
+    session.execute(delete(ConsensusFit).where(ConsensusFit.project_id == project_id))
+    jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project_id, debounce=True)
+
+
+def refit_consensus(session: Session, project_id: int, *, now: datetime | None = None) -> dict:
+    """The ``refit_consensus`` job: read the project's judgments (a read unit), fit them (no
+    transaction open) and store the fit (a short write unit). A fit older than the stored one
+    (two workers racing) is not stored."""
+    from ..storage.orm import Project
+
+    with uow_read(session):
+        project = session.get(Project, project_id)
+        if project is None:
+            return {"skipped": "project not found"}
+        task_type = TaskType(project.task_type)
+        judgments, last_id = _coverage(session, project_id)
+        data = project_judgments(session, project_id, task_type)
+    fitted = fit_consensus(data)
+    if fitted is None:
+        return {"judgments": judgments, "fitted": False}
+    report = _report(session, project_id, fitted)
+    stored = run_write(session, lambda: store_fit(session, project_id, task_type, fitted, judgments, last_id,
+                                                  now=now, report=report))
+    return {"judgments": judgments, "last_assignment_id": last_id, "fitted": True, "stored": stored}
+
+
+def _report(session: Session, project_id: int, fitted: Consensus) -> dict | None:
+    """The quality report from this fit, as the reports service stores it for pages."""
+    from .reports import compute_for_storage
+
+    return compute_for_storage(session, project_id, fitted)
+
+
+def fit_and_store(session: Session, project_id: int, task_type: TaskType, *,
+                  now: datetime | None = None) -> Consensus | None:
+    """Fit the project now and store the fit, inside the caller's write unit (the submit path
+    does this once, for a project that has no stored fit yet)."""
+    judgments, last_id = _coverage(session, project_id)
+    fitted = fit_consensus(project_judgments(session, project_id, task_type))
+    if fitted is not None:
+        run_write(session, lambda: store_fit(session, project_id, task_type, fitted, judgments, last_id, now=now))
+    return fitted
+
+
+def store_fit(session: Session, project_id: int, task_type: TaskType, fitted: Consensus, judgments: int,
+              last_id: int | None, *, now: datetime | None = None, report: dict | None = None) -> bool:
+    """Store ``fitted`` as the project's fit unless a fit covering later judgments is stored."""
+    row = session.get(ConsensusFit, project_id)
+    if row is not None and (row.last_assignment_id or 0) > (last_id or 0):
+        return False
+    trainers, items = _serialise(fitted)
+    if row is None:
+        row = ConsensusFit(project_id=project_id)
+        session.add(row)
+    row.task_type, row.judgments, row.last_assignment_id = task_type.value, judgments, last_id
+    row.fitted_at = now or utcnow()
+    row.trainer_model, row.item_posteriors = trainers, items
+    row.quality_report = report
+    session.flush()
+    return True
+
+
+def _serialise(c: Consensus) -> tuple[bytes, bytes]:
+    model, data = c.model, c.data
+    trainer_ids = np.array([int(t) for t in model.trainer_ids_], dtype=np.int64)
+    tasks: dict[int, int] = {}  # judged items per trainer: a fact-check's claims are one task
+    for expert_id, _item in set(zip(data.experts, data.item_ids, strict=True)):
+        tasks[expert_id] = tasks.get(expert_id, 0) + 1
+    reliability = trainer_reliability(c)
+    rel_ids = sorted(reliability)
+    trainers = _pack(classes=np.array([str(x) for x in model.classes_]), trainer_ids=trainer_ids,
+                     confusions=np.asarray(model.confusions_, dtype=float),
+                     class_prior=np.asarray(model.class_prior_, dtype=float),
+                     trainer_judgments=np.array([tasks.get(int(t), 0) for t in trainer_ids], dtype=np.int64),
+                     reliability_ids=np.array(rel_ids, dtype=np.int64),
+                     reliability=np.array([reliability[t][0] for t in rel_ids], dtype=float),
+                     reliability_n=np.array([reliability[t][1] for t in rel_ids], dtype=np.int64))
+    items = _pack(item_ids=np.array([str(x) for x in model.item_ids_]),
+                  labels=np.array([str(x) for x in model.labels_]),
+                  probas=np.asarray(model.probas_, dtype=float),
+                  keys=np.array(data.keys, dtype=str), judged_item_ids=np.array(data.item_ids, dtype=np.int64),
+                  experts=np.array(data.experts, dtype=np.int64), answers=np.array(data.labels, dtype=str),
+                  leased_at=_micros(data.leased_at), submitted_at=_micros(data.submitted_at),
+                  gold_keys=np.array(list(data.gold), dtype=str),
+                  gold_values=np.array(list(data.gold.values()), dtype=str))
+    return trainers, items
 
 
 def trainer_reliability(consensus: Consensus | None) -> dict[int, tuple[float, int]]:

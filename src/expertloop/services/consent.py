@@ -29,10 +29,11 @@ from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from ..domain.policies import Actor, require_expert, require_staff
 from ..domain.projects import parse_terms
 from ..storage import repositories as repo
-from ..storage.db import begin_write
 from ..storage.orm import Assignment, Consent, Expert, Notification, Project
 from .clock import utcnow
+from .consensus import forget_fit
 from .projects import load_project, project_for_expert
+from .uow import reads, writes
 from .views import iso
 
 MAX_REASON_CHARS = 2000
@@ -58,6 +59,7 @@ def consent_view(c: Consent, name: str | None = None) -> dict:
     return view
 
 
+@reads
 def live_consent(session: Session, project_id: int, expert_id: int) -> Consent | None:
     """The expert's consent in force in the project (the newest not withdrawn), if any."""
     return session.execute(select(Consent).where(
@@ -65,6 +67,7 @@ def live_consent(session: Session, project_id: int, expert_id: int) -> Consent |
         .order_by(Consent.id.desc()).limit(1)).scalar_one_or_none()
 
 
+@reads
 def require_current_consent(session: Session, project: Project, expert_id: int) -> Consent | None:
     """For a new lease: the consent to the project's current terms, or ConsentRequired.
     Projects without terms need none (None), unless the expert's withdrawal from the project is
@@ -87,6 +90,7 @@ def require_current_consent(session: Session, project: Project, expert_id: int) 
     return consent
 
 
+@reads
 def require_live_consent(session: Session, project: Project, expert_id: int) -> Consent:
     """For a submit of work leased before the project had terms: any consent in force."""
     consent = live_consent(session, project.id, expert_id)
@@ -96,6 +100,7 @@ def require_live_consent(session: Session, project: Project, expert_id: int) -> 
     return consent
 
 
+@reads
 def consent_withdrawn(session: Session, assignment: Assignment) -> bool:
     """Whether the consent the work was done under has been withdrawn."""
     if assignment.consent_id is None:
@@ -104,6 +109,7 @@ def consent_withdrawn(session: Session, assignment: Assignment) -> bool:
     return consent is not None and consent.withdrawn_at is not None
 
 
+@reads
 def require_consent_standing(session: Session, assignment: Assignment) -> None:
     """For a submit or heartbeat: the consent the lease was taken under must not be withdrawn."""
     if consent_withdrawn(session, assignment):
@@ -111,6 +117,7 @@ def require_consent_standing(session: Session, assignment: Assignment) -> None:
                               "this work can no longer be submitted")
 
 
+@reads
 def my_terms(session: Session, actor: Actor, project_id: int) -> dict:
     """The project's terms and the calling expert's consent (or, for staff, just the terms)."""
     if actor.is_staff:
@@ -127,6 +134,7 @@ def my_terms(session: Session, actor: Actor, project_id: int) -> dict:
             "current": bool(consent is not None and consent.terms_version == project.terms_version)}
 
 
+@writes
 def agree(session: Session, actor: Actor, project_id: int, terms_version: object, *,
           now: datetime | None = None) -> dict:
     """Record the calling expert's agreement to ``terms_version`` (must be the current one).
@@ -134,7 +142,6 @@ def agree(session: Session, actor: Actor, project_id: int, terms_version: object
     expert_id = require_expert(actor)
     if isinstance(terms_version, bool) or not isinstance(terms_version, int):
         raise ValidationFailed("must be the integer version of the terms you read", loc="terms_version")
-    begin_write(session)
     repo.lock_project(session, project_id)  # one agreement at a time per project: no duplicate rows
     project = project_for_expert(session, actor, project_id)
     if not project.terms_version:
@@ -150,10 +157,10 @@ def agree(session: Session, actor: Actor, project_id: int, terms_version: object
         session.add(consent)
         session.flush()
     view = consent_view(consent)
-    session.commit()
     return view
 
 
+@writes
 def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int | None = None,
              reason: str | None = None, now: datetime | None = None) -> dict:
     """Withdraw consent: the expert's own, or (staff) an expert's on their written request.
@@ -178,7 +185,6 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
     if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS):
         raise ValidationFailed(f"must be text of at most {MAX_REASON_CHARS} characters", loc="reason")
     now = now or utcnow()
-    begin_write(session)
     repo.lock_project(session, project_id)  # two requests never record two withdrawals without terms
     project = load_project(session, project_id)
     consents = list(session.execute(select(Consent).where(
@@ -213,6 +219,7 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
         Assignment.project_id == project.id, Assignment.expert_id == expert_id,
         Assignment.consent_id.is_(None)).values(consent_id=min(ids)))
     released = repo.release_live_leases(session, project.id, expert_id)
+    forget_fit(session, project.id)  # no reader may see a fit or report with their judgments in it
     removed = session.execute(select(func.count()).select_from(Assignment).where(
         Assignment.consent_id.in_(ids), Assignment.state.in_([s.value for s in DONE_STATES]))).scalar_one()
     name = expert.name
@@ -223,10 +230,10 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
     session.flush()
     view = {"project_id": project.id, "expert_id": expert_id, "withdrawn": [consent_view(c) for c in consents],
             "released_leases": released, "contributions_removed": removed}
-    session.commit()
     return view
 
 
+@writes
 def publish_terms(session: Session, actor: Actor, project_id: int, terms: object) -> dict:
     """Set new terms (staff): the version goes up by one and every expert must agree again
     before new work; what was done under earlier versions stays exported under them."""
@@ -236,17 +243,16 @@ def publish_terms(session: Session, actor: Actor, project_id: int, terms: object
     c.raise_if_any()
     if text is None:
         raise ValidationFailed("must be non-empty text (markdown)", loc="terms")
-    begin_write(session)
     repo.lock_project(session, project_id)  # two publishes never get the same version number
     project = load_project(session, project_id)
     if text == project.terms:
         raise Conflict(f"these are already version {project.terms_version} of project {project.id}'s terms")
     project.terms, project.terms_version = text, (project.terms_version or 0) + 1
     view = {"project_id": project.id, "terms": project.terms, "terms_version": project.terms_version}
-    session.commit()
     return view
 
 
+@reads
 def list_consents(session: Session, actor: Actor, project_id: int) -> list[dict]:
     require_staff(actor, "see consents")
     load_project(session, project_id)

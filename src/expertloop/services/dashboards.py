@@ -32,6 +32,7 @@ from ..storage.orm import Assignment, Expert, LedgerEntry, Project
 from .clock import utcnow
 from .consensus import Consensus, latest_consensus
 from .projects import load_project
+from .uow import reads
 from .views import project_view, usd
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+@reads
 def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: datetime | None = None) -> dict:
     require_staff(actor, "see project dashboards")
     now = now or utcnow()
@@ -109,15 +111,11 @@ def _agreement_per_day(consensus: Consensus | None, days: list[date]) -> list[in
     consensus; None on days without judgments or for free-text and rubric projects."""
     if consensus is None:
         return [None] * len(days)
-    agree: dict[date, list[int]] = {}
-    data = consensus.data
-    for key, label, when in zip(data.keys, data.labels, data.submitted_at, strict=False):
-        tally = agree.setdefault(when.date(), [0, 0])
-        tally[0] += label == consensus.label(key)
-        tally[1] += 1
+    agree = consensus.agreement_by_day()
     return [round(100 * agree[d][0] / agree[d][1]) if d in agree else None for d in days]
 
 
+@reads
 def trainer_rows(session: Session, actor: Actor, project_id: int, *, consensus: Consensus | None = None) -> list[dict]:
     """Per trainer on a project: volume, review outcomes, active time, earnings, quality."""
     require_staff(actor, "see per-trainer figures")
@@ -159,9 +157,12 @@ def trainer_rows(session: Session, actor: Actor, project_id: int, *, consensus: 
 
 def _quality(session: Session, actor: Actor, project_id: int, consensus: Consensus | None) -> dict[int, dict]:
     from .quality import project_quality
+    from .reports import stored_report
 
     try:
-        report = project_quality(session, actor, project_id, n_boot=0, consensus_limit=0, consensus=consensus)
+        report = stored_report(session, actor, project_id)  # the job's copy, when there is one
+        if report is None:
+            report = project_quality(session, actor, project_id, n_boot=0, consensus_limit=0, consensus=consensus)
     except Exception:  # optional columns must never take the dashboard down (the quality API reports errors)
         log.warning("quality figures for project %s are unavailable", project_id, exc_info=True)
         return {}
@@ -170,6 +171,7 @@ def _quality(session: Session, actor: Actor, project_id: int, consensus: Consens
             for card in report.get("trainers", [])}
 
 
+@reads
 def projects_overview(session: Session, actor: Actor) -> list[dict]:
     """Every project with progress, spend and work awaiting review (staff)."""
     require_staff(actor, "see every project")

@@ -15,9 +15,9 @@ from ..domain.policies import Actor, can_read_expert, require_expert, require_st
 from ..domain.presentation import make_presentation, trainer_view
 from ..domain.projects import TaskType, check_options
 from ..domain.responses import parse_response
-from ..storage.db import begin_write
 from ..storage.orm import Certificate, Exam, ExamAttempt, ExamQuestion, Expert
 from .clock import utcnow
+from .uow import CommitThenRaise, reads, writes
 from .views import iso
 
 _rng = random.SystemRandom()
@@ -35,10 +35,10 @@ def certificate_view(c: Certificate) -> dict:
             "score": round(c.score, 4), "issued_at": iso(c.issued_at)}
 
 
+@writes
 def create_exam(session: Session, actor: Actor, data: dict) -> dict:
     require_staff(actor, "create exams")
     spec = parse_exam(data, check_options)
-    begin_write(session)
     exam = Exam(name=spec.name, domain=spec.domain, level=spec.level, task_type=spec.task_type.value,
                 options=spec.options, pass_mark=spec.pass_mark, time_limit_minutes=spec.time_limit_minutes,
                 retake_cooldown_hours=spec.retake_cooldown_hours, project_id=spec.project_id)
@@ -47,7 +47,6 @@ def create_exam(session: Session, actor: Actor, data: dict) -> dict:
     session.add_all(ExamQuestion(exam_id=exam.id, position=i, payload=q.payload, gold=q.gold)
                     for i, q in enumerate(spec.questions))
     view = exam_view(exam, len(spec.questions))
-    session.commit()
     return view
 
 
@@ -63,6 +62,7 @@ def _questions(session: Session, exam_id: int) -> list[ExamQuestion]:
                                 .order_by(ExamQuestion.position)).scalars())
 
 
+@reads
 def list_exams(session: Session, actor: Actor) -> list[dict]:
     exams = session.execute(select(Exam).order_by(Exam.id)).scalars()
     return [exam_view(e, len(_questions(session, e.id))) for e in exams]
@@ -80,12 +80,12 @@ def _attempt_view(attempt: ExamAttempt, exam: Exam, questions: list[ExamQuestion
     }
 
 
+@writes
 def start_attempt(session: Session, actor: Actor, exam_id: int, *, now: datetime | None = None) -> dict:
     """Open an attempt (or return the open one). A failed attempt blocks retakes until the
     cool-down has passed; a passed exam cannot be retaken."""
     expert_id = require_expert(actor)
     now = now or utcnow()
-    begin_write(session)
     exam = _load_exam(session, exam_id)
     attempts = list(session.execute(select(ExamAttempt).where(
         ExamAttempt.exam_id == exam_id, ExamAttempt.expert_id == expert_id).order_by(ExamAttempt.id)).scalars())
@@ -93,17 +93,14 @@ def start_attempt(session: Session, actor: Actor, exam_id: int, *, now: datetime
     for a in attempts:
         if a.submitted_at is None and now < a.deadline:
             view = _attempt_view(a, exam, questions, now)
-            session.commit()
             return view
     _close_lapsed(attempts, now)
-    if any(a.passed for a in attempts):
-        session.commit()
-        raise Conflict(f"exam {exam_id} is already passed")
+    if any(a.passed for a in attempts):  # lapsed attempts closed above are kept
+        raise CommitThenRaise(Conflict(f"exam {exam_id} is already passed"))
     failed = [a.submitted_at for a in attempts if a.passed is False]
     allowed = retake_allowed_at(max(failed) if failed else None, exam.retake_cooldown_hours)
     if allowed is not None and now < allowed:
-        session.commit()
-        raise Conflict(f"exam {exam_id} can be retaken from {iso(allowed)}")
+        raise CommitThenRaise(Conflict(f"exam {exam_id} can be retaken from {iso(allowed)}"))
     task_type = TaskType(exam.task_type)
     presentation = {str(q.id): p for q in questions
                     if (p := make_presentation(task_type, q.payload, _rng)) is not None}
@@ -112,7 +109,6 @@ def start_attempt(session: Session, actor: Actor, exam_id: int, *, now: datetime
     session.add(attempt)
     session.flush()
     view = _attempt_view(attempt, exam, questions, now)
-    session.commit()
     return view
 
 
@@ -123,12 +119,12 @@ def _close_lapsed(attempts: list[ExamAttempt], now: datetime) -> None:
             a.submitted_at, a.score, a.passed = a.deadline, 0.0, False
 
 
+@writes
 def submit_attempt(session: Session, actor: Actor, attempt_id: int, answers: object, *,
                    now: datetime | None = None) -> dict:
     """Grade an attempt against gold; on a pass, verify the domain level and certify."""
     expert_id = require_expert(actor)
     now = now or utcnow()
-    begin_write(session)
     attempt = session.get(ExamAttempt, attempt_id)
     if attempt is None or attempt.expert_id != expert_id:
         raise NotFound(f"exam attempt {attempt_id} not found")
@@ -136,9 +132,9 @@ def submit_attempt(session: Session, actor: Actor, attempt_id: int, answers: obj
         raise Conflict(f"exam attempt {attempt_id} was already submitted")
     exam = _load_exam(session, attempt.exam_id)
     if now >= attempt.deadline:
-        _close_lapsed([attempt], now)
-        session.commit()
-        raise Conflict(f"the time limit of {exam.time_limit_minutes} minutes has passed; the attempt counts as failed")
+        _close_lapsed([attempt], now)  # recorded as failed, and the late answers refused
+        raise CommitThenRaise(Conflict(f"the time limit of {exam.time_limit_minutes} minutes has passed; "
+                                       "the attempt counts as failed"))
     questions = _questions(session, exam.id)
     if not isinstance(answers, dict):
         raise ValidationFailed("must be an object of question_id -> response", loc="answers")
@@ -175,10 +171,10 @@ def submit_attempt(session: Session, actor: Actor, attempt_id: int, answers: obj
               "certificate": certificate_view(certificate) if certificate else None,
               "retake_allowed_at": None if attempt.passed else iso(
                   retake_allowed_at(now, exam.retake_cooldown_hours))}
-    session.commit()
     return result
 
 
+@reads
 def certificates(session: Session, actor: Actor, expert_id: int) -> list[dict]:
     if not can_read_expert(actor, expert_id):
         raise PermissionDenied("trainers may read only their own certificates")
@@ -192,6 +188,7 @@ def _question_counts(session: Session) -> dict[int, int]:
                                 .group_by(ExamQuestion.exam_id)).all())
 
 
+@reads
 def exam_overview(session: Session, actor: Actor) -> list[dict]:
     """Every exam with its attempts, passes and candidates (staff)."""
     require_staff(actor, "see exam results")
@@ -206,6 +203,7 @@ def exam_overview(session: Session, actor: Actor) -> list[dict]:
     return out
 
 
+@reads
 def exam_standings(session: Session, actor: Actor, exam_id: int | None = None, *,
                    now: datetime | None = None) -> list[dict]:
     """The expert's standing in every exam (or one): ``not_taken``, ``in_progress`` (with its
@@ -251,6 +249,7 @@ def exam_standings(session: Session, actor: Actor, exam_id: int | None = None, *
     return out
 
 
+@reads
 def open_attempt(session: Session, actor: Actor, exam_id: int, *, now: datetime | None = None) -> dict | None:
     """The expert's attempt in progress on an exam (questions, never the answers), or None."""
     expert_id = require_expert(actor)

@@ -11,8 +11,8 @@ from ..domain.errors import Conflict, NotFound, PermissionDenied, Problem, Valid
 from ..domain.experts import ExpertSpec, parse_expert
 from ..domain.money import to_cents
 from ..domain.policies import Actor, can_read_expert, require_staff
-from ..storage.db import begin_write
 from ..storage.orm import Expert
+from .uow import reads, writes
 from .views import expert_view
 
 
@@ -23,11 +23,13 @@ def _row(spec: ExpertSpec) -> Expert:
                   country=spec.country, status=spec.status.value)
 
 
+@writes
 def create_expert(session: Session, actor: Actor, data: dict) -> dict:
     require_staff(actor, "register experts")
     return import_experts(session, actor, [(None, data)])[0]
 
 
+@writes
 def import_experts(session: Session, actor: Actor, records: Sequence[tuple[int | None, dict]]) -> list[dict]:
     """Validate every record, then insert all or none. ``records`` pairs each with its line."""
     require_staff(actor, "register experts")
@@ -48,19 +50,17 @@ def import_experts(session: Session, actor: Actor, records: Sequence[tuple[int |
         specs.append(spec)
     if problems:
         raise ValidationFailed(problems)
-    begin_write(session)
     taken = set(session.execute(select(Expert.email).where(Expert.email.in_(list(seen)))).scalars())
     if taken:
-        session.rollback()
         raise Conflict(f"an expert with email {', '.join(sorted(taken))} already exists; nothing was imported")
     rows = [_row(s) for s in specs]
     session.add_all(rows)
     session.flush()
     views = [expert_view(r) for r in rows]
-    session.commit()
     return views
 
 
+@reads
 def get_expert(session: Session, actor: Actor, expert_id: int) -> dict:
     if not can_read_expert(actor, expert_id):
         raise PermissionDenied("trainers may read only their own expert record")
@@ -70,6 +70,7 @@ def get_expert(session: Session, actor: Actor, expert_id: int) -> dict:
     return expert_view(expert)
 
 
+@reads
 def list_experts(session: Session, actor: Actor) -> list[dict]:
     require_staff(actor, "list experts")
     return [expert_view(e) for e in session.execute(select(Expert).order_by(Expert.id)).scalars()]

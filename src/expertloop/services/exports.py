@@ -36,6 +36,7 @@ from ..storage import repositories as repo
 from ..storage.orm import Assignment, Project
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
+from .uow import reads, reads_stream
 from .views import iso
 
 # Why a judgment (or, in a consensus export, an item) was left out, as the summary names it
@@ -96,6 +97,7 @@ class ExportStream(Iterator[dict]):
         return f"left out {total} {self.unit if total != 1 else self.unit[:-1]}: {parts}"
 
 
+@reads
 def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
                  consensus: bool = False, min_judgments: int | None = None,
                  min_confidence: float | None = None) -> ExportStream:
@@ -120,7 +122,7 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
                                    loc="min_confidence")
     stream = ExportStream(fmt, consensus)
     need_fit = spec.has_consensus and (consensus or fmt != ExportFormat.raw or min_confidence is not None)
-    inferred = latest_consensus(session, project.id, TaskType(spec.name)) if need_fit else None
+    inferred = latest_consensus(session, project.id, TaskType(spec.name), fresh=True) if need_fit else None
     if consensus:
         stream._records = _generate_consensus(session, project, spec, fmt, inferred, stream,
                                               min_judgments, min_confidence)
@@ -189,6 +191,7 @@ def _filter(cons: ItemConsensus, min_judgments: int | None, min_confidence: floa
     return None
 
 
+@reads_stream
 def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: ExportFormat,
               inferred: Consensus | None, stream: ExportStream, min_judgments: int | None,
               min_confidence: float | None) -> Iterator[dict]:
@@ -222,6 +225,7 @@ def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: Expor
             yield record
 
 
+@reads_stream
 def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, fmt: ExportFormat,
                         inferred: Consensus | None, stream: ExportStream, min_judgments: int | None,
                         min_confidence: float | None) -> Iterator[dict]:

@@ -17,10 +17,10 @@ from ..domain.items import ItemSpec, parse_item
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
-from ..storage.db import begin_write
 from ..storage.orm import Item
 from .clock import utcnow
 from .projects import load_project
+from .uow import run_write, write
 
 Progress = Callable[[str, int], None]  # (phase, records done in that phase)
 MAX_PROBLEMS = 50
@@ -50,7 +50,7 @@ def import_items(session: Session, actor: Actor, project_id: int,
     them (:func:`refresh_statistics`), so the claim and the existing-id check keep their indexes.
     """
     require_staff(actor, "import items")
-    project = load_project(session, project_id)
+    project = load_project(session, project_id)  # its own read unit: validation holds no lock
     task_type = TaskType(project.task_type)
     specs: list[ItemSpec] = []
     problems: list[Problem] = []
@@ -84,8 +84,15 @@ def import_items(session: Session, actor: Actor, project_id: int,
         progress("validate", len(specs))
     if not specs:
         raise ValidationFailed("the file holds no items")
-    begin_write(session)
-    existing = repo.existing_external_ids(session, project.id, list(first_line))
+    result = run_write(session, lambda: _store(session, project, specs, list(first_line), progress))
+    if result["imported"]:
+        refresh_statistics(session)
+    return result
+
+
+def _store(session: Session, project, specs: list[ItemSpec], external_ids: list[str],
+           progress: Progress | None) -> dict:
+    existing = repo.existing_external_ids(session, project.id, external_ids)
     fresh = [s for s in specs if s.external_id is None or s.external_id not in existing]
     now = utcnow()
     target = (project.adaptive_overlap or {}).get("min", project.overlap)
@@ -97,9 +104,6 @@ def import_items(session: Session, actor: Actor, project_id: int,
              "created_at": now} for s in chunk])
         if progress:
             progress("store", start + len(chunk))
-    session.commit()
-    if fresh:
-        refresh_statistics(session)
     return {"project_id": project.id, "imported": len(fresh), "skipped_existing": len(specs) - len(fresh),
             "with_gold": sum(1 for s in fresh if s.gold is not None)}
 
@@ -111,32 +115,34 @@ def refresh_statistics(session: Session, *, force: bool = False) -> bool:
 
     Without them PostgreSQL plans the claim and the existing-id check as if the tables were
     empty (servers with autovacuum off never catch up), and SQLite may ignore the claim index.
-    Runs in its own short transaction; a failure here never undoes the import it follows.
+    Runs in its own short unit of work; a failure here never undoes the import it follows.
     """
     dialect = session.get_bind().dialect.name
     if dialect not in ("postgresql", "sqlite"):
         return False
     try:
-        if not force:
-            rows = session.execute(text("SELECT coalesce(max(id), 0) FROM items")).scalar_one()
-            if dialect == "postgresql":
-                seen = session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'items'::regclass")).scalar()
-            else:
-                stats = session.execute(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'items'")).scalars().all() \
-                    if _has_sqlite_stat1(session) else []
-                seen = max((int(str(st).split()[0]) for st in stats), default=0)
-            if rows <= max(float(seen or 0), 0.0) * ANALYZE_GROWTH + ANALYZE_MIN:
-                session.commit()
-                return False
-        session.execute(text("ANALYZE items"))
-        session.execute(text("ANALYZE assignments"))
-        if dialect == "sqlite":
-            session.execute(text("PRAGMA optimize"))
-        session.commit()
-        return True
+        with write(session):
+            return _refresh_statistics(session, dialect, force)
     except Exception:  # statistics are an optimisation: never fail an import that is stored
-        session.rollback()
         return False
+
+
+def _refresh_statistics(session: Session, dialect: str, force: bool) -> bool:
+    if not force:
+        rows = session.execute(text("SELECT coalesce(max(id), 0) FROM items")).scalar_one()
+        if dialect == "postgresql":
+            seen = session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'items'::regclass")).scalar()
+        else:
+            stats = session.execute(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'items'")).scalars().all() \
+                if _has_sqlite_stat1(session) else []
+            seen = max((int(str(st).split()[0]) for st in stats), default=0)
+        if rows <= max(float(seen or 0), 0.0) * ANALYZE_GROWTH + ANALYZE_MIN:
+            return False
+    session.execute(text("ANALYZE items"))
+    session.execute(text("ANALYZE assignments"))
+    if dialect == "sqlite":
+        session.execute(text("PRAGMA optimize"))
+    return True
 
 
 def _has_sqlite_stat1(session: Session) -> bool:

@@ -11,13 +11,14 @@ from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, require_staff
 from ..storage import repositories as repo
-from ..storage.db import begin_write
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, ProjectPause
 from .clock import utcnow
 from .projects import load_project
+from .uow import reads, writes
 from .views import expert_view, iso
 
 
+@writes
 def set_status(session: Session, actor: Actor, expert_id: int, status: str) -> dict:
     """Move an expert along onboarding (applicant → qualified → active) or pause/offboard them."""
     require_staff(actor, "change an expert's status")
@@ -25,7 +26,6 @@ def set_status(session: Session, actor: Actor, expert_id: int, status: str) -> d
         new = ExpertStatus(status)
     except ValueError:
         raise ValidationFailed(f"must be one of {', '.join(s.value for s in ExpertStatus)}", loc="status") from None
-    begin_write(session)
     expert = session.get(Expert, expert_id)
     if expert is None:
         raise NotFound(f"expert {expert_id} not found")
@@ -33,7 +33,6 @@ def set_status(session: Session, actor: Actor, expert_id: int, status: str) -> d
         raise Conflict("an applicant must pass a qualification exam (status qualified) before becoming active")
     expert.status = new.value
     view = expert_view(expert)
-    session.commit()
     return view
 
 
@@ -42,6 +41,7 @@ def pause_view(p: ProjectPause, name: str) -> dict:
             "reason": p.reason, "created_at": iso(p.created_at), "lifted_at": iso(p.lifted_at)}
 
 
+@reads
 def list_pauses(session: Session, actor: Actor, project_id: int) -> list[dict]:
     require_staff(actor, "see paused trainers")
     load_project(session, project_id)
@@ -50,10 +50,10 @@ def list_pauses(session: Session, actor: Actor, project_id: int) -> list[dict]:
     return [pause_view(p, name) for p, name in rows]
 
 
+@writes
 def lift_pause(session: Session, actor: Actor, project_id: int, expert_id: int, *,
                now: datetime | None = None) -> dict:
     require_staff(actor, "lift a pause")
-    begin_write(session)
     pause = session.execute(select(ProjectPause).where(
         ProjectPause.project_id == project_id, ProjectPause.expert_id == expert_id,
         ProjectPause.lifted_at.is_(None))).scalar_one_or_none()
@@ -61,10 +61,10 @@ def lift_pause(session: Session, actor: Actor, project_id: int, expert_id: int, 
         raise NotFound(f"expert {expert_id} is not paused from project {project_id}")
     pause.lifted_at = now or utcnow()
     view = pause_view(pause, session.get(Expert, expert_id).name)
-    session.commit()
     return view
 
 
+@reads
 def notifications(session: Session, actor: Actor, project_id: int | None = None, limit: int = 100) -> list[dict]:
     require_staff(actor, "read notifications")
     q = select(Notification).order_by(Notification.id.desc()).limit(min(max(limit, 1), 1000))
@@ -75,11 +75,13 @@ def notifications(session: Session, actor: Actor, project_id: int | None = None,
             for n in session.execute(q).scalars()]
 
 
+@reads
 def notification_count(session: Session, actor: Actor) -> int:
     require_staff(actor, "read notifications")
     return session.execute(select(func.count()).select_from(Notification)).scalar_one()
 
 
+@reads
 def item_history(session: Session, actor: Actor, item_id: int) -> dict:
     require_staff(actor, "read an item's history")
     item = session.get(Item, item_id)

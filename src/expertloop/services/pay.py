@@ -12,8 +12,10 @@ from ..domain.money import fmt_usd, from_cents
 from ..domain.policies import Actor, can_read_expert
 from ..storage import repositories as repo
 from ..storage.orm import Expert
+from .uow import reads
 
 
+@reads
 def earnings(session: Session, actor: Actor, expert_id: int) -> dict:
     if not can_read_expert(actor, expert_id):
         raise PermissionDenied("trainers may read only their own earnings")

@@ -13,16 +13,16 @@ from ..domain.money import to_cents
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import Requirements, parse_project, unmet_requirements
 from ..storage import repositories as repo
-from ..storage.db import begin_write
 from ..storage.orm import Certificate, Expert, Project, ProjectPause
 from .clock import utcnow
+from .uow import reads, writes
 from .views import project_view
 
 
+@writes
 def create_project(session: Session, actor: Actor, data: dict) -> dict:
     require_staff(actor, "create projects")
     spec = parse_project(data)
-    begin_write(session)
     project = Project(
         name=spec.name, task_type=spec.task_type.value, guidelines=spec.guidelines,
         options=spec.options, requirements=spec.requirements.to_json(), overlap=spec.overlap,
@@ -40,10 +40,10 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
     session.add(project)
     session.flush()
     view = project_view(project, staff=True)
-    session.commit()
     return view
 
 
+@reads
 def load_project(session: Session, project_id: int) -> Project:
     project = session.get(Project, project_id)
     if project is None:
@@ -51,6 +51,7 @@ def load_project(session: Session, project_id: int) -> Project:
     return project
 
 
+@reads
 def passed_exams(session: Session, expert_id: int) -> set[int]:
     return set(session.execute(select(Certificate.exam_id).where(Certificate.expert_id == expert_id)).scalars())
 
@@ -84,6 +85,7 @@ def expert_tiers(project: Project, expert: Expert, exams_passed: set[int]) -> li
     return [t["name"] for t in tiers if not requirement_problems(t["requirements"], expert, exams_passed)]
 
 
+@reads
 def get_project(session: Session, actor: Actor, project_id: int) -> dict:
     project = load_project(session, project_id)
     if not actor.is_staff:
@@ -93,6 +95,7 @@ def get_project(session: Session, actor: Actor, project_id: int) -> dict:
     return project_view(project, staff=actor.is_staff, progress=progress, spent_cents=spent)
 
 
+@reads
 def list_projects(session: Session, actor: Actor) -> list[dict]:
     """Staff see every project; experts see the ones they qualify for."""
     projects = list(session.execute(select(Project).order_by(Project.id)).scalars())
@@ -107,6 +110,7 @@ def list_projects(session: Session, actor: Actor) -> list[dict]:
             for p in projects]
 
 
+@reads
 def project_for_expert(session: Session, actor: Actor, project_id: int) -> Project:
     """A project the calling expert qualifies for; any other is "not found" to them."""
     project = load_project(session, project_id)
@@ -121,6 +125,7 @@ def _require_eligible(session: Session, actor: Actor, project: Project) -> None:
         raise NotFound(f"project {project.id} not found")
 
 
+@reads
 def require_expert_eligible(session: Session, project: Project, expert: Expert) -> None:
     problems = eligibility_problems(project, expert, session=session)
     if problems:

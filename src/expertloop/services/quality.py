@@ -24,6 +24,7 @@ from ..storage.orm import Assignment, Expert, Item, Project
 from .consensus import Consensus, latest_consensus, trainer_reliability
 from .exports import pseudonym
 from .projects import load_project
+from .uow import reads
 
 MIN_FOR_FLAGS = 5        # judgments a trainer needs before bias flags are raised
 ALPHA = 0.01             # significance for the statistical flags (many trainers are tested at once)
@@ -32,6 +33,7 @@ FAST_SHARE_FLAG = 0.3    # flag a trainer when this share of their submissions i
 MIN_GROUP_TRAINERS = 3   # a group with fewer trainers is shown, marked too small to compare
 
 
+@reads
 def project_quality(session: Session, actor: Actor, project_id: int, *, n_boot: int = 200,
                     consensus_limit: int = 1000, consensus: Consensus | None = None) -> dict:
     """The full report; ``consensus_limit`` caps the per-item list (least confident first).

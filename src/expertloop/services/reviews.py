@@ -25,11 +25,12 @@ from ..domain.policies import Actor, Role
 from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT, parse_response
 from ..storage import repositories as repo
-from ..storage.db import begin_write
 from ..storage.orm import Assignment, Item, Project
+from . import jobs
 from .assignments import load_visible
 from .clock import utcnow
 from .consent import consent_withdrawn
+from .uow import reads, writes
 from .views import assignment_view, iso
 
 VERDICTS = ("accept", "reject", "edit")
@@ -46,6 +47,7 @@ def require_reviewer(actor: Actor) -> None:
         raise PermissionDenied("only reviewers, managers and admins may review work")
 
 
+@writes
 def review(session: Session, actor: Actor, assignment_id: int, verdict: str, feedback: str | None = None,
            response: object = None, *, now: datetime | None = None) -> dict:
     """Record a verdict on a submitted response; one transaction."""
@@ -59,7 +61,6 @@ def review(session: Session, actor: Actor, assignment_id: int, verdict: str, fee
         raise ValidationFailed("is required when rejecting: tell the trainer what to do differently",
                                loc="feedback")
     now = now or utcnow()
-    begin_write(session)
     a = session.get(Assignment, assignment_id)
     if a is None or consent_withdrawn(session, a):
         raise NotFound(f"assignment {assignment_id} not found")
@@ -84,12 +85,13 @@ def review(session: Session, actor: Actor, assignment_id: int, verdict: str, fee
         repo.lock_item(session, a.item_id)
         a.state = AssignmentState.rejected.value
         repo.bump_done(session, a.item_id, -1)  # the slot reopens for another expert
+    if verdict != "accept":  # an edit or a rejection changes what the consensus is fitted on
+        jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=a.project_id, debounce=True)
     a.review_feedback = feedback
     a.reviewed_by = actor.expert_id
     a.reviewed_at = now
     session.flush()
     out = _detail(a, item, project, now, staff=actor.is_staff)
-    session.commit()
     return out
 
 
@@ -104,6 +106,7 @@ def _detail(a: Assignment, item: Item, project: Project, now: datetime, *, staff
     return view
 
 
+@reads
 def review_queue(session: Session, actor: Actor, project_id: int | None = None, *,
                  limit: int = 100) -> list[dict]:
     """Submitted work awaiting review, oldest first; a reviewer's own work is left out.
@@ -126,6 +129,7 @@ def review_queue(session: Session, actor: Actor, project_id: int | None = None, 
             for r in session.execute(q)]
 
 
+@reads
 def queue_counts(session: Session, actor: Actor) -> list[dict]:
     """Projects with submitted work awaiting review (the reviewer's own left out), with counts."""
     require_reviewer(actor)
@@ -140,6 +144,7 @@ def queue_counts(session: Session, actor: Actor) -> list[dict]:
              "oldest_submitted_at": iso(oldest)} for pid, name, task_type, n, oldest in session.execute(q).all()]
 
 
+@reads
 def get_for_review(session: Session, actor: Actor, assignment_id: int) -> dict:
     """A submitted (or reviewed) response with its item, as the trainer saw it."""
     require_reviewer(actor)
@@ -153,6 +158,7 @@ def get_for_review(session: Session, actor: Actor, assignment_id: int) -> dict:
     return view
 
 
+@reads
 def get_outcome(session: Session, actor: Actor, assignment_id: int) -> dict:
     """An expert's own assignment with its review outcome (staff: anyone's)."""
     a, item, project = load_visible(session, actor, assignment_id)

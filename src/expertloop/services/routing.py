@@ -2,8 +2,9 @@
 quality floor. Called by the assignment services inside their transaction.
 
 The maths lives in :mod:`expertloop.quality` (Dawid–Skene posteriors, the stopping rule,
-expected accuracy gain per dollar); this module feeds it the project's judgments and writes
-the decisions back: an item's ``target_overlap``, ``confidence`` and ``required_tier``, its
+expected accuracy gain per dollar); this module feeds it one item's judgments weighed by the
+trainers' confusions of the project's stored consensus fit, and writes the decisions back: an
+item's ``target_overlap``, ``confidence`` and ``required_tier``, its
 history (``item_events``) and notifications for managers.
 """
 
@@ -18,13 +19,14 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..domain.grading import gold_tally
+from ..domain.grading import categorical_answers, gold_tally
 from ..domain.projects import TaskType
 from ..domain.routing import GoldPolicy
 from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
-from .consensus import Consensus, ProjectJudgments, fit_consensus, project_judgments, trainer_reliability
+from . import jobs
+from .consensus import TrainerModel, fit_and_store, trainer_model
 from .projects import expert_tiers, passed_exams
 
 UNMEASURED_TIER_ACCURACY = 0.7  # assumed for a tier none of whose members has been measured yet
@@ -75,32 +77,100 @@ def gold_answered(session: Session, project_id: int, expert_id: int) -> int:
 
 
 def after_submit(session: Session, project: Project, item: Item, assignment: Assignment, now: datetime) -> None:
+    """Decisions after one judgment, from the project's stored consensus: work proportional to
+    the item, never to the project. The refit itself is queued (debounced) for a job."""
     task_type = TaskType(project.task_type)
     _event(session, item.id, "judged", {"assignment_id": assignment.id}, now)
-    fitted = ConsensusOnce(session, project.id, task_type)
+    evidence = ItemEvidence(session, project, item, task_type)
+    if evidence.categorical:
+        jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True)
     if project.quality_floor is not None:
-        _apply_quality_floor(session, project, task_type, item, assignment.expert_id, fitted, now)
+        _apply_quality_floor(session, project, task_type, item, assignment.expert_id, evidence, now)
     if in_gold_pool(project, item):
         return
     if project.adaptive_overlap is not None:
-        _adapt(session, project, item, fitted, now)
+        _adapt(session, project, item, evidence, now)
     elif task_spec(task_type).escalates_on_disagreement and project.tiers:
         _escalate_on_disagreement(session, project, item, now)
 
 
-class ConsensusOnce:
-    """The project's judgments and Dawid–Skene consensus, fitted at most once per submission
-    however many decisions (quality floor, adaptive overlap) read them."""
+class ItemEvidence:
+    """One item's judgments and the project's per-trainer model (confusions, class prior) from
+    the stored consensus fit, read at most once per submission however many decisions (quality
+    floor, adaptive overlap) use them. A project with no stored fit yet is fitted (and the fit
+    stored) once, here; afterwards the ``refit_consensus`` job keeps it current."""
 
-    def __init__(self, session: Session, project_id: int, task_type: TaskType):
-        self._args = (session, project_id, task_type)
-        self._fitted: tuple[ProjectJudgments, Consensus | None] | None = None
+    def __init__(self, session: Session, project: Project, item: Item, task_type: TaskType):
+        self.session, self.project, self.item, self.task_type = session, project, item, task_type
+        self.categorical = task_spec(task_type).has_consensus  # has categorical answers
+        self._model: TrainerModel | bool | None = False
+        self._judgments: list[tuple[int, dict, datetime]] | None = None
 
-    def get(self) -> tuple[ProjectJudgments, Consensus | None]:
-        if self._fitted is None:
-            data = project_judgments(*self._args)
-            self._fitted = (data, fit_consensus(data, max_iter=50))
-        return self._fitted
+    @property
+    def model(self) -> TrainerModel | None:
+        if self._model is False:
+            model = trainer_model(self.session, self.project.id)
+            if model is None and self.categorical:
+                fit_and_store(self.session, self.project.id, self.task_type)
+                model = trainer_model(self.session, self.project.id)
+            self._model = model
+        return self._model  # type: ignore[return-value]
+
+    @property
+    def judgments(self) -> list[tuple[int, dict, datetime]]:
+        """(expert, response, leased_at) of the item's counted judgments, oldest first."""
+        if self._judgments is None:
+            self._judgments = [tuple(r) for r in self.session.execute(
+                select(Assignment.expert_id, Assignment.response, Assignment.leased_at)
+                .where(Assignment.item_id == self.item.id, repo.counted_judgment())
+                .order_by(Assignment.id)).all()]
+        return self._judgments
+
+    def posteriors(self) -> list[np.ndarray]:
+        """The item's posterior per part (one for most types, one per claim for fact-checks),
+        each judgment weighted by its trainer's confusion from the stored fit; gold parts are
+        certain. When the item holds an answer the fit has never seen, that part falls back to
+        a one-coin model over the known and new answers, each trainer right with their fitted
+        reliability (until the next refit learns the new answer)."""
+        from ..quality.adaptive import posterior_for_item
+
+        model = self.model
+        if model is None:
+            return []
+        parts: dict[int, list[tuple[int, str]]] = {}
+        for expert_id, response, _leased in self.judgments:
+            for part, value in categorical_answers(self.task_type, response):
+                parts.setdefault(part, []).append((expert_id, value))
+        gold = dict(categorical_answers(self.task_type, self.item.gold)) if self.item.gold is not None else {}
+        code = {c: k for k, c in enumerate(model.classes)}
+        out = []
+        for part in sorted(parts):
+            answers = parts[part]
+            unseen = sorted({v for _e, v in answers if v not in code})
+            if unseen:
+                out.append(_one_coin_posterior(model, answers, [*model.classes, *unseen]))
+            elif part in gold and gold[part] in code:
+                out.append(np.eye(len(code))[code[gold[part]]])
+            else:
+                confusions = np.array([model.confusion_of(e) for e, _v in answers])
+                out.append(posterior_for_item([code[v] for _e, v in answers], confusions, model.class_prior))
+        return out
+
+
+def _one_coin_posterior(model: TrainerModel, answers: list[tuple[int, str]], classes: list[str]) -> np.ndarray:
+    from ..quality.adaptive import posterior_for_item
+
+    k = len(classes)
+    code = {c: i for i, c in enumerate(classes)}
+    known = [r for r, _n in model.reliability.values()]
+    typical = float(np.mean(known)) if known else UNMEASURED_TIER_ACCURACY
+    confusions = []
+    for expert_id, _value in answers:
+        right = min(max(model.reliability.get(expert_id, (typical, 0))[0], 1 / k + 0.01), 0.99)
+        c = np.full((k, k), (1 - right) / (k - 1))
+        np.fill_diagonal(c, right)
+        confusions.append(c)
+    return posterior_for_item([code[v] for _e, v in answers], np.array(confusions))
 
 
 # -- quality floor --------------------------------------------------------------------------------
@@ -117,14 +187,14 @@ def gold_record(session: Session, project_id: int, task_type: TaskType, expert_i
 
 
 def _apply_quality_floor(session: Session, project: Project, task_type: TaskType, item: Item, expert_id: int,
-                         fitted: ConsensusOnce, now: datetime) -> None:
+                         evidence: ItemEvidence, now: datetime) -> None:
     """Pause the trainer when a measure the project floors is below it with 95% confidence."""
     floor = project.quality_floor
     reason = None
     if floor.get("gold_accuracy") is not None and item.gold is not None:
         reason = _below_gold_floor(session, project, task_type, expert_id, floor)
     if reason is None and floor.get("reliability") is not None:
-        reason = _below_reliability_floor(expert_id, floor, fitted)
+        reason = _below_reliability_floor(expert_id, floor, evidence)
     if reason is not None:
         pause_trainer(session, project, expert_id, reason, now)
 
@@ -143,10 +213,12 @@ def _below_gold_floor(session: Session, project: Project, task_type: TaskType, e
             f"project's floor of {floor['gold_accuracy']:.0%}")
 
 
-def _below_reliability_floor(expert_id: int, floor: dict, fitted: ConsensusOnce) -> str | None:
+def _below_reliability_floor(expert_id: int, floor: dict, evidence: ItemEvidence) -> str | None:
+    """Reads the trainer's reliability from the stored fit (the quality report's number)."""
     from ..quality.intervals import wilson_interval
 
-    estimate = trainer_reliability(fitted.get()[1]).get(expert_id)
+    model = evidence.model
+    estimate = model.reliability.get(expert_id) if model is not None else None
     if estimate is None:
         return None
     reliability, n = estimate
@@ -174,19 +246,16 @@ def pause_trainer(session: Session, project: Project, expert_id: int, reason: st
 
 
 # -- adaptive overlap ------------------------------------------------------------------------------
-def _adapt(session: Session, project: Project, item: Item, fitted: ConsensusOnce, now: datetime) -> None:
+def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidence, now: datetime) -> None:
     from ..quality.adaptive import AdaptiveOverlap
 
     spec = project.adaptive_overlap
-    data, consensus = fitted.get()
-    if consensus is None:
+    posteriors = evidence.posteriors()
+    if not posteriors:
         return
-    model = consensus.model
-    rows = [row for key, row in consensus.index.items() if key.split(":")[0] == str(item.id)]
-    if not rows:
-        return
-    posteriors = model.probas_[rows]
-    weakest = posteriors[np.argmin(posteriors.max(axis=1))]
+    model = evidence.model
+    assert model is not None  # posteriors come from the model
+    weakest = min(posteriors, key=lambda p: p.max())
     confidence = float(weakest.max())
     tiers_cfg = project.tiers or {}
     escalation = tiers_cfg.get("escalation_tier")
@@ -194,16 +263,18 @@ def _adapt(session: Session, project: Project, item: Item, fitted: ConsensusOnce
         ItemEvent.item_id == item.id, ItemEvent.kind == "escalated")).scalar_one()
     # The rule counts the item's counted judgments, not its filled slots (``done_count`` still
     # holds a slot for work whose consent was later withdrawn).
-    leased = list(session.execute(select(Assignment.leased_at).where(
-        Assignment.item_id == item.id, repo.counted_judgment())).scalars())
-    n_senior = sum(1 for t in leased if t >= escalated_at) if escalated_at is not None else 0
-    priced = _priced_tiers(session, project, model, data)
+    n_counted = len(evidence.judgments)
+    n_senior = 0
+    if escalated_at is not None:
+        n_senior = sum(1 for _e, response, leased in evidence.judgments
+                       if categorical_answers(evidence.task_type, response) and leased >= escalated_at)
+    priced = _priced_tiers(session, project, model)
     rule = AdaptiveOverlap(min_judgments=spec["min"], max_judgments=spec["max"],
                            target_confidence=spec["target_confidence"], escalate=escalation is not None,
                            tiers=priced or None)
-    decision = rule.decide_posterior(weakest, len(leased) - n_senior, n_senior)
+    decision = rule.decide_posterior(weakest, n_counted - n_senior, n_senior)
     item.confidence = confidence
-    detail = {"decision": decision, "confidence": round(confidence, 4), "judgments": len(leased)}
+    detail = {"decision": decision, "confidence": round(confidence, 4), "judgments": n_counted}
     if decision == rule.DONE:
         item.target_overlap, item.required_tier = item.done_count, None
     elif decision == rule.ESCALATE:
@@ -225,7 +296,7 @@ def _adapt(session: Session, project: Project, item: Item, fitted: ConsensusOnce
     _event(session, item.id, "decided", detail, now)
 
 
-def _priced_tiers(session: Session, project: Project, model, data: ProjectJudgments) -> list:
+def _priced_tiers(session: Session, project: Project, model: TrainerModel) -> list:
     """Tiers with a rate, each with its cost per judgment and its measured confusion matrix."""
     from ..quality.adaptive import Tier
 
@@ -234,16 +305,16 @@ def _priced_tiers(session: Session, project: Project, model, data: ProjectJudgme
         return []
     minutes = _typical_minutes(session, project)
     experts = {e.id: e for e in session.execute(select(Expert).where(
-        Expert.id.in_([int(t) for t in model.trainer_ids_]))).scalars()}
-    counts = {t: c for t, c in zip(*np.unique(np.array(data.experts), return_counts=True), strict=False)}
+        Expert.id.in_(model.trainer_ids))).scalars()}
     out = []
     for tier in tiers:
-        members = [k for k, tid in enumerate(model.trainer_ids_)
-                   if int(tid) in experts and tier["name"] in expert_tiers(project, experts[int(tid)], set())]
+        members = [k for k, tid in enumerate(model.trainer_ids)
+                   if tid in experts and tier["name"] in expert_tiers(project, experts[tid], set())]
         cost = float(tier["hourly_rate_usd"]) * minutes / 60
         if members:
-            weights = np.array([counts.get(model.trainer_ids_[k], 1) for k in members], dtype=float)
-            confusion = np.average(model.confusions_[members], axis=0, weights=weights)
+            weights = np.array([max(model.trainer_judgments.get(model.trainer_ids[k], 1), 1) for k in members],
+                               dtype=float)
+            confusion = np.average(model.confusions[members], axis=0, weights=weights)
             out.append(Tier(name=tier["name"], cost=cost, confusion=confusion))
         else:
             out.append(Tier(name=tier["name"], cost=cost, accuracy=UNMEASURED_TIER_ACCURACY))

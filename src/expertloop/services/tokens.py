@@ -13,9 +13,9 @@ from ..domain.checks import MAX_ID, text_problem
 from ..domain.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from ..domain.policies import Actor, Role, can_grant
 from ..storage import repositories as repo
-from ..storage.db import begin_write
 from ..storage.orm import ApiToken, Expert
 from .clock import utcnow
+from .uow import reads, writes
 from .views import iso
 
 PREFIX = "el_"
@@ -32,6 +32,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@writes
 def issue_token(session: Session, role: Role | str, expert_id: int | None = None,
                 label: str | None = None, *, actor: Actor | None = None) -> str:
     """Create a token and return it in clear (the only time it is seen).
@@ -41,6 +42,7 @@ def issue_token(session: Session, role: Role | str, expert_id: int | None = None
     return create_token(session, role, expert_id, label, actor=actor)["token"]
 
 
+@writes
 def create_token(session: Session, role: Role | str, expert_id: int | None = None,
                  label: str | None = None, *, actor: Actor | None = None) -> dict:
     """Like :func:`issue_token`, returning the token in clear with its id, role and label."""
@@ -61,19 +63,16 @@ def create_token(session: Session, role: Role | str, expert_id: int | None = Non
                                           else None)
         if problem:
             raise ValidationFailed(problem, loc="label")
-    begin_write(session)
     if expert_id is not None and session.get(Expert, expert_id) is None:
-        session.rollback()
         raise NotFound(f"expert {expert_id} not found")
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(token_hash=hash_token(token), role=role.value, expert_id=expert_id, label=label)
     session.add(row)
     session.flush()
-    view = {"token": token, **token_view(row)}
-    session.commit()
-    return view
+    return {"token": token, **token_view(row)}
 
 
+@reads
 def list_tokens(session: Session, actor: Actor | None = None) -> list[dict]:
     """Tokens without secrets, newest first. Admins (and the operator, ``actor=None``) see every
     token; managers the reviewer and trainer tokens they may issue."""
@@ -85,6 +84,7 @@ def list_tokens(session: Session, actor: Actor | None = None) -> list[dict]:
     return [token_view(row) for row in session.execute(q).scalars()]
 
 
+@writes
 def revoke_token(session: Session, token_id: int, *, actor: Actor | None = None,
                  now: datetime | None = None) -> dict:
     """Revoke a token: the next request with it (API or browser session) is refused.
@@ -96,21 +96,17 @@ def revoke_token(session: Session, token_id: int, *, actor: Actor | None = None,
         raise PermissionDenied("only admins and managers may revoke tokens")
     if not 1 <= token_id <= MAX_ID:
         raise NotFound(f"token {token_id} not found")
-    begin_write(session)
     row = session.get(ApiToken, token_id)
     if row is None:
-        session.rollback()
         raise NotFound(f"token {token_id} not found")
     if actor is not None and not can_grant(actor, Role(row.role)):
-        session.rollback()
         raise PermissionDenied(f"a {actor.role.value} may not revoke {row.role} tokens")
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
-    view = token_view(row)
-    session.commit()
-    return view
+    return token_view(row)
 
 
+@reads
 def authenticate(session: Session, token: str | None) -> Actor:
     if not token:
         raise Unauthenticated("missing bearer token (Authorization: Bearer el_...)")

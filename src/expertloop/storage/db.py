@@ -2,7 +2,8 @@
 
 SQLite: WAL (readers never block the writer), ``busy_timeout`` (writers queue instead of
 failing), foreign keys on, and our own ``BEGIN`` so that a unit of work that claims something
-can start with ``BEGIN IMMEDIATE`` and hold the write lock from its first read. PostgreSQL:
+can start with ``BEGIN IMMEDIATE`` and hold the write lock from its first read (the unit of
+work, :mod:`expertloop.services.uow`, asks for it with ``WRITE_OPTION``). PostgreSQL:
 plain READ COMMITTED; claims use ``SELECT ... FOR UPDATE SKIP LOCKED`` (see repositories).
 """
 
@@ -47,18 +48,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-def begin_write(session: Session) -> None:
-    """Open the session's unit of work as a write transaction.
-
-    On SQLite this is ``BEGIN IMMEDIATE``: the write lock is taken before the first read, so two
-    trainers can never both read "slot free" and both claim it. Call before any query of the unit.
-    """
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={WRITE_OPTION: True})
+    """Sessions that never begin a transaction by themselves: every query runs inside a unit of
+    work (:mod:`expertloop.services.uow`), which begins, commits and rolls back."""
+    return sessionmaker(engine, expire_on_commit=False, autobegin=False)
 
 
 def is_sqlite(session_or_engine) -> bool:

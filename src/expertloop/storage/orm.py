@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -309,3 +310,52 @@ class Consent(Base):
 # The claim's order over open items (see migration 0007 and repositories.next_candidate_item).
 Index("ix_items_claim", Item.project_id, Item.priority.desc(), Item.id,
       postgresql_where=Item.done_count < Item.target_overlap, sqlite_where=Item.done_count < Item.target_overlap)
+
+
+class Job(Base):
+    """Work that must not run inside a request: claimed by a worker under a lease, retried with
+    backoff, visible with its progress. ``dedupe_key`` is set while a debounced job is queued,
+    so at most one such job per key waits (it is cleared when a worker claims the job)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "state", "run_after"),
+                      Index("ix_jobs_project", "project_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    payload: Mapped[dict | None] = mapped_column(JSONType)
+    state: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    run_after: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(120))
+    locked_until: Mapped[datetime | None]
+    progress: Mapped[dict | None] = mapped_column(JSONType)
+    result: Mapped[dict | None] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class ConsensusFit(Base):
+    """A project's latest Dawid–Skene fit, computed by a job and read by requests.
+
+    ``trainer_model`` is small (classes, trainer ids, confusions, class prior, judgments per
+    trainer): the submit path reads only it. ``item_posteriors`` holds the per-item labels and
+    posteriors and the judgments the fit was made from (compressed numpy arrays).
+    ``quality_report`` is the quality report computed from the fit, for pages to read."""
+
+    __tablename__ = "consensus_fits"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    task_type: Mapped[str] = mapped_column(String(20))
+    judgments: Mapped[int] = mapped_column(Integer)
+    last_assignment_id: Mapped[int | None] = mapped_column(Integer)
+    fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    trainer_model: Mapped[bytes] = mapped_column(LargeBinary)
+    item_posteriors: Mapped[bytes] = mapped_column(LargeBinary)
+    # The project's quality report computed from this fit by the same job (None until it is).
+    quality_report: Mapped[dict | None] = mapped_column(JSONType)

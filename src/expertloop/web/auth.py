@@ -96,11 +96,8 @@ class WebSession:
 def _signer(request: Request) -> Signer:
     signer = getattr(request.app.state, "web_signer", None)
     if signer is None:
-        db = request.app.state.sessionmaker()
-        try:
+        with request.app.state.sessionmaker() as db:
             signer = Signer(auth_svc.instance_secret(db))
-        finally:
-            db.close()
         request.app.state.web_signer = signer  # a copy of what the database holds; any worker may make it
     return signer
 
@@ -149,8 +146,6 @@ def current_actor(request: Request, db: Session) -> Actor | None:
         end_session(request)
         add_flash(request, "info", "Your session has ended. Please sign in again.")
         actor = None
-    if db.in_transaction():
-        db.commit()  # end the read so a write service can open its own transaction
     request.state.actor = actor
     return actor
 

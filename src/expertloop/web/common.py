@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ..api.deps import get_session
+from ..deps import get_session
 from ..domain.policies import Actor, Role
 from ..domain.tasks import TASK_TYPES
 from ..services import auth as auth_svc
@@ -114,7 +114,6 @@ def signed_in(request: Request, db: Session = Depends(get_session)) -> Actor:
         request.state.user_name = auth_svc.display_name(db, actor)
         if actor.is_staff:  # the count beside "Notifications" in the staff navigation
             request.state.notification_count = oversight_svc.notification_count(db, actor)
-        db.commit()
     return actor
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ..api.deps import get_session
+from ..deps import get_session
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.policies import Actor, require_expert, require_staff
 from ..domain.projects import TaskType

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ..api.deps import get_session
+from ..deps import get_session
 from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
@@ -18,6 +18,7 @@ from ..services import dashboards, oversight
 from ..services import exports as exports_svc
 from ..services import files as files_svc
 from ..services import imports as imports_svc
+from ..services import jobs as jobs_svc
 from ..services import projects as projects_svc
 from .common import finish, form_data, redirect, render, signed_in
 from .forms import project_from_form
@@ -83,7 +84,8 @@ def _dashboard_context(db: Session, actor: Actor, project_id: int, **extra) -> d
     return {"dash": dash, "project": dash["project"], "formats": export_formats(dash["project"]["task_type"]),
             "pauses": oversight.list_pauses(db, actor, project_id),
             "consents": consent_svc.list_consents(db, actor, project_id) if dash["project"]["terms_version"] else [],
-            "notes": oversight.notifications(db, actor, project_id, limit=20), "nav": "manage", **extra}
+            "notes": oversight.notifications(db, actor, project_id, limit=20),
+            "jobs": jobs_svc.list_jobs(db, actor, project_id=project_id, limit=10), "nav": "manage", **extra}
 
 
 @router.get("/manage/projects/{project_id}")

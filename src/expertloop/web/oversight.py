@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ..api.deps import get_session
+from ..deps import get_session
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, require_staff
@@ -15,7 +15,7 @@ from ..services import exams as exams_svc
 from ..services import experts as experts_svc
 from ..services import oversight
 from ..services import projects as projects_svc
-from ..services.quality import project_quality
+from ..services.reports import quality_report
 from .common import form_data, redirect, render, safe_next, signed_in
 
 router = APIRouter()
@@ -78,7 +78,7 @@ def item_page(item_id: int, request: Request, back: str | None = None, actor: Ac
 def quality_page(project_id: int, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
     project = projects_svc.get_project(db, actor, project_id)
-    report = project_quality(db, actor, project_id, n_boot=QUALITY_BOOTSTRAP, consensus_limit=CONSENSUS_SHOWN)
+    report = quality_report(db, actor, project_id, n_boot=QUALITY_BOOTSTRAP, consensus_limit=CONSENSUS_SHOWN)
     names = {card["expert_id"]: card["name"] for card in report["trainers"]}
     return render(request, "manage/quality.html", {"project": project, "report": report, "names": names,
                                                    "flag": describe_flag, "nav": "manage"})

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ..api.deps import get_session
+from ..deps import get_session
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.policies import Actor
 from ..domain.projects import TaskType

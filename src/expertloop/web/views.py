@@ -1,6 +1,7 @@
 """The browser front end: server-rendered pages at ``/``, static files at ``/static``.
 
-``install(app)`` adds the pages to the API's FastAPI app. Pages call the same services as the
+``install(app)`` adds the pages to the application (the composition root,
+:func:`expertloop.app.create_app`, installs the API beside them). Pages call the same services as the
 API, with the same :class:`~expertloop.domain.policies.Actor`; domain errors become pages (or
 flash messages) in one place, :func:`_page_error` below.
 """
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..api.deps import get_session
+from ..deps import get_session
 from ..domain.errors import ExpertloopError, Unauthenticated, ValidationFailed
 from ..services import auth as auth_svc
 from ..services.tokens import authenticate
@@ -45,19 +46,13 @@ def signin_page(request: Request, next: str | None = None, db: Session = Depends
     actor = current_actor(request, db)
     if actor is not None:
         return redirect(request, safe_next(next, home_for(actor)))
-    return render(request, "signin.html", {"next": safe_next(next, ""), "demo": _demo_hint(db),
+    return render(request, "signin.html", {"next": safe_next(next, ""), "demo": _demo_hint(request),
                                            "tab": request.query_params.get("tab", "password")})
 
 
-def _demo_hint(db: Session) -> list[dict] | None:
-    """On the demo database only: the demo experts' sign-in details."""
-    from ..demo import seed
-
-    if not seed.is_seeded(db):
-        return None
-    return [{"role": role, "email": email, "password": seed.DEMO_PASSWORDS[email]}
-            for role, email in (("trainer", seed.TRAINER_EMAIL), ("reviewer", seed.REVIEWER_EMAIL),
-                                ("applicant (take the exam)", seed.APPLICANT_EMAIL))]
+def _demo_hint(request: Request) -> list[dict] | None:
+    """The demo experts' sign-in details, set in app state by ``serve --demo`` (never otherwise)."""
+    return getattr(request.app.state, "signin_hints", None)
 
 
 @router.post("/signin/password")
@@ -69,7 +64,7 @@ def signin_password(request: Request, form: FormData = Depends(form_data),
         actor, fingerprint = auth_svc.sign_in_with_password(db, email, password)
     except Unauthenticated as exc:
         return render(request, "signin.html", {"error": exc.message, "email": email, "next": target,
-                                               "demo": _demo_hint(db), "tab": "password"}, status=401)
+                                               "demo": _demo_hint(request), "tab": "password"}, status=401)
     start_session(request, expert_id=actor.expert_id, fingerprint=fingerprint)
     return redirect(request, target or home_for(actor))
 
@@ -82,7 +77,7 @@ def signin_token(request: Request, form: FormData = Depends(form_data),
     try:
         actor = authenticate(db, token)
     except Unauthenticated as exc:
-        return render(request, "signin.html", {"error": exc.message, "next": target, "demo": _demo_hint(db),
+        return render(request, "signin.html", {"error": exc.message, "next": target, "demo": _demo_hint(request),
                                                "tab": "token"}, status=401)
     start_session(request, token_id=actor.token_id)
     return redirect(request, target or home_for(actor))
@@ -116,10 +111,6 @@ async def _page_error(request: Request, exc: ExpertloopError) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the pages at ``/`` and the static files at ``/static``."""
-    try:  # load the statistics stack now, not on a manager's first page view
-        import expertloop.services.quality
-    except ImportError:
-        pass
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     pages = APIRouter(dependencies=[Depends(mark_web), Depends(csrf_guard)], include_in_schema=False)
     for module in (router, work.router, consent.router, exams.router, review.router, manage.router,

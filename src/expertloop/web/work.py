@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ..api.deps import get_session, get_settings
 from ..config import Settings
+from ..deps import get_session, get_settings
 from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, can_work_on
 from ..domain.projects import TaskType

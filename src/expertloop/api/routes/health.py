@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Depends
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ...services.health import database_status
 from ..deps import get_session
 from ..schemas.resources import Health
 
@@ -10,5 +10,4 @@ router = APIRouter(tags=["health"])  # no credentials, no input: no 4xx to docum
 
 @router.get("/health", summary="Liveness and database check", response_model=Health)
 def health(session: Session = Depends(get_session)) -> dict:
-    session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": session.get_bind().dialect.name}
+    return database_status(session)

@@ -4,14 +4,14 @@ A withdrawal in a project without terms (or by an expert whose work predates the
 recorded as a consent row with no terms version and no agreement time.
 
 Revision ID: 0006_trust
-Revises: 0004_consent
+Revises: 0005_jobs
 Create Date: 2026-11-29 20:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0006_trust'
-down_revision = '0004_consent'
+down_revision = '0005_jobs'
 branch_labels = None
 depends_on = None
 

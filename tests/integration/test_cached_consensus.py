@@ -1,0 +1,120 @@
+"""The stored consensus fit: a submit reads it (and never refits), queues one refit per
+project, the refit job updates it, and every reader sees the stored fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from expertloop.config import Settings
+from expertloop.domain.projects import TaskType
+from expertloop.services import assignments as svc
+from expertloop.services import consensus, jobs, uow
+from expertloop.services.exports import iter_records
+from expertloop.services.quality import project_quality
+from expertloop.storage.orm import ConsensusFit
+from tests import factories as f
+
+ADAPTIVE = {"min": 2, "max": 4, "target_confidence": 0.9}
+
+
+def _submit(session, actor, project_id, label):
+    lease = svc.lease_next(session, actor, project_id)
+    assert lease is not None
+    return svc.submit(session, actor, lease["assignment_id"], {"label": label}, Settings())
+
+
+def _stored(session, project_id) -> ConsensusFit | None:
+    with uow.read(session):
+        return session.execute(select(ConsensusFit).where(ConsensusFit.project_id == project_id)).scalar_one_or_none()
+
+
+def _setup(session, n_items=6, n_trainers=3):
+    p = f.project(session, "label", overlap=ADAPTIVE)
+    f.items(session, p["id"], "label", n_items)
+    return p, [f.trainer_actor(f.expert(session)) for _ in range(n_trainers)]
+
+
+def test_submits_read_the_stored_fit_and_queue_one_refit(session, monkeypatch):
+    p, trainers = _setup(session)
+    _submit(session, trainers[0], p["id"], "yes")  # no fit yet: fitted once, here, and stored
+    first = _stored(session, p["id"])
+    assert first is not None and first.judgments == 1
+
+    def no_refit(*_a, **_k):
+        raise AssertionError("a submit must not refit the project")
+
+    monkeypatch.setattr(consensus, "fit_consensus", no_refit)
+    for actor in trainers[1:]:
+        _submit(session, actor, p["id"], "yes")
+    _submit(session, trainers[0], p["id"], "no")
+    assert _stored(session, p["id"]).judgments == 1  # unchanged: submits only read it
+    queued = jobs.list_jobs(session, f.ADMIN, project_id=p["id"], state="queued")
+    assert len(queued) == 1 and queued[0]["kind"] == "refit_consensus"  # debounced: one for four submits
+
+
+def test_the_refit_job_updates_the_stored_fit_and_readers_see_it(session):
+    p, trainers = _setup(session)
+    for actor in trainers:
+        _submit(session, actor, p["id"], "yes")
+    assert _stored(session, p["id"]).judgments == 1
+    assert f.run_jobs(session) == 1
+    stored = _stored(session, p["id"])
+    assert stored.judgments == 3
+    done = jobs.list_jobs(session, f.ADMIN, project_id=p["id"], state="done")
+    assert done[0]["result"]["judgments"] == 3 and done[0]["result"]["stored"] is True
+
+    seen = consensus.latest_consensus(session, p["id"], TaskType.label)
+    assert isinstance(seen.model, consensus.FittedModel)  # the stored fit, not a new one
+    with uow.read(session):
+        fresh = consensus.fit_consensus(consensus.project_judgments(session, p["id"], TaskType.label))
+    for key in fresh.index:
+        assert seen.label(key) == fresh.label(key)
+        assert seen.posterior(key) == pytest.approx(fresh.posterior(key))
+    assert np.allclose(seen.model.confusions_, fresh.model.confusions_)
+    mine, theirs = consensus.trainer_reliability(seen), consensus.trainer_reliability(fresh)
+    assert mine.keys() == theirs.keys()
+    assert all(mine[t][0] == pytest.approx(theirs[t][0]) and mine[t][1] == theirs[t][1] for t in mine)
+    report = project_quality(session, f.ADMIN, p["id"], n_boot=0)
+    assert report["consensus"] and all(e["label"] == "yes" for e in report["consensus"])
+
+
+def test_an_export_asks_for_a_fresh_fit_when_the_stored_one_is_stale(session):
+    p, trainers = _setup(session, n_items=1)
+    _submit(session, trainers[0], p["id"], "no")
+    f.run_jobs(session)
+    for actor in trainers[1:]:
+        _submit(session, actor, p["id"], "yes")  # the stored fit still says "no"
+    assert consensus.latest_consensus(session, p["id"], TaskType.label).label(consensus.key_of(
+        _item_id(session, p["id"]), 0)) == "no"
+    records = list(iter_records(session, f.ADMIN, p["id"], "label"))
+    assert {r["consensus_label"] for r in records} == {"yes"}  # fitted now, on all three
+
+
+def _item_id(session, project_id) -> int:
+    from expertloop.storage.orm import Item
+
+    with uow.read(session):
+        return session.execute(select(Item.id).where(Item.project_id == project_id)).scalar_one()
+
+
+def test_a_consent_withdrawal_drops_the_stored_fit_at_once(session):
+    from expertloop.services import consent
+
+    p = f.project(session, "label", overlap=ADAPTIVE, terms="Your answers train models.")
+    f.items(session, p["id"], "label", 2)
+    trainers = [f.trainer_actor(f.expert(session)) for _ in range(3)]
+    for actor in trainers:
+        consent.agree(session, actor, p["id"], 1)
+        _submit(session, actor, p["id"], "yes")
+    f.run_jobs(session)
+    assert _stored(session, p["id"]).quality_report is not None
+    consent.withdraw(session, trainers[0], p["id"])
+    assert _stored(session, p["id"]) is None  # no reader sees a fit or report with their work
+    seen = consensus.latest_consensus(session, p["id"], TaskType.label)
+    assert trainers[0].expert_id not in set(seen.data.experts) and len(seen.data.experts) == 2
+    report = project_quality(session, f.ADMIN, p["id"], n_boot=0)
+    assert trainers[0].expert_id not in {c["expert_id"] for c in report["trainers"]}
+    f.run_jobs(session)
+    assert _stored(session, p["id"]).judgments == 2

@@ -1,0 +1,97 @@
+"""The unit of work: nothing runs outside a unit, a failing unit leaves nothing, units nest by
+joining, and a write aborted by a deadlock is run again from the start."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import InvalidRequestError, OperationalError
+
+from expertloop.domain.errors import Conflict
+from expertloop.services import uow
+from expertloop.storage.orm import Expert
+from tests import factories as f
+
+
+def _experts(session) -> int:
+    with uow.read(session):
+        return session.execute(select(func.count()).select_from(Expert)).scalar_one()
+
+
+def test_a_query_outside_a_unit_fails_loudly(session):
+    with pytest.raises(InvalidRequestError, match="Autobegin is disabled"):
+        session.execute(select(func.count()).select_from(Expert))
+
+
+def test_a_failing_unit_leaves_nothing(session):
+    before = _experts(session)
+
+    def half_done():
+        session.add(Expert(name="Half", email="half@example.org", degree=3, hourly_rate_cents=100))
+        session.flush()
+        raise Conflict("changed my mind")
+
+    with pytest.raises(Conflict):
+        uow.run_write(session, half_done)
+    assert _experts(session) == before
+    assert not session.in_transaction() and uow.kind(session) is None
+
+
+def test_commit_then_raise_keeps_what_was_recorded(session):
+    before = _experts(session)
+
+    def record_and_refuse():
+        session.add(Expert(name="Kept", email="kept@example.org", degree=3, hourly_rate_cents=100))
+        raise uow.CommitThenRaise(Conflict("recorded, and refused"))
+
+    with pytest.raises(Conflict, match="recorded, and refused"):
+        uow.run_write(session, record_and_refuse)
+    assert _experts(session) == before + 1
+
+
+def test_units_nest_by_joining_and_a_write_inside_a_read_is_refused(session):
+    with uow.write(session):
+        with uow.read(session):  # joins the write
+            assert uow.kind(session) == "write"
+        f.expert(session)  # a write service joins too: one commit at the end
+    with uow.read(session), pytest.raises(uow.UnitOfWorkError, match="inside a read unit"), uow.write(session):
+        pass
+
+
+def test_a_read_unit_that_writes_is_refused(session):
+    with pytest.raises(uow.UnitOfWorkError, match="read unit tried to write"), uow.read(session):
+        session.add(Expert(name="Sneaky", email="sneaky@example.org", degree=3, hourly_rate_cents=100))
+        session.flush()
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_write_aborted_by_a_deadlock_runs_again_from_the_start(session):
+    attempts = []
+
+    def flaky():
+        attempts.append(1)
+        session.add(Expert(name=f"Try {len(attempts)}", email=f"try{len(attempts)}@example.org", degree=3,
+                           hourly_rate_cents=100))
+        session.flush()
+        if len(attempts) < 3:
+            raise OperationalError("INSERT ...", {}, _Deadlock("deadlock detected"))
+        return "done"
+
+    before = _experts(session)
+    assert uow.run_write(session, flaky) == "done"
+    assert len(attempts) == 3 and _experts(session) == before + 1  # the aborted tries left nothing
+
+
+def test_other_database_errors_are_not_retried(session):
+    attempts = []
+
+    def broken():
+        attempts.append(1)
+        raise OperationalError("SELECT ...", {}, Exception("disk I/O error"))
+
+    with pytest.raises(OperationalError):
+        uow.run_write(session, broken)
+    assert len(attempts) == 1
