@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import event, insert, text, update
 
+from expertloop.services import uow
 from expertloop.services.imports import ANALYZE_GROWTH, ANALYZE_MIN, import_items, refresh_statistics
 from expertloop.storage import repositories as repo
 from expertloop.storage.db import make_engine, make_sessionmaker
@@ -39,24 +40,25 @@ def test_the_claim_uses_the_claim_index_and_imports_refresh_statistics(fresh_url
         e = f.expert(s)
         result = import_items(s, f.ADMIN, p["id"], [(n, f.item_for("label", n)) for n in range(1, 1502)])
         assert result["imported"] == 1501
-        if engine.dialect.name == "postgresql":
-            analyzed = s.execute(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'items'"))
-            assert analyzed.scalar_one() is not None
-        else:
-            assert s.execute(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'items'")).scalar_one() > 0
+        with uow.read(s):
+            if engine.dialect.name == "postgresql":
+                analyzed = s.execute(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'items'"))
+                assert analyzed.scalar_one() is not None
+            else:
+                assert s.execute(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'items'")).scalar_one() > 0
         assert not refresh_statistics(s)  # fresh statistics: nothing to do
         grow = int(1501 * ANALYZE_GROWTH + ANALYZE_MIN) - 1501 + 1
-        s.execute(insert(Item), [{"project_id": p["id"], "payload": {"text": "x"}, "priority": 0, "done_count": 1,
-                                  "target_overlap": 1, "created_at": datetime.now(UTC)}] * grow)
-        s.commit()
+        uow.run_write(s, lambda: s.execute(insert(Item), [
+            {"project_id": p["id"], "payload": {"text": "x"}, "priority": 0, "done_count": 1,
+             "target_overlap": 1, "created_at": datetime.now(UTC)}] * grow))
         assert refresh_statistics(s)  # grown past the threshold: refreshed
         assert not refresh_statistics(s)
         # a nearly finished project: the open items are few and the index holds only them
-        s.execute(update(Item).where(Item.project_id == p["id"]).values(done_count=1))
-        s.execute(insert(Item), [{"project_id": p["id"], "payload": {"text": "late"}, "priority": 0,
-                                  "done_count": 0, "target_overlap": 1, "created_at": datetime.now(UTC)}])
-        s.commit()
-        plan = _claim_plan(s, engine, p["id"], e["id"])
+        with uow.write(s):
+            s.execute(update(Item).where(Item.project_id == p["id"]).values(done_count=1))
+            s.execute(insert(Item), [{"project_id": p["id"], "payload": {"text": "late"}, "priority": 0,
+                                      "done_count": 0, "target_overlap": 1, "created_at": datetime.now(UTC)}])
+        with uow.read(s):
+            plan = _claim_plan(s, engine, p["id"], e["id"])
         assert "ix_items_claim" in plan, plan
-        s.rollback()
     engine.dispose()

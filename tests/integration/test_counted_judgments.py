@@ -17,7 +17,7 @@ from expertloop.config import Settings
 from expertloop.domain.errors import Conflict, NotFound, ValidationFailed
 from expertloop.domain.projects import TaskType
 from expertloop.services import assignments as svc
-from expertloop.services import consent, dashboards, oversight, quality, reviews, routing
+from expertloop.services import consent, dashboards, oversight, quality, reviews, routing, uow
 from expertloop.services.consensus import latest_consensus, project_judgments
 from expertloop.services.exports import iter_records, pseudonym
 from expertloop.services.imports import import_items
@@ -67,11 +67,11 @@ def test_consensus_quality_dashboards_review_queue_and_exports_ignore_it(session
     gone = _submit(session, out, p["id"], {"label": "no"})["assignment_id"]
     _take_out(session, how, p["id"], out, gone)
     _submit(session, stays, p["id"], {"label": "yes"})
-    project = session.get(Project, p["id"])
-
-    data = project_judgments(session, p["id"], TaskType.label)
-    assert data.experts == [stays.expert_id] and data.labels == ["yes"]
-    assert latest_consensus(session, p["id"], TaskType.label).label(data.keys[0]) == "yes"
+    with uow.read(session):
+        project = session.get(Project, p["id"])
+        data = project_judgments(session, p["id"], TaskType.label)
+        assert data.experts == [stays.expert_id] and data.labels == ["yes"]
+        assert latest_consensus(session, p["id"], TaskType.label).label(data.keys[0]) == "yes"
 
     report = quality.project_quality(session, f.ADMIN, p["id"], n_boot=0)
     assert report["judgments"] == 1 and report["trainers_active"] == 1
@@ -107,12 +107,14 @@ def test_gold_record_gold_rate_and_quality_floor_ignore_it(session, how):
     _join(session, p, trainer)
     wrong = _submit(session, trainer, p["id"], {"label": "no"})["assignment_id"]
     _take_out(session, how, p["id"], trainer, wrong)
-    assert routing.gold_record(session, p["id"], TaskType.label, trainer.expert_id) == (0, 0)
-    assert routing.gold_answered(session, p["id"], trainer.expert_id) == 0
+    with uow.read(session):
+        assert routing.gold_record(session, p["id"], TaskType.label, trainer.expert_id) == (0, 0)
+        assert routing.gold_answered(session, p["id"], trainer.expert_id) == 0
     _join(session, p, trainer)  # after a withdrawal, new work needs a new agreement
     _submit(session, trainer, p["id"], {"label": "yes"})
-    assert routing.gold_record(session, p["id"], TaskType.label, trainer.expert_id) == (1, 1)
-    assert routing.gold_answered(session, p["id"], trainer.expert_id) == 1
+    with uow.read(session):
+        assert routing.gold_record(session, p["id"], TaskType.label, trainer.expert_id) == (1, 1)
+        assert routing.gold_answered(session, p["id"], trainer.expert_id) == 1
     # one counted gold answer, right: below min_gold, nobody is paused (1/2 would have been)
     assert not [n for n in oversight.notifications(session, f.ADMIN, p["id"]) if n["kind"] == "trainer_paused"]
 
@@ -132,7 +134,8 @@ def test_factcheck_escalation_ignores_it(session, how):
     _submit(session, a, p["id"], verdicts("supported"))
     if how == "rejected":  # the rejected slot reopened
         _submit(session, b, p["id"], verdicts("supported"))
-    item = session.execute(select(Item).where(Item.project_id == p["id"])).scalar_one()
+    with uow.read(session):
+        item = session.execute(select(Item).where(Item.project_id == p["id"])).scalar_one()
     assert item.required_tier is None
     events = oversight.item_history(session, f.ADMIN, item.id)["events"]
     assert not [e for e in events if e["kind"] == "escalated"]
@@ -148,7 +151,8 @@ def test_adaptive_overlap_counts_only_counted_judgments(session, how):
     gone = _submit(session, out, p["id"], {"label": "no"})["assignment_id"]
     _take_out(session, how, p["id"], out, gone)
     _submit(session, stays, p["id"], {"label": "yes"})
-    item = session.execute(select(Item).where(Item.project_id == p["id"])).scalar_one()
+    with uow.read(session):
+        item = session.execute(select(Item).where(Item.project_id == p["id"])).scalar_one()
     decided = [e["detail"] for e in oversight.item_history(session, f.ADMIN, item.id)["events"]
                if e["kind"] == "decided"]
     assert decided[-1]["judgments"] == 1 and decided[-1]["decision"] == "more"  # one counted, min is two
@@ -177,11 +181,13 @@ def test_staff_record_a_withdrawal_in_a_project_without_terms(session):
     assert recorded["agreed_at"] is None and recorded["withdrawn_by"] == "admin"
     assert recorded["withdrawal_reason"] == "email of 3 March"
 
-    project = session.get(Project, p["id"])
+    with uow.read(session):
+        project = session.get(Project, p["id"])
     for fmt in ("label", "raw"):
         experts = {r["metadata"]["expert"] for r in iter_records(session, f.ADMIN, p["id"], fmt)}
         assert experts == {pseudonym(project, stays.expert_id)}, fmt
-    assert set(project_judgments(session, p["id"], TaskType.label).experts) == {stays.expert_id}
+    with uow.read(session):
+        assert set(project_judgments(session, p["id"], TaskType.label).experts) == {stays.expert_id}
     report = quality.project_quality(session, f.ADMIN, p["id"], n_boot=0)
     assert [c["expert_id"] for c in report["trainers"]] == [stays.expert_id]
     assert [r["expert_id"] for r in reviews.review_queue(session, f.ADMIN, p["id"])] == [stays.expert_id]
@@ -206,7 +212,8 @@ def test_withdrawal_without_terms_names_an_existing_expert(session):
         consent.withdraw(session, f.ADMIN, p["id"], expert_id=999_999)
     with pytest.raises(ValidationFailed):
         consent.withdraw(session, f.ADMIN, p["id"], expert_id=2**40)
-    assert session.execute(select(Consent)).first() is None  # nothing was recorded
+    with uow.read(session):
+        assert session.execute(select(Consent)).first() is None  # nothing was recorded
 
 
 def test_an_expert_may_withdraw_their_own_work_in_a_project_without_terms(session):

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from expertloop.config import Settings
 from expertloop.services import assignments as svc
+from expertloop.services import uow
 from expertloop.services.imports import import_items
 from expertloop.services.quality import project_quality
 from expertloop.storage.orm import ProjectPause
@@ -25,7 +26,9 @@ def test_half_right_claims_are_half_credit_not_zero(session):
                 break
             svc.submit(session, actor, lease["assignment_id"], {"claims": [{"verdict": v} for v in verdicts]},
                        Settings())
-    paused = set(session.execute(select(ProjectPause.expert_id).where(ProjectPause.project_id == p["id"])).scalars())
+    with uow.read(session):
+        paused = set(session.execute(select(ProjectPause.expert_id)
+                                     .where(ProjectPause.project_id == p["id"])).scalars())
     # 5/10 has a 95% upper bound near 0.76, above the floor; all-or-nothing scoring read it as 0/10 (0.28)
     assert paused == {wrong["id"]}
     cards = {c["name"]: c for c in project_quality(session, f.ADMIN, p["id"], n_boot=0)["trainers"]}

@@ -9,6 +9,7 @@ import pytest
 from expertloop.config import Settings
 from expertloop.domain.errors import BudgetExhausted, Conflict, LeaseExpired, PermissionDenied, ValidationFailed
 from expertloop.services import assignments as svc
+from expertloop.services import uow
 from expertloop.services.clock import utcnow
 from expertloop.services.pay import earnings
 from tests import factories as f
@@ -223,14 +224,14 @@ def test_a_lapsed_lease_submitted_late_never_overruns_the_budget(session):
     a, b, c = (f.trainer_actor(f.expert(session, hourly_rate_usd="60.00")) for _ in range(3))
     t0 = utcnow()
     la = svc.lease_next(session, a, p["id"], now=t0)
-    session.execute(update(Assignment).where(Assignment.id == la["assignment_id"]).values(active_seconds=3600.0))
-    session.commit()
+    uow.run_write(session, lambda: session.execute(
+        update(Assignment).where(Assignment.id == la["assignment_id"]).values(active_seconds=3600.0)))
     later = t0 + timedelta(minutes=11)  # A's lease has lapsed: its $10 is no longer held back
     lb = svc.lease_next(session, b, p["id"], now=later)
     lc = svc.lease_next(session, c, p["id"], now=later)
-    session.execute(update(Assignment).where(Assignment.id.in_([lb["assignment_id"], lc["assignment_id"]]))
-                    .values(active_seconds=3600.0))  # B and C work their full 10 minutes
-    session.commit()
+    uow.run_write(session, lambda: session.execute(  # B and C work their full 10 minutes
+        update(Assignment).where(Assignment.id.in_([lb["assignment_id"], lc["assignment_id"]]))
+        .values(active_seconds=3600.0)))
     for actor, lease in ((b, lb), (c, lc)):
         svc.submit(session, actor, lease["assignment_id"], {"label": "yes"}, SETTINGS,
                    now=later + timedelta(minutes=10))
@@ -241,7 +242,8 @@ def test_a_lapsed_lease_submitted_late_never_overruns_the_budget(session):
     project = svc.load_visible(session, f.ADMIN, lb["assignment_id"])[2]
     from expertloop.storage import repositories as repo
 
-    assert repo.project_spent_cents(session, project.id) == 2000  # exactly the budget, never above
+    with uow.read(session):
+        assert repo.project_spent_cents(session, project.id) == 2000  # exactly the budget, never above
 
 
 def test_a_late_submit_the_budget_still_covers_is_paid_at_most_its_reservation(session):
@@ -254,7 +256,7 @@ def test_a_late_submit_the_budget_still_covers_is_paid_at_most_its_reservation(s
     a = f.trainer_actor(f.expert(session, hourly_rate_usd="60.00"))
     t0 = utcnow()
     la = svc.lease_next(session, a, p["id"], now=t0)
-    session.execute(update(Assignment).where(Assignment.id == la["assignment_id"]).values(active_seconds=7200.0))
-    session.commit()
+    uow.run_write(session, lambda: session.execute(
+        update(Assignment).where(Assignment.id == la["assignment_id"]).values(active_seconds=7200.0)))
     done = svc.submit(session, a, la["assignment_id"], {"label": "no"}, SETTINGS, now=t0 + timedelta(minutes=30))
     assert done["earned_usd"] == "10.00"  # the 10-minute cap at $60/h: what the lease reserved

@@ -13,6 +13,7 @@ from expertloop.config import Settings
 from expertloop.domain.errors import Conflict
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
+from expertloop.services import uow
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Item, LedgerEntry
 from tests import factories as f
@@ -59,7 +60,7 @@ def test_concurrent_retries_of_one_submit_return_the_first_result_or_409(fresh_u
         assert {r["earned_usd"] for r in ok} == {ok[0]["earned_usd"]}
     else:
         assert len(ok) == 1 and len(conflicts) == N - 1
-    with Session() as s:
+    with Session() as s, uow.read(s):
         assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == 1
         assert s.execute(select(Item.done_count)).scalar_one() == 1
     engine.dispose()

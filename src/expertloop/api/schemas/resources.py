@@ -262,3 +262,22 @@ class TokenOut(View):
     label: str | None
     created_at: str | None
     revoked_at: str | None
+
+
+class JobOut(View):
+    """Work run outside requests (consensus refits): its state and what it did."""
+
+    id: int
+    kind: str
+    project_id: int | None
+    state: str = Field(description="queued, running, done or failed")
+    attempts: int
+    max_attempts: int
+    progress: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: str | None
+    run_after: str | None
+    started_at: str | None
+    finished_at: str | None
+    locked_until: str | None
