@@ -66,8 +66,10 @@ class BayesianDawidSkene(CategoricalAggregator):
         to get right before any overlap or gold says otherwise (errors spread
         evenly over the other classes). It is the confidence reported for a
         lone judgment of a balanced class when nothing else is known.
-    community_strength : float or None, default None
-        Pseudo-judgments behind that prior per true class; ``None`` means ``2 K``.
+    community_strength : float, default 10.0
+        Pseudo-judgments behind that prior per true class. Weaker, and a class
+        that few items carry can drift to "everyone answers the other class",
+        e.g. when one trainer's random answers are the only ones naming it.
     class_prior_anchor : float, default 1.0
         Weight, in items, of the Dirichlet prior that centres the class prior on
         the judgments' label shares (1.0: as much as the posteriors themselves).
@@ -101,7 +103,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         self,
         prior_strength: float = 2.0,
         prior_accuracy: float = 0.7,
-        community_strength: float | None = None,
+        community_strength: float = 10.0,
         class_prior_anchor: float = 1.0,
         max_iter: int = 100,
         tol: float = 1e-6,
@@ -120,8 +122,8 @@ class BayesianDawidSkene(CategoricalAggregator):
             raise ValueError(f"prior_strength must be > 0, got {self.prior_strength}")
         if not 0.0 < float(self.prior_accuracy) < 1.0:
             raise ValueError(f"prior_accuracy must be in (0, 1), got {self.prior_accuracy}")
-        if self.community_strength is not None and not float(self.community_strength) > 0:
-            raise ValueError(f"community_strength must be > 0 or None, got {self.community_strength}")
+        if not float(self.community_strength) > 0:
+            raise ValueError(f"community_strength must be > 0, got {self.community_strength}")
         if float(self.class_prior_anchor) < 0:
             raise ValueError(f"class_prior_anchor must be >= 0, got {self.class_prior_anchor}")
         if int(self.max_iter) < 1:
@@ -161,7 +163,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         a0 = float(self.prior_accuracy)
         hyper = np.full((k, k), (1.0 - a0) / (k - 1))
         np.fill_diagonal(hyper, a0)
-        hyper *= 2.0 * k if self.community_strength is None else float(self.community_strength)
+        hyper *= float(self.community_strength)
         s = float(self.prior_strength)
         class_anchor = float(self.class_prior_anchor) * shares.sum(axis=0) + 1.0
 
@@ -171,7 +173,8 @@ class BayesianDawidSkene(CategoricalAggregator):
         ll = -np.inf
         n_iter = 0
         alpha = np.empty((n_t, k, k))
-        for n_iter in range(1, int(self.max_iter) + 1):
+        for step in range(1, int(self.max_iter) + 1):
+            n_iter = step
             alpha, log_conf = self._m_step(design, data, probas * evidence_rows, hyper, s)
             prior = class_anchor + probas.sum(axis=0)
             self.class_prior_ = prior / prior.sum()

@@ -21,10 +21,9 @@ from ..storage import repositories as repo
 from ..storage.orm import Assignment, Item
 
 _DONE = [s.value for s in DONE_STATES]
-# Trainers are assumed right more often than not (see DawidSkene.diagonal_prior): without it a
-# unanimous panel plus one dissenter can leave an obvious item at 0.75 confidence, and adaptive
-# overlap would buy judgments the item does not need.
-DIAGONAL_PRIOR = 0.5
+# What a trainer is assumed to get right before overlap or gold says otherwise (the prior of the
+# consensus model, BayesianDawidSkene.prior_accuracy): the confidence a lone judgment gets.
+PRIOR_ACCURACY = 0.7
 
 
 def key_of(item_id: int, part: int) -> str:
@@ -79,19 +78,27 @@ class Consensus:
         return None if row is None else str(self.model.labels_[row])
 
     def posterior(self, key: str) -> float | None:
+        """Posterior probability of ``label(key)`` (not renormalised over the labels given)."""
         row = self.index.get(key)
-        return None if row is None else float(self.model.probas_[row].max())
+        if row is None:
+            return None
+        chosen = getattr(self.model, "confidence_", None)
+        return float(self.model.probas_[row].max() if chosen is None else chosen[row])
 
 
 def fit_consensus(data: ProjectJudgments, *, max_iter: int = 100) -> Consensus | None:
-    """Dawid–Skene (gold-clamped) on a project's judgments; None when there are none."""
-    from ..quality import DawidSkene
+    """Bayesian Dawid–Skene (community prior, gold-clamped) on a project's judgments; None when there are none.
+
+    A lone judgment is its item's consensus unless gold shows its trainer unreliable (then it stays the
+    answer, with a low posterior); a consensus label is always one that a trainer gave."""
+    from ..quality import BayesianDawidSkene
 
     if not len(data):
         return None
-    model = DawidSkene(max_iter=max_iter, tol=1e-6, diagonal_prior=DIAGONAL_PRIOR).fit(
+    keys = set(data.keys)
+    model = BayesianDawidSkene(max_iter=max_iter, tol=1e-6, prior_accuracy=PRIOR_ACCURACY).fit(
         np.array(data.keys, dtype=object), np.array(data.experts), np.array(data.labels, dtype=object),
-        gold={k: v for k, v in data.gold.items() if k in set(data.keys)} or None)
+        gold={k: v for k, v in data.gold.items() if k in keys} or None)
     return Consensus(model=model, data=data, index={str(k): i for i, k in enumerate(model.item_ids_)})
 
 
@@ -103,17 +110,34 @@ def latest_consensus(session: Session, project_id: int, task_type: TaskType) -> 
     return fit_consensus(project_judgments(session, project_id, task_type))
 
 
-def trainer_reliability(consensus: Consensus | None) -> dict[int, tuple[float, int]]:
-    """Per trainer: (estimated accuracy, judged items behind it).
-
-    The accuracy is the class-prior-weighted diagonal of the trainer's Dawid–Skene confusion,
-    the same number the quality report's scorecards show and the quality floor tests."""
-    if consensus is None:
-        return {}
-    model = consensus.model
-    accuracy = np.einsum("tkk->tk", model.confusions_) @ model.class_prior_
+def _tasks_per_trainer(consensus: Consensus) -> dict[int, int]:
     judged = set(zip(consensus.data.experts, consensus.data.item_ids, strict=False))  # tasks, not claims: a
     counts: dict[int, int] = {}                                         # fact-check's claims are
     for expert_id, _item in judged:                                     # not independent evidence
         counts[expert_id] = counts.get(expert_id, 0) + 1
-    return {int(t): (float(a), counts.get(int(t), 0)) for t, a in zip(model.trainer_ids_, accuracy, strict=False)}
+    return counts
+
+
+def trainer_reliability(consensus: Consensus | None) -> dict[int, tuple[float, int]]:
+    """Per trainer: (estimated accuracy, judged items behind it).
+
+    The accuracy is the posterior mean of the class-prior-weighted diagonal of the trainer's confusion
+    (BayesianDawidSkene.reliability_), the number the quality report's scorecards show and the quality
+    floor tests. A trainer with no overlap and no gold keeps the prior accuracy."""
+    return {t: (mean, n) for t, (mean, _low, _high, n) in trainer_reliability_interval(consensus).items()}
+
+
+def trainer_reliability_interval(consensus: Consensus | None) -> dict[int, tuple[float, float, float, int]]:
+    """Per trainer: (posterior mean accuracy, 95% credible low, high, judged items behind it)."""
+    if consensus is None:
+        return {}
+    model = consensus.model
+    counts = _tasks_per_trainer(consensus)
+    mean = getattr(model, "reliability_", None)
+    if mean is None:  # a plain Dawid–Skene fit: no interval, the point estimate at both ends
+        mean = np.einsum("tkk->tk", model.confusions_) @ model.class_prior_
+        interval = np.column_stack([mean, mean])
+    else:
+        interval = model.reliability_interval_
+    return {int(t): (float(a), float(lo), float(hi), counts.get(int(t), 0))
+            for t, a, (lo, hi) in zip(model.trainer_ids_, mean, interval, strict=True)}
