@@ -75,6 +75,18 @@ class BayesianDawidSkene(CategoricalAggregator):
         the judgments' label shares (1.0: as much as the posteriors themselves).
         Keeps EM out of the degenerate mode where one class absorbs everything
         and the trainers who name the other are explained as confused.
+    error_correlation : float in [0, 1], default 0.2
+        ``rho``: how strongly trainers' errors on the same item go together (a
+        hard item misleads several of them alike), which the conditional
+        independence of Dawid-Skene ignores, so its posteriors are too sure once
+        judgments agree. The reported posterior weighs an item's ``n``
+        judgments as ``n / (1 + (n - 1) rho)`` independent ones (Kish's design
+        effect; Kish 1965, *Survey Sampling*): one judgment keeps its full
+        weight, agreement counts for less. Applied to the final posterior only;
+        the trainers' confusions are fitted with independent judgments. 0 gives
+        plain Dawid-Skene posteriors. With labels alone the correlation cannot
+        be estimated (agreeing on a wrong answer looks like agreeing on the
+        right one); 0.2 is a moderate default, measured on the benchmark sets.
     max_iter : int, default 100
     tol : float, default 1e-6
         Stop when the mean per-judgment log-likelihood changes by less than this.
@@ -105,6 +117,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         prior_accuracy: float = 0.7,
         community_strength: float = 10.0,
         class_prior_anchor: float = 1.0,
+        error_correlation: float = 0.2,
         max_iter: int = 100,
         tol: float = 1e-6,
         credible_level: float = 0.95,
@@ -113,6 +126,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         self.prior_accuracy = prior_accuracy
         self.community_strength = community_strength
         self.class_prior_anchor = class_prior_anchor
+        self.error_correlation = error_correlation
         self.max_iter = max_iter
         self.tol = tol
         self.credible_level = credible_level
@@ -126,6 +140,8 @@ class BayesianDawidSkene(CategoricalAggregator):
             raise ValueError(f"community_strength must be > 0, got {self.community_strength}")
         if float(self.class_prior_anchor) < 0:
             raise ValueError(f"class_prior_anchor must be >= 0, got {self.class_prior_anchor}")
+        if not 0.0 <= float(self.error_correlation) <= 1.0:
+            raise ValueError(f"error_correlation must be in [0, 1], got {self.error_correlation}")
         if int(self.max_iter) < 1:
             raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
         if not 0.0 < float(self.credible_level) < 1.0:
@@ -168,6 +184,8 @@ class BayesianDawidSkene(CategoricalAggregator):
         class_anchor = float(self.class_prior_anchor) * shares.sum(axis=0) + 1.0
 
         design = SparseDesign(data)
+        # Kish's design effect: n judgments whose errors correlate by rho weigh n / (1 + (n - 1) rho)
+        discount = (1.0 / (1.0 + (per_item - 1) * float(self.error_correlation)))[:, None]
         evidence_rows = evidence[:, None].astype(np.float64)
         prev = -np.inf
         ll = -np.inf
@@ -183,8 +201,13 @@ class BayesianDawidSkene(CategoricalAggregator):
             if abs(ll - prev) < float(self.tol):
                 break
             prev = ll
-        alpha, _ = self._m_step(design, data, probas * evidence_rows, hyper, s)
+        alpha, log_conf = self._m_step(design, data, probas * evidence_rows, hyper, s)
         self._finish(alpha, n_iter, ll)
+        if float(self.error_correlation) > 0:
+            joint = design.A @ log_conf
+            joint *= discount
+            joint += np.log(self.class_prior_)
+            probas, _ = normalise_log_rows(joint, data)
         return probas
 
     def _m_step(
