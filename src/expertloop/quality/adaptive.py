@@ -70,7 +70,11 @@ also looks ``lookahead`` judgments ahead and uses the best gain per dollar over
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .posteriors import align_confusions, posterior_for_item, posteriors, shrink_confusions
 from .stopping import _check_rule, escalate, in_doubt_order, item_confidence, needs_more
@@ -129,15 +133,15 @@ class AdaptiveOverlap:
 
     def __init__(
         self,
-        min_judgments=1,
-        max_judgments=5,
-        target_confidence=0.95,
-        escalate=True,
-        max_senior_judgments=2,
-        tiers=None,
-        min_gain_per_dollar=0.0,
-        lookahead=2,
-    ):
+        min_judgments: int = 1,
+        max_judgments: int = 5,
+        target_confidence: float = 0.95,
+        escalate: bool = True,
+        max_senior_judgments: int = 2,
+        tiers: Sequence[Tier] | None = None,
+        min_gain_per_dollar: float = 0.0,
+        lookahead: int = 2,
+    ) -> None:
         _check_rule(min_judgments, max_judgments, target_confidence)
         if int(max_senior_judgments) < 0:
             raise ValueError("max_senior_judgments must be >= 0")
@@ -157,7 +161,7 @@ class AdaptiveOverlap:
             f"escalate={self.escalate}, max_senior_judgments={self.max_senior_judgments})"
         )
 
-    def decide_posterior(self, posterior, n_regular, n_senior=0) -> str:
+    def decide_posterior(self, posterior: Any, n_regular: int, n_senior: int = 0) -> str:
         """``"done"`` | ``"more"`` | ``"escalate"`` from a posterior and judgment counts.
 
         ``n_regular``/``n_senior``: judgments the item has from regular and
@@ -180,7 +184,7 @@ class AdaptiveOverlap:
             return self.ESCALATE
         return self.DONE
 
-    def decide(self, labels, trainer_confusions, prior=None, n_senior=0) -> str:
+    def decide(self, labels: Any, trainer_confusions: Any, prior: Any = None, n_senior: int = 0) -> str:
         """Decision for one item after a submission.
 
         ``labels``: class codes of all its judgments so far;
@@ -192,7 +196,7 @@ class AdaptiveOverlap:
         n = int(np.asarray(labels).size)
         return self.decide_posterior(post, n - int(n_senior), int(n_senior))
 
-    def decide_many(self, probas, n_regular, n_senior=None) -> np.ndarray:
+    def decide_many(self, probas: Any, n_regular: Any, n_senior: Any = None) -> npt.NDArray[np.object_]:
         """Vectorised :meth:`decide_posterior`: an array of ``"done"/"more"/"escalate"``."""
         p = np.asarray(probas, dtype=np.float64)
         conf = item_confidence(p)
@@ -212,7 +216,7 @@ class AdaptiveOverlap:
             out[reg & ~more & stuck] = self.ESCALATE
         return out
 
-    def route(self, posterior):
+    def route(self, posterior: Any) -> Tier | None:
         """Cost-aware choice of the tier for the next judgment (:func:`choose_tier`).
 
         Returns ``None`` when the item is at target confidence, or when no

@@ -242,7 +242,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         given = self._given
         del self._given
         masked = np.where(given, probas, -1.0)
-        codes = np.argmax(masked, axis=1)
+        codes = np.asarray(np.argmax(masked, axis=1), dtype=np.intp)
         self.confidence_ = probas[np.arange(probas.shape[0]), codes]
         return codes
 

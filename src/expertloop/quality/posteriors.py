@@ -9,15 +9,18 @@ prod_j C_{t_j}[k, label_j]``, computed here in log space.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+
+from ._validation import FloatArray
 
 __all__ = ["align_confusions", "posterior_for_item", "posteriors", "shrink_confusions"]
 
 _LOG_FLOOR = 1e-12  # confusion entries below this are treated as this (finite logs)
 
 
-def _check_confusions(confusions, name="trainer_confusions") -> np.ndarray:
+def _check_confusions(confusions: Any, name: str = "trainer_confusions") -> FloatArray:
     c = np.asarray(confusions, dtype=np.float64)
     if c.ndim < 2 or c.shape[-1] != c.shape[-2] or c.shape[-1] < 1:
         raise ValueError(f"{name} must end with a square (K, K) matrix, got shape {c.shape}")
@@ -26,23 +29,24 @@ def _check_confusions(confusions, name="trainer_confusions") -> np.ndarray:
     return c
 
 
-def _log_prior(prior, k: int) -> np.ndarray:
+def _log_prior(prior: Any, k: int) -> FloatArray:
     if prior is None:
         return np.full(k, -math.log(k))
     p = np.asarray(prior, dtype=np.float64)
     if p.shape != (k,) or (p < 0).any() or p.sum() <= 0:
         raise ValueError(f"prior must be {k} non-negative numbers, got {prior!r}")
     with np.errstate(divide="ignore"):
-        return np.log(p / p.sum())
+        return np.asarray(np.log(p / p.sum()), dtype=np.float64)
 
 
-def _normalise_log(logp: np.ndarray) -> np.ndarray:
+def _normalise_log(logp: FloatArray) -> FloatArray:
     logp = logp - logp.max(axis=-1, keepdims=True)
     p = np.exp(logp)
-    return p / p.sum(axis=-1, keepdims=True)
+    out: FloatArray = p / p.sum(axis=-1, keepdims=True)
+    return out
 
 
-def posterior_for_item(labels, trainer_confusions, prior=None) -> np.ndarray:
+def posterior_for_item(labels: Any, trainer_confusions: Any, prior: Any = None) -> FloatArray:
     """Dawid-Skene posterior ``(K,)`` of one item from its judgments.
 
     Parameters
@@ -75,7 +79,9 @@ def posterior_for_item(labels, trainer_confusions, prior=None) -> np.ndarray:
     return _normalise_log(_log_prior(prior, k) + log_c.sum(axis=0))
 
 
-def posteriors(items, labels, trainers, confusions, prior=None, n_items=None) -> np.ndarray:
+def posteriors(
+    items: Any, labels: Any, trainers: Any, confusions: Any, prior: Any = None, n_items: int | None = None
+) -> FloatArray:
     """Vectorised :func:`posterior_for_item` for many items: ``(n_items, K)``.
 
     Parameters
@@ -112,7 +118,7 @@ def posteriors(items, labels, trainers, confusions, prior=None, n_items=None) ->
     return _normalise_log(logp)
 
 
-def align_confusions(trainers, trainer_ids, confusions, default=None) -> np.ndarray:
+def align_confusions(trainers: Any, trainer_ids: Any, confusions: Any, default: Any = None) -> FloatArray:
     """Confusion matrix of each trainer in ``trainers``: ``(len(trainers), K, K)``.
 
     ``trainer_ids``/``confusions`` are an aggregator's ``trainer_ids_`` and
@@ -133,8 +139,9 @@ def align_confusions(trainers, trainer_ids, confusions, default=None) -> np.ndar
 
 
 def shrink_confusions(
-    confusions, n_judgments, class_prior=None, strength=20.0, pool=None, groups=None
-) -> np.ndarray:
+    confusions: Any, n_judgments: Any, class_prior: Any = None, strength: float = 20.0, pool: Any = None,
+    groups: Any = None,
+) -> FloatArray:
     """Shrink per-trainer confusion matrices toward their pool's (empirical Bayes).
 
     A maximum-likelihood confusion matrix estimated from a handful of judgments
@@ -204,4 +211,5 @@ def shrink_confusions(
         if pool.shape != c.shape:
             raise ValueError(f"pool must be (K, K) or {c.shape}, got {pool.shape}")
     s = float(strength)
-    return (m[:, :, None] * c + s * pool) / (m + s)[:, :, None]
+    shrunk: FloatArray = (m[:, :, None] * c + s * pool) / (m + s)[:, :, None]
+    return shrunk

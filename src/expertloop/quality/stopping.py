@@ -9,12 +9,17 @@ confidence (max posterior) is below ``target_confidence``, up to
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
+
+from ._validation import FloatArray, IntArray
 
 __all__ = ["escalate", "in_doubt_order", "item_confidence", "needs_more"]
 
 
-def item_confidence(probas) -> np.ndarray:
+def item_confidence(probas: Any) -> FloatArray:
     """Max posterior per item: P(the arg-max label is correct) under the model.
 
     ``probas`` is ``(n_items, K)`` (or a single ``(K,)`` posterior, giving a
@@ -23,10 +28,10 @@ def item_confidence(probas) -> np.ndarray:
     p = np.asarray(probas, dtype=np.float64)
     if p.ndim not in (1, 2) or p.shape[-1] == 0:
         raise ValueError(f"probas must be (n_items, K) or (K,) with K >= 1, got shape {p.shape}")
-    return p.max(axis=-1)
+    return np.asarray(p.max(axis=-1), dtype=np.float64)
 
 
-def _check_rule(min_judgments, max_judgments, target_confidence):
+def _check_rule(min_judgments: Any, max_judgments: Any, target_confidence: Any) -> None:
     if int(min_judgments) < 0:
         raise ValueError(f"min_judgments must be >= 0, got {min_judgments}")
     if max_judgments is not None and int(max_judgments) < int(min_judgments):
@@ -38,8 +43,9 @@ def _check_rule(min_judgments, max_judgments, target_confidence):
 
 
 def needs_more(
-    probas, n_judgments, min_judgments=1, max_judgments=5, target_confidence=0.95
-) -> np.ndarray:
+    probas: Any, n_judgments: Any, min_judgments: int = 1, max_judgments: int | None = 5,
+    target_confidence: float = 0.95,
+) -> npt.NDArray[np.bool_]:
     """Boolean mask: items that should get another (regular) judgment.
 
     An item needs more when it has fewer than ``min_judgments`` judgments, or
@@ -54,10 +60,12 @@ def needs_more(
     if n.shape != conf.shape:
         raise ValueError(f"n_judgments has shape {n.shape}, expected {conf.shape}")
     below_cap = True if max_judgments is None else n < int(max_judgments)
-    return (n < int(min_judgments)) | ((conf < float(target_confidence)) & below_cap)
+    return np.asarray((n < int(min_judgments)) | ((conf < float(target_confidence)) & below_cap), dtype=bool)
 
 
-def escalate(probas, n_judgments, max_judgments=5, target_confidence=0.95) -> np.ndarray:
+def escalate(
+    probas: Any, n_judgments: Any, max_judgments: int = 5, target_confidence: float = 0.95
+) -> npt.NDArray[np.bool_]:
     """Boolean mask: items still below ``target_confidence`` after ``max_judgments``.
 
     These are the items regular trainers could not settle; the rule is to send
@@ -69,10 +77,10 @@ def escalate(probas, n_judgments, max_judgments=5, target_confidence=0.95) -> np
     n = np.asarray(n_judgments)
     if n.shape != conf.shape:
         raise ValueError(f"n_judgments has shape {n.shape}, expected {conf.shape}")
-    return (n >= int(max_judgments)) & (conf < float(target_confidence))
+    return np.asarray((n >= int(max_judgments)) & (conf < float(target_confidence)), dtype=bool)
 
 
-def in_doubt_order(probas, n_judgments=None, mask=None) -> np.ndarray:
+def in_doubt_order(probas: Any, n_judgments: Any = None, mask: Any = None) -> IntArray:
     """Indices of items in serving order: lowest confidence first.
 
     Ties are broken by fewer judgments first (when ``n_judgments`` is given),
@@ -92,4 +100,4 @@ def in_doubt_order(probas, n_judgments=None, mask=None) -> np.ndarray:
         if mask.shape != conf.shape:
             raise ValueError(f"mask has shape {mask.shape}, expected {conf.shape}")
         order = order[mask[order]]
-    return order
+    return np.asarray(order, dtype=np.intp)

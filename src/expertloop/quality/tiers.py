@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ._validation import FloatArray, IntArray
 from .posteriors import _check_confusions
 from .value import expected_accuracy_gain
 
 __all__ = ["Tier", "choose_tier", "choose_tiers", "one_coin_confusion"]
 
 
-def one_coin_confusion(accuracy: float, n_classes: int) -> np.ndarray:
+def one_coin_confusion(accuracy: float, n_classes: int) -> FloatArray:
     """``K x K`` confusion with ``accuracy`` on the diagonal, errors spread evenly."""
     a = float(accuracy)
     if not 0.0 <= a <= 1.0:
@@ -46,9 +48,9 @@ class Tier:
     name: str
     cost: float
     accuracy: float | None = None
-    confusion: np.ndarray | None = None
+    confusion: FloatArray | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not float(self.cost) > 0:
             raise ValueError(f"tier {self.name!r}: cost must be > 0, got {self.cost}")
         if (self.accuracy is None) == (self.confusion is None):
@@ -59,7 +61,7 @@ class Tier:
                 raise ValueError(f"tier {self.name!r}: confusion must be (K, K)")
             object.__setattr__(self, "confusion", c)
 
-    def confusion_matrix(self, n_classes: int) -> np.ndarray:
+    def confusion_matrix(self, n_classes: int) -> FloatArray:
         """The tier's ``K x K`` confusion matrix for ``n_classes`` classes."""
         if self.confusion is not None:
             if self.confusion.shape[0] != n_classes:
@@ -68,10 +70,11 @@ class Tier:
                     f"item has {n_classes} classes"
                 )
             return self.confusion
+        assert self.accuracy is not None  # __post_init__: exactly one of accuracy, confusion
         return one_coin_confusion(self.accuracy, n_classes)
 
 
-def _gain_rates(probas: np.ndarray, tiers: Sequence[Tier], lookahead: int) -> np.ndarray:
+def _gain_rates(probas: FloatArray, tiers: Sequence[Tier], lookahead: int) -> FloatArray:
     """(n_items, n_tiers) best expected accuracy gain per unit cost over 1..lookahead judgments."""
     k = probas.shape[-1]
     rates = np.zeros((probas.shape[0], len(tiers)))
@@ -84,8 +87,8 @@ def _gain_rates(probas: np.ndarray, tiers: Sequence[Tier], lookahead: int) -> np
 
 
 def choose_tiers(
-    probas, tiers: Sequence[Tier], min_gain_per_dollar=0.0, lookahead=2
-) -> np.ndarray:
+    probas: Any, tiers: Sequence[Tier], min_gain_per_dollar: float = 0.0, lookahead: int = 2
+) -> IntArray:
     """Vectorised :func:`choose_tier`: tier index per item, ``-1`` for none."""
     p = np.asarray(probas, dtype=np.float64)
     if p.ndim != 2:
@@ -106,7 +109,7 @@ def choose_tiers(
 
 
 def choose_tier(
-    posterior, tiers: Sequence[Tier], min_gain_per_dollar=0.0, lookahead=2
+    posterior: Any, tiers: Sequence[Tier], min_gain_per_dollar: float = 0.0, lookahead: int = 2
 ) -> Tier | None:
     """The tier to buy the next judgment from, or ``None`` if none is worth it.
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
+from ._validation import FloatArray, IntArray
 from .posteriors import _LOG_FLOOR, _check_confusions
 
 __all__ = ["expected_accuracy_gain"]
@@ -18,11 +20,11 @@ _GAIN_EPS = 1e-12  # gains smaller than this are numerical noise
 
 
 @lru_cache(maxsize=64)
-def _outcomes(n_labels: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _outcomes(n_labels: int, k: int) -> tuple[IntArray, FloatArray]:
     """All count vectors of ``n_labels`` judgments over ``k`` classes + log multinomial coefs."""
-    counts = []
+    counts: list[list[int]] = []
 
-    def rec(prefix, left, slots):
+    def rec(prefix: list[int], left: int, slots: int) -> None:
         if slots == 1:
             counts.append([*prefix, left])
             return
@@ -37,17 +39,17 @@ def _outcomes(n_labels: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return arr, log_coef
 
 
-def _outcome_likelihoods(confusion: np.ndarray, n_labels: int) -> np.ndarray:
+def _outcome_likelihoods(confusion: FloatArray, n_labels: int) -> FloatArray:
     """``L[k, o]`` = P(outcome o of ``n_labels`` judgments | true k), outcome = counts."""
     k = confusion.shape[0]
     if n_labels == 1:
         return confusion
     counts, log_coef = _outcomes(n_labels, k)
     log_c = np.log(np.maximum(confusion, _LOG_FLOOR))  # (K, K)
-    return np.exp(log_c @ counts.T.astype(np.float64) + log_coef)  # (K, n_outcomes)
+    return np.asarray(np.exp(log_c @ counts.T.astype(np.float64) + log_coef), dtype=np.float64)  # (K, n_outcomes)
 
 
-def expected_accuracy_gain(posterior, confusion, n_labels=1) -> np.ndarray:
+def expected_accuracy_gain(posterior: Any, confusion: Any, n_labels: int = 1) -> FloatArray:
     """Expected increase of P(correct) from ``n_labels`` more judgments.
 
     P(correct) is the max posterior (the item takes its arg-max label). For one
@@ -82,4 +84,4 @@ def expected_accuracy_gain(posterior, confusion, n_labels=1) -> np.ndarray:
     lik = _outcome_likelihoods(c, n_labels)  # (K, n_outcomes)
     joint = p[..., :, None] * lik  # (..., K, n_outcomes)
     gain = joint.max(axis=-2).sum(axis=-1) - p.max(axis=-1)
-    return np.where(gain < _GAIN_EPS, 0.0, gain)
+    return np.asarray(np.where(gain < _GAIN_EPS, 0.0, gain), dtype=np.float64)
