@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/crowd"
 
-import expertloop.quality as eq
+import expertloop.quality as eq  # noqa: E402  (after the sys.path line above)
 
 METHODS = ["MV", "WMV", "DS", "OneCoinDS", "GLAD", "MACE"]
 # DS+prior: Dawid-Skene with a weak diagonal prior (the consensus of expertloop 0.1);
@@ -63,7 +63,7 @@ def log(msg: str) -> None:
 def crowdkit_or_none():
     try:
         import crowdkit.aggregation as ck
-        import pandas
+        import pandas  # noqa: F401  (crowd-kit needs it)
         return ck
     except Exception as exc:  # ImportError, or scikit-learn >= 1.6 breaking crowd-kit 1.4.2
         log(f"crowd-kit unavailable ({type(exc).__name__}: {exc}); running expertloop only")
@@ -217,10 +217,12 @@ def worker(spec: dict) -> dict:
         ck = crowdkit_or_none()
         df = pd.DataFrame({"task": items, "worker": trainers, "label": labels})
         ck_model(ck, spec["method"], 2).fit_predict(df.iloc[small])
-        make = lambda: ck_model(ck, spec["method"], spec["iters"])
+        def make():
+            return ck_model(ck, spec["method"], spec["iters"])
     else:
         el_model(spec["method"], 2).fit(items[small], trainers[small], labels[small])
-        make = lambda: el_model(spec["method"], spec["iters"])
+        def make():
+            return el_model(spec["method"], spec["iters"])
     gc.collect()
     # Peak memory of the fit = resident-set high-water mark (VmHWM) after the fit
     # minus resident set (VmRSS) before it, with the high-water mark reset by
@@ -347,23 +349,25 @@ def run_bt(ck, seeds: int) -> list[str]:
 
     eq.BradleyTerry().fit(np.arange(10), np.arange(1, 11))  # warm-up (imports)
     for seed in range(seeds):
-        strength, a, b, w, l = bt_data(seed)
+        strength, a, b, w, lose = bt_data(seed)
         trainers = np.random.default_rng(seed).integers(0, 100, w.size)
-        methods = [("expertloop BradleyTerry(alpha=0.01)", lambda: eq.BradleyTerry(alpha=0.01).fit(w, l), by_item),
-                   ("expertloop CrowdBT (100 reliable trainers)", lambda: eq.CrowdBT().fit(w, l, trainers), by_item)]
+        methods = [("expertloop BradleyTerry(alpha=0.01)",
+                    lambda w=w, lose=lose: eq.BradleyTerry(alpha=0.01).fit(w, lose), by_item),
+                   ("expertloop CrowdBT (100 reliable trainers)",
+                    lambda w=w, lose=lose, trainers=trainers: eq.CrowdBT().fit(w, lose, trainers), by_item)]
         if choix is not None:
-            pairs = list(zip(w.tolist(), l.tolist(), strict=False))  # input preparation is not timed
+            pairs = list(zip(w.tolist(), lose.tolist(), strict=False))  # input preparation is not timed
             comp = np.zeros((n, n))
-            np.add.at(comp, (w, l), 1.0)
-            methods += [("choix.ilsr_pairwise(alpha=0.01)", lambda: choix.ilsr_pairwise(n, pairs, alpha=0.01),
-                         lambda s: s),
+            np.add.at(comp, (w, lose), 1.0)
+            methods += [("choix.ilsr_pairwise(alpha=0.01)",
+                         lambda pairs=pairs: choix.ilsr_pairwise(n, pairs, alpha=0.01), lambda s: s),
                         ("choix.ilsr_pairwise_dense(alpha=0.01)",
-                         lambda: choix.ilsr_pairwise_dense(comp, alpha=0.01), lambda s: s)]
+                         lambda comp=comp: choix.ilsr_pairwise_dense(comp, alpha=0.01), lambda s: s)]
         if ck is not None:
             import pandas as pd
             df = pd.DataFrame({"worker": 0, "left": a, "right": b, "label": w})
             methods.append(("crowd-kit BradleyTerry(n_iter=100, tol=0)",
-                            lambda: ck.BradleyTerry(n_iter=100, tol=0).fit(df),
+                            lambda df=df: ck.BradleyTerry(n_iter=100, tol=0).fit(df),
                             lambda r: r.scores_.reindex(np.arange(n)).to_numpy()))
         for name, fit, scores in methods:
             t0 = time.perf_counter()
@@ -459,10 +463,11 @@ def ece(conf: np.ndarray, correct: np.ndarray) -> float:
     return float((n[keep] / n.sum() * np.abs(mean_conf[keep] - acc[keep])).sum())
 
 
+_FULL_FITS: dict = {}  # per process: fits on a whole data set (k >= every item's judgments) are reused
+
+
 def _sparse_seed(job: tuple) -> dict:
     """One replay: (data set, k, seed) -> accuracies, calibration, reliability ranking."""
-    from scipy.stats import spearmanr
-
     name, k, seed, (items, workers, labels, truth_items, truth_labels, true_acc), use_ck = job
     rng = np.random.default_rng(seed)
     idx = sample_per_item(items, k, rng)
@@ -470,6 +475,19 @@ def _sparse_seed(job: tuple) -> dict:
     truth = dict(zip(truth_items, truth_labels, strict=True))
     out: dict = {"dataset": name, "k": k, "seed": seed}
     out["majority_vote"] = accuracy_of(majority_random_ties(it, lb, rng), truth)
+    if idx.size == items.size:  # every judgment kept: the fits do not depend on the seed
+        if name not in _FULL_FITS:
+            _FULL_FITS[name] = _sparse_fits(it, wk, lb, truth, true_acc, use_ck)
+        out.update(_FULL_FITS[name])
+    else:
+        out.update(_sparse_fits(it, wk, lb, truth, true_acc, use_ck))
+    return out
+
+
+def _sparse_fits(it, wk, lb, truth: dict, true_acc: dict, use_ck: bool) -> dict:
+    from scipy.stats import spearmanr
+
+    out: dict = {}
     model = eq.BayesianDawidSkene().fit(it, wk, lb)
     out["expertloop"] = accuracy_of(dict(zip(model.item_ids_, model.labels_, strict=True)), truth)
     has_truth = np.array([q in truth for q in model.item_ids_])
