@@ -165,3 +165,43 @@ def test_edge_cases():
         BayesianDawidSkene(prior_accuracy=1.5).fit(["a"], ["x"], ["p"])
     with pytest.raises(ValueError, match="error_correlation"):
         BayesianDawidSkene(error_correlation=-1).fit(["a"], ["x"], ["p"])
+
+
+def test_platform_consensus_reports_the_chosen_label_and_reliability_intervals():
+    from expertloop.services.consensus import (
+        ProjectJudgments,
+        fit_consensus,
+        trainer_reliability,
+        trainer_reliability_interval,
+    )
+
+    data = ProjectJudgments()
+    for k in range(12):  # trainer 1 wrong on every gold claim, trainer 2 right
+        for expert, verdict in ((1, "refuted"), (2, "supported")):
+            data.keys.append(f"{k}:0")
+            data.item_ids.append(k)
+            data.experts.append(expert)
+            data.labels.append(verdict)
+        data.gold[f"{k}:0"] = "supported"
+    for expert, verdict in ((1, "supported"), (3, "refuted")):  # a claim judged both ways
+        data.keys.append("99:0")
+        data.item_ids.append(99)
+        data.experts.append(expert)
+        data.labels.append(verdict)
+    data.keys.append("98:0")  # a lone judgment by the unreliable trainer
+    data.item_ids.append(98)
+    data.experts.append(1)
+    data.labels.append("supported")
+    consensus = fit_consensus(data)
+    assert consensus is not None
+    assert consensus.label("99:0") in ("supported", "refuted")
+    assert consensus.label("98:0") == "supported" and consensus.posterior("98:0") < 0.5
+    row = consensus.index["98:0"]
+    assert consensus.posterior("98:0") == pytest.approx(consensus.model.probas_[row].min())
+    intervals = trainer_reliability_interval(consensus)
+    plain = trainer_reliability(consensus)
+    for expert, (mean, low, high, n) in intervals.items():
+        assert low <= mean <= high and plain[expert] == (mean, n)
+    assert intervals[1][2] < intervals[2][1]   # gold separates them, intervals and all
+    assert intervals[1][0] < 0.3 < 0.8 < intervals[2][0]
+    assert intervals[3][3] == 1 and intervals[3][2] - intervals[3][1] > 0.3  # one judgment: wide
