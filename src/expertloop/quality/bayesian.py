@@ -58,7 +58,7 @@ class BayesianDawidSkene(CategoricalAggregator):
 
     Parameters
     ----------
-    prior_strength : float, default 2.0
+    prior_strength : float, default 1.0
         ``s``: pseudo-judgments per true class that tie each trainer's confusion
         rows to the community's. Larger pools more (trainers look alike).
     prior_accuracy : float, default 0.7
@@ -66,7 +66,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         to get right before any overlap or gold says otherwise (errors spread
         evenly over the other classes). It is the confidence reported for a
         lone judgment of a balanced class when nothing else is known.
-    community_strength : float, default 10.0
+    community_strength : float, default 30.0
         Pseudo-judgments behind that prior per true class. Weaker, and a class
         that few items carry can drift to "everyone answers the other class",
         e.g. when one trainer's random answers are the only ones naming it.
@@ -113,9 +113,9 @@ class BayesianDawidSkene(CategoricalAggregator):
 
     def __init__(
         self,
-        prior_strength: float = 2.0,
+        prior_strength: float = 1.0,
         prior_accuracy: float = 0.7,
-        community_strength: float = 10.0,
+        community_strength: float = 30.0,
         class_prior_anchor: float = 1.0,
         error_correlation: float = 0.2,
         max_iter: int = 100,
