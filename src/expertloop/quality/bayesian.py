@@ -46,6 +46,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from ._base import CategoricalAggregator, SparseDesign, clamp_gold, normalise_log_rows, vote_counts
+from ._validation import IntArray
 from .encode import EncodedLabels
 
 __all__ = ["BayesianDawidSkene"]
@@ -87,6 +88,13 @@ class BayesianDawidSkene(CategoricalAggregator):
         plain Dawid-Skene posteriors. With labels alone the correlation cannot
         be estimated (agreeing on a wrong answer looks like agreeing on the
         right one); 0.2 is a moderate default, measured on the benchmark sets.
+        Gold can estimate it: see ``gold_calibration``.
+    gold_calibration : int, default 30
+        With at least this many gold items judged twice or more, ``rho`` is
+        instead chosen on gold (0, 0.05, ..., 1): the value under which those
+        items' posteriors, computed without their gold label and with each
+        judgment's own count left out of its trainer's confusion, give the gold
+        labels the highest likelihood. 0 never does.
     max_iter : int, default 100
     tol : float, default 1e-6
         Stop when the mean per-judgment log-likelihood changes by less than this.
@@ -108,6 +116,7 @@ class BayesianDawidSkene(CategoricalAggregator):
     reliability_interval_ : (n_trainers, 2) equal-tailed credible interval of it.
     n_judgments_ : (n_trainers,) judgments per trainer; ``n_evidence_`` how many
         of them sit on items with other judgments or gold (what the estimate rests on).
+    error_correlation_ : float, the ``rho`` used (fitted on gold or the parameter).
     n_iter_, log_likelihood_ : EM iterations run; final mean log-likelihood per judgment.
     """
 
@@ -118,6 +127,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         community_strength: float = 30.0,
         class_prior_anchor: float = 1.0,
         error_correlation: float = 0.2,
+        gold_calibration: int = 30,
         max_iter: int = 100,
         tol: float = 1e-6,
         credible_level: float = 0.95,
@@ -127,6 +137,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         self.community_strength = community_strength
         self.class_prior_anchor = class_prior_anchor
         self.error_correlation = error_correlation
+        self.gold_calibration = gold_calibration
         self.max_iter = max_iter
         self.tol = tol
         self.credible_level = credible_level
@@ -142,6 +153,8 @@ class BayesianDawidSkene(CategoricalAggregator):
             raise ValueError(f"class_prior_anchor must be >= 0, got {self.class_prior_anchor}")
         if not 0.0 <= float(self.error_correlation) <= 1.0:
             raise ValueError(f"error_correlation must be in [0, 1], got {self.error_correlation}")
+        if int(self.gold_calibration) < 0:
+            raise ValueError(f"gold_calibration must be >= 0, got {self.gold_calibration}")
         if int(self.max_iter) < 1:
             raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
         if not 0.0 < float(self.credible_level) < 1.0:
@@ -184,8 +197,6 @@ class BayesianDawidSkene(CategoricalAggregator):
         class_anchor = float(self.class_prior_anchor) * shares.sum(axis=0) + 1.0
 
         design = SparseDesign(data)
-        # Kish's design effect: n judgments whose errors correlate by rho weigh n / (1 + (n - 1) rho)
-        discount = (1.0 / (1.0 + (per_item - 1) * float(self.error_correlation)))[:, None]
         evidence_rows = evidence[:, None].astype(np.float64)
         prev = -np.inf
         ll = -np.inf
@@ -203,12 +214,54 @@ class BayesianDawidSkene(CategoricalAggregator):
             prev = ll
         alpha, log_conf = self._m_step(design, data, probas * evidence_rows, hyper, s)
         self._finish(alpha, n_iter, ll)
-        if float(self.error_correlation) > 0:
+        rho = float(self.error_correlation)
+        judged_gold = data.gold_items[per_item[data.gold_items] > 1]
+        if self.gold_calibration and judged_gold.size >= int(self.gold_calibration):
+            rho = self._rho_from_gold(data, alpha, per_item, judged_gold)
+        self.error_correlation_ = rho
+        if rho > 0:
+            # Kish's design effect: n judgments whose errors correlate by rho weigh n / (1 + (n - 1) rho)
             joint = design.A @ log_conf
-            joint *= discount
+            joint *= (1.0 / (1.0 + (per_item - 1) * rho))[:, None]
             joint += np.log(self.class_prior_)
             probas, _ = normalise_log_rows(joint, data)
         return probas
+
+    def _rho_from_gold(
+        self, data: EncodedLabels, alpha: FloatArray, per_item: IntArray, judged_gold: IntArray
+    ) -> float:
+        """The error correlation under which gold items' posteriors best predict their gold labels.
+
+        Each gold item's posterior is computed without clamping, from confusions with that
+        judgment's own gold count left out, and scored by the log-probability of the gold label;
+        the best of 0, 0.05, ..., 1 wins."""
+        k, n = data.n_classes, data.n_items
+        truth = np.full(n, -1, dtype=np.intp)
+        truth[data.gold_items] = data.gold_labels
+        chosen = np.zeros(n, dtype=bool)
+        chosen[judged_gold] = True
+        sel = chosen[data.items]
+        items, trainers, labels = data.items[sel], data.trainers[sel], data.labels[sel]
+        rows = np.arange(items.size)
+        gold = truth[items]
+        num = alpha[trainers, :, labels]  # (m, K): alpha[t, true, observed]
+        den = alpha[trainers].sum(axis=2)
+        num[rows, gold] -= 1.0  # leave this judgment's own count out
+        den[rows, gold] -= 1.0
+        log_c = np.log(np.maximum(num, 1e-12) / np.maximum(den, 1e-12))
+        codes, inv = np.unique(items, return_inverse=True)
+        sums = np.stack([np.bincount(inv, weights=log_c[:, j], minlength=codes.size) for j in range(k)], axis=1)
+        n_i = per_item[codes].astype(np.float64)
+        target = truth[codes]
+        log_prior = np.log(self.class_prior_)
+        best, best_ll = 0.0, -np.inf
+        for rho in np.linspace(0.0, 1.0, 21):
+            lj = sums / (1.0 + (n_i - 1.0) * rho)[:, None] + log_prior
+            lj -= np.logaddexp.reduce(lj, axis=1, keepdims=True)
+            score = float(lj[np.arange(codes.size), target].sum())
+            if score > best_ll + 1e-12:
+                best, best_ll = round(float(rho), 2), score
+        return best
 
     def _m_step(
         self, design: SparseDesign, data: EncodedLabels, weighted: FloatArray, hyper: FloatArray, s: float

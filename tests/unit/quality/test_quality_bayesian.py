@@ -206,3 +206,37 @@ def test_platform_consensus_reports_the_chosen_label_and_reliability_intervals()
     assert intervals[1][2] < intervals[2][1]   # gold separates them, intervals and all
     assert intervals[1][0] < 0.3 < 0.8 < intervals[2][0]
     assert intervals[3][3] == 1 and intervals[3][2] - intervals[3][1] > 0.3  # one judgment: wide
+
+
+def _correlated_crowd(seed, hard_share, n=3000, per=3, k=4, n_trainers=40, n_gold=300):
+    """On "hard" items trainers are right half as often and their mistakes share one distractor."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    hard = rng.random(n) < hard_share
+    distractor = (truth + rng.integers(1, k, n)) % k
+    acc = rng.uniform(0.6, 0.95, n_trainers)
+    items = np.repeat(np.arange(n), per)
+    trainers = np.argsort(rng.random((n, n_trainers)), axis=1)[:, :per].ravel()
+    right = rng.random(items.size) < np.where(hard[items], acc[trainers] * 0.5, acc[trainers])
+    wrong = np.where(hard[items], distractor[items], (truth[items] + rng.integers(1, k, items.size)) % k)
+    labels = np.where(right, truth[items], wrong)
+    return items, trainers, labels, truth, {int(i): int(truth[i]) for i in range(n_gold)}
+
+
+def _ece(conf, ok):
+    bins = np.minimum((conf * 10).astype(int), 9)
+    return sum(abs(conf[bins == b].mean() - ok[bins == b].mean()) * (bins == b).mean()
+               for b in range(10) if (bins == b).any())
+
+
+def test_gold_estimates_how_much_errors_go_together():
+    items, trainers, labels, truth, gold = _correlated_crowd(1, hard_share=0.3)
+    fitted = BayesianDawidSkene().fit(items, trainers, labels, gold=gold)
+    fixed = BayesianDawidSkene(gold_calibration=0).fit(items, trainers, labels, gold=gold)
+    assert fitted.error_correlation_ >= 0.4 and fixed.error_correlation_ == 0.2
+    rest = fitted.item_ids_ >= 300  # judged on the items without gold
+    ok = fitted.labels_[rest] == truth[fitted.item_ids_[rest]]
+    assert _ece(fitted.confidence_[rest], ok) < 0.08 < _ece(fixed.confidence_[rest], ok)
+    # independent errors: gold finds little correlation
+    items, trainers, labels, truth, gold = _correlated_crowd(1, hard_share=0.0)
+    assert BayesianDawidSkene().fit(items, trainers, labels, gold=gold).error_correlation_ <= 0.15
