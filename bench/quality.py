@@ -2,6 +2,7 @@
 """Benchmark expertloop.quality against crowd-kit, choix and krippendorff.
 
     python bench/quality.py [--data DIR] [--skip-large] [--iters 10,100]
+    python bench/quality.py --sparse [--data DIR] [--json] [--seeds 20] [--plot bench/reliability.png]
 
 Prints markdown tables:
 
@@ -13,6 +14,13 @@ Prints markdown tables:
    each fit in a fresh subprocess;
 3. Bradley-Terry on 1,000 items x 100,000 comparisons against choix and crowd-kit;
 4. Krippendorff's alpha against the krippendorff package.
+
+``--sparse`` instead replays every data set at k = 1, 2, 3 and 5 random judgments
+per item (20 seeds): accuracy of majority vote (random tie-breaking), crowd-kit's
+Dawid-Skene and expertloop's default consensus (BayesianDawidSkene), the
+consensus's expected calibration error and the Spearman correlation of its
+trainer reliabilities with the trainers' true accuracy; ``--json`` prints one
+JSON object per data set and k; ``--plot`` draws a reliability diagram.
 
 This is not a test: it needs the benchmark environment (bench/requirements-quality.txt).
 Anything missing from it is reported and skipped; expertloop's side always runs.
@@ -38,13 +46,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/crowd"
 
-import expertloop.quality as eq
+import expertloop.quality as eq  # noqa: E402  (after the sys.path line above)
 
 METHODS = ["MV", "WMV", "DS", "OneCoinDS", "GLAD", "MACE"]
-# The platform's consensus: Dawid-Skene with a weak diagonal prior (no crowd-kit counterpart).
-ACCURACY_METHODS = [*METHODS, "DS+prior"]
+# DS+prior: Dawid-Skene with a weak diagonal prior (the consensus of expertloop 0.1);
+# BDS: BayesianDawidSkene, the platform's consensus now. Neither has a crowd-kit counterpart.
+ACCURACY_METHODS = [*METHODS, "DS+prior", "BDS"]
 CK_NAMES = {"MV": "MajorityVote", "WMV": "Wawa", "DS": "DawidSkene", "OneCoinDS": "OneCoinDawidSkene",
-            "GLAD": "GLAD", "MACE": "MACE", "DS+prior": "–"}
+            "GLAD": "GLAD", "MACE": "MACE", "DS+prior": "–", "BDS": "–"}
 
 
 def log(msg: str) -> None:
@@ -54,7 +63,7 @@ def log(msg: str) -> None:
 def crowdkit_or_none():
     try:
         import crowdkit.aggregation as ck
-        import pandas
+        import pandas  # noqa: F401  (crowd-kit needs it)
         return ck
     except Exception as exc:  # ImportError, or scikit-learn >= 1.6 breaking crowd-kit 1.4.2
         log(f"crowd-kit unavailable ({type(exc).__name__}: {exc}); running expertloop only")
@@ -66,7 +75,8 @@ def el_model(name: str, max_iter: int | None = None):
     return {"MV": lambda: eq.MajorityVote(), "WMV": lambda: eq.WeightedMajorityVote(),
             "DS": lambda: eq.DawidSkene(**kw), "OneCoinDS": lambda: eq.OneCoinDawidSkene(**kw),
             "GLAD": lambda: eq.GLAD(**kw), "MACE": lambda: eq.MACE(**kw),
-            "DS+prior": lambda: eq.DawidSkene(diagonal_prior=0.5, **kw)}[name]()
+            "DS+prior": lambda: eq.DawidSkene(diagonal_prior=0.5, **kw),
+            "BDS": lambda: eq.BayesianDawidSkene(**kw)}[name]()
 
 
 def ck_model(ck, name: str, max_iter: int | None = None):
@@ -207,10 +217,12 @@ def worker(spec: dict) -> dict:
         ck = crowdkit_or_none()
         df = pd.DataFrame({"task": items, "worker": trainers, "label": labels})
         ck_model(ck, spec["method"], 2).fit_predict(df.iloc[small])
-        make = lambda: ck_model(ck, spec["method"], spec["iters"])
+        def make():
+            return ck_model(ck, spec["method"], spec["iters"])
     else:
         el_model(spec["method"], 2).fit(items[small], trainers[small], labels[small])
-        make = lambda: el_model(spec["method"], spec["iters"])
+        def make():
+            return el_model(spec["method"], spec["iters"])
     gc.collect()
     # Peak memory of the fit = resident-set high-water mark (VmHWM) after the fit
     # minus resident set (VmRSS) before it, with the high-water mark reset by
@@ -259,12 +271,13 @@ def run_large(ck, iters: list[int], timeout: float, ck_all: bool) -> list[str]:
     log(f"synthetic set: {labels.size:,} labels, {truth.size:,} items, {np.unique(trainers).size:,} trainers")
     plan = [("MV", None), ("WMV", None)]
     plan += [("DS", n) for n in iters] + [("OneCoinDS", n) for n in iters]
+    plan += [("BDS", None)] + [("BDS", n) for n in iters]
     plan += [("MACE", min(iters)), ("GLAD", min(iters))]
     rows = []
     for method, n in plan:
         got = {}
         for lib in ("el", "ck"):
-            if lib == "ck" and (ck is None or (method in ("GLAD", "MACE") and not ck_all)
+            if lib == "ck" and (ck is None or method == "BDS" or (method in ("GLAD", "MACE") and not ck_all)
                                 or (method == "OneCoinDS" and n != min(iters) and not ck_all)):
                 continue
             spec = {"lib": lib, "method": method, "iters": n, "data": str(tmp)}
@@ -336,23 +349,25 @@ def run_bt(ck, seeds: int) -> list[str]:
 
     eq.BradleyTerry().fit(np.arange(10), np.arange(1, 11))  # warm-up (imports)
     for seed in range(seeds):
-        strength, a, b, w, l = bt_data(seed)
+        strength, a, b, w, lose = bt_data(seed)
         trainers = np.random.default_rng(seed).integers(0, 100, w.size)
-        methods = [("expertloop BradleyTerry(alpha=0.01)", lambda: eq.BradleyTerry(alpha=0.01).fit(w, l), by_item),
-                   ("expertloop CrowdBT (100 reliable trainers)", lambda: eq.CrowdBT().fit(w, l, trainers), by_item)]
+        methods = [("expertloop BradleyTerry(alpha=0.01)",
+                    lambda w=w, lose=lose: eq.BradleyTerry(alpha=0.01).fit(w, lose), by_item),
+                   ("expertloop CrowdBT (100 reliable trainers)",
+                    lambda w=w, lose=lose, trainers=trainers: eq.CrowdBT().fit(w, lose, trainers), by_item)]
         if choix is not None:
-            pairs = list(zip(w.tolist(), l.tolist(), strict=False))  # input preparation is not timed
+            pairs = list(zip(w.tolist(), lose.tolist(), strict=False))  # input preparation is not timed
             comp = np.zeros((n, n))
-            np.add.at(comp, (w, l), 1.0)
-            methods += [("choix.ilsr_pairwise(alpha=0.01)", lambda: choix.ilsr_pairwise(n, pairs, alpha=0.01),
-                         lambda s: s),
+            np.add.at(comp, (w, lose), 1.0)
+            methods += [("choix.ilsr_pairwise(alpha=0.01)",
+                         lambda pairs=pairs: choix.ilsr_pairwise(n, pairs, alpha=0.01), lambda s: s),
                         ("choix.ilsr_pairwise_dense(alpha=0.01)",
-                         lambda: choix.ilsr_pairwise_dense(comp, alpha=0.01), lambda s: s)]
+                         lambda comp=comp: choix.ilsr_pairwise_dense(comp, alpha=0.01), lambda s: s)]
         if ck is not None:
             import pandas as pd
             df = pd.DataFrame({"worker": 0, "left": a, "right": b, "label": w})
             methods.append(("crowd-kit BradleyTerry(n_iter=100, tol=0)",
-                            lambda: ck.BradleyTerry(n_iter=100, tol=0).fit(df),
+                            lambda df=df: ck.BradleyTerry(n_iter=100, tol=0).fit(df),
                             lambda r: r.scores_.reindex(np.arange(n)).to_numpy()))
         for name, fit, scores in methods:
             t0 = time.perf_counter()
@@ -403,6 +418,203 @@ def run_alpha() -> list[str]:
     return out
 
 
+# -- 5. the sparse regime: k random judgments per item -----------------------------------------
+
+SPARSE_KS = (1, 2, 3, 5)
+ECE_BINS = 10
+
+
+def sample_per_item(items: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of at most ``k`` judgments per item, drawn at random without replacement."""
+    order = rng.permutation(items.size)
+    shuffled = items[order]
+    srt = np.argsort(shuffled, kind="stable")
+    grouped = shuffled[srt]
+    start = np.r_[0, np.flatnonzero(grouped[1:] != grouped[:-1]) + 1]
+    rank = np.arange(grouped.size) - np.repeat(start, np.diff(np.r_[start, grouped.size]))
+    return np.sort(order[srt[rank < k]])
+
+
+def majority_random_ties(items: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> dict:
+    """Majority vote per item, ties broken uniformly at random."""
+    item_ids, item_codes = np.unique(items, return_inverse=True)
+    classes, label_codes = np.unique(labels, return_inverse=True)
+    counts = np.zeros((item_ids.size, classes.size))
+    np.add.at(counts, (item_codes, label_codes), 1.0)
+    top = counts == counts.max(axis=1, keepdims=True)
+    noise = rng.random(counts.shape)
+    return dict(zip(item_ids, classes[np.argmax(np.where(top, noise, -1.0), axis=1)], strict=True))
+
+
+def calibration_bins(conf: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> tuple[np.ndarray, ...]:
+    """Per equal-width confidence bin: count, mean confidence, accuracy."""
+    b = np.minimum((conf * bins).astype(int), bins - 1)
+    n = np.bincount(b, minlength=bins).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.bincount(b, weights=conf, minlength=bins) / n
+        acc = np.bincount(b, weights=correct.astype(float), minlength=bins) / n
+    return n, mean_conf, acc
+
+
+def ece(conf: np.ndarray, correct: np.ndarray) -> float:
+    """Expected calibration error: bin-weighted |confidence - accuracy| (10 equal-width bins)."""
+    n, mean_conf, acc = calibration_bins(conf, correct)
+    keep = n > 0
+    return float((n[keep] / n.sum() * np.abs(mean_conf[keep] - acc[keep])).sum())
+
+
+_FULL_FITS: dict = {}  # per process: fits on a whole data set (k >= every item's judgments) are reused
+
+
+def _sparse_seed(job: tuple) -> dict:
+    """One replay: (data set, k, seed) -> accuracies, calibration, reliability ranking."""
+    name, k, seed, (items, workers, labels, truth_items, truth_labels, true_acc), use_ck = job
+    rng = np.random.default_rng(seed)
+    idx = sample_per_item(items, k, rng)
+    it, wk, lb = items[idx], workers[idx], labels[idx]
+    truth = dict(zip(truth_items, truth_labels, strict=True))
+    out: dict = {"dataset": name, "k": k, "seed": seed}
+    out["majority_vote"] = accuracy_of(majority_random_ties(it, lb, rng), truth)
+    if idx.size == items.size:  # every judgment kept: the fits do not depend on the seed
+        if name not in _FULL_FITS:
+            _FULL_FITS[name] = _sparse_fits(it, wk, lb, truth, true_acc, use_ck)
+        out.update(_FULL_FITS[name])
+    else:
+        out.update(_sparse_fits(it, wk, lb, truth, true_acc, use_ck))
+    return out
+
+
+def _sparse_fits(it, wk, lb, truth: dict, true_acc: dict, use_ck: bool) -> dict:
+    from scipy.stats import spearmanr
+
+    out: dict = {}
+    model = eq.BayesianDawidSkene().fit(it, wk, lb)
+    out["expertloop"] = accuracy_of(dict(zip(model.item_ids_, model.labels_, strict=True)), truth)
+    has_truth = np.array([q in truth for q in model.item_ids_])
+    correct = np.array([truth.get(q) == lab for q, lab in zip(model.item_ids_, model.labels_, strict=True)])
+    out["conf"] = model.confidence_[has_truth]
+    out["correct"] = correct[has_truth]
+    out["ece"] = ece(out["conf"], out["correct"])
+    acc_true = np.array([true_acc[t] for t in model.trainer_ids_])
+    out["spearman"] = float(spearmanr(model.reliability_, acc_true)[0])
+    enough = model.n_evidence_ >= 5
+    out["spearman_5"] = float(spearmanr(model.reliability_[enough], acc_true[enough])[0]) if enough.sum() > 2 else None
+    low, high = model.reliability_interval_.T
+    out["interval_coverage"] = float(np.mean((low <= acc_true) & (acc_true <= high)))
+    old = eq.DawidSkene(diagonal_prior=0.5).fit(it, wk, lb)
+    out["expertloop_0_1"] = accuracy_of(dict(zip(old.item_ids_, old.labels_, strict=True)), truth)
+    out["crowdkit_ds"] = None
+    if use_ck:
+        ck = crowdkit_or_none()
+        if ck is not None:
+            import pandas as pd
+            pred = ck.DawidSkene().fit_predict(pd.DataFrame({"task": it, "worker": wk, "label": lb}))
+            out["crowdkit_ds"] = accuracy_of(pred.to_dict(), truth)
+    return out
+
+
+def _mean_sd(values: list) -> dict | None:
+    vals = [v for v in values if v is not None and np.isfinite(v)]
+    if not vals:
+        return None
+    sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+    return {"mean": round(float(np.mean(vals)), 4), "sd": round(sd, 4)}
+
+
+def run_sparse(sets: list[Path], ck, seeds: int, workers: int, plot: Path | None, as_json: bool) -> list[str]:
+    import multiprocessing
+
+    jobs = []
+    for folder in sets:
+        items, trainers, labels, truth = read_set(folder)
+        true_acc = {}
+        judged = np.array([q in truth for q in items])
+        right = np.array([truth.get(q) == lab for q, lab in zip(items, labels, strict=True)])
+        for t in np.unique(trainers):
+            m = (trainers == t) & judged
+            true_acc[t] = float(right[m].mean()) if m.any() else float("nan")
+        t_items = np.array(list(truth.keys()))
+        t_labels = np.array(list(truth.values()))
+        payload = (items, trainers, labels, t_items, t_labels, true_acc)
+        jobs += [(folder.name, k, seed, payload, ck is not None) for k in SPARSE_KS for seed in range(seeds)]
+    log(f"sparse replays: {len(jobs)} fits on {workers} process(es)")
+    t0 = time.perf_counter()
+    if workers > 1:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.map(_sparse_seed, jobs, chunksize=4)
+    else:
+        results = [_sparse_seed(j) for j in jobs]
+    log(f"sparse replays done in {time.perf_counter() - t0:.0f} s")
+    rows = []
+    for folder in sets:
+        for k in SPARSE_KS:
+            rs = [r for r in results if r["dataset"] == folder.name and r["k"] == k]
+            conf = np.concatenate([r["conf"] for r in rs])
+            correct = np.concatenate([r["correct"] for r in rs])
+            rows.append({"dataset": folder.name, "k": k, "seeds": len(rs),
+                         "majority_vote": _mean_sd([r["majority_vote"] for r in rs]),
+                         "expertloop": _mean_sd([r["expertloop"] for r in rs]),
+                         "crowdkit_ds": _mean_sd([r["crowdkit_ds"] for r in rs]),
+                         "expertloop_0_1": _mean_sd([r["expertloop_0_1"] for r in rs]),
+                         "ece": _mean_sd([r["ece"] for r in rs]),
+                         "ece_pooled": round(ece(conf, correct), 4),
+                         "mean_confidence": round(float(conf.mean()), 4),
+                         "spearman": _mean_sd([r["spearman"] for r in rs]),
+                         "spearman_min5": _mean_sd([r["spearman_5"] for r in rs]),
+                         "interval_coverage": _mean_sd([r["interval_coverage"] for r in rs]),
+                         "_conf": conf, "_correct": correct})
+    if plot is not None:
+        reliability_diagram(rows, plot)
+    if as_json:
+        return [json.dumps({k: v for k, v in r.items() if not k.startswith("_")}) for r in rows]
+
+    def ms(d):
+        return "n/a" if d is None else f"{d['mean']:.3f} ± {d['sd']:.3f}"
+
+    out = [f"### Sparse regime: k random judgments per item, {seeds} seeds (mean ± sd)", "",
+           "expertloop = BayesianDawidSkene (the platform's consensus); 0.1 = gold-clamped Dawid-Skene with "
+           "`diagonal_prior=0.5`; ECE of the consensus (posterior of the chosen label vs correctness, 10 bins); "
+           "Spearman of its trainer reliabilities with the trainers' true accuracy (all trainers in the replay / "
+           "those with >= 5 judgments on items with overlap); coverage of the 95% reliability interval.", "",
+           "| set | k | majority vote | crowd-kit DS | expertloop | 0.1 consensus | ECE | Spearman (all / >= 5) "
+           "| interval coverage |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        sp5 = r["spearman_min5"]
+        out.append(f"| {r['dataset']} | {r['k']} | {ms(r['majority_vote'])} | {ms(r['crowdkit_ds'])} | "
+                   f"{ms(r['expertloop'])} | {ms(r['expertloop_0_1'])} | {ms(r['ece'])} | "
+                   f"{r['spearman']['mean'] if r['spearman'] else float('nan'):.2f} / "
+                   f"{sp5['mean'] if sp5 else float('nan'):.2f} | "
+                   f"{r['interval_coverage']['mean'] if r['interval_coverage'] else float('nan'):.2f} |")
+    return out
+
+
+def reliability_diagram(rows: list[dict], path: Path) -> None:
+    """Accuracy against confidence per data set (one line per k), pooled over seeds."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib not installed; no reliability diagram")
+        return
+    names = sorted({r["dataset"] for r in rows})
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.2), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
+        for r in (r for r in rows if r["dataset"] == name):
+            n, mean_conf, acc = calibration_bins(r["_conf"], r["_correct"])
+            keep = n >= 20
+            ax.plot(mean_conf[keep], acc[keep], marker="o", label=f"k={r['k']} (ECE {r['ece_pooled']:.3f})")
+        ax.set(title=name, xlabel="posterior of the consensus label", ylabel="share correct", xlim=(0, 1),
+               ylim=(0, 1))
+        ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle("expertloop consensus (BayesianDawidSkene): reliability diagram, bins with >= 20 items")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    log(f"reliability diagram written to {path}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA,
@@ -414,12 +626,28 @@ def main(argv=None) -> int:
                    help="also run crowd-kit GLAD/MACE and one-coin at every iteration count on 1M labels")
     p.add_argument("--bt-seeds", type=int, default=5, help="simulated data sets for Bradley-Terry")
     p.add_argument("--no-crowdkit", action="store_true", help="run expertloop's side only")
+    p.add_argument("--sparse", action="store_true",
+                   help="replay the data sets at k = 1, 2, 3, 5 random judgments per item instead")
+    p.add_argument("--seeds", type=int, default=20, help="replays per data set and k (--sparse)")
+    p.add_argument("--processes", type=int, default=2, help="processes for the replays (--sparse)")
+    p.add_argument("--json", action="store_true", help="--sparse: one JSON object per data set and k")
+    p.add_argument("--plot", type=Path, default=None, help="--sparse: write a reliability diagram (PNG) here")
     p.add_argument("--_worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args._worker:
         print(json.dumps(worker(json.loads(args._worker))))
         return 0
     ck = None if args.no_crowdkit else crowdkit_or_none()
+    if args.sparse:
+        sets = find_sets(args.data) if args.data.exists() else []
+        if not sets:
+            log(f"no data sets under {args.data}")
+            return 1
+        lines = run_sparse(sets, ck, args.seeds, args.processes, args.plot, args.json)
+        if not args.json:
+            print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; numpy {np.__version__}\n")
+        print("\n".join(lines), flush=True)
+        return 0
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; numpy {np.__version__}")
     if ck is not None:
         import crowdkit

@@ -15,6 +15,7 @@ mapping of known labels::
 """
 
 from .agreement import Agreement, cohen_kappa, fleiss_kappa, krippendorff_alpha, percent_agreement
+from .bayesian import BayesianDawidSkene
 from .bias import (
     GroupAgreement,
     GroupDisagreement,
@@ -50,6 +51,7 @@ __all__ = [
     # agreement
     "Agreement",
     # pairwise preferences
+    "BayesianDawidSkene",
     "BradleyTerry",
     "CrowdBT",
     "DawidSkene",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 import numpy as np
 from scipy import sparse
 
-from ._validation import params_repr
+from ._validation import Array, FloatArray, IntArray, params_repr
 from .encode import EncodedLabels, encode_labels
 
 _TINY = 1e-300
@@ -28,7 +30,7 @@ class CategoricalAggregator:
     def __repr__(self) -> str:
         return params_repr(self)
 
-    def fit(self, items, trainers, labels, gold=None):
+    def fit(self, items: Any, trainers: Any, labels: Any, gold: Any = None) -> Self:
         """Fit on aligned arrays of item ids, trainer ids and labels; return self."""
         data = encode_labels(items, trainers, labels, gold=gold)
         probas = self._fit_encoded(data)
@@ -39,34 +41,36 @@ class CategoricalAggregator:
         self.labels_ = data.classes[self._decide(probas)]
         return self
 
-    def fit_predict(self, items, trainers, labels, gold=None) -> np.ndarray:
+    def fit_predict(self, items: Any, trainers: Any, labels: Any, gold: Any = None) -> Array:
         """Fit and return ``labels_`` (one label per entry of ``item_ids_``)."""
-        return self.fit(items, trainers, labels, gold=gold).labels_
+        labels_: Array = self.fit(items, trainers, labels, gold=gold).labels_
+        return labels_
 
     # -- to be provided by subclasses -------------------------------------
-    def _fit_encoded(self, data: EncodedLabels) -> np.ndarray:  # pragma: no cover
+    def _fit_encoded(self, data: EncodedLabels) -> FloatArray:  # pragma: no cover
         raise NotImplementedError
 
-    def _decide(self, probas: np.ndarray) -> np.ndarray:
-        return np.argmax(probas, axis=1)
+    def _decide(self, probas: FloatArray) -> IntArray:
+        return np.asarray(np.argmax(probas, axis=1), dtype=np.intp)
 
 
-def vote_counts(data: EncodedLabels, weights=None) -> np.ndarray:
+def vote_counts(data: EncodedLabels, weights: Any = None) -> FloatArray:
     """(n_items x n_classes) sums of (weighted) votes."""
     k = data.n_classes
     counts = np.bincount(
         data.items * k + data.labels, weights=weights, minlength=data.n_items * k
     )
-    return counts.reshape(data.n_items, k).astype(np.float64, copy=False)
+    return np.asarray(counts.reshape(data.n_items, k), dtype=np.float64)
 
 
-def soft_majority(data: EncodedLabels) -> np.ndarray:
+def soft_majority(data: EncodedLabels) -> FloatArray:
     """Vote shares per item: the usual initialisation of EM aggregators."""
     counts = vote_counts(data)
-    return counts / counts.sum(axis=1, keepdims=True)
+    shares: FloatArray = counts / counts.sum(axis=1, keepdims=True)
+    return shares
 
 
-def clamp_gold(probas: np.ndarray, data: EncodedLabels) -> np.ndarray:
+def clamp_gold(probas: FloatArray, data: EncodedLabels) -> FloatArray:
     """Set gold items' rows to the one-hot vector of their known label (in place)."""
     if data.gold_items.size:
         probas[data.gold_items] = 0.0
@@ -74,7 +78,7 @@ def clamp_gold(probas: np.ndarray, data: EncodedLabels) -> np.ndarray:
     return probas
 
 
-def _row_max(x: np.ndarray) -> np.ndarray:
+def _row_max(x: FloatArray) -> FloatArray:
     # column-by-column maximum: much faster than x.max(axis=1) for few columns
     m = x[:, 0].copy()
     for j in range(1, x.shape[1]):
@@ -82,7 +86,7 @@ def _row_max(x: np.ndarray) -> np.ndarray:
     return m
 
 
-def normalise_log_rows(logp: np.ndarray, data: EncodedLabels) -> tuple[np.ndarray, float]:
+def normalise_log_rows(logp: FloatArray, data: EncodedLabels) -> tuple[FloatArray, float]:
     """Posterior rows from unnormalised log joints, in place; returns (posterior, log-lik).
 
     Gold rows contribute the joint of their known label to the log-likelihood and
@@ -111,7 +115,7 @@ class SparseDesign:
     transposed copy). Repeated (item, trainer, label) triples simply add up.
     """
 
-    def __init__(self, data: EncodedLabels):
+    def __init__(self, data: EncodedLabels) -> None:
         k = data.n_classes
         n = data.n_items
         idx_dtype = np.int32 if max(n, data.n_trainers * k, data.items.size) < 2**31 - 1 else np.int64
@@ -128,15 +132,16 @@ class SparseDesign:
             self.A = sparse.csr_matrix((ones, (items.astype(idx_dtype), cols)), shape=shape)
         self.n_labels = cols.size
 
-    def log_joint(self, log_conf: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
+    def log_joint(self, log_conf: FloatArray, log_prior: FloatArray) -> FloatArray:
         """``log p(item's labels, true=k)`` for every item and k.
 
         ``log_conf`` has shape (n_trainers*K, K): row ``t*K + obs``, column ``true``.
         """
-        out = self.A @ log_conf
+        out: FloatArray = self.A @ log_conf
         out += log_prior
         return out
 
-    def expected_counts(self, probas: np.ndarray) -> np.ndarray:
+    def expected_counts(self, probas: FloatArray) -> FloatArray:
         """(n_trainers*K, K) expected counts: row ``t*K + obs``, column ``true``."""
-        return self.A.T @ probas
+        out: FloatArray = self.A.T @ probas
+        return out

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
+# Array types of the package's public signatures: inputs are anything numpy can turn into an
+# array; outputs are numpy arrays.
+Array = npt.NDArray[Any]
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
 
 
-def check_random_state(random_state) -> np.random.Generator:
+def check_random_state(random_state: Any) -> np.random.Generator:
     """Return a ``np.random.Generator`` from ``None``, an int seed or a Generator.
 
     ``None`` gives a freshly seeded generator (non-reproducible); pass an int for
@@ -16,19 +24,19 @@ def check_random_state(random_state) -> np.random.Generator:
     if isinstance(random_state, np.random.Generator):
         return random_state
     if random_state is None or isinstance(random_state, numbers.Integral):
-        return np.random.default_rng(random_state)
+        return np.random.default_rng(None if random_state is None else int(random_state))
     raise TypeError(
         f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}"
     )
 
 
-def as_1d(values, name: str = "values") -> np.ndarray:
+def as_1d(values: Any, name: str = "values") -> Array:
     """Turn an array-like into a 1-D array without copying when possible.
 
     Sequences of tuples (composite ids) become a 1-D object array of tuples
     instead of a 2-D array.
     """
-    arr = np.asarray(values)
+    arr: Array = np.asarray(values)
     if arr.ndim == 1:
         return arr
     if arr.ndim == 0:
@@ -40,7 +48,7 @@ def as_1d(values, name: str = "values") -> np.ndarray:
     return out
 
 
-def missing_mask(arr: np.ndarray) -> np.ndarray:
+def missing_mask(arr: Array) -> npt.NDArray[np.bool_]:
     """True where a value is missing: NaN for float arrays, None or NaN for object arrays."""
     if arr.dtype.kind in "fc":
         return np.isnan(arr)
@@ -50,7 +58,7 @@ def missing_mask(arr: np.ndarray) -> np.ndarray:
     return np.zeros(arr.shape, dtype=bool)
 
 
-def check_same_length(**arrays) -> int:
+def check_same_length(**arrays: Any) -> int:
     """Raise if the named arrays do not all have the same length; return it."""
     lengths = {name: len(a) for name, a in arrays.items() if a is not None}
     if len(set(lengths.values())) > 1:
@@ -66,7 +74,7 @@ def check_confidence(confidence: float) -> float:
     return confidence
 
 
-def params_repr(obj) -> str:
+def params_repr(obj: object) -> str:
     """``Name(param=value, ...)`` from the attributes named like constructor params."""
     import inspect
 

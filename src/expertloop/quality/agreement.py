@@ -10,12 +10,13 @@ weights, so a replicate is a weighted sum rather than a rebuild of the data.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
 
-from ._validation import as_1d, check_random_state, check_same_length
+from ._validation import Array, FloatArray, IntArray, as_1d, check_random_state, check_same_length
 from ._validation import missing_mask as _missing
 from .encode import _concat, factorize
 from .intervals import percentile_interval
@@ -34,7 +35,7 @@ class Agreement(NamedTuple):
         return float(self.value)
 
 
-def _long_format(table, items, values, trainers, table_name):
+def _long_format(table: Any, items: Any, values: Any, trainers: Any, table_name: str) -> tuple[IntArray, Array]:
     """(item codes, values) from a raters x units matrix or long-format arrays; missing dropped."""
     if table is not None:
         mat = np.asarray(table)
@@ -55,9 +56,10 @@ def _long_format(table, items, values, trainers, table_name):
 _DENSE_CELLS = 20_000_000
 
 
-def _unit_counts(unit_codes, value_codes, n_values):
+def _unit_counts(unit_codes: IntArray, value_codes: IntArray, n_values: int) -> tuple[Any, FloatArray]:
     """(units x values) counts -- dense when small, else sparse -- for units with >= 2 values."""
     n_units = int(unit_codes.max()) + 1 if unit_codes.size else 0
+    n: Any
     if n_units * n_values <= _DENSE_CELLS:
         n = np.bincount(unit_codes * n_values + value_codes,
                         minlength=n_units * n_values).reshape(n_units, n_values).astype(np.float64)
@@ -71,10 +73,10 @@ def _unit_counts(unit_codes, value_codes, n_values):
     return n[pairable], m[pairable]
 
 
-def _row_quadratic(counts, delta) -> np.ndarray:
+def _row_quadratic(counts: Any, delta: FloatArray) -> FloatArray:
     """``n_u^T delta n_u`` for every unit row ``n_u`` (sparse input in dense row blocks)."""
     if not sparse.issparse(counts):
-        return np.einsum("uv,uv->u", counts @ delta, counts)
+        return np.asarray(np.einsum("uv,uv->u", counts @ delta, counts), dtype=np.float64)
     out = np.empty(counts.shape[0])
     step = max(1, _DENSE_CELLS // max(counts.shape[1], 1))
     for start in range(0, counts.shape[0], step):
@@ -83,13 +85,15 @@ def _row_quadratic(counts, delta) -> np.ndarray:
     return out
 
 
-def _sum_squares(counts) -> np.ndarray:
+def _sum_squares(counts: Any) -> FloatArray:
     if sparse.issparse(counts):
-        return np.asarray(counts.multiply(counts).sum(axis=1)).ravel()
-    return np.einsum("uv,uv->u", counts, counts)
+        return np.asarray(counts.multiply(counts).sum(axis=1), dtype=np.float64).ravel()
+    return np.asarray(np.einsum("uv,uv->u", counts, counts), dtype=np.float64)
 
 
-def _with_bootstrap(stat, n_units, n_boot, confidence, random_state) -> Agreement:
+def _with_bootstrap(
+    stat: Callable[[FloatArray], float], n_units: int, n_boot: int, confidence: float, random_state: Any
+) -> Agreement:
     value = stat(np.ones(n_units))
     if not n_boot:
         return Agreement(value)
@@ -100,30 +104,33 @@ def _with_bootstrap(stat, n_units, n_boot, confidence, random_state) -> Agreemen
     return Agreement(value, *percentile_interval(reps, confidence))
 
 
-def _delta(level: str, domain: np.ndarray, marginals: np.ndarray) -> np.ndarray:
+def _delta(level: str, domain: Array, marginals: FloatArray | None) -> FloatArray:
     """Krippendorff's squared difference functions between every pair of values."""
     k = domain.size
     if level == "nominal":
-        return 1.0 - np.eye(k)
+        return np.asarray(1.0 - np.eye(k), dtype=np.float64)
     if level == "ordinal":
+        if marginals is None:
+            raise ValueError("the ordinal metric needs the marginals")
         cum = np.concatenate([[0.0], np.cumsum(marginals)])
         i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
         lo, hi = np.minimum(i, j), np.maximum(i, j)
         between = cum[hi + 1] - cum[lo]
-        return (between - (marginals[i] + marginals[j]) / 2.0) ** 2
+        return np.asarray((between - (marginals[i] + marginals[j]) / 2.0) ** 2, dtype=np.float64)
     v = domain.astype(np.float64)
     if level == "interval":
-        return (v[:, None] - v[None, :]) ** 2
+        return np.asarray((v[:, None] - v[None, :]) ** 2, dtype=np.float64)
     if level == "ratio":
         s = v[:, None] + v[None, :]
         with np.errstate(invalid="ignore", divide="ignore"):
             d = ((v[:, None] - v[None, :]) / s) ** 2
-        return np.nan_to_num(d, nan=0.0)
+        return np.asarray(np.nan_to_num(d, nan=0.0), dtype=np.float64)
     raise ValueError(f"level must be nominal, ordinal, interval or ratio, got {level!r}")
 
 
-def krippendorff_alpha(reliability_data=None, *, items=None, trainers=None, values=None,
-                       level="nominal", n_boot=0, confidence=0.95, random_state=None) -> Agreement:
+def krippendorff_alpha(reliability_data: Any = None, *, items: Any = None, trainers: Any = None, values: Any = None,
+                       level: str = "nominal", n_boot: int = 0, confidence: float = 0.95,
+                       random_state: Any = None) -> Agreement:
     """Krippendorff's alpha for any number of trainers, missing data and four metric levels.
 
     Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability.
@@ -152,28 +159,30 @@ def krippendorff_alpha(reliability_data=None, *, items=None, trainers=None, valu
         s2 = np.bincount(units, weights=v * v, minlength=n_units)
         ok = m >= 2
         m, s1, s2 = m[ok], s1[ok], s2[ok]
-        d_unit = (2.0 * m * s2 - 2.0 * s1 * s1) / (m - 1.0)
+        d_interval = (2.0 * m * s2 - 2.0 * s1 * s1) / (m - 1.0)
 
-        def stat(w):
+        def stat_interval(w: FloatArray) -> float:
             n = np.dot(w, m)
             d_e = 2.0 * n * np.dot(w, s2) - 2.0 * np.dot(w, s1) ** 2
-            return float(1.0 - (n - 1.0) * np.dot(w, d_unit) / d_e) if d_e > 0 else float("nan")
+            return float(1.0 - (n - 1.0) * np.dot(w, d_interval) / d_e) if d_e > 0 else float("nan")
 
-        return _with_bootstrap(stat, m.size, n_boot, confidence, random_state)
+        return _with_bootstrap(stat_interval, m.size, n_boot, confidence, random_state)
 
     domain, vcodes = factorize(vals)
     if level in ("interval", "ratio") and domain.dtype.kind not in "iufb":
         raise ValueError(f"{level} level needs numeric values")
     counts, m = _unit_counts(units, vcodes, domain.size)
+    fixed: FloatArray | None
+    d_unit: FloatArray | None
     if level == "ordinal":
-        fixed = d_unit = None  # the ordinal metric depends on the (resampled) marginals
+        fixed, d_unit = None, None  # the ordinal metric depends on the (resampled) marginals
     else:
         fixed = _delta(level, domain, None)
         d_unit = _row_quadratic(counts, fixed) / (m - 1.0)
 
-    def stat(w):
+    def stat(w: FloatArray) -> float:
         marg = counts.T @ w
-        if fixed is None:
+        if fixed is None or d_unit is None:
             delta = _delta(level, domain, marg)
             d_o = float(np.dot(w, _row_quadratic(counts, delta) / (m - 1.0)))
         else:
@@ -185,7 +194,7 @@ def krippendorff_alpha(reliability_data=None, *, items=None, trainers=None, valu
     return _with_bootstrap(stat, m.size, n_boot, confidence, random_state)
 
 
-def _category_counts(table, items, labels, trainers):
+def _category_counts(table: Any, items: Any, labels: Any, trainers: Any) -> tuple[Any, FloatArray]:
     """(units x categories) counts from a count table or long-format labels."""
     if table is not None:
         counts = np.asarray(table, dtype=np.float64)
@@ -199,8 +208,8 @@ def _category_counts(table, items, labels, trainers):
     return _unit_counts(units, codes, int(codes.max()) + 1 if codes.size else 0)
 
 
-def fleiss_kappa(table=None, *, items=None, trainers=None, labels=None,
-                 n_boot=0, confidence=0.95, random_state=None) -> Agreement:
+def fleiss_kappa(table: Any = None, *, items: Any = None, trainers: Any = None, labels: Any = None,
+                 n_boot: int = 0, confidence: float = 0.95, random_state: Any = None) -> Agreement:
     """Fleiss' kappa for many trainers on nominal labels.
 
     Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
@@ -214,7 +223,7 @@ def fleiss_kappa(table=None, *, items=None, trainers=None, labels=None,
     counts, m = _category_counts(table, items, labels, trainers)
     p_unit = (_sum_squares(counts) - m) / (m * (m - 1.0))
 
-    def stat(w):
+    def stat(w: FloatArray) -> float:
         p_bar = np.dot(w, p_unit) / w.sum()
         p_j = (counts.T @ w) / np.dot(w, m)
         p_e = float(np.dot(p_j, p_j))
@@ -223,8 +232,8 @@ def fleiss_kappa(table=None, *, items=None, trainers=None, labels=None,
     return _with_bootstrap(stat, m.size, n_boot, confidence, random_state)
 
 
-def percent_agreement(table=None, *, items=None, trainers=None, labels=None,
-                      n_boot=0, confidence=0.95, random_state=None) -> Agreement:
+def percent_agreement(table: Any = None, *, items: Any = None, trainers: Any = None, labels: Any = None,
+                      n_boot: int = 0, confidence: float = 0.95, random_state: Any = None) -> Agreement:
     """Share of agreeing trainer pairs per item, averaged over items (no chance correction).
 
     Same inputs as :func:`fleiss_kappa`. Easy to explain to trainers, but
@@ -233,15 +242,15 @@ def percent_agreement(table=None, *, items=None, trainers=None, labels=None,
     counts, m = _category_counts(table, items, labels, trainers)
     p_unit = (_sum_squares(counts) - m) / (m * (m - 1.0))
 
-    def stat(w):
+    def stat(w: FloatArray) -> float:
         total = w.sum()  # no item judged twice: agreement is undefined, not an error
         return float(np.dot(w, p_unit) / total) if total > 0 else float("nan")
 
     return _with_bootstrap(stat, m.size, n_boot, confidence, random_state)
 
 
-def cohen_kappa(rater_a, rater_b, *, weights=None, n_boot=0, confidence=0.95,
-                random_state=None) -> Agreement:
+def cohen_kappa(rater_a: Any, rater_b: Any, *, weights: str | None = None, n_boot: int = 0,
+                confidence: float = 0.95, random_state: Any = None) -> Agreement:
     """Cohen's kappa between two trainers who labelled the same items.
 
     Cohen, J. (1960). A coefficient of agreement for nominal scales.
@@ -275,7 +284,7 @@ def cohen_kappa(rater_a, rater_b, *, weights=None, n_boot=0, confidence=0.95,
         raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
     cell = ca * k + cb
 
-    def stat(w):
+    def stat(w: FloatArray) -> float:
         conf = np.bincount(cell, weights=w, minlength=k * k).reshape(k, k)
         total = conf.sum()
         expected = np.outer(conf.sum(axis=1), conf.sum(axis=0)) / total

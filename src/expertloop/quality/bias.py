@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from ._validation import as_1d, check_same_length
+from ._validation import FloatArray, as_1d, check_same_length
 from .encode import _concat, factorize, lookup
 from .intervals import wilson_interval
 from .majority_vote import MajorityVote
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-def _binom_p(k, n, p) -> np.ndarray:
+def _binom_p(k: Any, n: Any, p: Any) -> FloatArray:
     """Exact two-sided binomial test p-values, element-wise (NaN where n == 0)."""
     k, n = np.asarray(k), np.asarray(n)
     p = np.broadcast_to(np.asarray(p, dtype=np.float64), k.shape)
@@ -57,7 +58,7 @@ class PositionBias:
     overall_p_value: float
 
 
-def position_bias(trainers, chose_first) -> PositionBias:
+def position_bias(trainers: Any, chose_first: Any) -> PositionBias:
     """How often each trainer picks the answer shown first in a pairwise task.
 
     With randomised presentation order an unbiased trainer picks the first
@@ -87,7 +88,7 @@ class LengthBias:
     overall_consensus_share: float
 
 
-def length_bias(items, trainers, chose_longer) -> LengthBias:
+def length_bias(items: Any, trainers: Any, chose_longer: Any) -> LengthBias:
     """How often a trainer prefers the longer answer, against the consensus on the same items.
 
     ``chose_longer[j]`` is True when judgment j picked the longer of the two
@@ -122,7 +123,7 @@ class Leniency:
     p_values: np.ndarray
 
 
-def leniency(items, trainers, scores) -> Leniency:
+def leniency(items: Any, trainers: Any, scores: Any) -> Leniency:
     """Mean offset of each trainer's scores from the other trainers' mean on the same items.
 
     Positive = lenient, negative = severe. The consensus excludes the trainer's
@@ -164,7 +165,7 @@ class LabelSkew:
     p_values: np.ndarray
 
 
-def label_skew(items, trainers, labels, consensus=None) -> LabelSkew:
+def label_skew(items: Any, trainers: Any, labels: Any, consensus: Any = None) -> LabelSkew:
     """Each trainer's label distribution against the consensus labels of the same items.
 
     ``consensus``: mapping item -> label; defaults to majority vote. Reports the
@@ -179,9 +180,9 @@ def label_skew(items, trainers, labels, consensus=None) -> LabelSkew:
         consensus = dict(zip(mv.item_ids_.tolist(), mv.labels_.tolist(), strict=False))
     if not isinstance(consensus, Mapping):
         raise TypeError("consensus must be a mapping item -> label")
-    cons = [consensus.get(i) for i in items.tolist()]
-    has = np.array([c is not None for c in cons], dtype=bool)
-    cons = as_1d([c for c in cons if c is not None])
+    per_item = [consensus.get(i) for i in items.tolist()]
+    has = np.array([c is not None for c in per_item], dtype=bool)
+    cons = as_1d([c for c in per_item if c is not None])
     classes, _ = factorize(_concat(labels, cons))
     lab_codes, cons_codes = lookup(classes, labels), lookup(classes, cons)
     ids, codes = factorize(trainers)
@@ -214,7 +215,7 @@ class SpeedFlags:
     threshold: np.ndarray
 
 
-def speed_flags(trainers, durations, items=None, fraction=0.25) -> SpeedFlags:
+def speed_flags(trainers: Any, durations: Any, items: Any = None, fraction: float = 0.25) -> SpeedFlags:
     """Share of each trainer's submissions faster than ``fraction`` x the typical time.
 
     The typical time is the median duration of the same item when ``items`` is
@@ -256,7 +257,9 @@ class StraightLining:
     flagged: np.ndarray
 
 
-def straight_lining(trainers, labels, order=None, min_run=10, max_entropy=0.2) -> StraightLining:
+def straight_lining(
+    trainers: Any, labels: Any, order: Any = None, min_run: int = 10, max_entropy: float = 0.2
+) -> StraightLining:
     """Runs of the same answer and low answer diversity per trainer.
 
     ``order`` (e.g. submission timestamps) sets the sequence within each
@@ -272,9 +275,9 @@ def straight_lining(trainers, labels, order=None, min_run=10, max_entropy=0.2) -
     classes, lab = factorize(labels)
     key = np.arange(codes.size) if order is None else np.asarray(order)
     idx = np.lexsort((np.arange(codes.size), key, codes))
-    c, l = codes[idx], lab[idx]
+    c, lv = codes[idx], lab[idx]
     new_run = np.ones(c.size, dtype=bool)
-    new_run[1:] = (c[1:] != c[:-1]) | (l[1:] != l[:-1])
+    new_run[1:] = (c[1:] != c[:-1]) | (lv[1:] != lv[:-1])
     run_id = np.cumsum(new_run) - 1
     run_len = np.bincount(run_id)
     run_owner = c[new_run]
@@ -303,7 +306,7 @@ class GroupDisagreement:
     dof: int
 
 
-def group_disagreement(items, trainers, labels, groups) -> GroupDisagreement:
+def group_disagreement(items: Any, trainers: Any, labels: Any, groups: Any) -> GroupDisagreement:
     """Do groups of trainers (degree, domain level, country, ...) label differently?
 
     ``groups``: the group of each judgment's trainer, either aligned with the

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from ._validation import as_1d, check_same_length, params_repr
+from ._validation import Array, FloatArray, IntArray, as_1d, check_same_length, params_repr
 from .encode import _concat, factorize, lookup
 
 __all__ = ["BradleyTerry", "CrowdBT", "Pairs", "rankings_to_pairs"]
@@ -22,15 +22,17 @@ class Pairs(NamedTuple):
     rankings: np.ndarray
 
 
-def rankings_to_pairs(rankings) -> Pairs:
+def rankings_to_pairs(rankings: Any) -> Pairs:
     """Expand rankings (each a sequence of item ids, best first) into all implied pairs.
 
     A ranking of m items yields m(m-1)/2 pairs, winner = the item ranked higher.
     Use ``Pairs.rankings`` to carry a per-ranking attribute (e.g. the trainer)
     over to the pairs: ``np.asarray(trainers)[pairs.rankings]``.
     """
-    winners, losers, source = [], [], []
-    triu: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    winners: list[Array] = []
+    losers: list[Array] = []
+    source: list[IntArray] = []
+    triu: dict[int, tuple[IntArray, IntArray]] = {}
     for j, ranking in enumerate(rankings):
         r = as_1d(ranking, "ranking")
         m = len(r)
@@ -51,7 +53,7 @@ def rankings_to_pairs(rankings) -> Pairs:
     return Pairs(out_w, out_l, np.concatenate(source))
 
 
-def _encode_pairs(winners, losers, ties):
+def _encode_pairs(winners: Any, losers: Any, ties: Any) -> tuple[Array, IntArray, IntArray, Array]:
     winners, losers = as_1d(winners, "winners"), as_1d(losers, "losers")
     n = check_same_length(winners=winners, losers=losers)
     if n == 0:
@@ -62,14 +64,16 @@ def _encode_pairs(winners, losers, ties):
     return item_ids, codes[:n], codes[n:], tie
 
 
-def _bt_solve(w, l, tie, n, alpha, max_iter, tol):
+def _bt_solve(
+    w: IntArray, lose: IntArray, tie: Array, n: int, alpha: float, max_iter: int, tol: float
+) -> tuple[FloatArray, float, int]:
     """MAP Bradley-Terry (Davidson ties) on integer codes; returns (scores, nu, n_iter)."""
     has_ties = bool(tie.any())
     m = w.size
 
-    def objective(x):
+    def objective(x: FloatArray) -> tuple[float, FloatArray]:
         s = x[:n]
-        h = 0.5 * (s[w] - s[l])
+        h = 0.5 * (s[w] - s[lose])
         if has_ties:
             theta = x[n]
             lse = np.logaddexp(np.logaddexp(h, -h), theta)
@@ -81,11 +85,11 @@ def _bt_solve(w, l, tie, n, alpha, max_iter, tol):
             logp = -np.logaddexp(0.0, -2.0 * h)
             dh = 2.0 * expit(-2.0 * h)
         f = -logp.sum() + 0.5 * alpha * np.dot(s, s)
-        g = 0.5 * (np.bincount(l, weights=dh, minlength=n) - np.bincount(w, weights=dh, minlength=n))
+        g = 0.5 * (np.bincount(lose, weights=dh, minlength=n) - np.bincount(w, weights=dh, minlength=n))
         g += alpha * s
         if has_ties:
-            return f, np.append(g, d_theta)
-        return f, g
+            return float(f), np.asarray(np.append(g, d_theta), dtype=np.float64)
+        return float(f), np.asarray(g, dtype=np.float64)
 
     x0 = np.zeros(n + 1) if has_ties else np.zeros(n)
     if has_ties:
@@ -94,7 +98,8 @@ def _bt_solve(w, l, tie, n, alpha, max_iter, tol):
                    options={"maxiter": max_iter, "gtol": tol * max(m, 1) / max(n, 1), "ftol": 1e-12})
     s = res.x[:n]
     nu = float(np.exp(res.x[n])) if has_ties else 0.0
-    return s - s.mean(), nu, int(res.nit)
+    scores: FloatArray = s - s.mean()
+    return scores, nu, int(res.nit)
 
 
 class BradleyTerry:
@@ -129,7 +134,7 @@ class BradleyTerry:
     n_iter_ : optimiser iterations.
     """
 
-    def __init__(self, alpha=0.01, max_iter=500, tol=1e-9):
+    def __init__(self, alpha: float = 0.01, max_iter: int = 500, tol: float = 1e-9) -> None:
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
@@ -137,28 +142,29 @@ class BradleyTerry:
     def __repr__(self) -> str:
         return params_repr(self)
 
-    def fit(self, winners, losers, ties=None):
+    def fit(self, winners: Any, losers: Any, ties: Any = None) -> Self:
         """Fit on aligned arrays of winning and losing item ids.
 
         ``ties`` is an optional boolean mask: rows where the pair tied (the two
         items are then given in either order).
         """
-        self.item_ids_, w, l, tie = _encode_pairs(winners, losers, ties)
-        s, nu, nit = _bt_solve(w, l, tie, len(self.item_ids_), float(self.alpha),
+        self.item_ids_, w, lose, tie = _encode_pairs(winners, losers, ties)
+        s, nu, nit = _bt_solve(w, lose, tie, len(self.item_ids_), float(self.alpha),
                                int(self.max_iter), float(self.tol))
         self.scores_ = s
         self.tie_strength_ = nu
         self.n_iter_ = nit
         return self
 
-    def predict_proba(self, items_a, items_b) -> np.ndarray:
+    def predict_proba(self, items_a: Any, items_b: Any) -> FloatArray:
         """P(a beats b) for aligned arrays of fitted item ids (ties take the rest)."""
         a = lookup(self.item_ids_, items_a)
         b = lookup(self.item_ids_, items_b)
         if (a < 0).any() or (b < 0).any():
             raise KeyError("unknown item id")
         h = 0.5 * (self.scores_[a] - self.scores_[b])
-        return np.exp(h) / (np.exp(h) + np.exp(-h) + self.tie_strength_)
+        proba: FloatArray = np.exp(h) / (np.exp(h) + np.exp(-h) + self.tie_strength_)
+        return proba
 
 
 class CrowdBT:
@@ -197,7 +203,10 @@ class CrowdBT:
     n_iter_ : optimiser iterations.
     """
 
-    def __init__(self, alpha=0.01, reliability_prior=(2.0, 1.0), max_iter=500, tol=1e-8):
+    def __init__(
+        self, alpha: float = 0.01, reliability_prior: tuple[float, float] = (2.0, 1.0), max_iter: int = 500,
+        tol: float = 1e-8,
+    ) -> None:
         self.alpha = alpha
         self.reliability_prior = reliability_prior
         self.max_iter = max_iter
@@ -206,9 +215,9 @@ class CrowdBT:
     def __repr__(self) -> str:
         return params_repr(self)
 
-    def fit(self, winners, losers, trainers, ties=None):
+    def fit(self, winners: Any, losers: Any, trainers: Any, ties: Any = None) -> Self:
         """Fit on aligned arrays of winners, losers and the trainer who judged each pair."""
-        item_ids, w, l, tie = _encode_pairs(winners, losers, ties)
+        item_ids, w, lose, tie = _encode_pairs(winners, losers, ties)
         trainers = as_1d(trainers, "trainers")
         check_same_length(winners=w, trainers=trainers)
         self.trainer_ids_, tr = factorize(trainers)
@@ -216,26 +225,27 @@ class CrowdBT:
         # a tie is half a win each way
         weight = np.where(tie, 0.5, 1.0)
         if tie.any():
-            w, l = np.concatenate([w, l[tie]]), np.concatenate([l, w[tie]])
+            w, lose = np.concatenate([w, lose[tie]]), np.concatenate([lose, w[tie]])
             tr, weight = np.concatenate([tr, tr[tie]]), np.concatenate([weight, np.full(tie.sum(), 0.5)])
-        s0, _, _ = _bt_solve(w, l, np.zeros(w.size, dtype=bool), n, float(self.alpha), 500, 1e-9)
-        agree = np.bincount(tr, weights=weight * (s0[w] > s0[l]), minlength=n_t)
+        s0, _, _ = _bt_solve(w, lose, np.zeros(w.size, dtype=bool), n, float(self.alpha), 500, 1e-9)
+        agree = np.bincount(tr, weights=weight * (s0[w] > s0[lose]), minlength=n_t)
         total = np.bincount(tr, weights=weight, minlength=n_t)
         eta0 = np.clip((agree + 1.0) / (total + 2.0), 0.05, 0.95)
         a_prior, b_prior = self.reliability_prior
         alpha = float(self.alpha)
 
-        def objective(x):
+        def objective(x: FloatArray) -> tuple[float, FloatArray]:
             s, u = x[:n], x[n:]
             eta = expit(u)
             e = eta[tr]
-            p = expit(s[w] - s[l])
+            p = expit(s[w] - s[lose])
             lik = (1.0 - e) + (2.0 * e - 1.0) * p
             lik = np.maximum(lik, 1e-300)
             f = -np.dot(weight, np.log(lik)) + 0.5 * alpha * np.dot(s, s)
             f -= ((a_prior - 1.0) * np.log(eta) + (b_prior - 1.0) * np.log1p(-eta)).sum()
             dd = weight * (2.0 * e - 1.0) * p * (1.0 - p) / lik
-            g_s = np.bincount(l, weights=dd, minlength=n) - np.bincount(w, weights=dd, minlength=n)
+            g_s = np.asarray(np.bincount(lose, weights=dd, minlength=n) - np.bincount(w, weights=dd, minlength=n),
+                             dtype=np.float64)
             g_s += alpha * s
             du = np.bincount(tr, weights=weight * (2.0 * p - 1.0) / lik, minlength=n_t) * eta * (1.0 - eta)
             g_u = -du - ((a_prior - 1.0) * (1.0 - eta) - (b_prior - 1.0) * eta)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 import numpy as np
 
-from ._validation import as_1d, check_same_length, params_repr
+from ._validation import FloatArray, IntArray, as_1d, check_same_length, params_repr
 from .encode import factorize
 
 __all__ = ["MeanScore", "MedianScore", "ReliabilityWeightedScore", "ScoreAggregator"]
@@ -20,7 +22,7 @@ class ScoreAggregator:
     def __repr__(self) -> str:
         return params_repr(self)
 
-    def fit(self, items, trainers, scores):
+    def fit(self, items: Any, trainers: Any, scores: Any) -> Self:
         items, trainers = as_1d(items, "items"), as_1d(trainers, "trainers")
         scores = np.asarray(scores, dtype=np.float64)
         check_same_length(items=items, trainers=trainers, scores=scores)
@@ -35,17 +37,19 @@ class ScoreAggregator:
         self.scores_ = self._fit_codes(item_codes, trainer_codes, scores)
         return self
 
-    def fit_predict(self, items, trainers, scores) -> np.ndarray:
+    def fit_predict(self, items: Any, trainers: Any, scores: Any) -> FloatArray:
         """Fit and return ``scores_`` (aligned with ``item_ids_``)."""
-        return self.fit(items, trainers, scores).scores_
+        out: FloatArray = self.fit(items, trainers, scores).scores_
+        return out
 
-    def _fit_codes(self, items, trainers, scores):  # pragma: no cover
+    def _fit_codes(self, items: IntArray, trainers: IntArray, scores: FloatArray) -> FloatArray:  # pragma: no cover
         raise NotImplementedError
 
 
-def _group_mean(codes, values, n, weights=None):
+def _group_mean(codes: IntArray, values: FloatArray, n: int, weights: FloatArray | None = None) -> FloatArray:
     if weights is None:
-        return np.bincount(codes, weights=values, minlength=n) / np.bincount(codes, minlength=n)
+        mean: FloatArray = np.bincount(codes, weights=values, minlength=n) / np.bincount(codes, minlength=n)
+        return mean
     return (np.bincount(codes, weights=values * weights, minlength=n)
             / np.bincount(codes, weights=weights, minlength=n))
 
@@ -53,7 +57,7 @@ def _group_mean(codes, values, n, weights=None):
 class MeanScore(ScoreAggregator):
     """Plain mean score per item: unbiased when trainers are interchangeable."""
 
-    def _fit_codes(self, items, trainers, scores):
+    def _fit_codes(self, items: IntArray, trainers: IntArray, scores: FloatArray) -> FloatArray:
         return _group_mean(items, scores, len(self.item_ids_))
 
 
@@ -63,14 +67,15 @@ class MedianScore(ScoreAggregator):
     Robust to a minority of careless or extreme raters.
     """
 
-    def _fit_codes(self, items, trainers, scores):
+    def _fit_codes(self, items: IntArray, trainers: IntArray, scores: FloatArray) -> FloatArray:
         order = np.lexsort((scores, items))
         s = scores[order]
         counts = self.n_ratings_
         start = np.concatenate([[0], np.cumsum(counts)[:-1]])
         lo = start + (counts - 1) // 2
         hi = start + counts // 2
-        return 0.5 * (s[lo] + s[hi])
+        median: FloatArray = 0.5 * (s[lo] + s[hi])
+        return median
 
 
 class ReliabilityWeightedScore(ScoreAggregator):
@@ -108,13 +113,15 @@ class ReliabilityWeightedScore(ScoreAggregator):
     n_iter_ : iterations run.
     """
 
-    def __init__(self, max_iter=100, tol=1e-8, offset_prior=1.0, variance_prior=2.0):
+    def __init__(
+        self, max_iter: int = 100, tol: float = 1e-8, offset_prior: float = 1.0, variance_prior: float = 2.0
+    ) -> None:
         self.max_iter = max_iter
         self.tol = tol
         self.offset_prior = offset_prior
         self.variance_prior = variance_prior
 
-    def _fit_codes(self, items, trainers, scores):
+    def _fit_codes(self, items: IntArray, trainers: IntArray, scores: FloatArray) -> FloatArray:
         n_i, n_t = len(self.item_ids_), len(self.trainer_ids_)
         n_per_t = np.bincount(trainers, minlength=n_t).astype(np.float64)
         mu = _group_mean(items, scores, n_i)
@@ -123,8 +130,9 @@ class ReliabilityWeightedScore(ScoreAggregator):
         pooled = max(float(np.mean(resid**2)), 1e-12)
         variances = np.full(n_t, pooled)
         n_iter = 0
-        for n_iter in range(1, int(self.max_iter) + 1):
-            offsets = np.bincount(trainers, weights=scores - mu[items], minlength=n_t)
+        for step in range(1, int(self.max_iter) + 1):
+            n_iter = step
+            offsets = np.bincount(trainers, weights=scores - mu[items], minlength=n_t).astype(np.float64)
             offsets /= n_per_t + self.offset_prior
             offsets -= np.dot(offsets, n_per_t) / n_per_t.sum()
             resid = scores - mu[items] - offsets[trainers]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import CategoricalAggregator, SparseDesign, clamp_gold, normalise_log_rows, soft_majority
+from ._validation import FloatArray
 from .encode import EncodedLabels
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
@@ -25,15 +26,15 @@ class _EMAggregator(CategoricalAggregator):
     log-likelihood improves by less than ``tol``.
     """
 
-    def __init__(self, max_iter=100, tol=1e-6, smoothing=0.01):
+    def __init__(self, max_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.01) -> None:
         self.max_iter = max_iter
         self.tol = tol
         self.smoothing = smoothing
 
-    def _m_step(self, design: SparseDesign, data: EncodedLabels, probas: np.ndarray):
+    def _m_step(self, design: SparseDesign, data: EncodedLabels, probas: FloatArray) -> FloatArray:
         raise NotImplementedError  # pragma: no cover
 
-    def _fit_encoded(self, data: EncodedLabels) -> np.ndarray:
+    def _fit_encoded(self, data: EncodedLabels) -> FloatArray:
         k = data.n_classes
         probas = clamp_gold(soft_majority(data), data)
         if k < 2:  # one class seen: nothing to infer, every trainer agrees with it
@@ -46,7 +47,8 @@ class _EMAggregator(CategoricalAggregator):
         prev = -np.inf
         ll = -np.inf
         n_iter = 0
-        for n_iter in range(1, int(self.max_iter) + 1):
+        for step in range(1, int(self.max_iter) + 1):
+            n_iter = step
             probas, ll = normalise_log_rows(design.log_joint(log_conf, log_prior), data)
             ll /= design.n_labels
             log_prior = self._log_prior(probas)
@@ -57,12 +59,12 @@ class _EMAggregator(CategoricalAggregator):
         self._finish(data, probas, log_conf, n_iter, ll)
         return probas
 
-    def _log_prior(self, probas: np.ndarray) -> np.ndarray:
+    def _log_prior(self, probas: FloatArray) -> FloatArray:
         prior = probas.sum(axis=0) + self.smoothing
         self.class_prior_ = prior / prior.sum()
         return np.log(self.class_prior_)
 
-    def _finish(self, data, probas, log_conf, n_iter, ll):
+    def _finish(self, data: EncodedLabels, probas: FloatArray, log_conf: FloatArray, n_iter: int, ll: float) -> None:
         self.n_iter_ = n_iter
         self.log_likelihood_ = ll
 
@@ -111,11 +113,13 @@ class DawidSkene(_EMAggregator):
     trainer's confusion matrix.
     """
 
-    def __init__(self, max_iter=100, tol=1e-6, smoothing=0.01, diagonal_prior=0.0):
+    def __init__(
+        self, max_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.01, diagonal_prior: float = 0.0
+    ) -> None:
         super().__init__(max_iter=max_iter, tol=tol, smoothing=smoothing)
         self.diagonal_prior = diagonal_prior
 
-    def _m_step(self, design, data, probas):
+    def _m_step(self, design: SparseDesign, data: EncodedLabels, probas: FloatArray) -> FloatArray:
         k = data.n_classes
         counts = design.expected_counts(probas).reshape(data.n_trainers, k, k)
         counts += self.smoothing
@@ -126,7 +130,7 @@ class DawidSkene(_EMAggregator):
         np.log(counts, out=counts)
         return counts.reshape(data.n_trainers * k, k)
 
-    def _finish(self, data, probas, log_conf, n_iter, ll):
+    def _finish(self, data: EncodedLabels, probas: FloatArray, log_conf: FloatArray, n_iter: int, ll: float) -> None:
         super()._finish(data, probas, log_conf, n_iter, ll)
         k = data.n_classes
         self.confusions_ = np.exp(log_conf.reshape(data.n_trainers, k, k)).transpose(0, 2, 1).copy()
@@ -156,7 +160,7 @@ class OneCoinDawidSkene(_EMAggregator):
     Gold items are clamped at every E-step, as in :class:`DawidSkene`.
     """
 
-    def _m_step(self, design, data, probas):
+    def _m_step(self, design: SparseDesign, data: EncodedLabels, probas: FloatArray) -> FloatArray:
         k = data.n_classes
         hit = probas[data.items, data.labels]
         right = np.bincount(data.trainers, weights=hit, minlength=data.n_trainers)
@@ -170,7 +174,7 @@ class OneCoinDawidSkene(_EMAggregator):
         log_conf = np.where(eye[None], log_right[:, None, None], log_wrong[:, None, None])
         return log_conf.reshape(data.n_trainers * k, k)
 
-    def _fit_encoded(self, data):
+    def _fit_encoded(self, data: EncodedLabels) -> FloatArray:
         self._n_per_trainer = np.bincount(data.trainers, minlength=data.n_trainers)
         try:
             return super()._fit_encoded(data)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ._validation import as_1d, check_same_length, missing_mask
+from ._validation import Array, IntArray, as_1d, check_same_length, missing_mask
 
 __all__ = ["EncodedLabels", "encode_labels", "factorize", "lookup"]
 
@@ -21,7 +22,7 @@ __all__ = ["EncodedLabels", "encode_labels", "factorize", "lookup"]
 _DENSE_RANGE_FACTOR = 4
 
 
-def factorize(values) -> tuple[np.ndarray, np.ndarray]:
+def factorize(values: Any) -> tuple[Array, IntArray]:
     """Return ``(uniques, codes)`` with ``uniques[codes] == values``.
 
     Uniques are sorted when the values are mutually comparable (numbers,
@@ -45,7 +46,7 @@ def factorize(values) -> tuple[np.ndarray, np.ndarray]:
         return uniques, codes.astype(np.intp, copy=False).reshape(-1)
     except TypeError:
         pass
-    table: dict = {}
+    table: dict[Any, int] = {}
     codes = np.fromiter(
         (table.setdefault(v, len(table)) for v in arr.tolist()), dtype=np.intp, count=arr.size
     )
@@ -62,7 +63,7 @@ def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate([a.astype(object), b.astype(object)])
 
 
-def lookup(uniques: np.ndarray, values) -> np.ndarray:
+def lookup(uniques: Any, values: Any) -> IntArray:
     """Codes of ``values`` in ``uniques`` (as produced by :func:`factorize`); -1 if absent."""
     values = as_1d(values)
     if values.size == 0:
@@ -71,7 +72,8 @@ def lookup(uniques: np.ndarray, values) -> np.ndarray:
     _, codes = factorize(_concat(uniques, values))
     mapping = np.full(codes.max() + 1, -1, dtype=np.intp)
     mapping[codes[: len(uniques)]] = np.arange(len(uniques))
-    return mapping[codes[len(uniques):]]
+    out: IntArray = mapping[codes[len(uniques):]]
+    return out
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class EncodedLabels:
         return len(self.classes)
 
 
-def _gold_arrays(gold) -> tuple[np.ndarray, np.ndarray]:
+def _gold_arrays(gold: Any) -> tuple[Array, Array]:
     if isinstance(gold, Mapping):
         return as_1d(list(gold.keys()), "gold items"), as_1d(list(gold.values()), "gold labels")
     if isinstance(gold, tuple) and len(gold) == 2:
@@ -115,7 +117,7 @@ def _gold_arrays(gold) -> tuple[np.ndarray, np.ndarray]:
     raise TypeError("gold must be a mapping item -> label or a pair (items, labels)")
 
 
-def encode_labels(items, trainers, labels, gold=None, classes=None) -> EncodedLabels:
+def encode_labels(items: Any, trainers: Any, labels: Any, gold: Any = None, classes: Any = None) -> EncodedLabels:
     """Encode long-format judgments ``(item, trainer, label)`` into integer codes.
 
     Rows whose label is missing (None or NaN) are dropped first.

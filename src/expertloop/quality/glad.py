@@ -6,13 +6,14 @@ import numpy as np
 from scipy.special import expit
 
 from ._base import CategoricalAggregator, clamp_gold, normalise_log_rows, soft_majority
+from ._validation import FloatArray
 from .encode import EncodedLabels
 
 __all__ = ["GLAD"]
 
 
-def _log_sigmoid(z: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(0.0, -z)
+def _log_sigmoid(z: FloatArray) -> FloatArray:
+    return np.asarray(-np.logaddexp(0.0, -z), dtype=np.float64)
 
 
 class GLAD(CategoricalAggregator):
@@ -57,8 +58,8 @@ class GLAD(CategoricalAggregator):
     Gold items are clamped to their known label at every E-step.
     """
 
-    def __init__(self, max_iter=100, tol=1e-6, m_step_max_iter=5, m_step_tol=1e-4,
-                 alpha_prior=1.0, gamma_prior=1.0, init="majority"):
+    def __init__(self, max_iter: int = 100, tol: float = 1e-6, m_step_max_iter: int = 5, m_step_tol: float = 1e-4,
+                 alpha_prior: float = 1.0, gamma_prior: float = 1.0, init: str = "majority") -> None:
         self.max_iter = max_iter
         self.tol = tol
         self.m_step_max_iter = m_step_max_iter
@@ -67,19 +68,23 @@ class GLAD(CategoricalAggregator):
         self.gamma_prior = gamma_prior
         self.init = init
 
-    def _e_step(self, data: EncodedLabels, alpha, gamma, log_prior):
+    def _e_step(
+        self, data: EncodedLabels, alpha: FloatArray, gamma: FloatArray, log_prior: FloatArray
+    ) -> tuple[FloatArray, float]:
         k = data.n_classes
         z = alpha[data.trainers] * np.exp(gamma[data.items])
         # log P(obs | true) = log sig(z) if obs == true else log(1 - sig(z)) - log(K-1)
         base = _log_sigmoid(z) - z - np.log(k - 1)
         bonus = z + np.log(k - 1)  # log sig(z) - base
         logp = np.bincount(data.items * k + data.labels, weights=bonus,
-                           minlength=data.n_items * k).reshape(data.n_items, k)
+                           minlength=data.n_items * k).reshape(data.n_items, k).astype(np.float64)
         logp += np.bincount(data.items, weights=base, minlength=data.n_items)[:, None]
         logp += log_prior
         return normalise_log_rows(logp, data)
 
-    def _m_step(self, data: EncodedLabels, probas, alpha, gamma):
+    def _m_step(
+        self, data: EncodedLabels, probas: FloatArray, alpha: FloatArray, gamma: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """Block-coordinate Newton on the expected complete log-likelihood + priors.
 
         For fixed easiness the objective is concave in each ability (a logistic
@@ -109,7 +114,7 @@ class GLAD(CategoricalAggregator):
                 break
         return alpha, gamma
 
-    def _fit_encoded(self, data: EncodedLabels) -> np.ndarray:
+    def _fit_encoded(self, data: EncodedLabels) -> FloatArray:
         k = data.n_classes
         alpha = np.full(data.n_trainers, float(self.alpha_prior))
         gamma = np.full(data.n_items, float(self.gamma_prior))
@@ -122,7 +127,8 @@ class GLAD(CategoricalAggregator):
             elif self.init != "uniform":
                 raise ValueError(f"init must be 'majority' or 'uniform', got {self.init!r}")
             prev = -np.inf
-            for n_iter in range(1, int(self.max_iter) + 1):
+            for step in range(1, int(self.max_iter) + 1):
+                n_iter = step
                 probas, ll = self._e_step(data, alpha, gamma, log_prior)
                 ll /= data.labels.size
                 alpha, gamma = self._m_step(data, probas, alpha, gamma)

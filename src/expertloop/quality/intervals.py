@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from scipy.stats import norm
 
@@ -10,7 +13,7 @@ from ._validation import as_1d, check_confidence, check_random_state, check_same
 __all__ = ["bootstrap_ci", "percentile_interval", "wilson_interval"]
 
 
-def wilson_interval(successes, n, confidence=0.95):
+def wilson_interval(successes: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]:
     """Wilson score interval for a binomial proportion.
 
     Wilson, E. B. (1927). Probable inference, the law of succession, and
@@ -40,7 +43,7 @@ def wilson_interval(successes, n, confidence=0.95):
     return low, high
 
 
-def percentile_interval(samples, confidence=0.95) -> tuple[float, float]:
+def percentile_interval(samples: Any, confidence: float = 0.95) -> tuple[float, float]:
     """Equal-tailed percentile interval of bootstrap replicates (NaNs ignored)."""
     confidence = check_confidence(confidence)
     samples = np.asarray(samples, dtype=np.float64)
@@ -52,7 +55,10 @@ def percentile_interval(samples, confidence=0.95) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def bootstrap_ci(statistic, *arrays, n_boot=1000, confidence=0.95, random_state=None):
+def bootstrap_ci(
+    statistic: Callable[..., float], *arrays: Any, n_boot: int = 1000, confidence: float = 0.95,
+    random_state: Any = None,
+) -> tuple[float, float]:
     """Percentile bootstrap interval for ``statistic(*arrays)``, resampling rows.
 
     Efron, B. & Tibshirani, R. (1993). *An Introduction to the Bootstrap*, ch. 13.
@@ -65,11 +71,11 @@ def bootstrap_ci(statistic, *arrays, n_boot=1000, confidence=0.95, random_state=
     """
     if not arrays:
         raise ValueError("need at least one array to resample")
-    arrays = [as_1d(a) if np.ndim(a) <= 1 else np.asarray(a) for a in arrays]
-    n = check_same_length(**{f"a{i}": a for i, a in enumerate(arrays)})
+    columns = [as_1d(a) if np.ndim(a) <= 1 else np.asarray(a) for a in arrays]
+    n = check_same_length(**{f"a{i}": a for i, a in enumerate(columns)})
     rng = check_random_state(random_state)
     reps = np.empty(int(n_boot))
     for b in range(int(n_boot)):
         idx = rng.integers(0, n, n)
-        reps[b] = statistic(*(a[idx] for a in arrays))
+        reps[b] = statistic(*(a[idx] for a in columns))
     return percentile_interval(reps, confidence)

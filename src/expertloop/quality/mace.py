@@ -6,6 +6,7 @@ import numpy as np
 from scipy.special import digamma
 
 from ._base import CategoricalAggregator, SparseDesign, clamp_gold, normalise_log_rows, soft_majority
+from ._validation import FloatArray
 from .encode import EncodedLabels
 
 __all__ = ["MACE"]
@@ -57,8 +58,8 @@ class MACE(CategoricalAggregator):
     E-step, which pins down who knows and who guesses.
     """
 
-    def __init__(self, method="em", max_iter=100, tol=1e-6, fit_prior=True, alpha=0.5,
-                 beta=0.5, spam_prior=10.0, smoothing=0.01):
+    def __init__(self, method: str = "em", max_iter: int = 100, tol: float = 1e-6, fit_prior: bool = True,
+                 alpha: float = 0.5, beta: float = 0.5, spam_prior: float = 10.0, smoothing: float = 0.01) -> None:
         self.method = method
         self.max_iter = max_iter
         self.tol = tol
@@ -68,12 +69,14 @@ class MACE(CategoricalAggregator):
         self.smoothing = smoothing
         self.fit_prior = fit_prior
 
-    def _m_step(self, data: EncodedLabels, probas: np.ndarray, know_p: np.ndarray, spam_p: np.ndarray):
+    def _m_step(
+        self, data: EncodedLabels, probas: FloatArray, know_p: FloatArray, spam_p: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """Update (know_p, spam_p, xi) from posteriors; returns the log-confusion table."""
         k, n_t = data.n_classes, data.n_trainers
         tr, lab = data.trainers, data.labels
         q = probas[data.items, lab]
-        xi_obs = self._xi[tr, lab]
+        xi_obs = self._xi_table()[tr, lab]
         kp = know_p[tr]
         # P(trainer answered from knowledge | data) for each judgment
         know = q * kp / (kp + spam_p[tr] * xi_obs)
@@ -96,13 +99,17 @@ class MACE(CategoricalAggregator):
         self._xi = xi
         return know_p, spam_p
 
-    def _log_conf(self, data: EncodedLabels, know_p, spam_p) -> np.ndarray:
+    def _xi_table(self) -> FloatArray:
+        xi: FloatArray = self._xi
+        return xi
+
+    def _log_conf(self, data: EncodedLabels, know_p: FloatArray, spam_p: FloatArray) -> FloatArray:
         k = data.n_classes
         # conf[t, obs, true] = know_p[t] * [obs == true] + spam_p[t] * xi[t, obs]
-        conf = (spam_p[:, None] * self._xi)[:, :, None] + know_p[:, None, None] * np.eye(k)[None]
-        return np.log(np.maximum(conf, 1e-300)).reshape(data.n_trainers * k, k)
+        conf = (spam_p[:, None] * self._xi_table())[:, :, None] + know_p[:, None, None] * np.eye(k)[None]
+        return np.asarray(np.log(np.maximum(conf, 1e-300)).reshape(data.n_trainers * k, k), dtype=np.float64)
 
-    def _fit_encoded(self, data: EncodedLabels) -> np.ndarray:
+    def _fit_encoded(self, data: EncodedLabels) -> FloatArray:
         k, n_t = data.n_classes, data.n_trainers
         self._n_per_trainer = np.bincount(data.trainers, minlength=n_t).astype(np.float64)
         probas = clamp_gold(soft_majority(data), data)
@@ -115,7 +122,8 @@ class MACE(CategoricalAggregator):
             design = SparseDesign(data)
             know_p, spam_p = self._m_step(data, probas, know_p, spam_p)
             prev = -np.inf
-            for n_iter in range(1, int(self.max_iter) + 1):
+            for step in range(1, int(self.max_iter) + 1):
+                n_iter = step
                 log_conf = self._log_conf(data, know_p, spam_p)
                 probas, ll = normalise_log_rows(design.log_joint(log_conf, log_prior), data)
                 ll /= design.n_labels

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from ._base import CategoricalAggregator, clamp_gold, vote_counts
-from ._validation import as_1d, check_random_state
+from ._validation import FloatArray, IntArray, as_1d, check_random_state
 from .encode import EncodedLabels, lookup
 
 __all__ = ["MajorityVote", "WeightedMajorityVote"]
 
 
-def _break_ties(scores: np.ndarray, random_state) -> np.ndarray:
+def _break_ties(scores: FloatArray, random_state: Any) -> IntArray:
     """Arg-max per row; ties to the lowest class code, or uniformly at random."""
     if random_state is None:
-        return np.argmax(scores, axis=1)
+        return np.asarray(np.argmax(scores, axis=1), dtype=np.intp)
     rng = check_random_state(random_state)
     best = scores.max(axis=1, keepdims=True)
     tied = np.isclose(scores, best, rtol=1e-12, atol=1e-12)
     noise = rng.random(scores.shape)
     noise[~tied] = -1.0
-    return np.argmax(noise, axis=1)
+    return np.asarray(np.argmax(noise, axis=1), dtype=np.intp)
 
 
 class MajorityVote(CategoricalAggregator):
@@ -39,15 +40,15 @@ class MajorityVote(CategoricalAggregator):
         random with this generator.
     """
 
-    def __init__(self, random_state=None):
+    def __init__(self, random_state: Any = None) -> None:
         self.random_state = random_state
 
-    def _fit_encoded(self, data: EncodedLabels) -> np.ndarray:
+    def _fit_encoded(self, data: EncodedLabels) -> FloatArray:
         counts = vote_counts(data)
         self.counts_ = counts
         return clamp_gold(counts / counts.sum(axis=1, keepdims=True), data)
 
-    def _decide(self, probas: np.ndarray) -> np.ndarray:
+    def _decide(self, probas: FloatArray) -> IntArray:
         return _break_ties(probas, self.random_state)
 
 
@@ -88,13 +89,15 @@ class WeightedMajorityVote(CategoricalAggregator):
         of ``scores_`` normalised per item.
     """
 
-    def __init__(self, weights="log_odds", n_iter=1, smoothing=1.0, random_state=None):
+    def __init__(
+        self, weights: Any = "log_odds", n_iter: int = 1, smoothing: float = 1.0, random_state: Any = None
+    ) -> None:
         self.weights = weights
         self.n_iter = n_iter
         self.smoothing = smoothing
         self.random_state = random_state
 
-    def _accuracy_weights(self, data: EncodedLabels, consensus: np.ndarray):
+    def _accuracy_weights(self, data: EncodedLabels, consensus: IntArray) -> tuple[FloatArray, FloatArray]:
         k = max(data.n_classes, 2)
         hit = (consensus[data.items] == data.labels).astype(np.float64)
         n = np.bincount(data.trainers, minlength=data.n_trainers)
@@ -106,7 +109,7 @@ class WeightedMajorityVote(CategoricalAggregator):
         acc_c = np.clip(acc, 1e-6, 1 - 1e-6)
         return np.log((k - 1) * acc_c / (1 - acc_c)), acc
 
-    def _fit_encoded(self, data: EncodedLabels) -> np.ndarray:
+    def _fit_encoded(self, data: EncodedLabels) -> FloatArray:
         mode = "log_odds" if self.weights is None else self.weights
         if isinstance(mode, Mapping):
             w = np.ones(data.n_trainers)
@@ -129,14 +132,11 @@ class WeightedMajorityVote(CategoricalAggregator):
             raise ValueError(f"unknown weights={mode!r}")
         self.scores_ = scores
         self._decision = clamp_gold(scores.copy(), data)
-        if mode == "log_odds":
-            # log-odds votes add up to the log-posterior of the one-coin model
-            probas = np.exp(scores - scores.max(axis=1, keepdims=True))
-        else:
-            probas = np.maximum(scores, 0.0)
+        # log-odds votes add up to the log-posterior of the one-coin model
+        probas = np.exp(scores - scores.max(axis=1, keepdims=True)) if mode == "log_odds" else np.maximum(scores, 0.0)
         total = probas.sum(axis=1, keepdims=True)
         probas = np.divide(probas, total, out=np.full_like(probas, 1.0 / data.n_classes), where=total > 0)
         return clamp_gold(probas, data)
 
-    def _decide(self, probas: np.ndarray) -> np.ndarray:
+    def _decide(self, probas: FloatArray) -> IntArray:
         return _break_ties(self._decision, self.random_state)

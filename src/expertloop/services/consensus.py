@@ -34,10 +34,9 @@ from .uow import read as uow_read
 from .uow import reads, run_write
 
 _DONE = [s.value for s in DONE_STATES]
-# Trainers are assumed right more often than not (see DawidSkene.diagonal_prior): without it a
-# unanimous panel plus one dissenter can leave an obvious item at 0.75 confidence, and adaptive
-# overlap would buy judgments the item does not need.
-DIAGONAL_PRIOR = 0.5
+# What a trainer is assumed to get right before overlap or gold says otherwise (the prior of the
+# consensus model, BayesianDawidSkene.prior_accuracy): the confidence a lone judgment gets.
+PRIOR_ACCURACY = 0.7
 
 
 def key_of(item_id: int, part: int) -> str:
@@ -93,8 +92,12 @@ class Consensus:
         return None if row is None else str(self.model.labels_[row])
 
     def posterior(self, key: str) -> float | None:
+        """Posterior probability of ``label(key)`` (not renormalised over the labels given)."""
         row = self.index.get(key)
-        return None if row is None else float(self.model.probas_[row].max())
+        if row is None:
+            return None
+        chosen = getattr(self.model, "confidence_", None)
+        return float(self.model.probas_[row].max() if chosen is None else chosen[row])
 
     def agreement_by_day(self) -> dict:
         """Per day of submission: [judgments agreeing with this consensus, judgments]. Computed
@@ -111,14 +114,18 @@ class Consensus:
 
 
 def fit_consensus(data: ProjectJudgments, *, max_iter: int = 100) -> Consensus | None:
-    """Dawid–Skene (gold-clamped) on a project's judgments; None when there are none."""
-    from ..quality import DawidSkene
+    """Bayesian Dawid–Skene (community prior, gold-clamped) on a project's judgments; None when there are none.
+
+    A lone judgment is its item's consensus unless gold shows its trainer unreliable (then it stays the
+    answer, with a low posterior); a consensus label is always one that a trainer gave."""
+    from ..quality import BayesianDawidSkene
 
     if not len(data):
         return None
-    model = DawidSkene(max_iter=max_iter, tol=1e-6, diagonal_prior=DIAGONAL_PRIOR).fit(
+    keys = set(data.keys)
+    model = BayesianDawidSkene(max_iter=max_iter, tol=1e-6, prior_accuracy=PRIOR_ACCURACY).fit(
         np.array(data.keys, dtype=object), np.array(data.experts), np.array(data.labels, dtype=object),
-        gold={k: v for k, v in data.gold.items() if k in set(data.keys)} or None)
+        gold={k: v for k, v in data.gold.items() if k in keys} or None)
     return Consensus(model=model, data=data, index={str(k): i for i, k in enumerate(model.item_ids_)})
 
 
@@ -155,6 +162,11 @@ class FittedModel:
     confusions_: np.ndarray
     class_prior_: np.ndarray
     trainer_ids_: np.ndarray
+    # The estimator's posterior of each chosen label and its per-trainer reliability with a 95%
+    # credible interval, when the fit had them (stored fits read the same numbers as fresh ones).
+    confidence_: np.ndarray | None = None
+    reliability_: np.ndarray | None = None
+    reliability_interval_: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -275,7 +287,9 @@ def stored_consensus(session: Session, project_id: int) -> Consensus | None:
         model = FittedModel(item_ids_=p["item_ids"].astype(object), labels_=p["labels"].astype(object),
                             probas_=p["probas"], classes_=t["classes"].astype(object),
                             confusions_=t["confusions"], class_prior_=t["class_prior"],
-                            trainer_ids_=t["trainer_ids"])
+                            trainer_ids_=t["trainer_ids"], confidence_=p.get("confidence"),
+                            reliability_=t.get("reliability_mean"),
+                            reliability_interval_=t.get("reliability_interval"))
         data = ProjectJudgments(
             keys=p["keys"].tolist(), item_ids=p["judged_item_ids"].tolist(), experts=p["experts"].tolist(),
             labels=p["answers"].tolist(), leased_at=_times(p["leased_at"]), submitted_at=_times(p["submitted_at"]),
@@ -390,7 +404,9 @@ def _serialise(c: Consensus) -> tuple[bytes, bytes]:
                      trainer_judgments=np.array([tasks.get(int(t), 0) for t in trainer_ids], dtype=np.int64),
                      reliability_ids=np.array(rel_ids, dtype=np.int64),
                      reliability=np.array([reliability[t][0] for t in rel_ids], dtype=float),
-                     reliability_n=np.array([reliability[t][1] for t in rel_ids], dtype=np.int64))
+                     reliability_n=np.array([reliability[t][1] for t in rel_ids], dtype=np.int64),
+                     **_optional(reliability_mean=getattr(model, "reliability_", None),
+                                 reliability_interval=getattr(model, "reliability_interval_", None)))
     items = _pack(item_ids=np.array([str(x) for x in model.item_ids_]),
                   labels=np.array([str(x) for x in model.labels_]),
                   probas=np.asarray(model.probas_, dtype=float),
@@ -398,21 +414,44 @@ def _serialise(c: Consensus) -> tuple[bytes, bytes]:
                   experts=np.array(data.experts, dtype=np.int64), answers=np.array(data.labels, dtype=str),
                   leased_at=_micros(data.leased_at), submitted_at=_micros(data.submitted_at),
                   gold_keys=np.array(list(data.gold), dtype=str),
-                  gold_values=np.array(list(data.gold.values()), dtype=str))
+                  gold_values=np.array(list(data.gold.values()), dtype=str),
+                  **_optional(confidence=getattr(model, "confidence_", None)))
     return trainers, items
+
+
+def _optional(**arrays: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The arrays a fit has (an estimator without intervals stores none)."""
+    return {k: np.asarray(v, dtype=float) for k, v in arrays.items() if v is not None}
+
+
+def _tasks_per_trainer(consensus: Consensus) -> dict[int, int]:
+    judged = set(zip(consensus.data.experts, consensus.data.item_ids, strict=False))  # tasks, not claims: a
+    counts: dict[int, int] = {}                                         # fact-check's claims are
+    for expert_id, _item in judged:                                     # not independent evidence
+        counts[expert_id] = counts.get(expert_id, 0) + 1
+    return counts
 
 
 def trainer_reliability(consensus: Consensus | None) -> dict[int, tuple[float, int]]:
     """Per trainer: (estimated accuracy, judged items behind it).
 
-    The accuracy is the class-prior-weighted diagonal of the trainer's Dawid–Skene confusion,
-    the same number the quality report's scorecards show and the quality floor tests."""
+    The accuracy is the posterior mean of the class-prior-weighted diagonal of the trainer's confusion
+    (BayesianDawidSkene.reliability_), the number the quality report's scorecards show and the quality
+    floor tests. A trainer with no overlap and no gold keeps the prior accuracy."""
+    return {t: (mean, n) for t, (mean, _low, _high, n) in trainer_reliability_interval(consensus).items()}
+
+
+def trainer_reliability_interval(consensus: Consensus | None) -> dict[int, tuple[float, float, float, int]]:
+    """Per trainer: (posterior mean accuracy, 95% credible low, high, judged items behind it)."""
     if consensus is None:
         return {}
     model = consensus.model
-    accuracy = np.einsum("tkk->tk", model.confusions_) @ model.class_prior_
-    judged = set(zip(consensus.data.experts, consensus.data.item_ids, strict=False))  # tasks, not claims: a
-    counts: dict[int, int] = {}                                         # fact-check's claims are
-    for expert_id, _item in judged:                                     # not independent evidence
-        counts[expert_id] = counts.get(expert_id, 0) + 1
-    return {int(t): (float(a), counts.get(int(t), 0)) for t, a in zip(model.trainer_ids_, accuracy, strict=False)}
+    counts = _tasks_per_trainer(consensus)
+    mean = getattr(model, "reliability_", None)
+    if mean is None:  # a plain Dawid–Skene fit: no interval, the point estimate at both ends
+        mean = np.einsum("tkk->tk", model.confusions_) @ model.class_prior_
+        interval = np.column_stack([mean, mean])
+    else:
+        interval = model.reliability_interval_
+    return {int(t): (float(a), float(lo), float(hi), counts.get(int(t), 0))
+            for t, a, (lo, hi) in zip(model.trainer_ids_, mean, interval, strict=True)}
