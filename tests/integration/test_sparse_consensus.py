@@ -8,8 +8,6 @@ consensus verdict is always one that some counted trainer gave.
 
 from __future__ import annotations
 
-import pytest
-
 from expertloop.config import Settings
 from expertloop.domain.projects import TaskType
 from expertloop.services import assignments as svc
@@ -34,7 +32,6 @@ def _work(session, actor, project_id, answer, limit=None) -> list[str]:
     return regular
 
 
-@pytest.mark.xfail(strict=False, reason="needs the sparse-regime estimator")
 def test_the_perfect_trainers_single_judgment_is_the_consensus(session):
     # Gold first for everyone (rate 1), then regular items at one judgment each. On the gold
     # items the reference answer is response 0.
@@ -74,7 +71,6 @@ def test_the_perfect_trainers_single_judgment_is_the_consensus(session):
         assert f"reference {i}" in chosen and f"misconception {i}" not in chosen, i
 
 
-@pytest.mark.xfail(strict=False, reason="needs the sparse-regime estimator")
 def test_a_disputed_claim_gets_a_verdict_someone_gave(session):
     p = f.project(session, "factcheck", overlap=4)
     f.items(session, p["id"], "factcheck", 7)

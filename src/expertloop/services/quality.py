@@ -21,7 +21,7 @@ from ..domain.projects import TaskType
 from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, Project
-from .consensus import Consensus, latest_consensus, trainer_reliability
+from .consensus import Consensus, latest_consensus, trainer_reliability_interval
 from .exports import pseudonym
 from .projects import load_project
 from .uow import reads
@@ -90,14 +90,16 @@ def _interval(agreement) -> dict:
 
 def _categorical(consensus: Consensus | None, n_boot: int, limit: int, session: Session) -> dict:
     if consensus is None:
-        return {"agreement": None, "consensus": [], "method": "dawid_skene"}
+        return {"agreement": None, "consensus": [], "method": "bayesian_dawid_skene"}
     data, model = consensus.data, consensus.model
     agreement = _agreement(np.array(data.keys, dtype=object), np.array(data.experts),
                            np.array(data.labels, dtype=object), "nominal", n_boot)
     counts = defaultdict(int)
     for k in data.keys:
         counts[k] += 1
-    confidence = model.probas_.max(axis=1)
+    # the posterior of the label the consensus chose (not of a label nobody gave)
+    chosen = getattr(model, "confidence_", None)
+    confidence = model.probas_.max(axis=1) if chosen is None else np.asarray(chosen)
     order = np.argsort(confidence, kind="stable")[:limit]
     item_ids = {int(str(model.item_ids_[i]).split(":")[0]) for i in order}
     external = (dict(session.execute(select(Item.id, Item.external_id).where(Item.id.in_(item_ids))).all())
@@ -109,7 +111,7 @@ def _categorical(consensus: Consensus | None, n_boot: int, limit: int, session: 
         entries.append({"item_id": item_id, "external_id": external.get(item_id), "part": part,
                         "label": str(model.labels_[row]), "confidence": round(float(confidence[row]), 4),
                         "judgments": counts[key], "gold": data.gold.get(key)})
-    return {"method": "dawid_skene", "agreement": agreement, "consensus": entries,
+    return {"method": "bayesian_dawid_skene", "agreement": agreement, "consensus": entries,
             "classes": [str(c) for c in model.classes_]}
 
 
@@ -151,7 +153,8 @@ def _scorecards(project: Project, task_type: TaskType, rows: list[dict], experts
             "expert_id": expert_id, "name": expert.name, "pseudonym": pseudonym(project, expert_id),
             "degree": Degree(expert.degree).name, "country": expert.country,
             "judgments": len(mine), "gold": None, "agreement_with_consensus": None,
-            "reliability": reliability.get(expert_id),
+            "reliability": reliability.get(expert_id, (None, None))[0],
+            "reliability_interval": reliability.get(expert_id, (None, None))[1],
             "median_active_seconds": round(statistics.median([r["active_seconds"] for r in mine]), 1),
             "flags": flags.get(expert_id, []),
         }
@@ -169,8 +172,10 @@ def _scorecards(project: Project, task_type: TaskType, rows: list[dict], experts
     return cards
 
 
-def _reliabilities(consensus: Consensus | None) -> dict[int, float]:
-    return {t: round(a, 4) for t, (a, _n) in trainer_reliability(consensus).items()}
+def _reliabilities(consensus: Consensus | None) -> dict[int, tuple[float, list[float]]]:
+    """Per trainer: estimated reliability and its 95% credible interval ``[low, high]``."""
+    return {t: (round(a, 4), [round(lo, 4), round(hi, 4)])
+            for t, (a, lo, hi, _n) in trainer_reliability_interval(consensus).items()}
 
 
 def _bias_flags(task_type: TaskType, rows: list[dict], consensus: Consensus | None) -> dict[int, list[dict]]:
