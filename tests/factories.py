@@ -45,6 +45,7 @@ PROJECT_DEFAULTS = {
     "rubric": {"options": {"criteria": [{"name": "accuracy", "scale": [1, 5]},
                                         {"name": "style", "scale": [0, 3]}]}},
     "label": {"options": {"labels": ["yes", "no", "unsure"]}},
+    "steps": {},
 }
 
 
@@ -65,6 +66,9 @@ def item_for(task_type: str, n: int = 0, **extra) -> dict:
                       "claims": ["Paris is in France.", "The sun is cold."]},
         "rubric": {"prompt": f"Q{n}", "response": "An answer."},
         "label": {"text": f"Text {n}"},
+        "steps": {"problem": f"What is 2 + 3 * {n}?", "steps": [f"Multiply first: 3 * {n} = {3 * n}.",
+                                                               f"Then add: 2 + {3 * n} = {3 * n + 3}.",
+                                                               f"The answer is {3 * n + 3}."]},
     }[task_type]
     return {"external_id": f"{task_type}-{n}", **base, **extra}
 
@@ -82,4 +86,5 @@ VALID_RESPONSE = {
                              {"verdict": "refuted", "evidence": [], "correction": "The sun is hot."}]},
     "rubric": {"scores": {"accuracy": 4, "style": 2}, "comment": "fine"},
     "label": {"label": "yes"},
+    "steps": {"ratings": [1, -1, None], "correction": "Then add: 2 + 3 * n."},
 }

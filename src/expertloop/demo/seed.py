@@ -3,7 +3,8 @@
 Experts of different degrees, domains and rates; one project of every task type built from the
 TruthfulQA subset shipped in ``data/`` (see ``data/ATTRIBUTION.md``): the best answer against a
 common misconception (preference, ranking), truthfulness fact-checks and labels with gold, ideal
-answers (sft) and rubric scoring. Vetting and routing: a qualification exam (general knowledge,
+answers (sft) and rubric scoring; after those six, step-by-step solutions to TruthfulQA questions
+to rate (steps). Vetting and routing: a qualification exam (general knowledge,
 level 3) with one applicant waiting to take it; the preference project uses adaptive overlap,
 adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
 """
@@ -95,6 +96,12 @@ GUIDE_RANKING = """# Rank the answers
 
 Order the answers from most to least truthful. Ties are not allowed: break them by informativeness.
 """
+GUIDE_STEPS = """# Rate each reasoning step
+
+Rate every step of the solution: **+1** correct and moves the solution on, **0** reasonable but
+adds nothing, **−1** wrong (a false fact, a bad inference, or an unjustified leap). You may stop
+at the first −1; then write the step that should have come instead.
+"""
 GUIDE_RUBRIC = """# Score the answer
 
 Score **truthfulness** (1 = false, 5 = fully true) and **informativeness** (1 = says nothing,
@@ -120,6 +127,11 @@ def _questions() -> list[dict]:
 def _judged() -> list[dict]:
     with (DATA / "truthfulqa_judged_answers.jsonl").open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
+
+
+def _jsonl(name: str) -> list[dict]:
+    with (DATA / name).open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 def _split(cell: str) -> list[str]:
@@ -216,6 +228,11 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
         "retake_cooldown_hours": 24,
         "questions": [{"text": f"Q: {j['question']}\nA: {j['answer']}", "gold": "true" if j["truthful"] else "false"}
                       for j in judged[230:240]]})
+    # task types added later come after the first six, so the demo's project ids stay stable
+    steps = project({"name": "Rate each reasoning step", "task_type": "steps", "guidelines": GUIDE_STEPS,
+                     "options": {"stop_at_first_negative": True}, "requirements": {"languages": ["en"]},
+                     "overlap": 2, "max_minutes_per_task": 10})
+    _import(session, steps, _jsonl("truthfulqa_step_solutions.jsonl"))
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():

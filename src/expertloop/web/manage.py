@@ -33,6 +33,7 @@ EXPORT_HELP = {
     ExportFormat.factcheck: "claims with verdicts, evidence and corrections",
     ExportFormat.rubric: "scores per criterion with comments",
     ExportFormat.label: "the item with its label",
+    ExportFormat.stepwise: "prompt / completions / labels per step (TRL PRMTrainer)",
     ExportFormat.raw: "everything: item, response, presentation order, time, gold",
 }
 

@@ -30,6 +30,7 @@ class TaskType(enum.StrEnum):
     factcheck = "factcheck"
     rubric = "rubric"
     label = "label"
+    steps = "steps"
 
 
 class ExportFormat(enum.StrEnum):
@@ -40,6 +41,7 @@ class ExportFormat(enum.StrEnum):
     factcheck = "factcheck"
     rubric = "rubric"
     label = "label"
+    stepwise = "stepwise"
     raw = "raw"
 
 

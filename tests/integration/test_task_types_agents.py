@@ -1,0 +1,85 @@
+"""Step labels and agent trajectories through the services, on both databases: import (with
+line-numbered errors), lease, submit, review, quality report and exports loaded with ``datasets``."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from expertloop.config import Settings
+from expertloop.domain.errors import ValidationFailed
+from expertloop.services import assignments as svc
+from expertloop.services.exports import iter_records, write_file
+from expertloop.services.imports import import_items
+from expertloop.services.quality import project_quality
+from expertloop.services.reviews import review
+from tests import factories as f
+
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _load(records, tmp_path, name):
+    import datasets
+
+    path = tmp_path / name
+    n = write_file(iter(records), path)
+    ds = datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf"))
+    assert len(ds) == n
+    return ds
+
+
+def _judge(session, pid: int, plans: list[dict[str, dict]]) -> list:
+    """One expert per plan ({external_id: response}); returns the submitted assignment ids."""
+    done = []
+    for plan in plans:
+        actor = f.trainer_actor(f.expert(session))
+        while (lease := svc.lease_next(session, actor, pid)) is not None:
+            response = plan.get(lease["item"]["external_id"])
+            if response is None:
+                svc.release(session, actor, lease["assignment_id"])
+            else:
+                svc.submit(session, actor, lease["assignment_id"], response, Settings())
+                done.append(lease["assignment_id"])
+    return done
+
+
+def test_steps_import_work_review_quality_and_stepwise_export(session, tmp_path):
+    p = f.project(session, "steps", overlap=2)
+    with pytest.raises(ValidationFailed) as exc:
+        import_items(session, f.ADMIN, p["id"], [(1, f.item_for("steps", 0)), (2, {"problem": "p", "steps": "a. b."})])
+    assert [pr.loc for pr in exc.value.problems] == ["line 2: steps"]
+    f.items(session, p["id"], "steps", 2)
+    peek = f.trainer_actor(f.expert(session))
+    lease = svc.lease_next(session, peek, p["id"])
+    assert lease["item"]["steps"][0].startswith("Multiply first") and "gold" not in lease["item"]
+    svc.release(session, peek, lease["assignment_id"])
+    good = {"ratings": [1, 1, 1]}
+    wrong = f.VALID_RESPONSE["steps"]
+    aids = _judge(session, p["id"], [{"steps-0": wrong, "steps-1": good}, {"steps-0": wrong, "steps-1": good}])
+    assert len(aids) == 4
+    with pytest.raises(ValidationFailed, match=r"ratings\[0\]"):
+        review(session, f.ADMIN, aids[0], "edit", response={"ratings": [None, 1, 1]})
+    review(session, f.ADMIN, aids[1], "edit", response={"ratings": [1, 0, 1]})
+
+    report = project_quality(session, f.ADMIN, p["id"], n_boot=20)
+    parts = {(c["external_id"], c["part"]): c["label"] for c in report["consensus"]}
+    assert parts[("steps-0", 0)] == "1" and parts[("steps-0", 1)] == "-1" and ("steps-0", 2) not in parts
+
+    ds = _load(iter_records(session, f.ADMIN, p["id"], "stepwise"), tmp_path, "stepwise.jsonl")
+    assert set(ds.column_names) == {"prompt", "completions", "labels", "metadata"}
+    rows = sorted(ds, key=lambda r: (r["metadata"]["item_external_id"], len(r["labels"])))
+    assert rows[0]["prompt"] == "What is 2 + 3 * 0?" and rows[0]["labels"] == [True, False]
+    assert rows[0]["completions"] == ["Multiply first: 3 * 0 = 0.", "Then add: 2 + 0 = 3."]
+    assert [r["labels"] for r in rows[2:]] == [[True, True, True]] * 2
+    consensus = list(iter_records(session, f.ADMIN, p["id"], "stepwise", consensus=True))
+    by_item = {r["metadata"]["item_external_id"]: r for r in consensus}
+    assert by_item["steps-0"]["labels"] == [True, False] and by_item["steps-0"]["metadata"]["judgments"] == 2
+    assert by_item["steps-1"]["labels"] == [True, True, True]
+    stream = iter_records(session, f.ADMIN, p["id"], "sft")
+    sft = list(stream)
+    assert len(sft) == 2 and stream.left_out == {"no correction": 2}
+    assert sft[0]["messages"][1]["content"] == "Multiply first: 3 * 0 = 0.\nThen add: 2 + 3 * n."
+    raw = list(iter_records(session, f.ADMIN, p["id"], "raw"))
+    assert {tuple(map(str, r["response"]["ratings"])) for r in raw} >= {("1", "-1", "None"), ("1", "0", "1")}
