@@ -46,6 +46,7 @@ PROJECT_DEFAULTS = {
                                         {"name": "style", "scale": [0, 3]}]}},
     "label": {"options": {"labels": ["yes", "no", "unsure"]}},
     "steps": {},
+    "trajectory": {},
 }
 
 
@@ -69,6 +70,10 @@ def item_for(task_type: str, n: int = 0, **extra) -> dict:
         "steps": {"problem": f"What is 2 + 3 * {n}?", "steps": [f"Multiply first: 3 * {n} = {3 * n}.",
                                                                f"Then add: 2 + {3 * n} = {3 * n + 3}.",
                                                                f"The answer is {3 * n + 3}."]},
+        "trajectory": {"task": f"Book table {n}.", "steps": [
+            {"kind": "tool_call", "name": "find_table", "arguments": {"n": n}, "id": "c1"},
+            {"kind": "tool_result", "output": "table free", "id": "c1"},
+            {"kind": "message", "role": "assistant", "text": "Booked."}]},
     }[task_type]
     return {"external_id": f"{task_type}-{n}", **base, **extra}
 
@@ -87,4 +92,6 @@ VALID_RESPONSE = {
     "rubric": {"scores": {"accuracy": 4, "style": 2}, "comment": "fine"},
     "label": {"label": "yes"},
     "steps": {"ratings": [1, -1, None], "correction": "Then add: 2 + 3 * n."},
+    "trajectory": {"steps": ["correct", None, "incorrect"], "failure_modes": ["hallucinated result"],
+                   "verdict": "failure", "rationale": "It never booked."},
 }

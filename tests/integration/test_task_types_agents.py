@@ -83,3 +83,48 @@ def test_steps_import_work_review_quality_and_stepwise_export(session, tmp_path)
     assert sft[0]["messages"][1]["content"] == "Multiply first: 3 * 0 = 0.\nThen add: 2 + 3 * n."
     raw = list(iter_records(session, f.ADMIN, p["id"], "raw"))
     assert {tuple(map(str, r["response"]["ratings"])) for r in raw} >= {("1", "-1", "None"), ("1", "0", "1")}
+
+
+OPENAI_TRACE = {"external_id": "run-openai", "messages": [
+    {"role": "user", "content": "Refund order 42."},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "refund", "arguments": "{\"order\": 42}"}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": "refunded"},
+    {"role": "assistant", "content": "Order 42 is refunded."}]}
+
+
+def test_trajectory_import_work_review_quality_and_export(session, tmp_path):
+    p = f.project(session, "trajectory", overlap=2)
+    bad = {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": [{"type": "image"}]}]}
+    with pytest.raises(ValidationFailed) as exc:
+        import_items(session, f.ADMIN, p["id"], [(1, OPENAI_TRACE), (2, bad)])
+    assert exc.value.problems[0].loc == "line 2: messages[1].content[0].type"
+    import_items(session, f.ADMIN, p["id"], [(1, OPENAI_TRACE), (2, f.item_for("trajectory", 0))])
+    wrong = f.VALID_RESPONSE["trajectory"]
+    good = {"steps": ["correct", None, "correct"], "verdict": "success"}
+    aids = _judge(session, p["id"], [{"run-openai": good, "trajectory-0": wrong},
+                                     {"run-openai": good, "trajectory-0": {**wrong, "verdict": "partial"}}])
+    assert len(aids) == 4
+    with pytest.raises(ValidationFailed, match=r"steps\[1\]"):
+        review(session, f.ADMIN, aids[0], "edit", response={**good, "steps": ["correct", "correct", "correct"]})
+    review(session, f.ADMIN, aids[0], "accept")
+
+    report = project_quality(session, f.ADMIN, p["id"], n_boot=20)
+    parts = {(c["external_id"], c["part"]): c["label"] for c in report["consensus"]}
+    assert parts[("run-openai", 0)] == "correct" and parts[("run-openai", 3)] == "success"
+    assert parts[("trajectory-0", 2)] == "incorrect" and ("trajectory-0", 1) not in parts
+
+    ds = _load(iter_records(session, f.ADMIN, p["id"], "trajectory"), tmp_path, "trajectory.jsonl")
+    rows = {(r["metadata"]["item_external_id"], r["verdict"]) for r in ds}
+    assert rows == {("run-openai", "success"), ("trajectory-0", "failure"), ("trajectory-0", "partial")}
+    run = next(r for r in ds if r["metadata"]["item_external_id"] == "run-openai")
+    assert run["task"] == "Refund order 42."
+    assert [s["kind"] for s in run["steps"]] == ["tool_call", "tool_result", "message"]
+    assert run["steps"][0]["arguments"] == '{"order": 42}' and run["steps"][1]["name"] == "refund"
+    consensus = {r["metadata"]["item_external_id"]: r
+                 for r in iter_records(session, f.ADMIN, p["id"], "trajectory", consensus=True)}
+    assert consensus["trajectory-0"]["first_failure"] == 2
+    assert consensus["trajectory-0"]["failure_modes"] == ["hallucinated result"]
+    assert consensus["run-openai"]["verdict"] == "success" and consensus["run-openai"]["metadata"]["judgments"] == 2
+    raw = list(iter_records(session, f.ADMIN, p["id"], "raw"))
+    assert raw[0]["item"]["steps"][0]["kind"] == "tool_call"  # stored normalised

@@ -4,8 +4,8 @@ Experts of different degrees, domains and rates; one project of every task type 
 TruthfulQA subset shipped in ``data/`` (see ``data/ATTRIBUTION.md``): the best answer against a
 common misconception (preference, ranking), truthfulness fact-checks and labels with gold, ideal
 answers (sft) and rubric scoring; after those six, step-by-step solutions to TruthfulQA questions
-to rate (steps). Vetting and routing: a qualification exam (general knowledge,
-level 3) with one applicant waiting to take it; the preference project uses adaptive overlap,
+to rate (steps) and agent runs answering them to grade (trajectory). Vetting and routing: a
+qualification exam (general knowledge, level 3) with one applicant waiting to take it; the preference project uses adaptive overlap,
 adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
 """
 
@@ -101,6 +101,13 @@ GUIDE_STEPS = """# Rate each reasoning step
 Rate every step of the solution: **+1** correct and moves the solution on, **0** reasonable but
 adds nothing, **−1** wrong (a false fact, a bad inference, or an unjustified leap). You may stop
 at the first −1; then write the step that should have come instead.
+"""
+GUIDE_TRAJECTORY = """# Grade the agent's run
+
+Label each of the agent's own steps (thoughts, tool calls, its messages): **correct**,
+**incorrect** (a wrong tool or arguments, a claim the tool results do not support, a wrong final
+answer) or **unnecessary** (harmless but not needed). Tool results are context: read them, do not
+label them. Then tick the failure modes you saw and give a verdict with a one-line rationale.
 """
 GUIDE_RUBRIC = """# Score the answer
 
@@ -233,6 +240,10 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
                      "options": {"stop_at_first_negative": True}, "requirements": {"languages": ["en"]},
                      "overlap": 2, "max_minutes_per_task": 10})
     _import(session, steps, _jsonl("truthfulqa_step_solutions.jsonl"))
+    trajectory = project({"name": "Grade agent runs on TruthfulQA questions", "task_type": "trajectory",
+                          "guidelines": GUIDE_TRAJECTORY, "requirements": {"languages": ["en"]}, "overlap": 2,
+                          "max_minutes_per_task": 10})
+    _import(session, trajectory, _jsonl("truthfulqa_agent_traces.jsonl"))
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():

@@ -34,6 +34,7 @@ EXPORT_HELP = {
     ExportFormat.rubric: "scores per criterion with comments",
     ExportFormat.label: "the item with its label",
     ExportFormat.stepwise: "prompt / completions / labels per step (TRL PRMTrainer)",
+    ExportFormat.trajectory: "the agent trace with step labels, failure modes and verdict",
     ExportFormat.raw: "everything: item, response, presentation order, time, gold",
 }
 

@@ -31,6 +31,7 @@ class TaskType(enum.StrEnum):
     rubric = "rubric"
     label = "label"
     steps = "steps"
+    trajectory = "trajectory"
 
 
 class ExportFormat(enum.StrEnum):
@@ -42,6 +43,7 @@ class ExportFormat(enum.StrEnum):
     rubric = "rubric"
     label = "label"
     stepwise = "stepwise"
+    trajectory = "trajectory"
     raw = "raw"
 
 
@@ -159,6 +161,13 @@ class TaskTypeSpec(ABC):
     @abstractmethod
     def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         """Check an imported item's payload (the record without its control fields)."""
+
+    def clean_payload(self, c: Checker, payload: Obj, loc: str) -> Obj:
+        """The payload as stored: checked, and normalised where a type accepts several layouts
+        (a trajectory's OpenAI or Anthropic messages become its plain steps). Default: checked
+        by :meth:`check_payload` and kept as imported."""
+        self.check_payload(c, payload, loc)
+        return payload
 
     # -- responses -------------------------------------------------------------------------
     @abstractmethod
