@@ -5,8 +5,9 @@ TruthfulQA subset shipped in ``data/`` (see ``data/ATTRIBUTION.md``): the best a
 common misconception (preference, ranking), truthfulness fact-checks and labels with gold, ideal
 answers (sft) and rubric scoring; after those six, step-by-step solutions to TruthfulQA questions
 to rate (steps) and agent runs answering them to grade (trajectory). Vetting and routing: a
-qualification exam (general knowledge, level 3) with one applicant waiting to take it; the preference project uses adaptive overlap,
-adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
+qualification exam (general knowledge, level 3) with one applicant waiting to take it; the
+preference project uses adaptive overlap, adaptive gold and a quality floor, and disputed
+fact-checks escalate to a PhD tier.
 """
 
 from __future__ import annotations
