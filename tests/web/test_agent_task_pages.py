@@ -1,0 +1,73 @@
+"""Step labels and agent trajectories in a real browser: a trainer works each with the keyboard
+alone, a reviewer sees the answer, and the trainer's outcome page summarises an edit."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import demo_projects, stored
+from .test_trainer_pages import start_by_keyboard, submit_by_keyboard
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_trainer_rates_steps_with_the_keyboard(visit, live_site):
+    v = visit("trainer")
+    page = v.page
+    aid = start_by_keyboard(v, demo_projects(live_site)["steps"])
+    n = page.locator(".step-row").count()
+    assert n >= 3
+    page.keyboard.press("1")          # step 1: +1, and on to step 2
+    page.keyboard.press("3")          # step 2: -1; later steps need no rating
+    page.keyboard.press("c")          # the correct step
+    page.keyboard.type("Check the claim against a source first.")
+    page.keyboard.press("Escape")
+    v.shot("task-steps", full_page=False)
+    submit_by_keyboard(v)
+    assert stored(live_site, aid)["response"] == {"ratings": [1, -1] + [None] * (n - 2),
+                                                  "correction": "Check the claim against a source first."}
+    assert not v.errors and not v.dialogs
+
+
+def test_a_trainer_grades_an_agent_run_and_sees_the_reviewers_edit(visit, live_site):
+    v = visit("trainer")
+    page = v.page
+    aid = start_by_keyboard(v, demo_projects(live_site)["trajectory"])
+    names = page.eval_on_selector_all("input[type=radio][value=correct]", "els => els.map(e => e.name)")
+    agent = [int(name.split("-")[1]) for name in names]
+    total = page.locator(".traj-step").count()
+    for _ in agent[:-1]:
+        page.keyboard.press("1")      # correct, and on to the next of the agent's steps
+    page.keyboard.press("2")          # the last one is incorrect…
+    page.keyboard.press("k")          # …back to it, to say why
+    page.keyboard.press("n")
+    page.keyboard.type("Not what the tool returned.")
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")          # failure modes: 3 = hallucinated result
+    page.keyboard.press("3")
+    page.keyboard.press("j")          # verdict
+    page.keyboard.press("f")
+    page.keyboard.press("Enter")      # the rationale
+    page.keyboard.type("The final answer contradicts the tool output.")
+    v.shot("task-trajectory", full_page=False)
+    submit_by_keyboard(v)
+    expected_steps = [None] * total
+    for i in agent[:-1]:
+        expected_steps[i] = {"label": "correct"}
+    expected_steps[agent[-1]] = {"label": "incorrect", "note": "Not what the tool returned."}
+    response = stored(live_site, aid)["response"]
+    assert response == {"steps": expected_steps, "first_failure": agent[-1], "failure_modes": ["hallucinated result"],
+                        "verdict": "failure", "rationale": "The final answer contradicts the tool output."}
+
+    # a reviewer's edit: the outcome page shows both answers as step tables
+    edit = {**response, "verdict": "partial", "first_failure": None,
+            "steps": [None if e is None else {"label": "correct"} for e in expected_steps]}
+    r = live_site.api("POST", f"/api/v1/assignments/{aid}/review", "reviewer",
+                      json={"verdict": "edit", "feedback": "The run was fine.", "response": edit})
+    assert r.status_code == 200, r.text
+    page.goto(f"/my-work/{aid}")
+    text = page.inner_text(".compare")
+    assert "Not what the tool returned." in text and "hallucinated result" in text
+    assert page.inner_text(".compare .card-accent").count("Correct") == len(agent) and "Partial" in text
+    v.shot("outcome-trajectory", full_page=False)
+    assert not v.errors and not v.dialogs
