@@ -1,5 +1,6 @@
-"""Step labels and agent trajectories through the services, on both databases: import (with
-line-numbered errors), lease, submit, review, quality report and exports loaded with ``datasets``."""
+"""Step labels, agent trajectories and the signed preference scale through the services, on both
+databases: import (with line-numbered errors), lease, submit, review, quality report and exports
+loaded with ``datasets``."""
 
 from __future__ import annotations
 
@@ -128,3 +129,27 @@ def test_trajectory_import_work_review_quality_and_export(session, tmp_path):
     assert consensus["run-openai"]["verdict"] == "success" and consensus["run-openai"]["metadata"]["judgments"] == 2
     raw = list(iter_records(session, f.ADMIN, p["id"], "raw"))
     assert raw[0]["item"]["steps"][0]["kind"] == "tool_call"  # stored normalised
+
+
+def test_a_signed_preference_scale_through_import_work_and_export(session, tmp_path):
+    p = f.project(session, "preference", overlap=2, options={"scale": [-3, 3]})
+    with pytest.raises(ValidationFailed) as exc:
+        import_items(session, f.ADMIN, p["id"], [(1, f.item_for("preference", 0, gold={"choice": 0}))])
+    assert exc.value.problems[0].loc == "line 1: gold.score"
+    import_items(session, f.ADMIN, p["id"], [(1, f.item_for("preference", 0, gold={"score": -3})),
+                                            (2, f.item_for("preference", 1))])
+    aids = _judge(session, p["id"], [{"preference-0": {"score": -3}, "preference-1": {"score": 0}},
+                                     {"preference-0": {"score": -1, "rationale": "A"}, "preference-1": {"score": 2}}])
+    assert len(aids) == 4
+    with pytest.raises(ValidationFailed, match="unknown field"):
+        review(session, f.ADMIN, aids[0], "edit", response={"score": -2, "strength": 2})
+    stream = iter_records(session, f.ADMIN, p["id"], "preference")
+    ds = _load(stream, tmp_path, "signed.jsonl")
+    assert stream.left_out == {"tie": 1}
+    assert sorted(ds["margin"]) == [1.0, 2.0, 3.0]
+    assert {r["metadata"]["score"] for r in ds} == {-3, -1, 2}
+    [record] = [r for r in iter_records(session, f.ADMIN, p["id"], "preference", consensus=True)
+                if r["metadata"]["item_external_id"] == "preference-0"]
+    assert record["chosen"][0]["content"] == "good 0" and record["margin"] == 2.0
+    report = project_quality(session, f.ADMIN, p["id"], n_boot=20)
+    assert {c["external_id"]: c["label"] for c in report["consensus"]}["preference-0"] == "0"

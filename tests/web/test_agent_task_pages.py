@@ -71,3 +71,22 @@ def test_a_trainer_grades_an_agent_run_and_sees_the_reviewers_edit(visit, live_s
     assert page.inner_text(".compare .card-accent").count("Correct") == len(agent) and "Partial" in text
     v.shot("outcome-trajectory", full_page=False)
     assert not v.errors and not v.dialogs
+
+
+def test_a_signed_preference_scale_is_scored_relative_to_the_answers_shown(visit, live_site):
+    projects = live_site.api("GET", "/api/v1/projects", "admin").json()
+    pid = next(p["id"] for p in projects if p["name"].startswith("[demo] TruthfulQA on a signed scale"))
+    v = visit("trainer")
+    page = v.page
+    aid = start_by_keyboard(v, pid)
+    first_shown = stored(live_site, aid)["presentation"]["order"][0]
+    assert page.locator("input[name=score]").count() == 7 and page.locator("input[name=choice]").count() == 0
+    page.keyboard.press("2")          # the second option from the left: −2, answer A (shown first) better
+    page.keyboard.press("Enter")
+    page.keyboard.type("A is the true one.")
+    v.shot("task-preference-signed", full_page=False)
+    submit_by_keyboard(v)
+    score = -2 if first_shown == 0 else 2
+    assert stored(live_site, aid)["response"] == {"score": score, "choice": first_shown,
+                                                  "rationale": "A is the true one."}
+    assert not v.errors and not v.dialogs

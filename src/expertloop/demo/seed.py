@@ -4,10 +4,10 @@ Experts of different degrees, domains and rates; one project of every task type 
 TruthfulQA subset shipped in ``data/`` (see ``data/ATTRIBUTION.md``): the best answer against a
 common misconception (preference, ranking), truthfulness fact-checks and labels with gold, ideal
 answers (sft) and rubric scoring; after those six, step-by-step solutions to TruthfulQA questions
-to rate (steps) and agent runs answering them to grade (trajectory). Vetting and routing: a
-qualification exam (general knowledge, level 3) with one applicant waiting to take it; the
-preference project uses adaptive overlap, adaptive gold and a quality floor, and disputed
-fact-checks escalate to a PhD tier.
+to rate (steps), agent runs answering them to grade (trajectory) and a preference project on a
+signed −3…+3 scale. Vetting and routing: a qualification exam (general knowledge, level 3)
+with one applicant waiting to take it; the first preference project uses adaptive overlap,
+adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
 """
 
 from __future__ import annotations
@@ -109,6 +109,11 @@ Label each of the agent's own steps (thoughts, tool calls, its messages): **corr
 **incorrect** (a wrong tool or arguments, a claim the tool results do not support, a wrong final
 answer) or **unnecessary** (harmless but not needed). Tool results are context: read them, do not
 label them. Then tick the failure modes you saw and give a verdict with a one-line rationale.
+"""
+GUIDE_SIGNED = """# Which answer is true, and by how much?
+
+One score from −3 to +3: negative when answer A is better (−3: A is true and B plainly false),
+positive when answer B is better, 0 when they are about the same.
 """
 GUIDE_RUBRIC = """# Score the answer
 
@@ -245,6 +250,17 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
                           "guidelines": GUIDE_TRAJECTORY, "requirements": {"languages": ["en"]}, "overlap": 2,
                           "max_minutes_per_task": 10})
     _import(session, trajectory, _jsonl("truthfulqa_agent_traces.jsonl"))
+    signed = project({"name": "TruthfulQA on a signed scale (−3…+3)", "task_type": "preference",
+                      "guidelines": GUIDE_SIGNED, "options": {"scale": [-3, 3]},
+                      "requirements": {"languages": ["en"]}, "overlap": 2, "max_minutes_per_task": 5})
+    signed_items = []
+    for i, q in enumerate(questions[180:200]):
+        pair = [{"text": q["Best Answer"], "model": "reference"},
+                {"text": rng.choice(_split(q["Incorrect Answers"])), "model": "misconception"}]
+        if rng.random() < 0.5:
+            pair.reverse()
+        signed_items.append({"external_id": f"tqa-signed-{i}", "prompt": q["Question"], "responses": pair})
+    _import(session, signed, signed_items)
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():

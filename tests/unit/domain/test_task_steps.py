@@ -112,3 +112,5 @@ def test_the_form_gives_one_rating_per_step():
         "ratings": [1, -1, None], "correction": "x\ny"}
     assert spec.exam_answer_from_form(Form({"q1:rating-0": "0"}), "q1:", ITEM) == {"ratings": [0, None, None]}
     assert spec.exam_answer_from_form(Form({}), "q1:", ITEM) is None
+    assert spec.options_from_form(Form({"stop_at_first_negative": "on"}), []) == STOP
+    assert spec.options_from_form(Form({}), []) == ALL  # an unticked box

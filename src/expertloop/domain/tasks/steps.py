@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..checks import Checker, join, type_name
+from ..errors import Problem
 from .base import (
     ExportFormat,
     FormFields,
@@ -68,6 +69,9 @@ class Steps(TaskTypeSpec):
             c.fail("options.stop_at_first_negative", f"must be true or false, got {type_name(stop)}")
         c.no_unknown(options, ("stop_at_first_negative",), "options")
         return {**options, "stop_at_first_negative": stop}
+
+    def options_from_form(self, form: FormFields, problems: list[Problem]) -> Obj:
+        return {"stop_at_first_negative": form.get("stop_at_first_negative") is not None}
 
     def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         c.text(payload, "problem", loc)
