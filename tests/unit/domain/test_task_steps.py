@@ -114,3 +114,14 @@ def test_the_form_gives_one_rating_per_step():
     assert spec.exam_answer_from_form(Form({}), "q1:", ITEM) is None
     assert spec.options_from_form(Form({"stop_at_first_negative": "on"}), []) == STOP
     assert spec.options_from_form(Form({}), []) == ALL  # an unticked box
+
+
+def test_a_qualification_exam_can_ask_for_step_ratings():
+    from expertloop.domain.exams import parse_exam, score_attempt
+
+    exam = parse_exam({"name": "Step checking", "domain": "math", "level": 2, "task_type": "steps",
+                       "questions": [{**ITEM, "gold": [1, -1]}, {**ITEM, "gold": [1, 1, 1]}]}, check_options)
+    assert exam.options == STOP and [q.gold["ratings"] for q in exam.questions] == [[1, -1, None], [1, 1, 1]]
+    golds = [q.gold for q in exam.questions]
+    answers = [{"ratings": [1, -1, None]}, {"ratings": [1, 1, -1]}]
+    assert score_attempt("steps", answers, golds) == pytest.approx((1 + 2 / 3) / 2)
