@@ -226,7 +226,7 @@ class _Trace:
                     self.call_names[call["id"]] = name
             self.add(out)
 
-    def _blocks(self, blocks: list, role: str, where: str) -> None:
+    def _blocks(self, blocks: list[Any], role: str, where: str) -> None:
         c = self.c
         has_calls = any(isinstance(b, dict) and b.get("type") == "tool_use" for b in blocks)
         for j, block in enumerate(blocks):
