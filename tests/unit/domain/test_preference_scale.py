@@ -40,6 +40,11 @@ def test_a_negative_score_prefers_response_0_and_zero_is_a_tie():
         parse_response({"score": 0}, "preference", {**SCALE, "allow_ties": False}, ITEM)
     with pytest.raises(ValidationFailed, match=r"response\.score: is required"):
         parse_response({"choice": 0}, "preference", SCALE, ITEM)
+    # criteria scores never leak into the signed score
+    assert parse_response({"score": -1, "criteria": {"accuracy": 5}}, "preference", {**SCALE, "criteria": ["accuracy"]},
+                          ITEM) == {"score": -1, "choice": 0, "criteria": {"accuracy": 5}}
+    assert parse_response({"choice": 0, "strength": 2, "criteria": {"accuracy": 5}}, "preference",
+                          {"criteria": ["accuracy"]}, ITEM) == {"choice": 0, "strength": 2, "criteria": {"accuracy": 5}}
     # without a scale nothing changes: a score is refused, choice and strength work
     with pytest.raises(ValidationFailed, match="unknown field"):
         parse_response({"choice": 0, "score": -2}, "preference", {"criteria": []}, ITEM)

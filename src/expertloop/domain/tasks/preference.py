@@ -91,14 +91,14 @@ class Preference(TaskTypeSpec):
     def check_response(self, c: Checker, obj: Obj, options: Obj, payload: Obj, loc: str) -> Obj:
         allow_ties = options.get("allow_ties", True)
         scale = options.get("scale")
-        score = None
+        signed = None
         if scale:
             c.no_unknown(obj, ("score", "choice", "rationale", "criteria"), loc)
-            score = c.integer(obj, "score", loc, lo=scale[0], hi=scale[1])
-            if score == 0 and not allow_ties:
+            signed = c.integer(obj, "score", loc, lo=scale[0], hi=scale[1])
+            if signed == 0 and not allow_ties:
                 c.fail(join(loc, "score"), "must not be 0: this project allows no ties")
-            choice = choice_of(score) if score is not None else None
-            if obj.get("choice") is not None and score is not None and obj["choice"] != choice:
+            choice = choice_of(signed) if signed is not None else None
+            if obj.get("choice") is not None and signed is not None and obj["choice"] != choice:
                 c.fail(join(loc, "choice"), f"must agree with the score ({choice!r}), or be left out")
             strength = None
         else:
@@ -123,7 +123,7 @@ class Preference(TaskTypeSpec):
                 value = c.int_value(score, where, lo=1, hi=5)
                 if value is not None:
                     criteria[name] = value
-        out: Obj = {"choice": choice} if score is None else {"score": score, "choice": choice}
+        out: Obj = {"choice": choice} if signed is None else {"score": signed, "choice": choice}
         if strength is not None:
             out["strength"] = strength
         if rationale:
