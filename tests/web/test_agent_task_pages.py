@@ -28,6 +28,16 @@ def test_a_trainer_rates_steps_with_the_keyboard(visit, live_site):
                                                   "correction": "Check the claim against a source first."}
     assert not v.errors and not v.dialogs
 
+    # the reviewer sees the ratings as given; the quality report names the step of each part
+    reviewer = visit("reviewer")
+    reviewer.page.goto(f"/review/{aid}")
+    assert reviewer.page.is_checked("input[name='rating-1'][value='-1']")
+    assert reviewer.page.input_value("textarea[name=correction]") == "Check the claim against a source first."
+    manager = visit("manager")
+    manager.page.goto(f"/manage/projects/{demo_projects(live_site)['steps']}/quality")
+    assert "step" in manager.page.inner_text("#consensus thead").lower()
+    assert not reviewer.errors and not manager.errors
+
 
 def test_a_trainer_grades_an_agent_run_and_sees_the_reviewers_edit(visit, live_site):
     v = visit("trainer")
@@ -71,6 +81,11 @@ def test_a_trainer_grades_an_agent_run_and_sees_the_reviewers_edit(visit, live_s
     assert page.inner_text(".compare .card-accent").count("Correct") == len(agent) and "Partial" in text
     v.shot("outcome-trajectory", full_page=False)
     assert not v.errors and not v.dialogs
+    manager = visit("manager")
+    manager.page.goto(f"/manage/projects/{demo_projects(live_site)['trajectory']}/quality")
+    consensus = manager.page.inner_text("#consensus").lower()
+    assert "step" in consensus and "verdict" in consensus and "partial" in consensus
+    assert not manager.errors
 
 
 def test_a_signed_preference_scale_is_scored_relative_to_the_answers_shown(visit, live_site):
