@@ -84,6 +84,7 @@ def test_steps_import_work_review_quality_and_stepwise_export(session, tmp_path)
     assert sft[0]["messages"][1]["content"] == "Multiply first: 3 * 0 = 0.\nThen add: 2 + 3 * n."
     raw = list(iter_records(session, f.ADMIN, p["id"], "raw"))
     assert {tuple(map(str, r["response"]["ratings"])) for r in raw} >= {("1", "-1", "None"), ("1", "0", "1")}
+    assert write_file(iter_records(session, f.ADMIN, p["id"], "stepwise"), tmp_path / "steps.parquet") == 4
 
 
 OPENAI_TRACE = {"external_id": "run-openai", "messages": [
@@ -129,6 +130,7 @@ def test_trajectory_import_work_review_quality_and_export(session, tmp_path):
     assert consensus["run-openai"]["verdict"] == "success" and consensus["run-openai"]["metadata"]["judgments"] == 2
     raw = list(iter_records(session, f.ADMIN, p["id"], "raw"))
     assert raw[0]["item"]["steps"][0]["kind"] == "tool_call"  # stored normalised
+    assert write_file(iter_records(session, f.ADMIN, p["id"], "trajectory"), tmp_path / "runs.parquet") == 4
 
 
 def test_a_signed_preference_scale_through_import_work_and_export(session, tmp_path):
