@@ -47,6 +47,7 @@ PROJECT_DEFAULTS = {
     "label": {"options": {"labels": ["yes", "no", "unsure"]}},
     "steps": {},
     "trajectory": {},
+    "rubric_authoring": {"options": {"min_criteria": 2}},
 }
 
 
@@ -74,6 +75,8 @@ def item_for(task_type: str, n: int = 0, **extra) -> dict:
             {"kind": "tool_call", "name": "find_table", "arguments": {"n": n}, "id": "c1"},
             {"kind": "tool_result", "output": "table free", "id": "c1"},
             {"kind": "message", "role": "assistant", "text": "Booked."}]},
+        "rubric_authoring": {"prompt": f"Is tap water safe to drink? ({n})",
+                             "references": ["It depends on where you live."]},
     }[task_type]
     return {"external_id": f"{task_type}-{n}", **base, **extra}
 
@@ -94,4 +97,7 @@ VALID_RESPONSE = {
     "steps": {"ratings": [1, -1, None], "correction": "Then add: 2 + 3 * n."},
     "trajectory": {"steps": ["correct", None, "incorrect"], "failure_modes": ["hallucinated result"],
                    "verdict": "failure", "rationale": "It never booked."},
+    "rubric_authoring": {"criteria": [
+        {"criterion": "Says that safety depends on the location", "category": "essential"},
+        {"criterion": "Claims tap water is unsafe everywhere", "category": "pitfall", "weight": -5}]},
 }

@@ -155,3 +155,30 @@ def test_a_signed_preference_scale_through_import_work_and_export(session, tmp_p
     assert record["chosen"][0]["content"] == "good 0" and record["margin"] == 2.0
     report = project_quality(session, f.ADMIN, p["id"], n_boot=20)
     assert {c["external_id"]: c["label"] for c in report["consensus"]}["preference-0"] == "0"
+
+
+def test_rubric_authoring_import_work_review_and_rubrics_export(session, tmp_path):
+    p = f.project(session, "rubric_authoring", overlap=1)
+    with pytest.raises(ValidationFailed) as exc:
+        import_items(session, f.ADMIN, p["id"], [(1, f.item_for("rubric_authoring", 0)), (2, {"references": []})])
+    assert [pr.loc for pr in exc.value.problems] == ["line 2: prompt"]
+    f.items(session, p["id"], "rubric_authoring", 2)
+    written = f.VALID_RESPONSE["rubric_authoring"]
+    aids = _judge(session, p["id"], [{"rubric_authoring-0": written, "rubric_authoring-1": written}])
+    assert len(aids) == 2
+    edited = {"criteria": [*written["criteria"], {"criterion": "Mentions boiling as a fallback",
+                                                  "category": "optional"}]}
+    review(session, f.ADMIN, aids[0], "edit", response=edited)
+    with pytest.raises(ValidationFailed, match="criteria must not overlap"):
+        review(session, f.ADMIN, aids[1], "edit", response={"criteria": written["criteria"] * 2})
+    report = project_quality(session, f.ADMIN, p["id"], n_boot=20)
+    assert report["judgments"] == 2 and "consensus" not in report
+    ds = _load(iter_records(session, f.ADMIN, p["id"], "rubrics"), tmp_path, "rubrics.jsonl")
+    assert set(ds.column_names) == {"prompt", "rubric", "metadata"}
+    by_item = {r["metadata"]["item_external_id"]: r for r in ds}
+    assert [c["weight"] for c in by_item["rubric_authoring-0"]["rubric"]] == [5, -5, 1]
+    assert by_item["rubric_authoring-0"]["metadata"]["review"] == "edited"
+    assert by_item["rubric_authoring-1"]["rubric"][0] == {
+        "criterion": "Says that safety depends on the location", "weight": 5, "category": "essential",
+        "checkable": True}
+    assert write_file(iter_records(session, f.ADMIN, p["id"], "rubrics"), tmp_path / "rubrics.parquet") == 2

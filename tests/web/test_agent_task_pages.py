@@ -105,3 +105,33 @@ def test_a_signed_preference_scale_is_scored_relative_to_the_answers_shown(visit
     assert stored(live_site, aid)["response"] == {"score": score, "choice": first_shown,
                                                   "rationale": "A is the true one."}
     assert not v.errors and not v.dialogs
+
+
+def test_an_expert_writes_a_rubric_with_the_keyboard(visit, live_site):
+    pid = demo_projects(live_site)["rubric_authoring"]
+    v = visit("trainer")
+    page = v.page
+    page.goto("/work")
+    with page.expect_navigation():
+        page.click(f".project-card[data-project-id='{pid}'] .btn-primary")
+    aid = int(page.url.rsplit("/", 1)[1].split("?")[0])
+    assert page.locator(".md.reference").count() >= 1  # the reference answers are shown
+    for text, key in (("Names Hong Kong, Bangkok or London", "e"),
+                      ("Claims New York gets more arrivals than Paris", "p"),
+                      ("Says which year the figures are from", "o")):
+        page.keyboard.press("Enter")  # write the selected criterion…
+        page.keyboard.type(text)
+        page.keyboard.press("Escape")
+        page.keyboard.press(key)      # …its category, and on to the next
+    page.keyboard.press("k")
+    page.keyboard.press("x")          # the third needs outside knowledge
+    v.shot("task-rubric-authoring", full_page=False)
+    submit_by_keyboard(v)
+    assert stored(live_site, aid)["response"] == {"criteria": [
+        {"criterion": "Names Hong Kong, Bangkok or London", "category": "essential", "weight": 5,
+         "checkable": True},
+        {"criterion": "Claims New York gets more arrivals than Paris", "category": "pitfall", "weight": -2,
+         "checkable": True},
+        {"criterion": "Says which year the figures are from", "category": "optional", "weight": 1,
+         "checkable": False}], "notes": None}
+    assert not v.errors and not v.dialogs

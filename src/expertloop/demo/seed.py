@@ -4,9 +4,10 @@ Experts of different degrees, domains and rates; one project of every task type 
 TruthfulQA subset shipped in ``data/`` (see ``data/ATTRIBUTION.md``): the best answer against a
 common misconception (preference, ranking), truthfulness fact-checks and labels with gold, ideal
 answers (sft) and rubric scoring; after those six, step-by-step solutions to TruthfulQA questions
-to rate (steps), agent runs answering them to grade (trajectory) and a preference project on a
-signed −3…+3 scale. Vetting and routing: a qualification exam (general knowledge, level 3)
-with one applicant waiting to take it; the first preference project uses adaptive overlap,
+to rate (steps), agent runs answering them to grade (trajectory), a preference project on a
+signed −3…+3 scale and questions to write rubrics for (rubric_authoring). Vetting and routing:
+a qualification exam (general knowledge, level 3) with one applicant waiting to take it; the
+first preference project uses adaptive overlap,
 adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
 """
 
@@ -114,6 +115,13 @@ GUIDE_SIGNED = """# Which answer is true, and by how much?
 
 One score from −3 to +3: negative when answer A is better (−3: A is true and B plainly false),
 positive when answer B is better, 0 when they are about the same.
+"""
+GUIDE_AUTHORING = """# Write the rubric
+
+Write three to eight criteria that decide whether an answer to this question is good. Mark each
+**essential** (an answer without it fails), **important**, **optional**, or a **pitfall** (a
+common false claim the answer must not make). Use the reference answers, but write criteria that
+make sense on their own, and untick "checkable" when a grader needs outside knowledge.
 """
 GUIDE_RUBRIC = """# Score the answer
 
@@ -261,6 +269,13 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
             pair.reverse()
         signed_items.append({"external_id": f"tqa-signed-{i}", "prompt": q["Question"], "responses": pair})
     _import(session, signed, signed_items)
+    authoring = project({"name": "Write rubrics for TruthfulQA questions", "task_type": "rubric_authoring",
+                         "guidelines": GUIDE_AUTHORING, "options": {"min_criteria": 3},
+                         "requirements": {"languages": ["en"]}, "overlap": 1, "max_minutes_per_task": 15})
+    _import(session, authoring, [
+        {"external_id": f"tqa-author-{i}", "prompt": q["Question"],
+         "references": list(dict.fromkeys([q["Best Answer"], *_split(q["Correct Answers"])[:2]])),
+         "metadata": {"category": q["Category"]}} for i, q in enumerate(questions[200:215])])
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():

@@ -35,6 +35,7 @@ EXPORT_HELP = {
     ExportFormat.label: "the item with its label",
     ExportFormat.stepwise: "prompt / completions / labels per step (TRL PRMTrainer)",
     ExportFormat.trajectory: "the agent trace with step labels, failure modes and verdict",
+    ExportFormat.rubrics: "prompt / rubric: criteria with weight and category (rubrics as rewards)",
     ExportFormat.raw: "everything: item, response, presentation order, time, gold",
 }
 

@@ -32,6 +32,7 @@ class TaskType(enum.StrEnum):
     label = "label"
     steps = "steps"
     trajectory = "trajectory"
+    rubric_authoring = "rubric_authoring"
 
 
 class ExportFormat(enum.StrEnum):
@@ -44,6 +45,7 @@ class ExportFormat(enum.StrEnum):
     label = "label"
     stepwise = "stepwise"
     trajectory = "trajectory"
+    rubrics = "rubrics"
     raw = "raw"
 
 
