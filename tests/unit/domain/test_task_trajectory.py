@@ -50,6 +50,12 @@ def test_three_layouts_are_stored_as_the_plain_one():
     assert plain == PLAIN
     assert parse_item(OPENAI, "trajectory", OPTIONS).payload == {**PLAIN, "system": "You are a helpful agent."}
     assert parse_item(ANTHROPIC, "trajectory", OPTIONS).payload == {**PLAIN, "system": "You are a helpful agent."}
+    # the tool definitions are kept; a malformed list of them is refused
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
+    assert parse_item({**OPENAI, "tools": tools}, "trajectory", OPTIONS).payload["tools"] == tools
+    with pytest.raises(ValidationFailed) as exc:
+        parse_item({**PLAIN, "tools": "get_weather"}, "trajectory", OPTIONS, "line 3")
+    assert locs(exc) == ["line 3.tools"]
     # malformed arguments are kept as text: they are part of what is graded
     broken = json.loads(json.dumps(OPENAI))
     broken["messages"][2]["tool_calls"][0]["function"]["arguments"] = "{city: Paris"

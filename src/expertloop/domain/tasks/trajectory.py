@@ -1,7 +1,8 @@
 """``trajectory``: grade an agent run step by step. An item is an agent trace imported in one of
 three layouts and stored in the plain one:
 
-- plain: ``{"task", "steps": [{"kind": "thought" | "tool_call" | "tool_result" | "message", …}]}``;
+- plain: ``{"task", "steps": [{"kind": "thought" | "tool_call" | "tool_result" | "message", …}],
+  "system", "tools"}``;
 - OpenAI chat messages: ``{"messages": [...]}`` with assistant ``tool_calls`` and ``tool``
   messages carrying the results (``tool_call_id``);
 - Anthropic messages: ``{"messages": [...], "system"}`` whose content blocks are ``text``,
@@ -110,7 +111,7 @@ class _Trace:
     def plain(self, payload: Obj) -> None:
         c, loc = self.c, self.loc
         self.task = c.text(payload, "task", loc)
-        c.no_unknown(payload, ("task", "steps", "system"), loc)
+        c.no_unknown(payload, ("task", "steps", "system", "tools"), loc)
         steps = payload.get("steps")
         where = join(loc, "steps")
         if not isinstance(steps, list) or not steps:
@@ -288,6 +289,12 @@ def normalise(c: Checker, payload: Obj, loc: str) -> Obj:
             trace.system.insert(0, text)
     if trace.system:
         out["system"] = "\n\n".join(trace.system)
+    tools = payload.get("tools")
+    if tools is not None:
+        if isinstance(tools, list):
+            out["tools"] = tools  # the tool definitions the agent had, kept for reference
+        else:
+            c.fail(join(loc, "tools"), f"must be a list of tool definitions, got {type_name(tools)}")
     return out
 
 
