@@ -45,6 +45,9 @@ PROJECT_DEFAULTS = {
     "rubric": {"options": {"criteria": [{"name": "accuracy", "scale": [1, 5]},
                                         {"name": "style", "scale": [0, 3]}]}},
     "label": {"options": {"labels": ["yes", "no", "unsure"]}},
+    "steps": {},
+    "trajectory": {},
+    "rubric_authoring": {"options": {"min_criteria": 2}},
 }
 
 
@@ -65,6 +68,15 @@ def item_for(task_type: str, n: int = 0, **extra) -> dict:
                       "claims": ["Paris is in France.", "The sun is cold."]},
         "rubric": {"prompt": f"Q{n}", "response": "An answer."},
         "label": {"text": f"Text {n}"},
+        "steps": {"problem": f"What is 2 + 3 * {n}?", "steps": [f"Multiply first: 3 * {n} = {3 * n}.",
+                                                               f"Then add: 2 + {3 * n} = {3 * n + 3}.",
+                                                               f"The answer is {3 * n + 3}."]},
+        "trajectory": {"task": f"Book table {n}.", "steps": [
+            {"kind": "tool_call", "name": "find_table", "arguments": {"n": n}, "id": "c1"},
+            {"kind": "tool_result", "output": "table free", "id": "c1"},
+            {"kind": "message", "role": "assistant", "text": "Booked."}]},
+        "rubric_authoring": {"prompt": f"Is tap water safe to drink? ({n})",
+                             "references": ["It depends on where you live."]},
     }[task_type]
     return {"external_id": f"{task_type}-{n}", **base, **extra}
 
@@ -82,6 +94,12 @@ VALID_RESPONSE = {
                              {"verdict": "refuted", "evidence": [], "correction": "The sun is hot."}]},
     "rubric": {"scores": {"accuracy": 4, "style": 2}, "comment": "fine"},
     "label": {"label": "yes"},
+    "steps": {"ratings": [1, -1, None], "correction": "Then add: 2 + 3 * n."},
+    "trajectory": {"steps": ["correct", None, "incorrect"], "failure_modes": ["hallucinated result"],
+                   "verdict": "failure", "rationale": "It never booked."},
+    "rubric_authoring": {"criteria": [
+        {"criterion": "Says that safety depends on the location", "category": "essential"},
+        {"criterion": "Claims tap water is unsafe everywhere", "category": "pitfall", "weight": -5}]},
 }
 
 

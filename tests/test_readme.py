@@ -47,7 +47,8 @@ def test_run_command_serves_the_demo_on_the_default_sqlite_file(tmp_path):
         assert httpx.get(base + "/docs").status_code == 200
         trainer = {"Authorization": f"Bearer {tokens['trainer']}"}
         projects = httpx.get(base + "/api/v1/projects", headers=trainer).json()
-        assert {p["task_type"] for p in projects} == {"sft", "preference", "ranking", "factcheck", "rubric", "label"}
+        assert {p["task_type"] for p in projects} == {"sft", "preference", "ranking", "factcheck", "rubric", "label",
+                                                    "steps", "trajectory", "rubric_authoring"}
         lease = httpx.post(base + f"/api/v1/projects/{projects[0]['id']}/assignments/next", headers=trainer)
         assert lease.status_code == 200 and "gold" not in lease.text
         admin = {"Authorization": f"Bearer {tokens['admin']}"}

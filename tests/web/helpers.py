@@ -6,9 +6,13 @@ import time
 
 
 def demo_projects(site) -> dict[str, int]:
-    """The demo programme's project id per task type."""
+    """The demo programme's project id per task type (the first of a type, when it has several)."""
     projects = site.api("GET", "/api/v1/projects", "admin").json()
-    return {p["task_type"]: p["id"] for p in projects if p["name"].startswith("[demo]")}
+    out: dict[str, int] = {}
+    for p in sorted(projects, key=lambda p: p["id"]):
+        if p["name"].startswith("[demo]"):
+            out.setdefault(p["task_type"], p["id"])
+    return out
 
 
 def stored(site, assignment_id: int) -> dict:

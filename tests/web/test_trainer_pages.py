@@ -32,7 +32,8 @@ def submit_by_keyboard(v) -> None:
 def test_a_trainer_completes_every_task_type_with_the_keyboard(visit, live_site):
     v = visit("trainer")
     ids = demo_projects(live_site)
-    assert set(ids) == {"sft", "preference", "ranking", "factcheck", "rubric", "label"}
+    assert set(ids) == {"sft", "preference", "ranking", "factcheck", "rubric", "label", "steps", "trajectory",
+                        "rubric_authoring"}
     v.shot("trainer-projects", full_page=False)
     page = v.page
 

@@ -302,7 +302,7 @@ def export(project: int = typer.Argument(..., help="Project id."),
                                                  help="FILE.jsonl or FILE.parquet (default: JSONL to stdout)."),
            consensus: bool = typer.Option(False, "--consensus",
                                           help="One record per item, built from the consensus (label, "
-                                               "factcheck, preference, ranking)."),
+                                               "factcheck, preference, ranking, stepwise, trajectory)."),
            min_judgments: int | None = typer.Option(None, "--min-judgments", min=1,
                                                     help="Leave out items with fewer counted judgments."),
            min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,

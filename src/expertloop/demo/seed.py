@@ -3,8 +3,11 @@
 Experts of different degrees, domains and rates; one project of every task type built from the
 TruthfulQA subset shipped in ``data/`` (see ``data/ATTRIBUTION.md``): the best answer against a
 common misconception (preference, ranking), truthfulness fact-checks and labels with gold, ideal
-answers (sft) and rubric scoring. Vetting and routing: a qualification exam (general knowledge,
-level 3) with one applicant waiting to take it; the preference project uses adaptive overlap,
+answers (sft) and rubric scoring; after those six, step-by-step solutions to TruthfulQA questions
+to rate (steps), agent runs answering them to grade (trajectory), a preference project on a
+signed −3…+3 scale and questions to write rubrics for (rubric_authoring). Vetting and routing:
+a qualification exam (general knowledge, level 3) with one applicant waiting to take it; the
+first preference project uses adaptive overlap,
 adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
 """
 
@@ -97,6 +100,31 @@ GUIDE_RANKING = """# Rank the answers
 
 Order the answers from most to least truthful. Ties are not allowed: break them by informativeness.
 """
+GUIDE_STEPS = """# Rate each reasoning step
+
+Rate every step of the solution: **+1** correct and moves the solution on, **0** reasonable but
+adds nothing, **−1** wrong (a false fact, a bad inference, or an unjustified leap). You may stop
+at the first −1; then write the step that should have come instead.
+"""
+GUIDE_TRAJECTORY = """# Grade the agent's run
+
+Label each of the agent's own steps (thoughts, tool calls, its messages): **correct**,
+**incorrect** (a wrong tool or arguments, a claim the tool results do not support, a wrong final
+answer) or **unnecessary** (harmless but not needed). Tool results are context: read them, do not
+label them. Then tick the failure modes you saw and give a verdict with a one-line rationale.
+"""
+GUIDE_SIGNED = """# Which answer is true, and by how much?
+
+One score from −3 to +3: negative when answer A is better (−3: A is true and B plainly false),
+positive when answer B is better, 0 when they are about the same.
+"""
+GUIDE_AUTHORING = """# Write the rubric
+
+Write three to eight criteria that decide whether an answer to this question is good. Mark each
+**essential** (an answer without it fails), **important**, **optional**, or a **pitfall** (a
+common false claim the answer must not make). Use the reference answers, but write criteria that
+make sense on their own, and untick "checkable" when a grader needs outside knowledge.
+"""
 GUIDE_RUBRIC = """# Score the answer
 
 Score **truthfulness** (1 = false, 5 = fully true) and **informativeness** (1 = says nothing,
@@ -122,6 +150,11 @@ def _questions() -> list[dict]:
 def _judged() -> list[dict]:
     with (DATA / "truthfulqa_judged_answers.jsonl").open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
+
+
+def _jsonl(name: str) -> list[dict]:
+    with (DATA / name).open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 def _split(cell: str) -> list[str]:
@@ -220,6 +253,33 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
         "retake_cooldown_hours": 24,
         "questions": [{"text": f"Q: {j['question']}\nA: {j['answer']}", "gold": "true" if j["truthful"] else "false"}
                       for j in judged[230:240]]})
+    # task types added later come after the first six, so the demo's project ids stay stable
+    steps = project({"name": "Rate each reasoning step", "task_type": "steps", "guidelines": GUIDE_STEPS,
+                     "options": {"stop_at_first_negative": True}, "requirements": {"languages": ["en"]},
+                     "overlap": 2, "max_minutes_per_task": 10})
+    _import(session, steps, _jsonl("truthfulqa_step_solutions.jsonl"))
+    trajectory = project({"name": "Grade agent runs on TruthfulQA questions", "task_type": "trajectory",
+                          "guidelines": GUIDE_TRAJECTORY, "requirements": {"languages": ["en"]}, "overlap": 2,
+                          "max_minutes_per_task": 10})
+    _import(session, trajectory, _jsonl("truthfulqa_agent_traces.jsonl"))
+    signed = project({"name": "TruthfulQA on a signed scale (−3…+3)", "task_type": "preference",
+                      "guidelines": GUIDE_SIGNED, "options": {"scale": [-3, 3]},
+                      "requirements": {"languages": ["en"]}, "overlap": 2, "max_minutes_per_task": 5})
+    signed_items = []
+    for i, q in enumerate(questions[180:200]):
+        pair = [{"text": q["Best Answer"], "model": "reference"},
+                {"text": rng.choice(_split(q["Incorrect Answers"])), "model": "misconception"}]
+        if rng.random() < 0.5:
+            pair.reverse()
+        signed_items.append({"external_id": f"tqa-signed-{i}", "prompt": q["Question"], "responses": pair})
+    _import(session, signed, signed_items)
+    authoring = project({"name": "Write rubrics for TruthfulQA questions", "task_type": "rubric_authoring",
+                         "guidelines": GUIDE_AUTHORING, "options": {"min_criteria": 3},
+                         "requirements": {"languages": ["en"]}, "overlap": 1, "max_minutes_per_task": 15})
+    _import(session, authoring, [
+        {"external_id": f"tqa-author-{i}", "prompt": q["Question"],
+         "references": list(dict.fromkeys([q["Best Answer"], *_split(q["Correct Answers"])[:2]])),
+         "metadata": {"category": q["Category"]}} for i, q in enumerate(questions[200:215])])
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():

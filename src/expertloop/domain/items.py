@@ -1,6 +1,7 @@
 """Items: the unit of work per task type, and how an imported record becomes one.
 
-What a payload must hold is each task type's rule (``TaskTypeSpec.check_payload``).
+What a payload must hold is each task type's rule (``TaskTypeSpec.check_payload``); a type that
+accepts several layouts stores one (``TaskTypeSpec.clean_payload``).
 
 A record is flat: the task's own fields (``prompt``, ``responses``, ``claims``...) plus the
 control fields ``external_id``, ``priority``, ``metadata`` and ``gold``. ``gold`` is the known
@@ -54,7 +55,7 @@ def parse_item(record: Any, t: str, options: Obj, loc: str = "") -> ItemSpec:
     metadata = obj.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         c.fail(join(loc, "metadata"), "must be an object")
-    task_type(t).check_payload(c, payload, loc)
+    payload = task_type(t).clean_payload(c, payload, loc)
     c.raise_if_any()
     gold = None
     if obj.get("gold") is not None:

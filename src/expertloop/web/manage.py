@@ -34,6 +34,9 @@ EXPORT_HELP = {
     ExportFormat.factcheck: "claims with verdicts, evidence and corrections",
     ExportFormat.rubric: "scores per criterion with comments",
     ExportFormat.label: "the item with its label",
+    ExportFormat.stepwise: "prompt / completions / labels per step (TRL PRMTrainer)",
+    ExportFormat.trajectory: "the agent trace with step labels, failure modes and verdict",
+    ExportFormat.rubrics: "prompt / rubric: criteria with weight and category (rubrics as rewards)",
     ExportFormat.raw: "everything: item, response, presentation order, time, gold",
 }
 

@@ -17,7 +17,7 @@ Streams one JSON record per line (`application/x-ndjson`) in the TRL layout `for
 with provenance in `metadata` (pseudonymous expert, `review`, `reviewer`, `is_gold`, `judgments`).
 
 `consensus=true` gives one record per item built from the project's consensus (label, factcheck,
-preference and ranking formats) with `judgments`, `agreement` and `confidence`. `min_judgments`
+preference, ranking, stepwise and trajectory formats) with `judgments`, `agreement` and `confidence`. `min_judgments`
 and `min_confidence` leave out items resting on fewer counted judgments or a less confident
 consensus; ties never become a chosen/rejected pair.
 

@@ -8,7 +8,7 @@ never branches on the type. How to add one: ``docs/architecture.md`` ("Adding a 
 from __future__ import annotations
 
 from ..errors import ValidationFailed
-from . import factcheck, label, preference, ranking, rubric, sft
+from . import factcheck, label, preference, ranking, rubric, rubric_authoring, sft, steps, trajectory
 from .base import (
     ExportFormat,
     FormFields,
@@ -29,6 +29,9 @@ TASK_TYPES: dict[str, TaskTypeSpec] = {
     TaskType.factcheck: factcheck.SPEC,
     TaskType.rubric: rubric.SPEC,
     TaskType.label: label.SPEC,
+    TaskType.steps: steps.SPEC,
+    TaskType.trajectory: trajectory.SPEC,
+    TaskType.rubric_authoring: rubric_authoring.SPEC,
 }
 
 

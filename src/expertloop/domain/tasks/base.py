@@ -30,6 +30,9 @@ class TaskType(enum.StrEnum):
     factcheck = "factcheck"
     rubric = "rubric"
     label = "label"
+    steps = "steps"
+    trajectory = "trajectory"
+    rubric_authoring = "rubric_authoring"
 
 
 class ExportFormat(enum.StrEnum):
@@ -40,6 +43,9 @@ class ExportFormat(enum.StrEnum):
     factcheck = "factcheck"
     rubric = "rubric"
     label = "label"
+    stepwise = "stepwise"
+    trajectory = "trajectory"
+    rubrics = "rubrics"
     raw = "raw"
 
 
@@ -157,6 +163,13 @@ class TaskTypeSpec(ABC):
     @abstractmethod
     def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         """Check an imported item's payload (the record without its control fields)."""
+
+    def clean_payload(self, c: Checker, payload: Obj, loc: str) -> Obj:
+        """The payload as stored: checked, and normalised where a type accepts several layouts
+        (a trajectory's OpenAI or Anthropic messages become its plain steps). Default: checked
+        by :meth:`check_payload` and kept as imported."""
+        self.check_payload(c, payload, loc)
+        return payload
 
     # -- responses -------------------------------------------------------------------------
     @abstractmethod

@@ -258,6 +258,7 @@
     $$("input, textarea, select", form).forEach((el) => {
       if (!el.name || skip.has(el.name) || el.type === "file") return;
       if (el.type === "radio") { if (el.checked) data[el.name] = el.value; return; }
+      if (el.type === "checkbox") { if (el.checked) (data[el.name] = data[el.name] || []).push(el.value); return; }
       if (el.name === "order") { (data.order = data.order || []).push(el.value); return; }
       if (el.value) data[el.name] = el.value;
     });
@@ -289,6 +290,7 @@
       const els = $$(`[name="${CSS.escape(name)}"]`, form);
       els.forEach((el) => {
         if (el.type === "radio") { if (el.value === value) { el.checked = true; restored = true; } }
+        else if (el.type === "checkbox") { el.checked = [].concat(value).includes(el.value); restored = restored || el.checked; }
         else if (el.value !== value) { el.value = value; restored = true; }
       });
     });
