@@ -18,10 +18,10 @@ Choices (also in bench/README.md):
   authors' intra-annotator check); only an annotator's first judgment of an item is kept.
 * XSum hallucination (``factuality_annotations_xsum_summaries.csv``): an item is one system's
   summary of one article (``bbcid`` + ``system``), its text the summary, the answer
-  ``is_factual`` (yes/no; the 33 ``NULL`` judgments are dropped). The worker ids ``wid_0..2`` are slots, not people; each slot is kept
-  as one worker (``--xsum-workers slot``, the default) so that the consensus sees three
-  "workers" of averaged reliability. ``--xsum-workers judgment`` gives every judgment its own
-  worker instead.
+  ``is_factual`` (yes/no; the 33 ``NULL`` judgments are dropped). The worker ids ``wid_0..2``
+  are slots, not people; each slot is kept as one worker (``--xsum-workers slot``, the
+  default), so the consensus sees three "workers" of averaged reliability;
+  ``--xsum-workers judgment`` gives every judgment its own worker instead.
 * PandaLM (``testset-v1.json``): an item is one response pair, its text instruction + input +
   both responses (marked), the answer the annotator's preference (0 tie, 1, 2); annotator
   columns 1..3 are taken as three workers.
