@@ -16,6 +16,10 @@ regression. What changes is how the training items' judgments become training ro
 
 Fixed variants of the consensus recipe are reported as extra columns (``el_hard``: consensus
 label, no weight; ``el_weighted``: label weighted by confidence; ``el_soft``: posterior rows).
+Every recipe's row weights are scaled to one per training item and the judge's C is chosen per
+split on the training items, so recipes differ in their labels, not in their regularisation
+(``all_unnormalised``: ``all`` with unit weights, to show that effect). ``vs_test_consensus``
+scores the same predictions against the consensus of the test items' own judgments.
 
 Data layout (any folder, or a folder of such folders): ``items.csv`` (``question,text``),
 ``answer.csv`` (``question,worker,answer``), optional ``truth.csv`` (``question,truth``).
