@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -174,7 +175,7 @@ def _step_agreement(task_type: TaskType, rows: list[dict]) -> list[dict]:
         for item_id, _, _ in judged:
             per_item[item_id] += 1
         paired = [j for j in judged if per_item[j[0]] >= 2]
-        entry = {"step": step, "items": len(per_item), "items_paired": len({i for i, _, _ in paired}),
+        entry: dict[str, Any] = {"step": step, "items": len(per_item), "items_paired": len({i for i, _, _ in paired}),
                  "judgments": len(judged), "percent_agreement": None, "krippendorff_alpha": None}
         if paired:
             items, trainers, values = (np.array(col, dtype=object) for col in zip(*paired, strict=True))
@@ -204,7 +205,7 @@ def _author_agreement(task_type: TaskType, rows: list[dict], n_boot: int) -> dic
     shared = [u for u, by in scored.items() if len(by) >= 2]
     diffs = [abs(a - b) for u in shared for i, a in enumerate(scored[u].values())
              for b in list(scored[u].values())[i + 1:]]
-    out = {"items_shared": sum(1 for e in authors.values() if len(e) >= 2),
+    out: dict[str, Any] = {"items_shared": sum(1 for e in authors.values() if len(e) >= 2),
            "items_scored": len({u.split(":")[0] for u in shared}), "answers_scored": len(shared),
            "mean_abs_difference": _num(float(np.mean(diffs))) if diffs else None,
            "agreement": None}

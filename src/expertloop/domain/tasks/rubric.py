@@ -50,7 +50,7 @@ def score_pairs(all_scores: list[Obj]) -> list[tuple[int, int, float, float]]:
 class Rubric(TaskTypeSpec):
     name = TaskType.rubric
     title = "Rubric"
-    shortcuts = (("j / k", "Next / previous criterion"), ("0–9", "Score the selected criterion"))
+    shortcuts = (("0–9", "Score the selected criterion"), ("- / +", "Score down / up"))
     formats = (ExportFormat.rubric, ExportFormat.preference)
     scored = True
 

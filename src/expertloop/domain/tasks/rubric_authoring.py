@@ -28,10 +28,11 @@ def rubric_score(criteria: list[Obj], reference: int) -> float | None:
     """The score a rubric gives reference answer ``reference``: the weights of the criteria it
     meets (a pitfall it falls into subtracts) over the rubric's total positive weight, so 1.0 is
     every positive criterion met and no pitfall. None when the rubric has no positive weight."""
-    total = sum(c["weight"] for c in criteria if c["weight"] > 0)
+    total: int = sum(c["weight"] for c in criteria if c["weight"] > 0)
     if not total:
         return None
-    return round(sum(c["weight"] for c in criteria if reference in c.get("meets", ())) / total, 4)
+    met: int = sum(c["weight"] for c in criteria if reference in c.get("meets", ()))
+    return round(met / total, 4)
 
 
 class RubricAuthoring(TaskTypeSpec):
