@@ -81,7 +81,7 @@ def test_the_quality_page_shows_agreement_per_step_and_between_rubric_authors(vi
                          overlap=2, options={"min_criteria": 2})
     rubric = {"criteria": [{"criterion": "Says it depends", "category": "essential", "meets": [0]},
                            {"criterion": "Says never", "category": "pitfall", "meets": [1]}]}
-    submit_via_api(live_site, authoring, rubric)
+    mine = submit_via_api(live_site, authoring, rubric)
     submit_via_api(live_site, authoring, rubric, token=kenji)
 
     manager = visit("manager")
@@ -97,3 +97,15 @@ def test_the_quality_page_shows_agreement_per_step_and_between_rubric_authors(vi
     assert "1 / 1" in page.inner_text("[data-stat=author-items]")
     assert page.inner_text("[data-stat=author-difference]").strip() == "0.00" and "no model" in text.lower()
     assert not manager.errors
+
+    # a reviewer corrects the marks; the trainer's outcome page shows which references meet what
+    edit = {"criteria": [{**rubric["criteria"][0], "meets": [0, 1]}, {**rubric["criteria"][1], "meets": [1]}]}
+    r = live_site.api("POST", f"/api/v1/assignments/{mine}/review", "reviewer",
+                      json={"verdict": "edit", "feedback": "Both say it depends.", "response": edit})
+    assert r.status_code == 200, r.text
+    trainer = visit("trainer")
+    trainer.page.goto(f"/my-work/{mine}")
+    compare = trainer.page.inner_text(".compare")
+    assert "met by" in compare.lower() and "reference 1, reference 2" in compare
+    assert not trainer.errors
+
