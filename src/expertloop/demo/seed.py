@@ -5,7 +5,8 @@ TruthfulQA subset shipped in ``data/`` (see ``data/ATTRIBUTION.md``): the best a
 common misconception (preference, ranking), truthfulness fact-checks and labels with gold, ideal
 answers (sft) and rubric scoring; after those six, step-by-step solutions to TruthfulQA questions
 to rate (steps), agent runs answering them to grade (trajectory), a preference project on a
-signed −3…+3 scale and questions to write rubrics for (rubric_authoring). Vetting and routing:
+signed −3…+3 scale, questions to write rubrics for (rubric_authoring) and three answers per
+question to score on HelpSteer2's five attributes (rubric with several answers). Vetting and routing:
 a qualification exam (general knowledge, level 3) with one applicant waiting to take it; the
 first preference project uses adaptive overlap,
 adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
@@ -125,6 +126,17 @@ Write three to eight criteria that decide whether an answer to this question is 
 common false claim the answer must not make). Use the reference answers, but write criteria that
 make sense on their own, and untick "checkable" when a grader needs outside knowledge.
 """
+GUIDE_ATTRIBUTES = """# Score each answer on five attributes
+
+Score every answer on its own, 0 (lowest) to 4, on the five attributes of NVIDIA's HelpSteer2:
+helpfulness, correctness, coherence, complexity and verbosity. Complexity and verbosity describe
+the answer (how much expertise it takes to write, how long it is); they are not better when higher.
+"""
+ATTRIBUTES = (("helpfulness", "How useful the answer is overall."),
+              ("correctness", "Every fact true, nothing important missing."),
+              ("coherence", "Clear and consistent."),
+              ("complexity", "How much expertise writing it takes (0: anyone, 4: a specialist)."),
+              ("verbosity", "How long it is for what was asked (0: terse, 4: very long)."))
 GUIDE_RUBRIC = """# Score the answer
 
 Score **truthfulness** (1 = false, 5 = fully true) and **informativeness** (1 = says nothing,
@@ -280,6 +292,19 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
         {"external_id": f"tqa-author-{i}", "prompt": q["Question"],
          "references": list(dict.fromkeys([q["Best Answer"], *_split(q["Correct Answers"])[:2]])),
          "metadata": {"category": q["Category"]}} for i, q in enumerate(questions[200:215])])
+    attributes = project({"name": "Score three answers on five attributes (HelpSteer2 style)", "task_type": "rubric",
+                          "guidelines": GUIDE_ATTRIBUTES, "options": {"criteria": [
+                              {"name": name, "scale": [0, 4], "description": text} for name, text in ATTRIBUTES]},
+                          "requirements": {"languages": ["en"]}, "overlap": 2, "max_minutes_per_task": 10})
+    attribute_items = []
+    for i, q in enumerate(questions[215:235]):
+        texts = list(dict.fromkeys([q["Best Answer"], *_split(q["Incorrect Answers"])[:1],
+                                    *_split(q["Correct Answers"])[1:2]]))
+        if len(texts) >= 2:
+            rng.shuffle(texts)
+            attribute_items.append({"external_id": f"tqa-attr-{i}", "prompt": q["Question"],
+                                    "responses": [{"text": t, "model": f"candidate-{k}"} for k, t in enumerate(texts)]})
+    _import(session, attributes, attribute_items)
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -53,8 +54,14 @@ def project_quality(session: Session, actor: Actor, project_id: int, *, n_boot: 
         if consensus is None:
             consensus = latest_consensus(session, project.id, task_type)
         report.update(_categorical(consensus, n_boot, consensus_limit, session))
+        steps = _step_agreement(task_type, rows)
+        if steps:
+            report["step_agreement"] = steps
     else:
         consensus = None
+        authors = _author_agreement(task_type, rows, n_boot)
+        if authors is not None:
+            report["author_agreement"] = authors
     report["trainers"] = _scorecards(project, task_type, rows, experts, consensus)
     report["groups"] = _groups(consensus, experts, project)
     return report
@@ -115,25 +122,99 @@ def _categorical(consensus: Consensus | None, n_boot: int, limit: int, session: 
             "classes": [str(c) for c in model.classes_]}
 
 
+def _score_rows(task_type: TaskType, rows: list[dict]) -> list[tuple[str, int, dict]]:
+    """One ``(unit, expert, {criterion: score})`` per scored answer of each judgment; the unit is
+    ``"item:answer"`` (an item may hold several answers, each scored)."""
+    spec = task_spec(task_type)
+    return [(f"{r['item_id']}:{k}", r["expert_id"], scores)
+            for r in rows for k, scores in enumerate(spec.score_units(r["response"]))]
+
+
 def _rubric(project: Project, rows: list[dict], n_boot: int) -> dict:
     from ..quality import ReliabilityWeightedScore
 
     per_criterion = {}
+    units = _score_rows(TaskType(project.task_type), rows)
     for crit in project.options.get("criteria", []):
         name = crit["name"]
-        items = np.array([r["item_id"] for r in rows])
-        trainers = np.array([r["expert_id"] for r in rows])
-        scores = np.array([r["response"]["scores"].get(name, np.nan) for r in rows], dtype=float)
-        if not len(rows):
+        if not units:
             continue
+        items = np.array([u for u, _, _ in units], dtype=object)
+        trainers = np.array([e for _, e, _ in units])
+        scores = np.array([s.get(name, np.nan) for _, _, s in units], dtype=float)
         model = ReliabilityWeightedScore().fit(items, trainers, scores)
+        consensus = []
+        for unit, score in zip(model.item_ids_, model.scores_, strict=False):
+            item_id, answer = (int(x) for x in str(unit).split(":"))
+            consensus.append({"item_id": item_id, "response": answer, "score": round(float(score), 3)})
         per_criterion[name] = {
             "agreement": _agreement(items, trainers, scores, "interval", n_boot),
-            "consensus": [{"item_id": int(i), "score": round(float(s), 3)}
-                          for i, s in zip(model.item_ids_, model.scores_, strict=False)],
+            "consensus": consensus,
             "offsets": {int(t): round(float(o), 3) for t, o in zip(model.trainer_ids_, model.offsets_, strict=False)},
         }
     return {"method": "reliability_weighted_score", "criteria": per_criterion}
+
+
+def _step_agreement(task_type: TaskType, rows: list[dict]) -> list[dict]:
+    """Per step position (from 0), across items: how often the judgments of one step agree.
+    ``percent_agreement`` is the share of agreeing pairs of judgments (averaged over the items
+    where the step was judged at least twice) and ``krippendorff_alpha`` the nominal alpha, both
+    None where no item has two judgments of the step. Empty for types without steps."""
+    from ..quality import krippendorff_alpha, percent_agreement
+
+    spec = task_spec(task_type)
+    by_step: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+    for r in rows:
+        for part, value in spec.categorical_answers(r["response"]):
+            step = spec.step_of_part(r["payload"], part)
+            if step is not None:
+                by_step[step].append((r["item_id"], r["expert_id"], value))
+    out = []
+    for step, judged in sorted(by_step.items()):
+        per_item: dict[int, int] = defaultdict(int)
+        for item_id, _, _ in judged:
+            per_item[item_id] += 1
+        paired = [j for j in judged if per_item[j[0]] >= 2]
+        entry: dict[str, Any] = {"step": step, "items": len(per_item), "items_paired": len({i for i, _, _ in paired}),
+                 "judgments": len(judged), "percent_agreement": None, "krippendorff_alpha": None}
+        if paired:
+            items, trainers, values = (np.array(col, dtype=object) for col in zip(*paired, strict=True))
+            entry["percent_agreement"] = _num(percent_agreement(items=items, trainers=trainers, labels=values).value)
+            entry["krippendorff_alpha"] = _num(krippendorff_alpha(items=items, trainers=trainers, values=values,
+                                                                  level="nominal").value)
+        out.append(entry)
+    return out
+
+
+def _author_agreement(task_type: TaskType, rows: list[dict], n_boot: int) -> dict | None:
+    """How alike the rubrics of different authors of the same item are, judged by the scores they
+    give the item's reference answers (``TaskTypeSpec.candidate_scores``: the weighted share of
+    criteria each reference meets, as the authors or their reviewers marked it). None for types
+    that write no rubric. Units are (item, reference answer); a unit counts when two or more
+    authors scored it."""
+    spec = task_spec(task_type)
+    if not spec.compares_authors:
+        return None
+    authors: dict[int, set[int]] = defaultdict(set)
+    scored: dict[str, dict[int, float]] = defaultdict(dict)
+    for r in rows:
+        authors[r["item_id"]].add(r["expert_id"])
+        for k, score in enumerate(spec.candidate_scores(r["payload"], r["response"])):
+            if score is not None:
+                scored[f"{r['item_id']}:{k}"][r["expert_id"]] = score
+    shared = [u for u, by in scored.items() if len(by) >= 2]
+    diffs = [abs(a - b) for u in shared for i, a in enumerate(scored[u].values())
+             for b in list(scored[u].values())[i + 1:]]
+    out: dict[str, Any] = {"items_shared": sum(1 for e in authors.values() if len(e) >= 2),
+           "items_scored": len({u.split(":")[0] for u in shared}), "answers_scored": len(shared),
+           "mean_abs_difference": _num(float(np.mean(diffs))) if diffs else None,
+           "agreement": None}
+    if shared:
+        units = [(u, e, v) for u in shared for e, v in scored[u].items()]
+        items, trainers, values = zip(*units, strict=True)
+        out["agreement"] = _agreement(np.array(items, dtype=object), np.array(trainers),
+                                      np.array(values, dtype=float), "interval", n_boot)
+    return out
 
 
 def _scorecards(project: Project, task_type: TaskType, rows: list[dict], experts: dict,
@@ -202,9 +283,10 @@ def _bias_flags(task_type: TaskType, rows: list[dict], consensus: Consensus | No
     if task_spec(task_type).pairwise:
         _pairwise_flags(rows, add, bias)
     if task_spec(task_type).scored:
-        for name in sorted({k for r in rows for k in r["response"]["scores"]}):
-            scores = [r["response"]["scores"].get(name, np.nan) for r in rows]
-            len_ = bias.leniency([r["item_id"] for r in rows], [r["expert_id"] for r in rows], scores)
+        units = _score_rows(task_type, rows)
+        for name in sorted({k for _, _, s in units for k in s}):
+            scores = [s.get(name, np.nan) for _, _, s in units]
+            len_ = bias.leniency([u for u, _, _ in units], [e for _, e, _ in units], scores)
             add(len_.trainer_ids, len_.n, f"leniency:{name}", len_.p_values < ALPHA, offset=len_.offsets,
                 p_value=len_.p_values)
     if consensus is not None:

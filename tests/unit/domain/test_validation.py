@@ -114,9 +114,10 @@ def test_responses_name_the_bad_field():
         (TaskType.factcheck, {"claims": [{"verdict": "true", "evidence": "url"}]}, {},
          {"response.claims[0].verdict", "response.claims[0].evidence"}),
     ]
+    single = {"prompt": "p", "response": "r"}  # a rubric item with "responses" takes one score object per answer
     for task, response, options, expected in cases:
         with pytest.raises(ValidationFailed) as exc:
-            parse_response(response, task, options, pay)
+            parse_response(response, task, options, single if task == TaskType.rubric else pay)
         assert expected <= locs(exc.value), (task, locs(exc.value))
     assert parse_response({"order": [2, 0, 1]}, TaskType.ranking, {}, pay) == {"order": [2, 0, 1]}
 

@@ -141,6 +141,7 @@ class TaskTypeSpec(ABC):
     escalates_on_disagreement: ClassVar[bool] = False  # split verdicts go to the escalation tier
     scored: ClassVar[bool] = False               # numeric scores per criterion (agreement, leniency)
     pairwise: ClassVar[bool] = False             # a choice between two shown answers (position, length bias)
+    compares_authors: ClassVar[bool] = False     # authors compared by candidate_scores (rubric authoring)
     shortcuts: ClassVar[tuple[tuple[str, str], ...]] = ()  # (keys, what they do) the form's inputs bind
 
     @property
@@ -220,6 +221,21 @@ class TaskTypeSpec(ABC):
     def answer_space(self, options: Obj, payload: Obj) -> tuple[str, ...]:
         """Every answer a categorical part can take (for soft-label distributions)."""
         return ()
+
+    def score_units(self, response: Obj) -> list[Obj]:
+        """A :attr:`scored` response's scores, one ``{criterion: score}`` per scored answer in
+        the item's order (one for an item with one answer)."""
+        return []
+
+    def step_of_part(self, payload: Obj, part: int) -> int | None:
+        """The step position (from 0) a categorical part is, for agreement per step position;
+        None for a part that is not a step (a verdict) and for types without steps."""
+        return None
+
+    def candidate_scores(self, payload: Obj, response: Obj) -> list[float | None]:
+        """The score the judgment's rubric gives each of the item's candidate answers (None where
+        it cannot say), for agreement between authors; empty for types that write no rubric."""
+        return []
 
     # -- exports ---------------------------------------------------------------------------
     @abstractmethod

@@ -3,7 +3,13 @@ Rubrics as Rewards): criteria, each with a category (essential, important, optio
 pitfall the answer must avoid), a weight, and whether it can be checked from the answer alone.
 An item is a prompt with optional reference answers. A reviewer may edit the rubric through the
 usual review. Export ``rubrics``: ``{"prompt", "rubric": [{"criterion", "weight", "category",
-"checkable"}…]}``. Open-ended: no consensus."""
+"checkable"}…]}``. Open-ended: no consensus.
+
+Where the item has reference answers, the author (or a reviewer, through an edit) may mark which
+references meet each criterion (``meets``: reference indices). A rubric then scores each
+reference (:func:`rubric_score`), and the quality report compares the authors of an item by the
+scores their rubrics give the same references. The marks are an expert's judgment, not a
+grader's: no model is in the loop."""
 
 from __future__ import annotations
 
@@ -18,13 +24,26 @@ MAX_CRITERIA = 20
 FORM_ROWS = 8
 
 
+def rubric_score(criteria: list[Obj], reference: int) -> float | None:
+    """The score a rubric gives reference answer ``reference``: the weights of the criteria it
+    meets (a pitfall it falls into subtracts) over the rubric's total positive weight, so 1.0 is
+    every positive criterion met and no pitfall. None when the rubric has no positive weight."""
+    total: int = sum(c["weight"] for c in criteria if c["weight"] > 0)
+    if not total:
+        return None
+    met: int = sum(c["weight"] for c in criteria if reference in c.get("meets", ()))
+    return round(met / total, 4)
+
+
 class RubricAuthoring(TaskTypeSpec):
     name = TaskType.rubric_authoring
     title = "Rubric authoring"
     shortcuts = (("j / k", "Next / previous criterion"), ("Enter", "Write the selected criterion"),
                  ("e / i / o / p", "Essential / important / optional / pitfall"),
-                 ("x", "Checkable from the answer alone (toggle)"))
+                 ("x", "Checkable from the answer alone (toggle)"),
+                 ("1–9", "Reference answer N meets the selected criterion (toggle)"))
     formats = (ExportFormat.rubrics,)
+    compares_authors = True
 
     def check_options(self, c: Checker, options: Obj) -> Obj:
         least = options.get("min_criteria", 3)
@@ -62,7 +81,7 @@ class RubricAuthoring(TaskTypeSpec):
             if not isinstance(crit, dict):
                 c.fail(cloc, "must be an object with criterion, category, weight, checkable")
                 continue
-            c.no_unknown(crit, ("criterion", "category", "weight", "checkable"), cloc)
+            c.no_unknown(crit, ("criterion", "category", "weight", "checkable", "meets"), cloc)
             text = c.text(crit, "criterion", cloc)
             category = crit.get("category")
             if category not in CATEGORIES:
@@ -81,12 +100,33 @@ class RubricAuthoring(TaskTypeSpec):
                 if key in seen:
                     c.fail(join(cloc, "criterion"), f"repeats criterion {seen[key]}: criteria must not overlap")
                 seen.setdefault(key, i)
+            meets = self._meets(c, crit.get("meets"), len(payload.get("references") or []), join(cloc, "meets"))
             if text is not None and category is not None:
                 out.append({"criterion": text.strip(), "category": category,
                             "weight": weight if weight is not None else DEFAULT_WEIGHTS[category],
-                            "checkable": checkable if isinstance(checkable, bool) else True})
+                            "checkable": checkable if isinstance(checkable, bool) else True,
+                            **({"meets": meets} if meets else {})})
         notes = c.text(obj, "notes", loc, required=False, allow_empty=True)
         return {"criteria": out, "notes": notes.strip() if notes and notes.strip() else None}
+
+    @staticmethod
+    def _meets(c: Checker, value: object, n_refs: int, where: str) -> list[int]:
+        """The reference answers a criterion is met by (their indices), checked."""
+        if value is None:
+            return []
+        if not n_refs:
+            c.fail(where, "needs reference answers: this item has none")
+            return []
+        if not isinstance(value, list):
+            c.fail(where, f"must be a list of reference indices (0 to {n_refs - 1}), got {type_name(value)}")
+            return []
+        out = []
+        for k, ref in enumerate(value):
+            if isinstance(ref, bool) or not isinstance(ref, int) or not 0 <= ref < n_refs:
+                c.fail(join(where, k), f"must be a reference index from 0 to {n_refs - 1}; got {ref!r}")
+            else:
+                out.append(ref)
+        return sorted(set(out))
 
     def response_from_form(self, form: FormFields, options: Obj, item: Obj) -> Obj:
         criteria = []
@@ -99,10 +139,21 @@ class RubricAuthoring(TaskTypeSpec):
                 weight = int_or_text(form_text(form, f"weight-{i}"))
                 if weight is not None:
                     crit["weight"] = weight
+                meets = [int_or_text(v) for v in form.getlist(f"meets-{i}") if isinstance(v, str)]
+                if any(m is not None for m in meets):
+                    crit["meets"] = [m for m in meets if m is not None]
                 criteria.append(crit)
             i += 1
         notes = form_text(form, "notes").strip()
         return {"criteria": criteria, **({"notes": notes} if notes else {})}
+
+    def candidate_scores(self, payload: Obj, response: Obj) -> list[float | None]:
+        """Each reference answer's score under this rubric, once the author (or a reviewer)
+        marked which references meet which criteria; empty before any mark."""
+        criteria = response["criteria"]
+        if not any(c.get("meets") for c in criteria):
+            return []
+        return [rubric_score(criteria, r) for r in range(len(payload.get("references") or []))]
 
     def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         rubric = [{"criterion": c["criterion"], "weight": c["weight"], "category": c["category"],

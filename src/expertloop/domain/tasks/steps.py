@@ -139,6 +139,9 @@ class Steps(TaskTypeSpec):
     def answer_space(self, options: Obj, payload: Obj) -> tuple[str, ...]:
         return ANSWERS
 
+    def step_of_part(self, payload: Obj, part: int) -> int | None:
+        return part
+
     # -- exports ---------------------------------------------------------------------------
     def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         ratings = response["ratings"]

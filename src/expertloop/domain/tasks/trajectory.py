@@ -403,6 +403,9 @@ class Trajectory(TaskTypeSpec):
     def answer_space(self, options: Obj, payload: Obj) -> tuple[str, ...]:
         return LABELS + VERDICTS
 
+    def step_of_part(self, payload: Obj, part: int) -> int | None:
+        return part if part < len(payload.get("steps") or []) else None  # the last part is the verdict
+
     # -- exports ---------------------------------------------------------------------------
     def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         steps = [{**export_step(step), "label": (e or {}).get("label"), "note": (e or {}).get("note")}
