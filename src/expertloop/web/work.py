@@ -23,7 +23,7 @@ from ..services import projects as projects_svc
 from ..services import reviews as reviews_svc
 from ..services.consent import ConsentRequired
 from .auth import add_flash
-from .common import finish, form_data, redirect, render, signed_in
+from .common import PageId, finish, form_data, redirect, render, signed_in
 from .forms import response_from_form
 from .render import markdown
 
@@ -50,7 +50,7 @@ def projects_page(request: Request, actor: Actor = Depends(signed_in), db: Sessi
 
 
 @router.post("/work/projects/{project_id}/next")
-def next_task(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+def next_task(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
               db: Session = Depends(get_session)):
     if (other := _expert_only(request, actor)) is not None:
         return other
@@ -71,7 +71,7 @@ def _lease_and_go(request: Request, db: Session, actor: Actor, project_id: int, 
 
 
 @router.get("/work/projects/{project_id}/empty")
-def nothing_left(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+def nothing_left(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
     project = projects_svc.get_project(db, actor, project_id)
     return render(request, "work/empty.html", {"project": project, "nav": "work"})
@@ -84,7 +84,7 @@ def _task_context(db: Session, actor: Actor, view: dict) -> dict:
 
 
 @router.get("/tasks/{assignment_id}")
-def task_page(assignment_id: int, request: Request, actor: Actor = Depends(signed_in),
+def task_page(assignment_id: PageId, request: Request, actor: Actor = Depends(signed_in),
               db: Session = Depends(get_session)):
     view = assignments_svc.get_assignment(db, actor, assignment_id)
     if not can_work_on(actor, view["expert_id"]):
@@ -95,7 +95,7 @@ def task_page(assignment_id: int, request: Request, actor: Actor = Depends(signe
 
 
 @router.post("/tasks/{assignment_id}/submit")
-def submit(assignment_id: int, request: Request, form: FormData = Depends(form_data),
+def submit(assignment_id: PageId, request: Request, form: FormData = Depends(form_data),
            actor: Actor = Depends(signed_in), db: Session = Depends(get_session),
            settings: Settings = Depends(get_settings)):
     view = assignments_svc.get_assignment(db, actor, assignment_id)
@@ -119,7 +119,7 @@ def submit(assignment_id: int, request: Request, form: FormData = Depends(form_d
 
 
 @router.post("/tasks/{assignment_id}/release")
-def release(assignment_id: int, request: Request, form: FormData = Depends(form_data),
+def release(assignment_id: PageId, request: Request, form: FormData = Depends(form_data),
             actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     view = assignments_svc.get_assignment(db, actor, assignment_id)
     try:
@@ -134,7 +134,7 @@ def release(assignment_id: int, request: Request, form: FormData = Depends(form_
 
 
 @router.post("/tasks/{assignment_id}/heartbeat")
-def heartbeat(assignment_id: int, request: Request, actor: Actor = Depends(signed_in),
+def heartbeat(assignment_id: PageId, request: Request, actor: Actor = Depends(signed_in),
               db: Session = Depends(get_session), settings: Settings = Depends(get_settings)):
     out = assignments_svc.heartbeat(db, actor, assignment_id, settings)
     out["lease_expires_at"] = out["lease_expires_at"].replace("+00:00", "Z")
@@ -173,7 +173,7 @@ def my_work(request: Request, state: str | None = None, actor: Actor = Depends(s
 
 
 @router.get("/my-work/{assignment_id}")
-def my_work_item(assignment_id: int, request: Request, actor: Actor = Depends(signed_in),
+def my_work_item(assignment_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
     view = reviews_svc.get_outcome(db, actor, assignment_id)
     if view["state"] in (LIVE,) and can_work_on(actor, view["expert_id"]):
