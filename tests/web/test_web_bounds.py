@@ -22,6 +22,7 @@ from expertloop.storage.orm import Assignment, Base, Project
 from expertloop.web import common
 from expertloop.web.forms import form_problems
 from tests.factories import ADMIN, expert, items, project, token
+from tests.web.helpers import PageClient
 
 BAD_IDS = [0, -1, 2**31, 2**63]
 HOSTILE = {"nul": "a\x00b", "surrogate": "x\ud800y", "long": "x" * 100_001}
@@ -67,40 +68,6 @@ def reads_form(route: APIRoute) -> bool:
     return walk(route.dependant)
 
 
-def encode(fields: dict[str, str]) -> bytes:
-    """An urlencoded body that keeps lone surrogates (as a browser bug or a script could send)."""
-    return "&".join(f"{quote_plus(k)}={quote_plus(v.encode('utf-8', 'surrogatepass'))}"
-                    for k, v in fields.items()).encode()
-
-
-class Signed:
-    """A TestClient signed in through the token form, with its session's CSRF token."""
-
-    def __init__(self, client, tok: str, home: str):
-        self.client, self.tok, self.home = client, tok, home
-        self.sign_in()
-
-    def sign_in(self) -> None:
-        self.client.cookies.clear()
-        page = self.client.get("/signin?tab=token")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        r = self.client.post("/signin/token", data={"token": self.tok, "csrf_token": csrf}, follow_redirects=False)
-        assert r.status_code == 303, r.text
-        page = self.client.get(self.home)
-        self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
-
-    def get(self, url: str, **kw):
-        return self.client.get(url, follow_redirects=False, headers={"Accept": "text/html"}, **kw)
-
-    def post(self, url: str, fields: dict[str, str]):
-        body = encode({"csrf_token": self.csrf, **fields})
-        r = self.client.post(url, content=body, follow_redirects=False,
-                             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
-        if url == "/signout" or url.startswith("/signin"):
-            self.sign_in()  # signing in or out starts a new session
-        return r
-
-
 @pytest.fixture()
 def world(app, session, settings):
     """A manager and a trainer signed in, and one of everything a path can name."""
@@ -116,8 +83,8 @@ def world(app, session, settings):
     real = {"project_id": p["id"], "expert_id": e["id"], "item_id": live["item"]["id"],
             "assignment_id": done["assignment_id"], "exam_id": exam["id"], "attempt_id": attempt["attempt_id"]}
     with TestClient(app) as manager, TestClient(app) as trainer_client:  # one cookie jar each
-        users = {"manager": Signed(manager, token(session, "manager"), "/manage"),
-                 "trainer": Signed(trainer_client, token(session, "trainer", e["id"]), "/work")}
+        users = {"manager": PageClient(manager, token(session, "manager"), "/manage"),
+                 "trainer": PageClient(trainer_client, token(session, "trainer", e["id"]), "/work")}
         yield {"real": real, "users": users, "live": live["assignment_id"]}
 
 

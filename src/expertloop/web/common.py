@@ -98,7 +98,7 @@ def _make_templates() -> Jinja2Templates:
     env.filters.update(md=markdown, md_doc=lambda t: markdown(t, document=True), when=when,
                        duration=duration, usd=usd, cents=cents, percent=percent)
     env.globals.update(TASK_LABELS=TASK_LABELS, TASK_SHORTCUTS=TASK_SHORTCUTS, STATE_LABELS=STATE_LABELS,
-                       charts=charts, Role=Role)
+                       charts=charts, Role=Role, AssignmentState=AssignmentState)
     return templates
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ..deps import get_session
+from ..domain.assignments import AssignmentState
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.policies import Actor
 from ..domain.projects import TaskType
@@ -49,7 +50,8 @@ def _context(view: dict, *, editing: bool = False, **extra) -> dict:
 def review_page(assignment_id: PageId, request: Request, edit: bool = False, actor: Actor = Depends(signed_in),
                 db: Session = Depends(get_session)):
     view = reviews_svc.get_for_review(db, actor, assignment_id)
-    return render(request, "review/item.html", _context(view, editing=edit and view["state"] == "submitted"))
+    editing = edit and view["state"] == AssignmentState.submitted
+    return render(request, "review/item.html", _context(view, editing=editing))
 
 
 @router.post("/review/{assignment_id}")
