@@ -123,8 +123,8 @@ def upload_items(project_id: PageId, request: Request, form: FormData = Depends(
 
 
 @router.get("/manage/projects/{project_id}/export")
-def export(project_id: PageId, request: Request, format: str = "raw", actor: Actor = Depends(signed_in),
-           db: Session = Depends(get_session)):
+def export(project_id: PageId, request: Request, format: str = ExportFormat.raw.value,
+           actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     fmt = exports_svc.parse_format(format)
     exports_svc.iter_records(db, actor, project_id, fmt)  # access and format are checked before streaming
     factory = request.app.state.sessionmaker
