@@ -157,8 +157,8 @@ def my_work(request: Request, state: AssignmentState | None = None, page: int = 
     return render(request, "work/my_work.html", {
         "work": work, "summary": work.summary, "rows": work.rows, "state": work.state, "nav": "my-work",
         "tabs": [AssignmentState.submitted, AssignmentState.accepted, AssignmentState.rejected, LIVE],
-        "me": experts_svc.get_expert(db, actor, actor.expert_id), "exam_names": exam_names,
-        "certificates": exams_svc.certificates(db, actor, actor.expert_id)})
+        "me": experts_svc.get_expert(db, actor, work.summary.expert_id), "exam_names": exam_names,
+        "certificates": exams_svc.certificates(db, actor, work.summary.expert_id)})
 
 
 @router.get("/my-work/{assignment_id}")
