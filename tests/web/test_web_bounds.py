@@ -5,6 +5,7 @@ change nothing. Runs on SQLite, and on PostgreSQL when ``EXPERTLOOP_TEST_DATABAS
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -178,3 +179,20 @@ def test_a_trainer_task_page_and_heartbeat_refuse_big_ids_as_json_too(world):
     r = user.client.post(f"/tasks/{2**63}/heartbeat", headers={"X-CSRF-Token": user.csrf, "X-Requested-With": "fetch"})
     assert r.status_code in (404, 422), r.text
     assert r.json()["detail"]
+
+
+@pytest.mark.parametrize(("url", "definition"), [
+    ("/manage/projects", {"name": "P", "task_type": "label", "guidelines": "a\\u0000b",
+                          "options": {"labels": ["a", "b"]}, "terms": "t\\u0000"}),
+    ("/manage/exams", {**EXAM, "name": "E\\u0000", "questions": [{"text": "S\\u0000", "gold": "true"}]}),
+])
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_uploaded_definitions_with_nul_are_refused_and_change_nothing(world, session, url, definition, suffix):
+    user = world["users"]["manager"]
+    before = snapshot(session)
+    body = json.dumps(definition).replace("\\\\u0000", "\\u0000")  # JSON (and YAML) escapes for NUL
+    r = user.client.post(url, data={"csrf_token": user.csrf}, files={"definition": ("d" + suffix, body.encode())},
+                         headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 422, (r.status_code, r.text[:500])
+    assert "NUL" in r.text
+    assert snapshot(session) == before
