@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import __version__
@@ -47,9 +48,11 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
             if runner is not None:
                 runner.stop()
 
-    app = FastAPI(title="expertloop", version=__version__, lifespan=lifespan,
-                  description="Expert human-data programmes for LLM training: experts, projects, "
-                              "leased tasks, pay and TRL-ready exports.")
+    # /docs and /redoc serve Swagger UI and ReDoc from the package's own files, never a CDN: the
+    # interactive docs work on a machine without internet access.
+    app = FastAPIOffline(title="expertloop", version=__version__, lifespan=lifespan,
+                         description="Expert human-data programmes for LLM training: experts, projects, "
+                                     "leased tasks, pay and TRL-ready exports.")
     app.state.settings = settings
     app.state.sessionmaker = session_factory
     app.state.signin_hints = _signin_hints() if settings.demo else None

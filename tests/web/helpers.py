@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from urllib.parse import quote_plus
 
 
 def demo_projects(site) -> dict[str, int]:
@@ -31,6 +33,36 @@ def submit_via_api(site, project_id: int, response: dict, token: str = "trainer"
     r = site.api("POST", f"/api/v1/assignments/{aid}/submit", token, json={"response": response})
     assert r.status_code == 200, r.text
     return aid
+
+
+class PageClient:
+    """A TestClient signed in through the token form (no browser), with its session's CSRF token.
+    Posts are urlencoded by hand so that lone surrogates can be sent, as a buggy script could."""
+
+    def __init__(self, client, tok: str, home: str):
+        self.client, self.tok, self.home = client, tok, home
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        self.client.cookies.clear()
+        page = self.client.get("/signin?tab=token")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        r = self.client.post("/signin/token", data={"token": self.tok, "csrf_token": csrf}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        page = self.client.get(self.home)
+        self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+
+    def get(self, url: str, **kw):
+        return self.client.get(url, follow_redirects=False, headers={"Accept": "text/html"}, **kw)
+
+    def post(self, url: str, fields: dict[str, str]):
+        body = "&".join(f"{quote_plus(k)}={quote_plus(v.encode('utf-8', 'surrogatepass'))}"
+                        for k, v in {"csrf_token": self.csrf, **fields}.items()).encode()
+        r = self.client.post(url, content=body, follow_redirects=False,
+                             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
+        if url == "/signout" or url.startswith("/signin"):
+            self.sign_in()  # signing in or out starts a new session
+        return r
 
 
 # Payloads that must stay inert wherever text from items, projects or people is shown.

@@ -184,9 +184,10 @@ def projects_overview(session: Session, actor: Actor) -> list[dict]:
         select(LedgerEntry.project_id, func.sum(LedgerEntry.amount_cents))
         .group_by(LedgerEntry.project_id)).all())
     out = []
-    for p in session.execute(select(Project).order_by(Project.id)).scalars():
-        view = project_view(p, staff=True, progress=repo.project_progress(session, p, now),
-                            spent_cents=int(spent.get(p.id) or 0))
+    projects = list(session.execute(select(Project).order_by(Project.id)).scalars())
+    progress = repo.progress_by_project(session, [p.id for p in projects], now)
+    for p in projects:
+        view = project_view(p, staff=True, progress=progress[p.id], spent_cents=int(spent.get(p.id) or 0))
         view.update(budget_cents=p.budget_cents, spent_cents=int(spent.get(p.id) or 0),
                     pending_review=pending.get(p.id, 0))
         out.append(view)

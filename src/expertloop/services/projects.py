@@ -65,18 +65,29 @@ def requirement_problems(requirements: dict | None, expert: Expert, exams_passed
 
 
 def eligibility_problems(project: Project, expert: Expert, exams_passed: set[int] | None = None,
-                         session: Session | None = None) -> list[str]:
-    """Why an expert may not work on a project: requirements, or a pause from this project."""
+                         session: Session | None = None, *, pauses: dict[int, str] | None = None) -> list[str]:
+    """Why an expert may not work on a project: requirements, or a pause from this project
+    (looked up in ``pauses`` from :func:`active_pauses` when given, else queried)."""
     if exams_passed is None:
         exams_passed = passed_exams(session, expert.id) if session is not None else set()
     problems = requirement_problems(project.requirements, expert, exams_passed)
-    if session is not None:
+    pause = None
+    if pauses is not None:
+        pause = pauses.get(project.id)
+    elif session is not None:
         pause = session.execute(select(ProjectPause.reason).where(
             ProjectPause.project_id == project.id, ProjectPause.expert_id == expert.id,
             ProjectPause.lifted_at.is_(None)).limit(1)).scalar_one_or_none()
-        if pause is not None:
-            problems.append(f"paused from this project: {pause}")
+    if pause is not None:
+        problems.append(f"paused from this project: {pause}")
     return problems
+
+
+def active_pauses(session: Session, expert_id: int) -> dict[int, str]:
+    """The projects an expert is paused from now, with the reason."""
+    rows = session.execute(select(ProjectPause.project_id, ProjectPause.reason).where(
+        ProjectPause.expert_id == expert_id, ProjectPause.lifted_at.is_(None)).order_by(ProjectPause.id))
+    return {pid: reason for pid, reason in rows}
 
 
 def expert_tiers(project: Project, expert: Expert, exams_passed: set[int]) -> list[str]:
@@ -97,17 +108,20 @@ def get_project(session: Session, actor: Actor, project_id: int) -> dict:
 
 @reads
 def list_projects(session: Session, actor: Actor) -> list[dict]:
-    """Staff see every project; experts see the ones they qualify for."""
+    """Staff see every project; experts see the ones they qualify for. A constant number of
+    queries however many projects there are (progress is counted per project in one go)."""
     projects = list(session.execute(select(Project).order_by(Project.id)).scalars())
     if not actor.is_staff:
         expert = session.get(Expert, actor.expert_id) if actor.expert_id else None
         if expert is None:
             return []
         exams = passed_exams(session, expert.id)
-        projects = [p for p in projects if not eligibility_problems(p, expert, exams, session)]
-    now = utcnow()
-    return [project_view(p, staff=actor.is_staff, progress=repo.project_progress(session, p, now))
-            for p in projects]
+        pauses = active_pauses(session, expert.id)
+        projects = [p for p in projects if not eligibility_problems(p, expert, exams, pauses=pauses)]
+    if not projects:
+        return []
+    progress = repo.progress_by_project(session, [p.id for p in projects], utcnow())
+    return [project_view(p, staff=actor.is_staff, progress=progress[p.id]) for p in projects]
 
 
 @reads

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES, SEEN_STATES, AssignmentState
@@ -17,6 +17,7 @@ from .orm import ApiToken, Assignment, Consent, Expert, Item, LedgerEntry, Proje
 _LEASED = AssignmentState.leased.value
 _DONE = [s.value for s in DONE_STATES]
 _SEEN = [s.value for s in SEEN_STATES]
+MAX_IN_IDS = 500  # ids sent in one IN (...) list by queries over many projects
 
 
 def live_lease_filter(now: datetime):
@@ -121,35 +122,52 @@ def expert_ledger(session: Session, expert_id: int) -> list[LedgerEntry]:
 
 # -- progress -----------------------------------------------------------------------------------
 def project_progress(session: Session, project: Project, now: datetime) -> dict:
-    """Item and judgment counts without loading a single payload.
+    """Item and judgment counts of one project (see :func:`progress_by_project`)."""
+    return progress_by_project(session, [project.id], now)[project.id]
+
+
+def progress_by_project(session: Session, project_ids: Sequence[int] | None, now: datetime) -> dict[int, dict]:
+    """Item and judgment counts per project, without loading a single payload: four grouped
+    queries however many projects (``None``: every project).
 
     ``judgments`` are counted judgments (:func:`counted_judgment`); ``assignments_by_state``
     is a census of every assignment row, withdrawn and rejected work included."""
-    n_items = session.execute(select(func.count()).select_from(Item)
-                              .where(Item.project_id == project.id)).scalar_one()
-    complete = session.execute(select(func.count()).select_from(Item).where(
-        Item.project_id == project.id, Item.done_count >= Item.target_overlap)).scalar_one()
-    in_progress_items = session.execute(
-        select(func.count(func.distinct(Assignment.item_id))).where(
-            Assignment.project_id == project.id, live_lease_filter(now))).scalar_one()
-    states = dict(session.execute(
-        select(Assignment.state, func.count()).where(Assignment.project_id == project.id)
-        .group_by(Assignment.state)).all())
-    live = session.execute(select(func.count()).select_from(Assignment).where(
-        Assignment.project_id == project.id, live_lease_filter(now))).scalar_one()
-    judgments = session.execute(select(func.count()).select_from(Assignment).where(
-        Assignment.project_id == project.id, counted_judgment())).scalar_one()
-    return {
-        "items": n_items,
-        "items_complete": complete,
-        "items_in_progress": in_progress_items,
-        "items_remaining": n_items - complete,
-        "judgments": judgments,
-        "judgments_needed": session.execute(select(func.coalesce(func.sum(Item.target_overlap), 0))
-                                            .where(Item.project_id == project.id)).scalar_one(),
-        "live_leases": live,
-        "assignments_by_state": {s.value: states.get(s.value, 0) for s in AssignmentState},
-    }
+    ids = None if project_ids is None else list(project_ids)
+
+    def scoped(q, column):  # a long id list is not sent: counting every project is as quick
+        return q if ids is None or len(ids) > MAX_IN_IDS else q.where(column.in_(ids))
+
+    out: dict[int, dict] = {}
+    for pid in ids if ids is not None else session.execute(select(Project.id)).scalars():
+        out[pid] = {"items": 0, "items_complete": 0, "items_in_progress": 0, "items_remaining": 0,
+                    "judgments": 0, "judgments_needed": 0, "live_leases": 0,
+                    "assignments_by_state": {s.value: 0 for s in AssignmentState}}
+    if not out:
+        return out
+    complete = func.sum(case((Item.done_count >= Item.target_overlap, 1), else_=0))
+    for pid, n_items, n_complete, needed in session.execute(scoped(
+            select(Item.project_id, func.count(), complete, func.coalesce(func.sum(Item.target_overlap), 0)),
+            Item.project_id).group_by(Item.project_id)):
+        if (row := out.get(pid)) is None:  # a project made since the first query
+            continue
+        row.update(items=n_items, items_complete=int(n_complete or 0), judgments_needed=int(needed or 0),
+                   items_remaining=n_items - int(n_complete or 0))
+    for pid, items_leased, live in session.execute(scoped(
+            select(Assignment.project_id, func.count(func.distinct(Assignment.item_id)), func.count())
+            .where(live_lease_filter(now)), Assignment.project_id).group_by(Assignment.project_id)):
+        if pid in out:
+            out[pid].update(items_in_progress=items_leased, live_leases=live)
+    for pid, state, n in session.execute(scoped(
+            select(Assignment.project_id, Assignment.state, func.count()), Assignment.project_id)
+            .group_by(Assignment.project_id, Assignment.state)):
+        if pid in out and state in out[pid]["assignments_by_state"]:
+            out[pid]["assignments_by_state"][state] = n
+    for pid, n in session.execute(scoped(
+            select(Assignment.project_id, func.count()).where(counted_judgment()), Assignment.project_id)
+            .group_by(Assignment.project_id)):
+        if pid in out:
+            out[pid]["judgments"] = n
+    return out
 
 
 # -- lookups ------------------------------------------------------------------------------------

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ..deps import get_session
+from ..domain.assignments import AssignmentState
+from ..domain.checks import MAX_ID
+from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor, Role
 from ..domain.tasks import TASK_TYPES
 from ..services import auth as auth_svc
 from ..services import oversight as oversight_svc
 from . import charts
 from .auth import add_flash, apply_cookies, check_csrf, require_actor, take_flashes, web_session
+from .forms import form_problems
 from .render import markdown
 
 HERE = Path(__file__).parent
@@ -37,8 +43,14 @@ SECURITY_HEADERS = {
 
 TASK_LABELS = {str(t): spec.title for t, spec in TASK_TYPES.items()}
 TASK_SHORTCUTS = {str(t): list(spec.shortcuts) for t, spec in TASK_TYPES.items()}
-STATE_LABELS = {"leased": "In progress", "submitted": "Awaiting review", "accepted": "Accepted",
-                "rejected": "Rejected", "released": "Skipped", "expired": "Expired"}
+STATE_LABELS = {AssignmentState.leased: "In progress", AssignmentState.submitted: "Awaiting review",
+                AssignmentState.accepted: "Accepted", AssignmentState.rejected: "Rejected",
+                AssignmentState.released: "Skipped", AssignmentState.expired: "Expired"}
+
+# Ids in page addresses, as the database stores them (PostgreSQL ``integer``). Any other number
+# fails validation, which pages show as "not found" (see views.install): never a query, never a 500.
+PageId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+OptionalPageId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def _parse_time(value) -> datetime | None:
@@ -86,7 +98,7 @@ def _make_templates() -> Jinja2Templates:
     env.filters.update(md=markdown, md_doc=lambda t: markdown(t, document=True), when=when,
                        duration=duration, usd=usd, cents=cents, percent=percent)
     env.globals.update(TASK_LABELS=TASK_LABELS, TASK_SHORTCUTS=TASK_SHORTCUTS, STATE_LABELS=STATE_LABELS,
-                       charts=charts, Role=Role)
+                       charts=charts, Role=Role, AssignmentState=AssignmentState)
     return templates
 
 
@@ -105,7 +117,13 @@ async def csrf_guard(request: Request) -> None:
 
 
 async def form_data(request: Request) -> FormData:
-    return await request.form()
+    """The posted form, every text field checked (:func:`.forms.form_problems`): a field that
+    no database can store is refused here, naming it, before any form parser or service sees it."""
+    form = await request.form()
+    problems = form_problems(form)
+    if problems:
+        raise ValidationFailed(problems)
+    return form
 
 
 def signed_in(request: Request, db: Session = Depends(get_session)) -> Actor:

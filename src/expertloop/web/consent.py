@@ -10,20 +10,20 @@ from ..deps import get_session
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.policies import Actor
 from ..services import consent as consent_svc
-from .common import form_data, redirect, render, signed_in
+from .common import PageId, form_data, redirect, render, signed_in
 
 router = APIRouter()
 
 
 @router.get("/work/projects/{project_id}/terms")
-def terms_page(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+def terms_page(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                db: Session = Depends(get_session)):
     terms = consent_svc.my_terms(db, actor, project_id)
     return render(request, "work/terms.html", {"t": terms, "nav": "work"})
 
 
 @router.post("/work/projects/{project_id}/terms/agree")
-def agree(project_id: int, request: Request, form: FormData = Depends(form_data),
+def agree(project_id: PageId, request: Request, form: FormData = Depends(form_data),
           actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     raw = str(form.get("terms_version") or "")
     try:
@@ -36,13 +36,15 @@ def agree(project_id: int, request: Request, form: FormData = Depends(form_data)
 
 
 @router.post("/work/projects/{project_id}/terms/withdraw")
-def withdraw(project_id: int, request: Request, form: FormData = Depends(form_data),
+def withdraw(project_id: PageId, request: Request, form: FormData = Depends(form_data),
              actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     if form.get("confirm") != "yes":
         return redirect(request, f"/work/projects/{project_id}/terms",
                         flash=("error", "Tick the box to confirm that your work should leave the data set."))
     try:
-        done = consent_svc.withdraw(db, actor, project_id, reason=(form.get("reason") or "").strip() or None)
+        reason = form.get("reason")
+        done = consent_svc.withdraw(db, actor, project_id,
+                                    reason=reason.strip() or None if isinstance(reason, str) else None)
     except (Conflict, ValidationFailed) as exc:
         return redirect(request, f"/work/projects/{project_id}/terms", flash=("error", exc.message))
     n = done["contributions_removed"]

@@ -13,7 +13,7 @@ from ..domain.policies import Actor, require_expert, require_staff
 from ..domain.projects import TaskType
 from ..services import exams as exams_svc
 from ..services import files as files_svc
-from .common import form_data, redirect, render, signed_in
+from .common import PageId, form_data, redirect, render, signed_in
 from .forms import exam_answers_from_form
 from .uploads import DOCUMENT_SUFFIXES, cleanup, save_upload, uploaded_file
 
@@ -72,7 +72,7 @@ def trainer_exams(request: Request, actor: Actor = Depends(signed_in), db: Sessi
 
 
 @router.get("/exams/{exam_id}")
-def exam_page(exam_id: int, request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+def exam_page(exam_id: PageId, request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     if actor.expert_id is None:
         return redirect(request, "/manage/exams")
     exam = _standing(db, actor, exam_id)
@@ -83,7 +83,7 @@ def exam_page(exam_id: int, request: Request, actor: Actor = Depends(signed_in),
 
 
 @router.post("/exams/{exam_id}/start")
-def start(exam_id: int, request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+def start(exam_id: PageId, request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     require_expert(actor)
     try:
         exams_svc.start_attempt(db, actor, exam_id)
@@ -93,7 +93,7 @@ def start(exam_id: int, request: Request, actor: Actor = Depends(signed_in), db:
 
 
 @router.post("/exams/{exam_id}/attempts/{attempt_id}")
-def submit(exam_id: int, attempt_id: int, request: Request, form: FormData = Depends(form_data),
+def submit(exam_id: PageId, attempt_id: PageId, request: Request, form: FormData = Depends(form_data),
            actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     require_expert(actor)
     exam = _standing(db, actor, exam_id)

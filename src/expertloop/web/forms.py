@@ -1,16 +1,43 @@
 """HTML form fields to the plain data services take (a response, a project definition, exam answers).
 
 Only shape is handled here; every rule is checked by the domain, which names the bad field.
+Before any parser runs, :func:`form_problems` checks every text field of a posted form (the
+pages' ``form_data`` dependency calls it): no NUL, no unpaired surrogate, at most
+:data:`MAX_FIELD_CHARS` characters. So no form text reaches a service that a database could
+refuse, whichever page posted it.
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import FormData
 
+from ..domain.checks import text_problem
 from ..domain.errors import Problem, ValidationFailed
 from ..domain.projects import TaskType
+from ..domain.responses import MAX_TEXT
 from ..domain.tasks import TASK_TYPES
 from ..domain.tasks import task_type as task_spec
+
+MAX_FIELD_CHARS = MAX_TEXT  # the longest text a response field may hold; no form field is longer
+MAX_PROBLEMS = 20
+
+
+def form_problems(form: FormData) -> list[Problem]:
+    """Every text field of ``form`` that cannot be stored, each named: NUL characters, unpaired
+    surrogates, more than :data:`MAX_FIELD_CHARS` characters (a bad field *name* is reported at
+    ``form``). Uploaded files are checked by their readers."""
+    problems: list[Problem] = []
+    for key, value in form.multi_items():
+        if (msg := text_problem(key)) is not None:
+            problems.append(Problem("form", f"has a field name that {msg}"))
+        elif isinstance(value, str):
+            if (msg := text_problem(value)) is not None:
+                problems.append(Problem(key, msg))
+            elif len(value) > MAX_FIELD_CHARS:
+                problems.append(Problem(key, f"is longer than {MAX_FIELD_CHARS} characters ({len(value)})"))
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    return problems
 
 
 def _text(form: FormData, key: str) -> str:

@@ -20,7 +20,7 @@ from ..services import files as files_svc
 from ..services import imports as imports_svc
 from ..services import jobs as jobs_svc
 from ..services import projects as projects_svc
-from .common import finish, form_data, redirect, render, signed_in
+from .common import PageId, finish, form_data, redirect, render, signed_in
 from .forms import project_from_form
 from .uploads import DOCUMENT_SUFFIXES, cleanup, save_upload, uploaded_file
 
@@ -92,13 +92,13 @@ def _dashboard_context(db: Session, actor: Actor, project_id: int, **extra) -> d
 
 
 @router.get("/manage/projects/{project_id}")
-def project_page(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+def project_page(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
     return render(request, "manage/project.html", _dashboard_context(db, actor, project_id))
 
 
 @router.post("/manage/projects/{project_id}/items")
-def upload_items(project_id: int, request: Request, form: FormData = Depends(form_data),
+def upload_items(project_id: PageId, request: Request, form: FormData = Depends(form_data),
                  actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     require_staff(actor, "import items")
     upload = uploaded_file(form, "file")
@@ -123,8 +123,8 @@ def upload_items(project_id: int, request: Request, form: FormData = Depends(for
 
 
 @router.get("/manage/projects/{project_id}/export")
-def export(project_id: int, request: Request, format: str = "raw", actor: Actor = Depends(signed_in),
-           db: Session = Depends(get_session)):
+def export(project_id: PageId, request: Request, format: str = ExportFormat.raw.value,
+           actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     fmt = exports_svc.parse_format(format)
     exports_svc.iter_records(db, actor, project_id, fmt)  # access and format are checked before streaming
     factory = request.app.state.sessionmaker

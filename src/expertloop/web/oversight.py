@@ -16,7 +16,7 @@ from ..services import experts as experts_svc
 from ..services import oversight
 from ..services import projects as projects_svc
 from ..services.reports import quality_report
-from .common import form_data, redirect, render, safe_next, signed_in
+from .common import PageId, form_data, redirect, render, safe_next, signed_in
 
 router = APIRouter()
 QUALITY_BOOTSTRAP = 200   # resamples for the agreement intervals: enough for a page, fast on a programme
@@ -36,7 +36,7 @@ def experts_page(request: Request, actor: Actor = Depends(signed_in), db: Sessio
 
 
 @router.post("/manage/experts/{expert_id}/status")
-def change_status(expert_id: int, request: Request, form: FormData = Depends(form_data),
+def change_status(expert_id: PageId, request: Request, form: FormData = Depends(form_data),
                   actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     require_staff(actor, "change an expert's status")
     status = str(form.get("status") or "")
@@ -50,7 +50,7 @@ def change_status(expert_id: int, request: Request, form: FormData = Depends(for
 
 # -- pauses, notifications, item history ----------------------------------------------------------
 @router.post("/manage/projects/{project_id}/pauses/{expert_id}/lift")
-def lift_pause(project_id: int, expert_id: int, request: Request, actor: Actor = Depends(signed_in),
+def lift_pause(project_id: PageId, expert_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                db: Session = Depends(get_session)):
     pause = oversight.lift_pause(db, actor, project_id, expert_id)
     return redirect(request, f"/manage/projects/{project_id}#pauses",
@@ -65,7 +65,7 @@ def notifications_page(request: Request, actor: Actor = Depends(signed_in), db: 
 
 
 @router.get("/manage/items/{item_id}")
-def item_page(item_id: int, request: Request, back: str | None = None, actor: Actor = Depends(signed_in),
+def item_page(item_id: PageId, request: Request, back: str | None = None, actor: Actor = Depends(signed_in),
               db: Session = Depends(get_session)):
     history = oversight.item_history(db, actor, item_id)
     project = projects_svc.get_project(db, actor, history["project_id"])
@@ -75,7 +75,7 @@ def item_page(item_id: int, request: Request, back: str | None = None, actor: Ac
 
 # -- quality --------------------------------------------------------------------------------------
 @router.get("/manage/projects/{project_id}/quality")
-def quality_page(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+def quality_page(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
     project = projects_svc.get_project(db, actor, project_id)
     report = quality_report(db, actor, project_id, n_boot=QUALITY_BOOTSTRAP, consensus_limit=CONSENSUS_SHOWN)

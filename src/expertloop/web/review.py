@@ -7,11 +7,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ..deps import get_session
+from ..domain.assignments import AssignmentState
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.policies import Actor
 from ..domain.projects import TaskType
 from ..services import reviews as reviews_svc
-from .common import form_data, redirect, render, signed_in
+from .common import OptionalPageId, PageId, form_data, redirect, render, signed_in
 from .forms import response_from_form
 
 router = APIRouter()
@@ -22,7 +23,7 @@ def _queue_url(project_id: int | None) -> str:
 
 
 @router.get("/review")
-def queue(request: Request, project_id: int | None = None, actor: Actor = Depends(signed_in),
+def queue(request: Request, project_id: OptionalPageId = None, actor: Actor = Depends(signed_in),
           db: Session = Depends(get_session)):
     reviews_svc.require_reviewer(actor)
     projects = reviews_svc.queue_counts(db, actor)
@@ -32,7 +33,7 @@ def queue(request: Request, project_id: int | None = None, actor: Actor = Depend
 
 
 @router.get("/review/next")
-def next_in_queue(request: Request, project_id: int | None = None, actor: Actor = Depends(signed_in),
+def next_in_queue(request: Request, project_id: OptionalPageId = None, actor: Actor = Depends(signed_in),
                   db: Session = Depends(get_session)):
     rows = reviews_svc.review_queue(db, actor, project_id, limit=1)
     if not rows:
@@ -46,14 +47,15 @@ def _context(view: dict, *, editing: bool = False, **extra) -> dict:
 
 
 @router.get("/review/{assignment_id}")
-def review_page(assignment_id: int, request: Request, edit: bool = False, actor: Actor = Depends(signed_in),
+def review_page(assignment_id: PageId, request: Request, edit: bool = False, actor: Actor = Depends(signed_in),
                 db: Session = Depends(get_session)):
     view = reviews_svc.get_for_review(db, actor, assignment_id)
-    return render(request, "review/item.html", _context(view, editing=edit and view["state"] == "submitted"))
+    editing = edit and view["state"] == AssignmentState.submitted
+    return render(request, "review/item.html", _context(view, editing=editing))
 
 
 @router.post("/review/{assignment_id}")
-def review_submit(assignment_id: int, request: Request, form: FormData = Depends(form_data),
+def review_submit(assignment_id: PageId, request: Request, form: FormData = Depends(form_data),
                   actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     view = reviews_svc.get_for_review(db, actor, assignment_id)
     verdict = str(form.get("verdict") or "")

@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import secrets
-from collections import Counter
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ..config import Settings
 from ..deps import get_session, get_settings
+from ..domain.assignments import AssignmentState
 from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, can_work_on
 from ..domain.projects import TaskType
 from ..services import assignments as assignments_svc
 from ..services import exams as exams_svc
 from ..services import experts as experts_svc
-from ..services import pay as pay_svc
 from ..services import projects as projects_svc
 from ..services import reviews as reviews_svc
+from ..services import work_summary as work_svc
 from ..services.consent import ConsentRequired
 from .auth import add_flash
-from .common import finish, form_data, redirect, render, signed_in
+from .common import PageId, finish, form_data, redirect, render, signed_in
 from .forms import response_from_form
 from .render import markdown
 
 router = APIRouter()
-LIVE = "leased"
+LIVE = AssignmentState.leased
+WORKABLE = (AssignmentState.leased, AssignmentState.expired)  # the task page still opens (to say so)
 
 
 def _expert_only(request: Request, actor: Actor) -> Response | None:
@@ -42,15 +43,13 @@ def projects_page(request: Request, actor: Actor = Depends(signed_in), db: Sessi
     if (other := _expert_only(request, actor)) is not None:
         return other
     projects = projects_svc.list_projects(db, actor)
-    mine = assignments_svc.list_assignments(db, actor, limit=500)
-    held = {a["project_id"]: a["assignment_id"] for a in mine if a["state"] == LIVE}
-    done = Counter(a["project_id"] for a in mine if a["state"] in ("submitted", "accepted", "rejected"))
-    return render(request, "work/projects.html", {"projects": projects, "held": held, "done": done,
-                                                  "nav": "work"})
+    summary = work_svc.work_summary(db, actor)
+    return render(request, "work/projects.html", {"projects": projects, "held": summary.held,
+                                                  "done": summary.done_by_project, "nav": "work"})
 
 
 @router.post("/work/projects/{project_id}/next")
-def next_task(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+def next_task(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
               db: Session = Depends(get_session)):
     if (other := _expert_only(request, actor)) is not None:
         return other
@@ -71,7 +70,7 @@ def _lease_and_go(request: Request, db: Session, actor: Actor, project_id: int, 
 
 
 @router.get("/work/projects/{project_id}/empty")
-def nothing_left(project_id: int, request: Request, actor: Actor = Depends(signed_in),
+def nothing_left(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
     project = projects_svc.get_project(db, actor, project_id)
     return render(request, "work/empty.html", {"project": project, "nav": "work"})
@@ -84,18 +83,18 @@ def _task_context(db: Session, actor: Actor, view: dict) -> dict:
 
 
 @router.get("/tasks/{assignment_id}")
-def task_page(assignment_id: int, request: Request, actor: Actor = Depends(signed_in),
+def task_page(assignment_id: PageId, request: Request, actor: Actor = Depends(signed_in),
               db: Session = Depends(get_session)):
     view = assignments_svc.get_assignment(db, actor, assignment_id)
     if not can_work_on(actor, view["expert_id"]):
         return redirect(request, f"/review/{assignment_id}")
-    if view["state"] not in (LIVE, "expired"):
+    if view["state"] not in WORKABLE:
         return redirect(request, f"/my-work/{assignment_id}")
     return render(request, "tasks/page.html", _task_context(db, actor, view))
 
 
 @router.post("/tasks/{assignment_id}/submit")
-def submit(assignment_id: int, request: Request, form: FormData = Depends(form_data),
+def submit(assignment_id: PageId, request: Request, form: FormData = Depends(form_data),
            actor: Actor = Depends(signed_in), db: Session = Depends(get_session),
            settings: Settings = Depends(get_settings)):
     view = assignments_svc.get_assignment(db, actor, assignment_id)
@@ -119,7 +118,7 @@ def submit(assignment_id: int, request: Request, form: FormData = Depends(form_d
 
 
 @router.post("/tasks/{assignment_id}/release")
-def release(assignment_id: int, request: Request, form: FormData = Depends(form_data),
+def release(assignment_id: PageId, request: Request, form: FormData = Depends(form_data),
             actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     view = assignments_svc.get_assignment(db, actor, assignment_id)
     try:
@@ -134,7 +133,7 @@ def release(assignment_id: int, request: Request, form: FormData = Depends(form_
 
 
 @router.post("/tasks/{assignment_id}/heartbeat")
-def heartbeat(assignment_id: int, request: Request, actor: Actor = Depends(signed_in),
+def heartbeat(assignment_id: PageId, request: Request, actor: Actor = Depends(signed_in),
               db: Session = Depends(get_session), settings: Settings = Depends(get_settings)):
     out = assignments_svc.heartbeat(db, actor, assignment_id, settings)
     out["lease_expires_at"] = out["lease_expires_at"].replace("+00:00", "Z")
@@ -149,34 +148,24 @@ def preview(request: Request, form: FormData = Depends(form_data), actor: Actor 
 
 
 @router.get("/my-work")
-def my_work(request: Request, state: str | None = None, actor: Actor = Depends(signed_in),
-            db: Session = Depends(get_session)):
+def my_work(request: Request, state: AssignmentState | None = None, page: int = Query(1, ge=1, le=1_000_000),
+            actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     if (other := _expert_only(request, actor)) is not None:
         return other
-    rows = assignments_svc.list_assignments(db, actor, limit=500)
-    rows = [r for r in rows if r["state"] not in ("released", "expired")]
-    counts = Counter(r["state"] for r in rows)
-    if state:
-        rows = [r for r in rows if r["state"] == state]
-    else:
-        rows = [r for r in rows if r["state"] != LIVE]
-    names = {p["id"]: p["name"] for p in projects_svc.list_projects(db, actor)}
-    earnings = pay_svc.earnings(db, actor, actor.expert_id)
-    weeks = earnings["by_week"][-12:]
-    reviewed = counts["accepted"] + counts["rejected"]
+    work = work_svc.my_work(db, actor, state=state, page=page)
     exam_names = {e["id"]: e["name"] for e in exams_svc.list_exams(db, actor)}
     return render(request, "work/my_work.html", {
-        "rows": rows, "counts": counts, "state": state, "names": names, "earnings": earnings,
-        "weeks": weeks, "acceptance": counts["accepted"] / reviewed if reviewed else None, "nav": "my-work",
-        "me": experts_svc.get_expert(db, actor, actor.expert_id), "exam_names": exam_names,
-        "certificates": exams_svc.certificates(db, actor, actor.expert_id)})
+        "work": work, "summary": work.summary, "rows": work.rows, "state": work.state, "nav": "my-work",
+        "tabs": [AssignmentState.submitted, AssignmentState.accepted, AssignmentState.rejected, LIVE],
+        "me": experts_svc.get_expert(db, actor, work.summary.expert_id), "exam_names": exam_names,
+        "certificates": exams_svc.certificates(db, actor, work.summary.expert_id)})
 
 
 @router.get("/my-work/{assignment_id}")
-def my_work_item(assignment_id: int, request: Request, actor: Actor = Depends(signed_in),
+def my_work_item(assignment_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
     view = reviews_svc.get_outcome(db, actor, assignment_id)
-    if view["state"] in (LIVE,) and can_work_on(actor, view["expert_id"]):
+    if view["state"] == LIVE and can_work_on(actor, view["expert_id"]):
         return redirect(request, f"/tasks/{assignment_id}")
     return render(request, "work/outcome.html", {"task": view, "item": view["item"], "project": view["project"],
                                                  "options": view["project"]["options"] or {},
