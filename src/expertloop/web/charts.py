@@ -157,8 +157,8 @@ def burn_chart(days: Sequence[str], cumulative_cents: Sequence[int], budget_cent
                 f'y2="{PAD_T + plot_h}"/>')
     body += _x_labels(days, xs)
     if budget_cents is not None:
-        desc = (f"budget {_fmt_usd(budget_cents / 100)}; remaining {_fmt_usd(series[-1] if series else budget_cents / 100)}"
-                f" after {n} days")
+        remaining = series[-1] if series else budget_cents / 100
+        desc = f"budget {_fmt_usd(budget_cents / 100)}; remaining {_fmt_usd(remaining)} after {n} days"
     else:
         desc = f"spent {_fmt_usd(series[-1] if series else 0)} over {n} days (no budget set)"
     return _frame(title, desc, body)

@@ -156,10 +156,7 @@ def my_work(request: Request, state: str | None = None, actor: Actor = Depends(s
     rows = assignments_svc.list_assignments(db, actor, limit=500)
     rows = [r for r in rows if r["state"] not in ("released", "expired")]
     counts = Counter(r["state"] for r in rows)
-    if state:
-        rows = [r for r in rows if r["state"] == state]
-    else:
-        rows = [r for r in rows if r["state"] != LIVE]
+    rows = [r for r in rows if r["state"] == state] if state else [r for r in rows if r["state"] != LIVE]
     names = {p["id"]: p["name"] for p in projects_svc.list_projects(db, actor)}
     earnings = pay_svc.earnings(db, actor, actor.expert_id)
     weeks = earnings["by_week"][-12:]
