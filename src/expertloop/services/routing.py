@@ -190,6 +190,7 @@ def _apply_quality_floor(session: Session, project: Project, task_type: TaskType
                          evidence: ItemEvidence, now: datetime) -> None:
     """Pause the trainer when a measure the project floors is below it with 95% confidence."""
     floor = project.quality_floor
+    assert floor is not None  # called only for a project with a floor
     reason = None
     if floor.get("gold_accuracy") is not None and item.gold is not None:
         reason = _below_gold_floor(session, project, task_type, expert_id, floor)
@@ -240,7 +241,7 @@ def pause_trainer(session: Session, project: Project, expert_id: int, reason: st
         return
     session.add(ProjectPause(project_id=project.id, expert_id=expert_id, reason=reason, created_at=now))
     repo.release_live_leases(session, project.id, expert_id)
-    name = session.get(Expert, expert_id).name
+    name = session.get_one(Expert, expert_id).name
     session.add(Notification(kind="trainer_paused", project_id=project.id, expert_id=expert_id,
                              message=f"{name} was paused from project {project.id}: {reason}", created_at=now))
 
@@ -250,6 +251,7 @@ def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidenc
     from ..quality.adaptive import AdaptiveOverlap
 
     spec = project.adaptive_overlap
+    assert spec is not None  # called only for a project with adaptive overlap
     posteriors = evidence.posteriors()
     if not posteriors:
         return
