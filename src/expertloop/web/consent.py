@@ -41,8 +41,10 @@ def withdraw(project_id: int, request: Request, form: FormData = Depends(form_da
     if form.get("confirm") != "yes":
         return redirect(request, f"/work/projects/{project_id}/terms",
                         flash=("error", "Tick the box to confirm that your work should leave the data set."))
+    reason = form.get("reason")  # a file sent under this name is no reason
     try:
-        done = consent_svc.withdraw(db, actor, project_id, reason=(form.get("reason") or "").strip() or None)
+        done = consent_svc.withdraw(db, actor, project_id,
+                                    reason=(reason.strip() or None) if isinstance(reason, str) else None)
     except (Conflict, ValidationFailed) as exc:
         return redirect(request, f"/work/projects/{project_id}/terms", flash=("error", exc.message))
     n = done["contributions_removed"]

@@ -153,6 +153,7 @@ def my_work(request: Request, state: str | None = None, actor: Actor = Depends(s
             db: Session = Depends(get_session)):
     if (other := _expert_only(request, actor)) is not None:
         return other
+    assert actor.expert_id is not None  # _expert_only answered for staff
     rows = assignments_svc.list_assignments(db, actor, limit=500)
     rows = [r for r in rows if r["state"] not in ("released", "expired")]
     counts = Counter(r["state"] for r in rows)
