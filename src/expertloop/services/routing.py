@@ -103,18 +103,19 @@ class ItemEvidence:
     def __init__(self, session: Session, project: Project, item: Item, task_type: TaskType):
         self.session, self.project, self.item, self.task_type = session, project, item, task_type
         self.categorical = task_spec(task_type).has_consensus  # has categorical answers
-        self._model: TrainerModel | bool | None = False
+        self._model: TrainerModel | None = None
+        self._model_read = False
         self._judgments: list[tuple[int, dict, datetime]] | None = None
 
     @property
     def model(self) -> TrainerModel | None:
-        if self._model is False:
+        if not self._model_read:
             model = trainer_model(self.session, self.project.id)
             if model is None and self.categorical:
                 fit_and_store(self.session, self.project.id, self.task_type)
                 model = trainer_model(self.session, self.project.id)
-            self._model = model
-        return self._model  # type: ignore[return-value]
+            self._model, self._model_read = model, True
+        return self._model
 
     @property
     def judgments(self) -> list[tuple[int, dict, datetime]]:
