@@ -23,7 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.serving import served
+from tests.serving import served  # noqa: E402  (importable only after the path insert above)
 
 TARGET_MS = 200
 

@@ -632,10 +632,7 @@ def main(argv=None):
             jobs += [("pool", "fine"), ("pool", "uniform")]
         for what, arg in jobs:
             t0 = time.perf_counter()
-            if what == "real":
-                res = bench_real(load_crowd(arg), args.seeds, pool)
-            else:
-                res = bench_pool(arg, args.seeds, pool)
+            res = bench_real(load_crowd(arg), args.seeds, pool) if what == "real" else bench_pool(arg, args.seeds, pool)
             res["seconds"] = time.perf_counter() - t0
             results.append(res)
             if args.json:

@@ -45,7 +45,8 @@ def test_review_queue_accept_reject_edit(client, session):
     r = client.post(f"/api/v1/assignments/{a2}/review", headers=reviewer, json={"verdict": "reject"})
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == "feedback"
 
-    r = client.post(f"/api/v1/assignments/{a1}/review", headers=reviewer, json={"verdict": "accept", "feedback": "Good"})
+    r = client.post(f"/api/v1/assignments/{a1}/review", headers=reviewer,
+                    json={"verdict": "accept", "feedback": "Good"})
     assert r.status_code == 200 and r.json()["state"] == "accepted"
     before = client.get(f"/api/v1/projects/{p['id']}", headers=admin).json()["progress"]["items_complete"]
     r = client.post(f"/api/v1/assignments/{a2}/review", headers=reviewer,

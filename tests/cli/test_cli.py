@@ -70,8 +70,8 @@ def test_cli_flow_with_every_file_format(cli, tmp_path):
     pid = int(r.output.strip())
 
     jsonl = tmp_path / "items.jsonl"
-    jsonl.write_text("\n".join(json.dumps({"external_id": f"q{i}", "prompt": f"Q{i}?",
-                                           "responses": [{"text": "true", "model": "a"}, {"text": "myth", "model": "b"}],
+    responses = [{"text": "true", "model": "a"}, {"text": "myth", "model": "b"}]
+    jsonl.write_text("\n".join(json.dumps({"external_id": f"q{i}", "prompt": f"Q{i}?", "responses": responses,
                                            "gold": 0}) for i in range(3)) + "\n")
     r = cli("items", "import", str(pid), str(jsonl))
     assert r.exit_code == 0, r.output

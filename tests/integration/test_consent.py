@@ -90,7 +90,8 @@ def test_withdrawal_takes_the_work_out_of_every_export_and_the_consensus(session
     # recorded, never deleted; managers are told
     with uow.read(session):
         [kept] = session.query(Consent).filter_by(expert_id=leaves.expert_id).all()
-    assert kept.withdrawn_at is not None and kept.withdrawal_reason == "I no longer agree" and kept.withdrawn_by == "expert"
+    assert kept.withdrawn_at is not None
+    assert kept.withdrawal_reason == "I no longer agree" and kept.withdrawn_by == "expert"
     listed = consent.list_consents(session, f.ADMIN, p["id"])
     assert [(c["expert_name"], c["withdrawn_at"] is not None) for c in listed] == [("Stays", False), ("Leaves", True)]
     notes = oversight.notifications(session, f.ADMIN, p["id"])

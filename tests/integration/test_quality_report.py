@@ -61,7 +61,8 @@ def test_label_report_finds_the_careless_trainer(session, client):
     r = client.get(f"/api/v1/projects/{p['id']}/quality", params={"n_boot": 20},
                    headers=f.auth(f.token(session, "manager")))
     assert r.status_code == 200 and r.json()["judgments"] == 155
-    r = client.get(f"/api/v1/projects/{p['id']}/quality", headers=f.auth(f.token(session, "trainer", good[0].expert_id)))
+    trainer = f.auth(f.token(session, "trainer", good[0].expert_id))
+    r = client.get(f"/api/v1/projects/{p['id']}/quality", headers=trainer)
     assert r.status_code == 403
     # label exports carry the inferred answer and its posterior
     records = list(iter_records(session, f.ADMIN, p["id"], "label"))
@@ -113,8 +114,9 @@ def test_rubric_report_measures_leniency(session):
     _run(session, p["id"], actors, answer)
     report = project_quality(session, f.ADMIN, p["id"], n_boot=0)
     crit = report["criteria"]["accuracy"]
-    offsets = {report_card["name"]: crit["offsets"][str(report_card["expert_id"])] if isinstance(
-        next(iter(crit["offsets"])), str) else crit["offsets"][report_card["expert_id"]] for report_card in report["trainers"]}
+    keyed_by_str = isinstance(next(iter(crit["offsets"])), str)
+    offsets = {card["name"]: crit["offsets"][str(card["expert_id"]) if keyed_by_str else card["expert_id"]]
+               for card in report["trainers"]}
     assert offsets["R3"] > 1.0 and all(abs(offsets[f"R{k}"]) < offsets["R3"] for k in range(3))
     r3 = next(c for c in report["trainers"] if c["name"] == "R3")
     assert any(fl["kind"] == "leniency:accuracy" for fl in r3["flags"])

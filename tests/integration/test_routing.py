@@ -75,7 +75,9 @@ def test_adaptive_overlap_stops_agreeing_items_early_and_asks_more_on_disagreeme
     experts = [f.trainer_actor(f.expert(session)) for _ in range(5)]
     # item label-0..4 everyone says "yes"; item label-5 trainers disagree
     def label_for(lease):
-        return "yes" if lease["item"]["external_id"] != "label-5" else random.Random(lease["assignment_id"]).choice(["yes", "no"])
+        if lease["item"]["external_id"] != "label-5":
+            return "yes"
+        return random.Random(lease["assignment_id"]).choice(["yes", "no"])
     for actor in experts:
         while _judge(session, actor, p["id"], label_for):
             pass

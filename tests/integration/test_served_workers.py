@@ -54,9 +54,8 @@ def test_fifty_trainers_over_http_on_two_workers(fresh_url, tmp_path):
         for t in threads:
             t.join(timeout=180)
     assert not errors, errors[:3]
-    with Session() as s:
-        with uow.read(s):
-            rows = s.execute(select(Assignment.item_id, Assignment.expert_id).where(Assignment.state == "submitted")).all()
+    with Session() as s, uow.read(s):
+        rows = s.execute(select(Assignment.item_id, Assignment.expert_id).where(Assignment.state == "submitted")).all()
     per_item = Counter(i for i, _ in rows)
     assert len(per_item) == 40 and set(per_item.values()) == {2}
     assert len(set(rows)) == len(rows)

@@ -147,7 +147,10 @@ def _work(session, actor, project_id, answer) -> int:
 def test_reliability_floor_pauses_a_guessing_trainer_without_any_gold(session):
     p = f.project(session, "label", overlap=3, quality_floor={"reliability": 0.75, "min_judgments": 20})
     f.items(session, p["id"], "label", 40)
-    truth = lambda n: "yes" if n % 3 else "no"
+
+    def truth(n):
+        return "yes" if n % 3 else "no"
+
     careful = [f.trainer_actor(f.expert(session, name=f"Careful {i}")) for i in range(2)]
     guesser = f.trainer_actor(f.expert(session, name="Guessing Gus"))
     for actor in careful:
@@ -166,7 +169,10 @@ def test_reliability_floor_pauses_a_guessing_trainer_without_any_gold(session):
 def test_reliability_floor_leaves_careful_trainers_alone_and_needs_evidence(session):
     p = f.project(session, "label", overlap=2, quality_floor={"reliability": 0.75, "min_judgments": 20})
     f.items(session, p["id"], "label", 30)
-    truth = lambda n: "yes" if n % 3 else "no"
+
+    def truth(n):
+        return "yes" if n % 3 else "no"
+
     a, b = (f.trainer_actor(f.expert(session)) for _ in range(2))
     assert _work(session, a, p["id"], truth) == 30
     # one slip in ten: the estimate stays near 0.9, its interval above the floor

@@ -94,7 +94,10 @@ def test_a_manager_sees_progress_and_spend_change(visit, live_site):
     judgments_after, spent_after = figures()
     n_before = int(judgments_before.split("/")[0])
     assert int(judgments_after.split("/")[0]) == n_before + 1
-    money = lambda s: float(re.sub(r"[^0-9.]", "", s))
+
+    def money(s):
+        return float(re.sub(r"[^0-9.]", "", s))
+
     assert money(spent_after) > money(spent_before)
     assert "Tom Becker" in page.inner_text("table")
     assert "—" in page.inner_text("table")              # quality columns wait for their provider
@@ -139,8 +142,8 @@ def test_a_manager_creates_a_project_uploads_items_and_exports(visit, live_site)
     page.wait_for_selector(".flash-success")
     assert "Imported 3 items" in page.inner_text(".flashes")
     # a second file with a CSV error names its line
-    page.set_input_files("input[name=file]", files=[{"name": "more.csv", "mimeType": "text/csv",
-                                                      "buffer": b"external_id,text,gold\nc9,Clause nine,enforceable\nc10,,nope\n"}])
+    more = b"external_id,text,gold\nc9,Clause nine,enforceable\nc10,,nope\n"
+    page.set_input_files("input[name=file]", files=[{"name": "more.csv", "mimeType": "text/csv", "buffer": more}])
     page.click("#items button[type=submit]")
     page.wait_for_selector(".problems-box")
     assert "line 3" in page.inner_text(".problems-box")
@@ -153,7 +156,8 @@ def test_a_manager_creates_a_project_uploads_items_and_exports(visit, live_site)
     with page.expect_download() as download:
         page.click("#export a:text-is('sft')")
     path = download.value.path()
-    lines = [json.loads(line) for line in open(path, encoding="utf-8")]
+    with open(path, encoding="utf-8") as exported:
+        lines = [json.loads(line) for line in exported]
     assert lines and all(rec["messages"][-1]["role"] == "assistant" for rec in lines)
 
     # a project from an uploaded YAML definition

@@ -16,7 +16,8 @@ CORPUS = "\n\n".join(XSS)
 
 INERT = """() => ({
     xss: window.__xss === undefined ? null : window.__xss,
-    handlers: [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+    handlers: [...document.querySelectorAll('*')].filter(e =>
+        [...e.attributes].some(a => a.name.startsWith('on'))).length,
     badLinks: [...document.querySelectorAll('a[href], iframe[src]')].filter(e =>
         /^\\s*(javascript|vbscript|data):/i.test(e.getAttribute('href') || e.getAttribute('src') || '')).length,
     scripts: [...document.scripts].filter(s => !s.src.endsWith('/static/app.js')).length,

@@ -132,8 +132,8 @@ def test_guidelines_shortcuts_draft_heartbeat_and_skip(visit, live_site):
     # the lease timer counts down; a heartbeat (POST with the CSRF header) extends the lease
     assert re.match(r"^\d+:\d\d$", page.inner_text(".timer-value"))
     beat = page.evaluate("""async (url) => {
-        const r = await fetch(url, {method: 'POST', headers: {'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content,
-                                                              'X-Requested-With': 'fetch'}});
+        const csrf = document.querySelector('meta[name=csrf-token]').content;
+        const r = await fetch(url, {method: 'POST', headers: {'X-CSRF-Token': csrf, 'X-Requested-With': 'fetch'}});
         return [r.status, await r.json()];
     }""", f"/tasks/{aid}/heartbeat")
     assert beat[0] == 200 and beat[1]["assignment_id"] == aid and beat[1]["lease_expires_at"].endswith("Z")

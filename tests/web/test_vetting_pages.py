@@ -40,7 +40,8 @@ def test_a_manager_adds_an_exam_and_watches_an_applicant_qualify(visit, live_sit
     page.goto("/manage/exams")
     assert "General knowledge: myths and facts" in page.inner_text("#exams")     # the demo's exam
     # a definition with a mistake: every problem is named with its location, nothing is created
-    page.set_input_files("input[name=definition]", files=[_yaml("bad.yaml", EXAM_YAML.replace(b", gold: 'false'}", b"}", 1))])
+    bad = EXAM_YAML.replace(b", gold: 'false'}", b"}", 1)
+    page.set_input_files("input[name=definition]", files=[_yaml("bad.yaml", bad)])
     page.click("form[action='/manage/exams'] button[type=submit]")
     assert "questions[1].gold" in page.inner_text(".problems-box")
     page.set_input_files("input[name=definition]", files=[_yaml("history.yaml", EXAM_YAML)])
@@ -187,7 +188,8 @@ def test_a_paused_trainer_is_listed_and_the_manager_lifts_the_pause(visit, live_
     assert page.locator(f"#pauses [data-pause-expert='{kenji}'] button").count() == 0
     pauses = live_site.api("GET", f"/api/v1/projects/{pid}/pauses", "admin").json()
     assert pauses[0]["lifted_at"] is not None
-    assert live_site.api("POST", f"/api/v1/projects/{pid}/assignments/next", floor_project["careless"]).status_code in (200, 204)
+    lease = live_site.api("POST", f"/api/v1/projects/{pid}/assignments/next", floor_project["careless"])
+    assert lease.status_code in (200, 204)
     assert not manager.errors
 
 

@@ -14,7 +14,8 @@ BASE = [("name", "Pairs"), ("task_type", "preference"), ("overlap", "1"), ("pref
 
 
 def test_the_project_form_sets_adaptive_overlap_and_a_quality_floor():
-    form = FormData([*BASE, ("overlap_min", "2"), ("overlap_max", "5"), ("overlap_target_confidence", "0.95"), ("quality_floor_gold_accuracy", "70%"), ("quality_floor_min_gold", "8")])
+    form = FormData([*BASE, ("overlap_min", "2"), ("overlap_max", "5"), ("overlap_target_confidence", "0.95"),
+                     ("quality_floor_gold_accuracy", "70%"), ("quality_floor_min_gold", "8")])
     data = project_from_form(form)
     assert data["overlap"] == {"min": 2, "max": 5, "target_confidence": 0.95}
     assert data["quality_floor"] == {"gold_accuracy": 0.7, "min_gold": 8}
@@ -23,7 +24,8 @@ def test_the_project_form_sets_adaptive_overlap_and_a_quality_floor():
 
 
 def test_the_project_form_sets_a_reliability_floor_alone():
-    data = project_from_form(FormData([*BASE, ("quality_floor_reliability", "0.6"), ("quality_floor_min_judgments", "30")]))
+    form = FormData([*BASE, ("quality_floor_reliability", "0.6"), ("quality_floor_min_judgments", "30")])
+    data = project_from_form(form)
     assert data["quality_floor"] == {"reliability": 0.6, "min_judgments": 30}
     floor = parse_project(data).quality_floor
     assert floor.gold_accuracy is None and floor.reliability == 0.6 and floor.min_judgments == 30

@@ -49,7 +49,8 @@ def test_sanitiser_leaves_no_active_content(payload):
 
 def test_markdown_keeps_what_experts_need():
     html = str(markdown("**bold** _it_ `code`\n\n- a\n- b\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\n[ok](https://example.org)"))
-    for tag in ("<strong>", "<em>", "<code>", "<ul>", "<table>", 'href="https://example.org"', 'rel="noopener noreferrer nofollow"'):
+    for tag in ("<strong>", "<em>", "<code>", "<ul>", "<table>", 'href="https://example.org"',
+                'rel="noopener noreferrer nofollow"'):
         assert tag in html
 
 
@@ -58,7 +59,7 @@ def test_signed_values_resist_tampering_and_age():
     value = s.dumps("session", {"csrf": "abc", "iat": time.time(), "token_id": 3})
     assert s.loads("session", value, 60)["token_id"] == 3
     assert s.loads("flash", value, 60) is None                       # a purpose can't pose as another
-    payload, mac = value.split(".")
+    _payload, mac = value.split(".")
     forged = Signer(b"k" * 32).dumps("session", {"csrf": "abc", "iat": time.time(), "token_id": 1})
     assert s.loads("session", forged.split(".")[0] + "." + mac, 60) is None
     assert Signer(b"x" * 32).loads("session", value, 60) is None
@@ -132,5 +133,6 @@ def test_cli_sets_a_password_from_stdin(db, monkeypatch):
     assert result.exit_code == 0, result.output
     session.expire_all()
     assert auth.sign_in_with_password(session, "bo@example.org", "correct horse battery")[0].expert_id == e["id"]
-    result = CliRunner().invoke(app, ["experts", "set-password", "999", "--password-stdin"], input="whatever-long-enough\n")
+    result = CliRunner().invoke(app, ["experts", "set-password", "999", "--password-stdin"],
+                                input="whatever-long-enough\n")
     assert result.exit_code == 1 and "not found" in result.output

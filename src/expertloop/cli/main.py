@@ -396,8 +396,10 @@ def exam_list() -> None:
 
 
 @experts_app.command("status")
-def experts_status(expert: int = typer.Argument(..., help="Expert id."),
-                   status: str = typer.Argument(..., help="applicant, qualified, active, paused or offboarded.")) -> None:
+def experts_status(
+    expert: int = typer.Argument(..., help="Expert id."),
+    status: str = typer.Argument(..., help="applicant, qualified, active, paused or offboarded."),
+) -> None:
     """Move an expert along onboarding (applicant → qualified → active), or pause/offboard."""
     from ..services.oversight import set_status
 

@@ -86,13 +86,20 @@ class Checker:
             raise ValidationFailed(self.problems)
 
     # -- typed getters: each returns the value, or None after recording a problem -------------
-    def mapping(self, value: Any, loc: str) -> dict | None:
+    def mapping(self, value: Any, loc: str) -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.fail(loc, f"must be an object, got {type_name(value)}")
             return None
         return value
 
-    def text(self, obj: dict, key: str, loc: str, *, required: bool = True,
+    def require_mapping(self, value: Any, loc: str) -> dict[str, Any]:
+        """The value when it is an object; otherwise every problem so far is raised at once."""
+        obj = self.mapping(value, loc)
+        if obj is None:
+            raise ValidationFailed(self.problems)
+        return obj
+
+    def text(self, obj: dict[str, Any], key: str, loc: str, *, required: bool = True,
              allow_empty: bool = False, max_len: int | None = None) -> str | None:
         where = join(loc, key)
         if key not in obj or obj[key] is None:
@@ -123,7 +130,7 @@ class Checker:
         """Record every problem :func:`json_problems` finds in a free-form JSON value."""
         self.problems.extend(json_problems(value, where))
 
-    def integer(self, obj: dict, key: str, loc: str, *, lo: int | None = None,
+    def integer(self, obj: dict[str, Any], key: str, loc: str, *, lo: int | None = None,
                 hi: int | None = None, required: bool = True) -> int | None:
         where = join(loc, key)
         if key not in obj or obj[key] is None:
@@ -144,7 +151,7 @@ class Checker:
             return None
         return value
 
-    def string_list(self, obj: dict, key: str, loc: str, *, required: bool = True,
+    def string_list(self, obj: dict[str, Any], key: str, loc: str, *, required: bool = True,
                     min_len: int = 0) -> list[str] | None:
         where = join(loc, key)
         if key not in obj or obj[key] is None:
@@ -166,7 +173,7 @@ class Checker:
             self.fail(join(where, i), msg)
         return None if bad else value
 
-    def no_unknown(self, obj: dict, allowed: Iterable[str], loc: str) -> None:
+    def no_unknown(self, obj: dict[str, Any], allowed: Iterable[str], loc: str) -> None:
         allowed = set(allowed)
         for key in obj:
             if key not in allowed:

@@ -6,6 +6,7 @@ answers to the questions never leave the server (a trainer learns the score, not
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from .experts import MAX_DOMAIN_LEVEL
 from .grading import GRADABLE, gold_score
 from .items import ItemSpec, parse_item
 from .projects import TaskType
+from .tasks.base import Obj
 
 EXAM_FIELDS = ("name", "domain", "level", "task_type", "options", "pass_mark", "time_limit_minutes",
                "retake_cooldown_hours", "project_id", "questions")
@@ -27,7 +29,7 @@ class ExamSpec:
     domain: str
     level: int
     task_type: TaskType
-    options: dict
+    options: Obj
     pass_mark: float
     time_limit_minutes: int
     retake_cooldown_hours: int
@@ -35,23 +37,22 @@ class ExamSpec:
     questions: list[ItemSpec]
 
 
-def parse_exam(data: Any, check_options) -> ExamSpec:
+def parse_exam(data: Any, check_options: Callable[[Checker, TaskType, Obj], Obj]) -> ExamSpec:
     """Validate an exam definition; every question must carry its gold answer."""
     c = Checker()
-    obj = c.mapping(data, "exam")
-    if obj is None:
-        c.raise_if_any()
+    obj = c.require_mapping(data, "exam")
     c.no_unknown(obj, EXAM_FIELDS, "")
     name = c.text(obj, "name", "", max_len=200)
     domain = c.text(obj, "domain", "", max_len=40)
     level = c.integer(obj, "level", "", lo=1, hi=MAX_DOMAIN_LEVEL)
     task_type = None
+    raw_type: Any = obj.get("task_type")
     try:
-        task_type = TaskType(obj.get("task_type"))
+        task_type = TaskType(raw_type)
         if task_type not in GRADABLE:
             raise ValueError
     except ValueError:
-        c.fail("task_type", f"must be one of {', '.join(t.value for t in GRADABLE)}")
+        c.fail("task_type", f"must be one of {', '.join(GRADABLE)}")
     options = obj.get("options") or {}
     if task_type is not None:
         options = check_options(c, task_type, options if isinstance(options, dict) else {})
@@ -66,6 +67,8 @@ def parse_exam(data: Any, check_options) -> ExamSpec:
         c.fail("questions", "must be a non-empty list of items, each with its gold answer")
         raw_questions = []
     c.raise_if_any()
+    # each recorded a problem otherwise
+    assert name is not None and domain is not None and level is not None and task_type is not None
     questions: list[ItemSpec] = []
     problems: list[Problem] = []
     for i, record in enumerate(raw_questions):
@@ -86,7 +89,7 @@ def parse_exam(data: Any, check_options) -> ExamSpec:
                     questions=questions)
 
 
-def score_attempt(task_type: TaskType, answers: list[dict], golds: list[dict]) -> float:
+def score_attempt(task_type: TaskType, answers: list[Obj | None], golds: list[Obj]) -> float:
     """Mean per-question score; a question left unanswered scores 0."""
     if not golds:
         return 0.0

@@ -62,9 +62,7 @@ EXPERT_FIELDS = ("name", "email", "degree", "licenses", "domains", "languages",
 def parse_expert(data: Any, loc: str = "") -> ExpertSpec:
     """Validate one expert record; raises ValidationFailed naming every bad field."""
     c = Checker()
-    obj = c.mapping(data, loc or "expert")
-    if obj is None:
-        c.raise_if_any()
+    obj = c.require_mapping(data, loc or "expert")
     c.no_unknown(obj, EXPERT_FIELDS, loc)
     c.json(obj, loc)
     name = c.text(obj, "name", loc, max_len=200)
@@ -110,6 +108,7 @@ def parse_expert(data: Any, loc: str = "") -> ExpertSpec:
         except ValueError:
             c.fail(join(loc, "status"), f"must be one of {', '.join(s.value for s in ExpertStatus)}")
     c.raise_if_any()
+    assert name is not None and email is not None  # each recorded a problem otherwise
     return ExpertSpec(
         name=name.strip(), email=email.strip().lower(), degree=degree,
         licenses=tuple(licenses), domains=domains, languages=tuple(languages),
@@ -118,7 +117,7 @@ def parse_expert(data: Any, loc: str = "") -> ExpertSpec:
     )
 
 
-def _codes(c: Checker, obj: dict, key: str, loc: str) -> list[str]:
+def _codes(c: Checker, obj: dict[str, Any], key: str, loc: str) -> list[str]:
     value = obj.get(key)
     if value is None:
         return []
@@ -127,7 +126,7 @@ def _codes(c: Checker, obj: dict, key: str, loc: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         c.fail(join(loc, key), "must be a list of short codes such as [\"en\", \"fr\"]")
         return []
-    out = []
+    out: list[str] = []
     for v in value:
         code = v.strip().lower()
         if not _CODE.match(code):
@@ -137,8 +136,8 @@ def _codes(c: Checker, obj: dict, key: str, loc: str) -> list[str]:
     return out
 
 
-def _domain_cell(c: Checker, cell: str, where: str) -> dict:
-    out: dict = {}
+def _domain_cell(c: Checker, cell: str, where: str) -> dict[str, int]:
+    out: dict[str, int] = {}
     for part in re.split(r"[;,|]", cell):
         if not part.strip():
             continue

@@ -34,9 +34,7 @@ class ItemSpec:
 def parse_item(record: Any, t: str, options: Obj, loc: str = "") -> ItemSpec:
     """Validate one imported record for a project; ValidationFailed names each bad field."""
     c = Checker()
-    obj = c.mapping(record, loc or "item")
-    if obj is None:
-        c.raise_if_any()
+    obj = c.require_mapping(record, loc or "item")
     c.json(obj, loc)
     c.raise_if_any()
     payload = {k: v for k, v in obj.items() if k not in CONTROL_FIELDS}

@@ -5,6 +5,7 @@ Also the eligibility rule: which experts may work on a project.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from .routing import (
     parse_tiers,
 )
 from .tasks import TASK_TYPES, TaskType, task_type
+from .tasks.base import Obj
 
 __all__ = ["OPEN_ENDED", "PROJECT_FIELDS", "ProjectSpec", "Requirements", "TaskType", "check_options",
            "meets_requirements", "parse_project", "parse_terms", "unmet_requirements"]
@@ -43,13 +45,13 @@ class Requirements:
     # Exams (ids) an expert must have passed.
     exams: tuple[int, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> Obj:
         return {"domains": dict(self.domains), "languages": list(self.languages),
                 "min_degree": self.min_degree.name, "licenses": list(self.licenses),
                 "verified": self.verified, "exams": list(self.exams)}
 
     @classmethod
-    def from_json(cls, data: dict | None) -> Requirements:
+    def from_json(cls, data: Obj | None) -> Requirements:
         data = data or {}
         return cls(domains=dict(data.get("domains") or {}),
                    languages=tuple(data.get("languages") or ()),
@@ -64,7 +66,7 @@ class ProjectSpec:
     name: str
     task_type: TaskType
     guidelines: str = ""
-    options: dict = field(default_factory=dict)
+    options: Obj = field(default_factory=dict)
     requirements: Requirements = field(default_factory=Requirements)
     overlap: int = 1
     lease_minutes: int = 30
@@ -93,14 +95,12 @@ MAX_TERMS_CHARS = 50_000
 def parse_project(data: Any) -> ProjectSpec:
     """Validate a project definition (YAML/JSON/API body); every bad field is reported."""
     c = Checker()
-    obj = c.mapping(data, "project")
-    if obj is None:
-        c.raise_if_any()
+    obj = c.require_mapping(data, "project")
     c.no_unknown(obj, PROJECT_FIELDS, "")
     c.json(obj, "")
     name = c.text(obj, "name", "", max_len=200)
     task_type = None
-    raw_type = obj.get("task_type")
+    raw_type: Any = obj.get("task_type")
     try:
         task_type = TaskType(raw_type)
     except ValueError:
@@ -133,6 +133,7 @@ def parse_project(data: Any) -> ProjectSpec:
     rate = _usd(c, obj, "hourly_rate_usd")
     terms = parse_terms(c, obj.get("terms"))
     c.raise_if_any()
+    assert name is not None and task_type is not None  # each recorded a problem otherwise
     return ProjectSpec(name=name.strip(), task_type=task_type, guidelines=guidelines,
                        options=options, requirements=requirements, overlap=overlap,
                        lease_minutes=lease, max_minutes_per_task=cap, budget_usd=budget,
@@ -153,7 +154,7 @@ def parse_terms(c: Checker, value: Any, loc: str = "terms") -> str | None:
     return value.strip()
 
 
-def _usd(c: Checker, obj: dict, key: str) -> Decimal | None:
+def _usd(c: Checker, obj: Obj, key: str) -> Decimal | None:
     if obj.get(key) is None:
         return None
     try:
@@ -201,18 +202,18 @@ def _parse_requirements(c: Checker, data: Any, loc: str = "requirements") -> Req
                         verified=verified, exams=tuple(exams))
 
 
-def check_options(c: Checker, t: str, options: dict) -> dict:
+def check_options(c: Checker, t: str, options: Obj) -> Obj:
     """Options each task type understands (``TaskTypeSpec.check_options``); returns them normalised."""
     return task_type(t).check_options(c, options)
 
 
-def meets_requirements(req: Requirements, **expert) -> bool:
+def meets_requirements(req: Requirements, **expert: Any) -> bool:
     """True when an expert may work on a project with these requirements."""
     return not unmet_requirements(req, **expert)
 
 
 def unmet_requirements(req: Requirements, *, degree: Degree, domains: dict[str, int],
-                       languages, licenses, status: ExpertStatus,
+                       languages: Collection[str], licenses: Collection[str], status: ExpertStatus,
                        verified_domains: dict[str, int] | None = None,
                        passed_exams: set[int] | frozenset[int] = frozenset()) -> list[str]:
     """Human-readable reasons an expert is not eligible (empty when eligible)."""

@@ -21,9 +21,7 @@ __all__ = ["MAX_TEXT", "VERDICTS", "normalise_gold", "parse_response"]
 def parse_response(response: Any, t: str, options: Obj, payload: Obj, loc: str = "response") -> Obj:
     """Validate and normalise a response; raises ValidationFailed naming each bad field."""
     c = Checker()
-    obj = c.mapping(response, loc)
-    if obj is None:
-        c.raise_if_any()
+    obj = c.require_mapping(response, loc)
     c.json(obj, loc)
     c.raise_if_any()
     out = task_type(t).check_response(c, obj, options, payload, loc)

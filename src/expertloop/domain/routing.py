@@ -19,12 +19,14 @@ Each is optional and parsed from the project definition:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from .checks import Checker, join
 from .money import parse_usd
+from .tasks.base import Obj
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class AdaptiveOverlapSpec:
     max: int
     target_confidence: float
 
-    def to_json(self) -> dict:
+    def to_json(self) -> Obj:
         return {"min": self.min, "max": self.max, "target_confidence": self.target_confidence}
 
 
@@ -49,7 +51,7 @@ class GoldPolicy:
             return self.floor
         return self.start + (self.floor - self.start) * gold_answered / self.evidence
 
-    def to_json(self) -> dict:
+    def to_json(self) -> Obj:
         return {"start": self.start, "floor": self.floor, "evidence": self.evidence}
 
 
@@ -60,7 +62,7 @@ class QualityFloor:
     reliability: float | None = None
     min_judgments: int = 20
 
-    def to_json(self) -> dict:
+    def to_json(self) -> Obj:
         return {"gold_accuracy": self.gold_accuracy, "min_gold": self.min_gold,
                 "reliability": self.reliability, "min_judgments": self.min_judgments}
 
@@ -68,15 +70,15 @@ class QualityFloor:
 @dataclass(frozen=True)
 class Tier:
     name: str
-    requirements: dict
+    requirements: Obj
     hourly_rate_usd: Decimal | None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> Obj:
         return {"name": self.name, "requirements": self.requirements,
                 "hourly_rate_usd": None if self.hourly_rate_usd is None else str(self.hourly_rate_usd)}
 
 
-def _fraction(c: Checker, obj: dict, key: str, loc: str, default: float | None = None,
+def _fraction(c: Checker, obj: Obj, key: str, loc: str, default: float | None = None,
               *, lo: float = 0.0, hi: float = 1.0) -> float | None:
     value = obj.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
@@ -133,7 +135,12 @@ def parse_quality_floor(c: Checker, value: Any) -> QualityFloor | None:
     return QualityFloor(gold_accuracy=acc, min_gold=n_gold, reliability=rel, min_judgments=n_judged)
 
 
-def parse_tiers(c: Checker, value: Any, escalation: Any, parse_requirements) -> tuple[list[Tier] | None, str | None]:
+class _Requirements(Protocol):
+    def to_json(self) -> Obj: ...
+
+
+def parse_tiers(c: Checker, value: Any, escalation: Any,
+                parse_requirements: Callable[[Any, str], _Requirements]) -> tuple[list[Tier] | None, str | None]:
     if value is None:
         if escalation is not None:
             c.fail("escalation_tier", "needs tiers")

@@ -363,8 +363,8 @@ class GroupAgreement:
     too_small: np.ndarray      # fewer than ``min_trainers`` trainers: read as anecdote
 
 
-def group_agreement(items, trainers, labels, groups, consensus, *, min_trainers=3,
-                    confidence=0.95) -> GroupAgreement:
+def group_agreement(items: Any, trainers: Any, labels: Any, groups: Any, consensus: Mapping[Any, Any], *,
+                    min_trainers: int = 3, confidence: float = 0.95) -> GroupAgreement:
     """Per group of trainers (degree, country, domain level, ...): the share of the group's
     judgments that give the consensus answer of their item, with a Wilson interval.
 

@@ -68,7 +68,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
     if held is not None:
         if held.consent_id is None and consent is not None:  # leased before the terms existed
             held.consent_id = consent.id
-        item = session.get(Item, held.item_id)
+        item = session.get_one(Item, held.item_id)
         view = assignment_view(held, item, project, now, staff=False)
         return view
     if project.budget_cents is not None:
@@ -84,7 +84,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
     session.execute(update(Assignment).where(
         Assignment.item_id == item_id, Assignment.expert_id == expert_id,
         Assignment.state == AssignmentState.leased.value).values(state=AssignmentState.expired.value))
-    item = session.get(Item, item_id)
+    item = session.get_one(Item, item_id)
     assignment = Assignment(
         project_id=project.id, item_id=item_id, expert_id=expert_id,
         state=AssignmentState.leased.value, leased_at=now,
@@ -129,6 +129,7 @@ def _claim_item(session: Session, project: Project, expert_id: int, now: datetim
 
 
 def _check_budget(session: Session, project: Project, expert: Expert, now: datetime) -> None:
+    assert project.budget_cents is not None  # called only for a project with a budget
     repo.lock_project(session, project.id)  # budget checks of one project run one at a time
     spent = repo.project_spent_cents(session, project.id)
     if project.hourly_rate_cents is not None:
@@ -159,7 +160,7 @@ def _revive_or_fail(session: Session, a: Assignment, project: Project, now: date
     if now < a.lease_expires_at:
         return
     repo.lock_item(session, a.item_id)
-    item = session.get(Item, a.item_id)
+    item = session.get_one(Item, a.item_id)
     if not routing.in_gold_pool(project, item) and repo.open_slots(session, a.item_id, now,
                                                                     except_assignment=a.id) <= 0:
         # Recorded and refused: the lease is closed for good, and the caller learns why.
@@ -175,14 +176,14 @@ def heartbeat(session: Session, actor: Actor, assignment_id: int, settings: Sett
     """Count active time since the last sign of life and extend the lease."""
     now = now or utcnow()
     a = _load_own(session, actor, assignment_id)
-    project = session.get(Project, a.project_id)
+    project = session.get_one(Project, a.project_id)
     require_consent_standing(session, a)
     lapsed = now >= a.lease_expires_at
     if lapsed and project.budget_cents is not None:
         repo.lock_project(session, project.id)  # before the item, as a claim does
     _revive_or_fail(session, a, project, now)
     if lapsed and project.budget_cents is not None:  # the revived lease must be reserved again
-        expert = session.get(Expert, a.expert_id)
+        expert = session.get_one(Expert, a.expert_id)
         _check_late_budget(session, project, a, now, to_cents(reserved_for_lease(
             project.max_minutes_per_task, from_cents(rate_cents(project, expert)))))
     a.active_seconds = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
@@ -229,8 +230,8 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
         repo.lock_project(session, a.project_id)
     repo.lock_item(session, a.item_id)
     a = _lock_assignment(session, a.id)
-    project = session.get(Project, a.project_id)
-    item = session.get(Item, a.item_id)
+    project = session.get_one(Project, a.project_id)
+    item = session.get_one(Item, a.item_id)
     if a.state in (AssignmentState.submitted.value, AssignmentState.accepted.value,
                    AssignmentState.rejected.value):
         if idempotency_key and a.idempotency_key == idempotency_key:
@@ -243,7 +244,7 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     lapsed = now >= a.lease_expires_at
     _revive_or_fail(session, a, project, now)
     clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
-    expert = session.get(Expert, a.expert_id)
+    expert = session.get_one(Expert, a.expert_id)
     active = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
     minutes = billable_minutes(active, project.max_minutes_per_task)
     rate = rate_cents(project, expert)
@@ -279,6 +280,7 @@ def _lock_assignment(session: Session, assignment_id: int) -> Assignment:
 def _check_late_budget(session: Session, project: Project, a: Assignment, now: datetime, cost_cents: int) -> None:
     """Refuse (409) to revive a lapsed lease when the budget can no longer cover ``cost_cents``
     on top of what is spent and what the live leases have reserved."""
+    assert project.budget_cents is not None  # called only for a project with a budget
     repo.lock_project(session, project.id)
     spent = repo.project_spent_cents(session, project.id)
     rates = repo.live_lease_rates(session, project.id, now)  # a lapsed lease is not among them
@@ -308,7 +310,7 @@ def load_visible(session: Session, actor: Actor, assignment_id: int) -> tuple[As
     a = session.get(Assignment, assignment_id)
     if a is None or not can_see_assignment(actor, a.expert_id):
         raise NotFound(f"assignment {assignment_id} not found")
-    return a, session.get(Item, a.item_id), session.get(Project, a.project_id)
+    return a, session.get_one(Item, a.item_id), session.get_one(Project, a.project_id)
 
 
 @reads

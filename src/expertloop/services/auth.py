@@ -90,7 +90,7 @@ def sign_in_with_password(session: Session, email: str, password: str) -> tuple[
         rehashed = _hasher.hash(password)
 
         def store() -> None:
-            session.get(Expert, expert.id).password_hash = rehashed
+            session.get_one(Expert, expert.id).password_hash = rehashed
 
         uow.run_write(session, store)
         stored = rehashed

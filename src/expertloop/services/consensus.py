@@ -239,6 +239,7 @@ def _version(row: ConsensusFit) -> _Version:
 
 def _pack(**arrays: np.ndarray) -> bytes:
     buf = io.BytesIO()
+    # numpy's stub types **kwds as if one could be its allow_pickle flag; ours are named arrays
     np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 

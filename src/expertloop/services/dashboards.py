@@ -146,11 +146,11 @@ def trainer_rows(session: Session, actor: Actor, project_id: int, *, consensus: 
     quality = _quality(session, actor, project_id, consensus)
     out = []
     for row in sorted(rows.values(), key=lambda r: (-r["submitted"], r["name"])):
-        q = quality.get(row["expert_id"], {})
+        own = quality.get(row["expert_id"], {})
         reviewed = row["accepted"] + row["rejected"]
         row.update(earned_usd=usd(row["earned_cents"]), active_seconds=round(row["active_seconds"], 1),
                    acceptance_rate=row["accepted"] / reviewed if reviewed else None,
-                   gold_accuracy=q.get("gold_accuracy"), agreement=q.get("agreement"))
+                   gold_accuracy=own.get("gold_accuracy"), agreement=own.get("agreement"))
         out.append(row)
     return out
 

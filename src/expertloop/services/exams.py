@@ -97,7 +97,8 @@ def start_attempt(session: Session, actor: Actor, exam_id: int, *, now: datetime
     _close_lapsed(attempts, now)
     if any(a.passed for a in attempts):  # lapsed attempts closed above are kept
         raise CommitThenRaise(Conflict(f"exam {exam_id} is already passed"))
-    failed = [a.submitted_at for a in attempts if a.passed is False]
+    # a failed attempt was submitted, or closed at its deadline above
+    failed = [a.submitted_at for a in attempts if a.passed is False and a.submitted_at is not None]
     allowed = retake_allowed_at(max(failed) if failed else None, exam.retake_cooldown_hours)
     if allowed is not None and now < allowed:
         raise CommitThenRaise(Conflict(f"exam {exam_id} can be retaken from {iso(allowed)}"))
@@ -156,7 +157,7 @@ def submit_attempt(session: Session, actor: Actor, attempt_id: int, answers: obj
     attempt.passed = score >= exam.pass_mark
     certificate = None
     if attempt.passed:
-        expert = session.get(Expert, expert_id)
+        expert = session.get_one(Expert, expert_id)
         verified = dict(expert.verified_domains or {})
         verified[exam.domain] = max(verified.get(exam.domain, 0), exam.level)
         expert.verified_domains = verified

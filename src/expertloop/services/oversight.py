@@ -60,7 +60,7 @@ def lift_pause(session: Session, actor: Actor, project_id: int, expert_id: int, 
     if pause is None:
         raise NotFound(f"expert {expert_id} is not paused from project {project_id}")
     pause.lifted_at = now or utcnow()
-    view = pause_view(pause, session.get(Expert, expert_id).name)
+    view = pause_view(pause, session.get_one(Expert, expert_id).name)
     return view
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -101,7 +102,7 @@ def _categorical(consensus: Consensus | None, n_boot: int, limit: int, session: 
     data, model = consensus.data, consensus.model
     agreement = _agreement(np.array(data.keys, dtype=object), np.array(data.experts),
                            np.array(data.labels, dtype=object), "nominal", n_boot)
-    counts = defaultdict(int)
+    counts: defaultdict[Any, int] = defaultdict(int)
     for k in data.keys:
         counts[k] += 1
     # the posterior of the label the consensus chose (not of a label nobody gave)
@@ -322,7 +323,7 @@ def _pairwise_flags(rows: list[dict], add, bias) -> None:
 
 
 def _counts(experts: list[int], trainer_ids) -> np.ndarray:
-    counts = defaultdict(int)
+    counts: defaultdict[int, int] = defaultdict(int)
     for e in experts:
         counts[e] += 1
     return np.array([counts[int(t)] for t in trainer_ids])
@@ -344,10 +345,12 @@ def _groups(consensus: Consensus | None, experts: dict, project: Project) -> dic
         return {}
     from ..quality import bias
 
-    dims = {"degree": lambda e: Degree(e.degree).name, "country": lambda e: e.country or "unknown"}
+    dims: dict[str, Callable[[Expert], str]] = {"degree": lambda e: Degree(e.degree).name,
+                                                "country": lambda e: e.country or "unknown"}
     domains = list((project.requirements or {}).get("domains", {}))
     if domains:
-        dims[f"{domains[0]}_level"] = lambda e, d=domains[0]: str((e.domains or {}).get(d, 0))
+        domain = domains[0]
+        dims[f"{domain}_level"] = lambda e: str((e.domains or {}).get(domain, 0))
     data = consensus.data
     keys, trainers, labels = (np.array(data.keys, dtype=object), np.array(data.experts),
                               np.array(data.labels, dtype=object))

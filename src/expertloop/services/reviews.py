@@ -70,8 +70,8 @@ def review(session: Session, actor: Actor, assignment_id: int, verdict: str, fee
         raise Conflict(f"assignment {a.id} was already reviewed ({a.state})")
     if a.state != AssignmentState.submitted.value:
         raise Conflict(f"assignment {a.id} is {a.state}; only submitted work can be reviewed")
-    project = session.get(Project, a.project_id)
-    item = session.get(Item, a.item_id)
+    project = session.get_one(Project, a.project_id)
+    item = session.get_one(Item, a.item_id)
     if verdict == "edit":
         if response is None:
             raise ValidationFailed("is required when editing", loc="response")
@@ -151,8 +151,8 @@ def get_for_review(session: Session, actor: Actor, assignment_id: int) -> dict:
     a = session.get(Assignment, assignment_id)
     if a is None or a.state not in (AssignmentState.submitted.value, *_REVIEWED) or consent_withdrawn(session, a):
         raise NotFound(f"assignment {assignment_id} not found")
-    item = session.get(Item, a.item_id)
-    project = session.get(Project, a.project_id)
+    item = session.get_one(Item, a.item_id)
+    project = session.get_one(Project, a.project_id)
     view = _detail(a, item, project, utcnow(), staff=actor.is_staff)
     view["own_work"] = actor.expert_id is not None and actor.expert_id == a.expert_id
     return view

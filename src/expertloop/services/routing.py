@@ -103,18 +103,19 @@ class ItemEvidence:
     def __init__(self, session: Session, project: Project, item: Item, task_type: TaskType):
         self.session, self.project, self.item, self.task_type = session, project, item, task_type
         self.categorical = task_spec(task_type).has_consensus  # has categorical answers
-        self._model: TrainerModel | bool | None = False
+        self._model: TrainerModel | None = None
+        self._model_read = False
         self._judgments: list[tuple[int, dict, datetime]] | None = None
 
     @property
     def model(self) -> TrainerModel | None:
-        if self._model is False:
+        if not self._model_read:
             model = trainer_model(self.session, self.project.id)
             if model is None and self.categorical:
                 fit_and_store(self.session, self.project.id, self.task_type)
                 model = trainer_model(self.session, self.project.id)
-            self._model = model
-        return self._model  # type: ignore[return-value]
+            self._model, self._model_read = model, True
+        return self._model
 
     @property
     def judgments(self) -> list[tuple[int, dict, datetime]]:
@@ -190,6 +191,7 @@ def _apply_quality_floor(session: Session, project: Project, task_type: TaskType
                          evidence: ItemEvidence, now: datetime) -> None:
     """Pause the trainer when a measure the project floors is below it with 95% confidence."""
     floor = project.quality_floor
+    assert floor is not None  # called only for a project with a floor
     reason = None
     if floor.get("gold_accuracy") is not None and item.gold is not None:
         reason = _below_gold_floor(session, project, task_type, expert_id, floor)
@@ -240,7 +242,7 @@ def pause_trainer(session: Session, project: Project, expert_id: int, reason: st
         return
     session.add(ProjectPause(project_id=project.id, expert_id=expert_id, reason=reason, created_at=now))
     repo.release_live_leases(session, project.id, expert_id)
-    name = session.get(Expert, expert_id).name
+    name = session.get_one(Expert, expert_id).name
     session.add(Notification(kind="trainer_paused", project_id=project.id, expert_id=expert_id,
                              message=f"{name} was paused from project {project.id}: {reason}", created_at=now))
 
@@ -250,6 +252,7 @@ def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidenc
     from ..quality.adaptive import AdaptiveOverlap
 
     spec = project.adaptive_overlap
+    assert spec is not None  # called only for a project with adaptive overlap
     posteriors = evidence.posteriors()
     if not posteriors:
         return

@@ -25,7 +25,7 @@ import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
@@ -139,8 +139,8 @@ def writes(fn: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        session = args[0] if args else kwargs["session"]
-        return run_write(session, lambda: fn(*args, **kwargs))  # type: ignore[arg-type]
+        session = cast(Session, args[0] if args else kwargs["session"])
+        return run_write(session, lambda: fn(*args, **kwargs))
 
     return wrapper
 
@@ -150,8 +150,8 @@ def reads(fn: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        session = args[0] if args else kwargs["session"]
-        with read(session):  # type: ignore[arg-type]
+        session = cast(Session, args[0] if args else kwargs["session"])
+        with read(session):
             return fn(*args, **kwargs)
 
     return wrapper
@@ -162,8 +162,8 @@ def reads_stream(fn: Callable[P, Iterator[T]]) -> Callable[P, Iterator[T]]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
-        session = args[0] if args else kwargs["session"]
-        with read(session):  # type: ignore[arg-type]
+        session = cast(Session, args[0] if args else kwargs["session"])
+        with read(session):
             yield from fn(*args, **kwargs)
 
     return wrapper

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ..domain.assignments import AssignmentState, is_live
 from ..domain.experts import Degree
@@ -60,7 +61,7 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
                     staff: bool, earned_cents: int | None = None) -> dict:
     """An assignment with its item. Trainers get the shuffled, gold-free view of the item."""
     task_type = TaskType(project.task_type)
-    view = {
+    view: dict[str, Any] = {
         "assignment_id": a.id, "project_id": a.project_id, "task_type": project.task_type,
         "state": effective_state(a, now), "expert_id": a.expert_id,
         "item": {"id": item.id, "external_id": item.external_id,

@@ -9,6 +9,8 @@ plain READ COMMITTED; claims use ``SELECT ... FOR UPDATE SKIP LOCKED`` (see repo
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +26,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int | Non
                                                   "timeout": busy_timeout_ms / 1000})
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
-    kwargs = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if pool_size is not None:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size)
     return create_engine(url, **kwargs)

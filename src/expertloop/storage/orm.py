@@ -6,6 +6,7 @@ Money is integer cents; times are UTC (stored naive, returned aware); JSON is JS
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -50,7 +51,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[type, UTCDateTime]] = {datetime: UTCDateTime()}
 
 
 class Expert(Base):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import CursorResult, UnaryExpression, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES, SEEN_STATES, AssignmentState
@@ -51,7 +52,7 @@ def next_candidate_item(session: Session, project_id: int, expert_id: int, now: 
         stmt = stmt.where(Item.done_count < Item.target_overlap, Item.done_count + live < Item.target_overlap)
         if gold is False:
             stmt = stmt.where(Item.gold.is_(None))
-        order = [Item.priority.desc()]
+        order: list[UnaryExpression[Any]] = [Item.priority.desc()]
         if doubt_first:
             order.append((Item.done_count > 0).desc())
         stmt = stmt.order_by(*order, Item.id.asc())
@@ -176,8 +177,8 @@ def existing_external_ids(session: Session, project_id: int, ids: Sequence[str])
     ids = list(ids)
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
-        found.update(session.execute(select(Item.external_id).where(
-            Item.project_id == project_id, Item.external_id.in_(chunk))).scalars())
+        found.update(eid for eid in session.execute(select(Item.external_id).where(
+            Item.project_id == project_id, Item.external_id.in_(chunk))).scalars() if eid is not None)
     return found
 
 
@@ -188,9 +189,10 @@ def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
 
 def release_live_leases(session: Session, project_id: int, expert_id: int) -> int:
     """Release every live lease of an expert in a project (paused, or consent withdrawn); how many."""
-    return session.execute(update(Assignment).where(
+    result = session.execute(update(Assignment).where(
         Assignment.project_id == project_id, Assignment.expert_id == expert_id,
-        Assignment.state == _LEASED).values(state=AssignmentState.released.value)).rowcount
+        Assignment.state == _LEASED).values(state=AssignmentState.released.value))
+    return cast(CursorResult[Any], result).rowcount  # an UPDATE's result is a CursorResult
 
 
 def consent_stands():

@@ -41,10 +41,11 @@ def withdraw(project_id: PageId, request: Request, form: FormData = Depends(form
     if form.get("confirm") != "yes":
         return redirect(request, f"/work/projects/{project_id}/terms",
                         flash=("error", "Tick the box to confirm that your work should leave the data set."))
+    reason = form.get("reason")  # a file sent under this name is no reason
     try:
         reason = form.get("reason")
         done = consent_svc.withdraw(db, actor, project_id,
-                                    reason=reason.strip() or None if isinstance(reason, str) else None)
+                                    reason=(reason.strip() or None) if isinstance(reason, str) else None)
     except (Conflict, ValidationFailed) as exc:
         return redirect(request, f"/work/projects/{project_id}/terms", flash=("error", exc.message))
     n = done["contributions_removed"]

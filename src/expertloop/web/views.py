@@ -8,6 +8,10 @@ flash messages) in one place, :func:`_page_error` below.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -95,6 +99,15 @@ def _wants_json(request: Request) -> bool:
             or "application/json" in request.headers.get("accept", "").split(",")[0])
 
 
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
+async def _delegate(handler: Handler, request: Request, exc: Exception) -> Response:
+    """Answer with the handler installed before this app's (an exception handler may be sync)."""
+    result = handler(request, exc)
+    return await result if inspect.isawaitable(result) else result
+
+
 async def _page_error(request: Request, exc: ExpertloopError) -> Response:
     """Domain errors on pages: sign-in redirects, friendly error pages, JSON for page scripts."""
     if _wants_json(request):
@@ -125,7 +138,7 @@ def install(app: FastAPI) -> None:
         if getattr(request.state, "web", False):
             return await _page_error(request, exc)
         if previous is not None:
-            return await previous(request, exc)
+            return await _delegate(previous, request, exc)
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 
     previous_invalid = app.exception_handlers.get(RequestValidationError, request_validation_exception_handler)
@@ -136,7 +149,7 @@ def install(app: FastAPI) -> None:
         if getattr(request.state, "web", False) and not _wants_json(request):
             return render(request, "error.html", {"title": "Not found", "status": 404,
                                                   "message": "There is no page at this address."}, status=404)
-        return await previous_invalid(request, exc)
+        return await _delegate(previous_invalid, request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -145,7 +158,7 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and not api_like and "text/html" in request.headers.get("accept", ""):
             return render(request, "error.html", {"title": "Not found", "status": 404,
                                                   "message": "There is no page at this address."}, status=404)
-        return await previous_http(request, exc)
+        return await _delegate(previous_http, request, exc)
 
 
 __all__ = ["install"]

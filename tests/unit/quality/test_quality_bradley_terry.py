@@ -38,8 +38,8 @@ def test_l2_prior_keeps_undefeated_item_finite():
 
 
 def test_recovers_strength_order():
-    strength, w, l, _ = _simulate()
-    bt = BradleyTerry().fit(w, l)
+    strength, w, loser, _ = _simulate()
+    bt = BradleyTerry().fit(w, loser)
     tau = kendalltau(bt.scores_, strength[bt.item_ids_])[0]
     assert tau > 0.9
     # log-strengths are on the natural scale
@@ -47,8 +47,8 @@ def test_recovers_strength_order():
 
 
 def test_davidson_ties_estimate_tie_parameter():
-    strength, w, l, tie = _simulate(tie_nu=0.8, seed=1)
-    bt = BradleyTerry().fit(w, l, ties=tie)
+    strength, w, loser, tie = _simulate(tie_nu=0.8, seed=1)
+    bt = BradleyTerry().fit(w, loser, ties=tie)
     assert abs(bt.tie_strength_ - 0.8) < 0.1
     assert kendalltau(bt.scores_, strength[bt.item_ids_])[0] > 0.85
     p = bt.predict_proba(bt.item_ids_[:1], bt.item_ids_[1:2])
@@ -58,12 +58,12 @@ def test_davidson_ties_estimate_tie_parameter():
 
 
 def test_crowd_bt_downweights_adversarial_trainers():
-    strength, w, l, _ = _simulate(n=50, m=8000, seed=2)
+    strength, w, loser, _ = _simulate(n=50, m=8000, seed=2)
     rng = np.random.default_rng(2)
     eta = np.array([0.95] * 6 + [0.2] * 4)  # four trainers mostly reverse the order
     trainers = rng.integers(0, eta.size, w.size)
     flip = rng.random(w.size) > eta[trainers]
-    w2, l2 = np.where(flip, l, w), np.where(flip, w, l)
+    w2, l2 = np.where(flip, loser, w), np.where(flip, w, loser)
     bt = BradleyTerry().fit(w2, l2)
     crowd = CrowdBT().fit(w2, l2, trainers)
     tau_bt = kendalltau(bt.scores_, strength[bt.item_ids_])[0]

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21 14:28:59.097393
 """
 import sqlalchemy as sa
@@ -40,7 +40,8 @@ def upgrade() -> None:
     sa.Column('guidelines', sa.Text(), nullable=False),
     sa.Column('guidelines_version', sa.Integer(), nullable=False),
     sa.Column('options', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('requirements', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('requirements', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'),
+              nullable=False),
     sa.Column('overlap', sa.Integer(), nullable=False),
     sa.Column('lease_minutes', sa.Integer(), nullable=False),
     sa.Column('max_minutes_per_task', sa.Integer(), nullable=False),
@@ -91,13 +92,15 @@ def upgrade() -> None:
     sa.Column('submitted_at', sa.DateTime(), nullable=True),
     sa.Column('active_seconds', sa.Float(), nullable=False),
     sa.Column('guidelines_version', sa.Integer(), nullable=False),
-    sa.Column('presentation', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('presentation', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'),
+              nullable=True),
     sa.Column('response', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
     sa.Column('review_feedback', sa.Text(), nullable=True),
     sa.Column('reviewed_by', sa.Integer(), nullable=True),
     sa.Column('reviewed_at', sa.DateTime(), nullable=True),
-    sa.Column('original_response', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('original_response', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'),
+              nullable=True),
     sa.ForeignKeyConstraint(['expert_id'], ['experts.id'], ),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),

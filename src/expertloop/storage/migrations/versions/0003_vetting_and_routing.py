@@ -67,7 +67,8 @@ def upgrade() -> None:
     sa.Column('expert_id', sa.Integer(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=False),
     sa.Column('deadline', sa.DateTime(), nullable=False),
-    sa.Column('presentation', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('presentation', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'),
+              nullable=True),
     sa.Column('submitted_at', sa.DateTime(), nullable=True),
     sa.Column('answers', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('score', sa.Float(), nullable=True),
@@ -117,7 +118,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('experts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('verified_domains', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False, server_default='{}'))
+        batch_op.add_column(sa.Column('verified_domains',
+                                      sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'),
+                                      nullable=False, server_default='{}'))
 
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('target_overlap', sa.Integer(), nullable=False, server_default='1'))
@@ -125,10 +128,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('required_tier', sa.String(length=50), nullable=True))
 
     with op.batch_alter_table('projects', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('adaptive_overlap', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True))
-        batch_op.add_column(sa.Column('gold_policy', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True))
-        batch_op.add_column(sa.Column('quality_floor', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True))
-        batch_op.add_column(sa.Column('tiers', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True))
+        batch_op.add_column(sa.Column('adaptive_overlap',
+                                      sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'),
+                                      nullable=True))
+        batch_op.add_column(sa.Column('gold_policy',
+                                      sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'),
+                                      nullable=True))
+        batch_op.add_column(sa.Column('quality_floor',
+                                      sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'),
+                                      nullable=True))
+        batch_op.add_column(sa.Column('tiers',
+                                      sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'),
+                                      nullable=True))
 
     # Items imported before adaptive overlap existed need their project's fixed overlap.
     op.execute("UPDATE items SET target_overlap = (SELECT overlap FROM projects WHERE projects.id = items.project_id)")
