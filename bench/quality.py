@@ -496,6 +496,10 @@ def _sparse_fits(it, wk, lb, truth: dict, true_acc: dict, use_ck: bool) -> dict:
     out["conf"] = model.confidence_[has_truth]
     out["correct"] = correct[has_truth]
     out["ece"] = ece(out["conf"], out["correct"])
+    # sampling floor: the ECE a perfectly calibrated consensus with these confidences shows on this
+    # many items (outcomes drawn as Bernoulli(confidence), mean of 50 draws)
+    draws = np.random.default_rng(0).random((50, out["conf"].size)) < out["conf"]
+    out["ece_floor"] = float(np.mean([ece(out["conf"], d) for d in draws]))
     acc_true = np.array([true_acc[t] for t in model.trainer_ids_])
     out["spearman"] = float(spearmanr(model.reliability_, acc_true)[0])
     enough = model.n_evidence_ >= 5
@@ -615,6 +619,7 @@ def run_sparse(sets: list[Path], ck, seeds: int, workers: int, plot: Path | None
                          "expertloop_0_1": _mean_sd([r["expertloop_0_1"] for r in rs]),
                          "ece": _mean_sd([r["ece"] for r in rs]),
                          "ece_pooled": round(ece(conf, correct), 4),
+                         "ece_floor": _mean_sd([r["ece_floor"] for r in rs]),
                          "mean_confidence": round(float(conf.mean()), 4),
                          "spearman": _mean_sd([r["spearman"] for r in rs]),
                          "spearman_min5": _mean_sd([r["spearman_5"] for r in rs]),
@@ -651,16 +656,20 @@ def run_sparse(sets: list[Path], ck, seeds: int, workers: int, plot: Path | None
             "accuracy on the sampled judgments scored against the truth with their true accuracy (all their "
             "judgments in the full set vs truth), all trainers / those with >= 5 sampled judgments on items "
             "with truth; Dawid-Skene posterior with every trainer's true confusion matrix and the true class "
-            "shares: its accuracy and ECE.", "",
-            "| set | k | oracle Spearman (all / >= 5) | oracle-confusion DS accuracy | oracle-confusion DS ECE |",
-            "|---|---:|---:|---:|---:|"]
+            "shares: its accuracy and ECE. ECE floor: the ECE that a perfectly calibrated consensus with "
+            "expertloop's confidences shows on this many items (sampling noise alone); pooled ECE: over all "
+            "seeds' items at once.", "",
+            "| set | k | oracle Spearman (all / >= 5) | oracle-confusion DS accuracy | oracle-confusion DS ECE "
+            "| ECE floor | expertloop pooled ECE |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
 
     def m2(d):
         return "nan" if d is None else f"{d['mean']:.2f}"
 
     for r in rows:
         out.append(f"| {r['dataset']} | {r['k']} | {m2(r['oracle_spearman'])} / {m2(r['oracle_spearman_min5'])} | "
-                   f"{ms(r['oracle_accuracy'])} | {ms(r['oracle_ece'])} |")
+                   f"{ms(r['oracle_accuracy'])} | {ms(r['oracle_ece'])} | {ms(r['ece_floor'])} | "
+                   f"{r['ece_pooled']:.3f} |")
     return out
 
 
