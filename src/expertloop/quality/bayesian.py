@@ -53,6 +53,9 @@ __all__ = ["BayesianDawidSkene"]
 
 FloatArray = npt.NDArray[np.float64]
 
+# log Bayes factor above which evidence is "very strong" (2 ln BF > 10; Kass & Raftery 1995)
+_VERY_STRONG = 5.0
+
 
 class BayesianDawidSkene(CategoricalAggregator):
     """Dawid-Skene with Dirichlet priors pooled across trainers (see the module docstring).
@@ -78,15 +81,20 @@ class BayesianDawidSkene(CategoricalAggregator):
         and the trainers who name the other are explained as confused.
     select_class_prior : bool, default True
         Choose between that anchored class prior and a free one (Laplace only)
-        by the Bayesian information criterion (Schwarz 1978, "Estimating the
-        dimension of a model", Annals of Statistics 6(2)): EM is continued from
-        the anchored fit with the anchor removed, and the free fit is kept only
-        if the judgments' log-likelihood rises by more than
-        ``(K - 1) / 2 * log(n_items)``, the price of the K - 1 parameters the
-        anchor had pinned. Trainers who over-name a class leave the likelihood
-        flat (the anchor stays); a class prior that the judgments clearly
-        contradict is freed (e.g. a rare class named more often than it occurs
-        by many trainers in agreement-rich data). Uses judgments only.
+        by their Bayes factor, approximated with the Bayesian information
+        criterion (Schwarz 1978, "Estimating the dimension of a model", Annals
+        of Statistics 6(2)): EM is continued from the anchored fit with the
+        anchor removed, and the free fit is kept only if the judgments'
+        log-likelihood gain, less ``(K - 1) / 2 * log(n_items)`` for the K - 1
+        parameters the anchor had pinned, is "very strong" evidence
+        (``2 ln BF > 10``; Kass & Raftery 1995, "Bayes factors", JASA 90).
+        Weaker evidence is not enough because a free class prior can land in
+        the degenerate mode described above, which on a small set gains a few
+        nats by chance. A class prior that the judgments clearly contradict
+        (a rare class that many trainers name more often than it occurs, in
+        agreement-rich data) is freed. Uses judgments only, and only when
+        some item has two or more judgments or gold: without overlap the
+        class prior and the confusions cannot be told apart.
     error_correlation : float in [0, 1], default 0.2
         ``rho``: how strongly trainers' errors on the same item go together (a
         hard item misleads several of them alike), which the conditional
@@ -214,12 +222,13 @@ class BayesianDawidSkene(CategoricalAggregator):
         evidence_rows = evidence[:, None].astype(np.float64)
         probas, ll, n_iter = self._em(design, data, probas, evidence_rows, hyper, s, class_anchor)
         self.class_prior_selected_ = "anchored" if float(self.class_prior_anchor) > 0 else "free"
-        if self.select_class_prior and float(self.class_prior_anchor) > 0:
-            # BIC (Schwarz 1978): free the class prior only if the judgments' likelihood gains more
-            # than the K - 1 extra parameters cost, (K - 1) / 2 * log(n_items) nats
+        if self.select_class_prior and float(self.class_prior_anchor) > 0 and evidence.any():
+            # BIC (Schwarz 1978) approximation of the log Bayes factor, free against anchored: the
+            # likelihood gain less (K - 1) / 2 * log(n_items) for the K - 1 freed parameters; the
+            # free prior must win by "very strong" evidence (2 ln BF > 10, Kass & Raftery 1995)
             anchored = (probas, ll, n_iter, self.class_prior_)
             free, ll_free, it_free = self._em(design, data, probas, evidence_rows, hyper, s, np.ones(k))
-            if (ll_free - ll) * design.n_labels > 0.5 * (k - 1) * np.log(n):
+            if (ll_free - ll) * design.n_labels - 0.5 * (k - 1) * np.log(n) > _VERY_STRONG:
                 probas, ll, n_iter = free, ll_free, n_iter + it_free
                 self.class_prior_selected_ = "free"
             else:

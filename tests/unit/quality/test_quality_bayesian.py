@@ -274,3 +274,13 @@ def test_class_prior_stays_anchored_when_the_likelihood_does_not_ask_for_more():
     labels = np.where(rng.random(items.size) < 0.75, truth[items], 1 - truth[items])
     model = BayesianDawidSkene().fit(items, trainers, labels)
     assert model.class_prior_selected_ == "anchored"
+
+
+def test_class_prior_stays_anchored_without_overlap():
+    # one judgment per item: the class prior and the confusions cannot be told apart, and a freed
+    # prior would only move the confidence of lone judgments on no evidence about anyone
+    items, trainers, labels, _ = _skewed_crowd(per_item=1, n_items=20000)
+    model = BayesianDawidSkene().fit(items, trainers, labels)
+    assert model.class_prior_selected_ == "anchored"
+    pinned = BayesianDawidSkene(select_class_prior=False).fit(items, trainers, labels)
+    assert np.allclose(model.confidence_, pinned.confidence_)
