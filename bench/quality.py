@@ -19,7 +19,10 @@ Prints markdown tables:
 per item (20 seeds): accuracy of majority vote (random tie-breaking), crowd-kit's
 Dawid-Skene and expertloop's default consensus (BayesianDawidSkene), the
 consensus's expected calibration error and the Spearman correlation of its
-trainer reliabilities with the trainers' true accuracy; ``--json`` prints one
+trainer reliabilities with the trainers' true accuracy, next to oracle bounds
+that use the truth (the best ranking any method can reach at that k; the ECE of
+Dawid-Skene with the trainers' true confusions) and the ECE a perfectly
+calibrated consensus would show on as many items; ``--json`` prints one
 JSON object per data set and k; ``--plot`` draws a reliability diagram.
 
 This is not a test: it needs the benchmark environment (bench/requirements-quality.txt).
