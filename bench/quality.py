@@ -19,7 +19,10 @@ Prints markdown tables:
 per item (20 seeds): accuracy of majority vote (random tie-breaking), crowd-kit's
 Dawid-Skene and expertloop's default consensus (BayesianDawidSkene), the
 consensus's expected calibration error and the Spearman correlation of its
-trainer reliabilities with the trainers' true accuracy; ``--json`` prints one
+trainer reliabilities with the trainers' true accuracy, next to oracle bounds
+that use the truth (the best ranking any method can reach at that k; the ECE of
+Dawid-Skene with the trainers' true confusions) and the ECE a perfectly
+calibrated consensus would show on as many items; ``--json`` prints one
 JSON object per data set and k; ``--plot`` draws a reliability diagram.
 
 This is not a test: it needs the benchmark environment (bench/requirements-quality.txt).
@@ -468,13 +471,14 @@ _FULL_FITS: dict = {}  # per process: fits on a whole data set (k >= every item'
 
 def _sparse_seed(job: tuple) -> dict:
     """One replay: (data set, k, seed) -> accuracies, calibration, reliability ranking."""
-    name, k, seed, (items, workers, labels, truth_items, truth_labels, true_acc), use_ck = job
+    name, k, seed, (items, workers, labels, truth_items, truth_labels, true_acc, oracle), use_ck = job
     rng = np.random.default_rng(seed)
     idx = sample_per_item(items, k, rng)
     it, wk, lb = items[idx], workers[idx], labels[idx]
     truth = dict(zip(truth_items, truth_labels, strict=True))
     out: dict = {"dataset": name, "k": k, "seed": seed}
     out["majority_vote"] = accuracy_of(majority_random_ties(it, lb, rng), truth)
+    out.update(_oracle_bounds(it, wk, lb, truth, true_acc, oracle))
     if idx.size == items.size:  # every judgment kept: the fits do not depend on the seed
         if name not in _FULL_FITS:
             _FULL_FITS[name] = _sparse_fits(it, wk, lb, truth, true_acc, use_ck)
@@ -495,6 +499,10 @@ def _sparse_fits(it, wk, lb, truth: dict, true_acc: dict, use_ck: bool) -> dict:
     out["conf"] = model.confidence_[has_truth]
     out["correct"] = correct[has_truth]
     out["ece"] = ece(out["conf"], out["correct"])
+    # sampling floor: the ECE a perfectly calibrated consensus with these confidences shows on this
+    # many items (outcomes drawn as Bernoulli(confidence), mean of 50 draws)
+    draws = np.random.default_rng(0).random((50, out["conf"].size)) < out["conf"]
+    out["ece_floor"] = float(np.mean([ece(out["conf"], d) for d in draws]))
     acc_true = np.array([true_acc[t] for t in model.trainer_ids_])
     out["spearman"] = float(spearmanr(model.reliability_, acc_true)[0])
     enough = model.n_evidence_ >= 5
@@ -510,6 +518,61 @@ def _sparse_fits(it, wk, lb, truth: dict, true_acc: dict, use_ck: bool) -> dict:
             import pandas as pd
             pred = ck.DawidSkene().fit_predict(pd.DataFrame({"task": it, "worker": wk, "label": lb}))
             out["crowdkit_ds"] = accuracy_of(pred.to_dict(), truth)
+    return out
+
+
+def true_confusions(items, trainers, labels, truth: dict) -> dict:
+    """What a perfect consensus would know: per trainer, counts of (true label, given label) over
+    every judgment of the full set on an item with truth, and the true class shares."""
+    classes = sorted(set(labels.tolist()) | set(truth.values()))
+    code = {c: i for i, c in enumerate(classes)}
+    judged = np.array([q in truth for q in items])
+    t_codes, trainer_codes = np.unique(trainers[judged], return_inverse=True)
+    true_c = np.array([code[truth[q]] for q in items[judged]])
+    given_c = np.array([code[lab] for lab in labels[judged]])
+    counts = np.zeros((t_codes.size, len(classes), len(classes)))
+    np.add.at(counts, (trainer_codes, true_c, given_c), 1.0)
+    prior = np.bincount([code[t] for t in truth.values()], minlength=len(classes)).astype(float)
+    return {"classes": classes, "trainers": {t: i for i, t in enumerate(t_codes)}, "counts": counts,
+            "prior": prior / prior.sum()}
+
+
+def _oracle_bounds(it, wk, lb, truth: dict, true_acc: dict, oracle: dict) -> dict:
+    """Ceilings no estimator can pass at this k (the replay's items with truth only).
+
+    * ranking: each trainer's accuracy on their sampled judgments scored against the truth (what a
+      perfect consensus gives) ranked against their true accuracy (on all their judgments);
+    * calibration: the Dawid-Skene posterior (independent judgments) with every trainer's true
+      confusion matrix (all their judgments vs truth, half a pseudo-count per cell) and the true
+      class shares; its ECE is the calibration error left by the independence assumption alone."""
+    from scipy.stats import spearmanr
+
+    out: dict = {}
+    judged = np.array([q in truth for q in it])
+    right = np.array([truth.get(q) == lab for q, lab in zip(it, lb, strict=True)])
+    ids, codes = np.unique(wk[judged], return_inverse=True)
+    n = np.bincount(codes, minlength=ids.size)
+    emp = np.bincount(codes, weights=right[judged], minlength=ids.size) / n
+    acc = np.array([true_acc[t] for t in ids])
+    out["oracle_spearman"] = float(spearmanr(emp, acc)[0]) if ids.size > 2 else None
+    five = n >= 5
+    out["oracle_spearman_5"] = float(spearmanr(emp[five], acc[five])[0]) if five.sum() > 2 else None
+    code = {c: i for i, c in enumerate(oracle["classes"])}
+    conf = oracle["counts"] + 0.5
+    log_conf = np.log(conf / conf.sum(axis=2, keepdims=True))
+    q_ids, q_codes = np.unique(it[judged], return_inverse=True)
+    t_idx = np.array([oracle["trainers"][t] for t in wk[judged]])
+    l_idx = np.array([code[lab] for lab in lb[judged]])
+    joint = np.tile(np.log(oracle["prior"]), (q_ids.size, 1))
+    np.add.at(joint, q_codes, log_conf[t_idx, :, l_idx])
+    joint -= np.logaddexp.reduce(joint, axis=1, keepdims=True)
+    post = np.exp(joint)
+    pick = post.argmax(axis=1)
+    truth_c = np.array([code[truth[q]] for q in q_ids])
+    out["oracle_conf"] = post[np.arange(q_ids.size), pick]
+    out["oracle_correct"] = pick == truth_c
+    out["oracle_ece"] = ece(out["oracle_conf"], out["oracle_correct"])
+    out["oracle_accuracy"] = float(out["oracle_correct"].mean())
     return out
 
 
@@ -535,7 +598,8 @@ def run_sparse(sets: list[Path], ck, seeds: int, workers: int, plot: Path | None
             true_acc[t] = float(right[m].mean()) if m.any() else float("nan")
         t_items = np.array(list(truth.keys()))
         t_labels = np.array(list(truth.values()))
-        payload = (items, trainers, labels, t_items, t_labels, true_acc)
+        payload = (items, trainers, labels, t_items, t_labels, true_acc,
+                   true_confusions(items, trainers, labels, truth))
         jobs += [(folder.name, k, seed, payload, ck is not None) for k in SPARSE_KS for seed in range(seeds)]
     log(f"sparse replays: {len(jobs)} fits on {workers} process(es)")
     t0 = time.perf_counter()
@@ -558,10 +622,15 @@ def run_sparse(sets: list[Path], ck, seeds: int, workers: int, plot: Path | None
                          "expertloop_0_1": _mean_sd([r["expertloop_0_1"] for r in rs]),
                          "ece": _mean_sd([r["ece"] for r in rs]),
                          "ece_pooled": round(ece(conf, correct), 4),
+                         "ece_floor": _mean_sd([r["ece_floor"] for r in rs]),
                          "mean_confidence": round(float(conf.mean()), 4),
                          "spearman": _mean_sd([r["spearman"] for r in rs]),
                          "spearman_min5": _mean_sd([r["spearman_5"] for r in rs]),
                          "interval_coverage": _mean_sd([r["interval_coverage"] for r in rs]),
+                         "oracle_spearman": _mean_sd([r["oracle_spearman"] for r in rs]),
+                         "oracle_spearman_min5": _mean_sd([r["oracle_spearman_5"] for r in rs]),
+                         "oracle_ece": _mean_sd([r["oracle_ece"] for r in rs]),
+                         "oracle_accuracy": _mean_sd([r["oracle_accuracy"] for r in rs]),
                          "_conf": conf, "_correct": correct})
     if plot is not None:
         reliability_diagram(rows, plot)
@@ -586,6 +655,24 @@ def run_sparse(sets: list[Path], ck, seeds: int, workers: int, plot: Path | None
                    f"{r['spearman']['mean'] if r['spearman'] else float('nan'):.2f} / "
                    f"{sp5['mean'] if sp5 else float('nan'):.2f} | "
                    f"{r['interval_coverage']['mean'] if r['interval_coverage'] else float('nan'):.2f} |")
+    out += ["", "Oracle bounds (truth used; no method can do better at this k): Spearman of each trainer's "
+            "accuracy on the sampled judgments scored against the truth with their true accuracy (all their "
+            "judgments in the full set vs truth), all trainers / those with >= 5 sampled judgments on items "
+            "with truth; Dawid-Skene posterior with every trainer's true confusion matrix and the true class "
+            "shares: its accuracy and ECE. ECE floor: the ECE that a perfectly calibrated consensus with "
+            "expertloop's confidences shows on this many items (sampling noise alone); pooled ECE: over all "
+            "seeds' items at once.", "",
+            "| set | k | oracle Spearman (all / >= 5) | oracle-confusion DS accuracy | oracle-confusion DS ECE "
+            "| ECE floor | expertloop pooled ECE |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+
+    def m2(d):
+        return "nan" if d is None else f"{d['mean']:.2f}"
+
+    for r in rows:
+        out.append(f"| {r['dataset']} | {r['k']} | {m2(r['oracle_spearman'])} / {m2(r['oracle_spearman_min5'])} | "
+                   f"{ms(r['oracle_accuracy'])} | {ms(r['oracle_ece'])} | {ms(r['ece_floor'])} | "
+                   f"{r['ece_pooled']:.3f} |")
     return out
 
 

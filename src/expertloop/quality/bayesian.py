@@ -53,6 +53,9 @@ __all__ = ["BayesianDawidSkene"]
 
 FloatArray = npt.NDArray[np.float64]
 
+# log Bayes factor above which evidence is "very strong" (2 ln BF > 10; Kass & Raftery 1995)
+_VERY_STRONG = 5.0
+
 
 class BayesianDawidSkene(CategoricalAggregator):
     """Dawid-Skene with Dirichlet priors pooled across trainers (see the module docstring).
@@ -76,6 +79,22 @@ class BayesianDawidSkene(CategoricalAggregator):
         the judgments' label shares (1.0: as much as the posteriors themselves).
         Keeps EM out of the degenerate mode where one class absorbs everything
         and the trainers who name the other are explained as confused.
+    select_class_prior : bool, default True
+        Choose between that anchored class prior and a free one (Laplace only)
+        by their Bayes factor, approximated with the Bayesian information
+        criterion (Schwarz 1978, "Estimating the dimension of a model", Annals
+        of Statistics 6(2)): EM is continued from the anchored fit with the
+        anchor removed, and the free fit is kept only if the judgments'
+        log-likelihood gain, less ``(K - 1) / 2 * log(n_items)`` for the K - 1
+        parameters the anchor had pinned, is "very strong" evidence
+        (``2 ln BF > 10``; Kass & Raftery 1995, "Bayes factors", JASA 90).
+        Weaker evidence is not enough because a free class prior can land in
+        the degenerate mode described above, which on a small set gains a few
+        nats by chance. A class prior that the judgments clearly contradict
+        (a rare class that many trainers name more often than it occurs, in
+        agreement-rich data) is freed. Uses judgments only, and only when
+        some item has two or more judgments or gold: without overlap the
+        class prior and the confusions cannot be told apart.
     error_correlation : float in [0, 1], default 0.2
         ``rho``: how strongly trainers' errors on the same item go together (a
         hard item misleads several of them alike), which the conditional
@@ -116,6 +135,7 @@ class BayesianDawidSkene(CategoricalAggregator):
     reliability_interval_ : (n_trainers, 2) equal-tailed credible interval of it.
     n_judgments_ : (n_trainers,) judgments per trainer; ``n_evidence_`` how many
         of them sit on items with other judgments or gold (what the estimate rests on).
+    class_prior_selected_ : ``"anchored"`` or ``"free"``, the class prior kept.
     error_correlation_ : float, the ``rho`` used (fitted on gold or the parameter).
     n_iter_, log_likelihood_ : EM iterations run; final mean log-likelihood per judgment.
     """
@@ -126,6 +146,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         prior_accuracy: float = 0.7,
         community_strength: float = 30.0,
         class_prior_anchor: float = 1.0,
+        select_class_prior: bool = True,
         error_correlation: float = 0.2,
         gold_calibration: int = 30,
         max_iter: int = 100,
@@ -136,6 +157,7 @@ class BayesianDawidSkene(CategoricalAggregator):
         self.prior_accuracy = prior_accuracy
         self.community_strength = community_strength
         self.class_prior_anchor = class_prior_anchor
+        self.select_class_prior = select_class_prior
         self.error_correlation = error_correlation
         self.gold_calibration = gold_calibration
         self.max_iter = max_iter
@@ -198,20 +220,19 @@ class BayesianDawidSkene(CategoricalAggregator):
 
         design = SparseDesign(data)
         evidence_rows = evidence[:, None].astype(np.float64)
-        prev = -np.inf
-        ll = -np.inf
-        n_iter = 0
-        alpha = np.empty((n_t, k, k))
-        for step in range(1, int(self.max_iter) + 1):
-            n_iter = step
-            alpha, log_conf = self._m_step(design, data, probas * evidence_rows, hyper, s)
-            prior = class_anchor + probas.sum(axis=0)
-            self.class_prior_ = prior / prior.sum()
-            probas, ll = normalise_log_rows(design.log_joint(log_conf, np.log(self.class_prior_)), data)
-            ll /= design.n_labels
-            if abs(ll - prev) < float(self.tol):
-                break
-            prev = ll
+        probas, ll, n_iter = self._em(design, data, probas, evidence_rows, hyper, s, class_anchor)
+        self.class_prior_selected_ = "anchored" if float(self.class_prior_anchor) > 0 else "free"
+        if self.select_class_prior and float(self.class_prior_anchor) > 0 and evidence.any():
+            # BIC (Schwarz 1978) approximation of the log Bayes factor, free against anchored: the
+            # likelihood gain less (K - 1) / 2 * log(n_items) for the K - 1 freed parameters; the
+            # free prior must win by "very strong" evidence (2 ln BF > 10, Kass & Raftery 1995)
+            anchored = (probas, ll, n_iter, self.class_prior_)
+            free, ll_free, it_free = self._em(design, data, probas, evidence_rows, hyper, s, np.ones(k))
+            if (ll_free - ll) * design.n_labels - 0.5 * (k - 1) * np.log(n) > _VERY_STRONG:
+                probas, ll, n_iter = free, ll_free, n_iter + it_free
+                self.class_prior_selected_ = "free"
+            else:
+                probas, ll, n_iter, self.class_prior_ = anchored
         alpha, log_conf = self._m_step(design, data, probas * evidence_rows, hyper, s)
         self._finish(alpha, n_iter, ll)
         rho = float(self.error_correlation)
@@ -226,6 +247,32 @@ class BayesianDawidSkene(CategoricalAggregator):
             joint += np.log(self.class_prior_)
             probas, _ = normalise_log_rows(joint, data)
         return probas
+
+    def _em(
+        self,
+        design: SparseDesign,
+        data: EncodedLabels,
+        probas: FloatArray,
+        evidence_rows: FloatArray,
+        hyper: FloatArray,
+        s: float,
+        class_anchor: FloatArray,
+    ) -> tuple[FloatArray, float, int]:
+        """EM from ``probas``: posteriors, mean log-likelihood per judgment, iterations run."""
+        prev = -np.inf
+        ll = -np.inf
+        n_iter = 0
+        for step in range(1, int(self.max_iter) + 1):
+            n_iter = step
+            _, log_conf = self._m_step(design, data, probas * evidence_rows, hyper, s)
+            prior = class_anchor + probas.sum(axis=0)
+            self.class_prior_ = prior / prior.sum()
+            probas, ll = normalise_log_rows(design.log_joint(log_conf, np.log(self.class_prior_)), data)
+            ll /= design.n_labels
+            if abs(ll - prev) < float(self.tol):
+                break
+            prev = ll
+        return probas, ll, n_iter
 
     def _rho_from_gold(
         self, data: EncodedLabels, alpha: FloatArray, per_item: IntArray, judged_gold: IntArray

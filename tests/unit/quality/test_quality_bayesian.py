@@ -240,3 +240,47 @@ def test_gold_estimates_how_much_errors_go_together():
     # independent errors: gold finds little correlation
     items, trainers, labels, truth, gold = _correlated_crowd(1, hard_share=0.0)
     assert BayesianDawidSkene().fit(items, trainers, labels, gold=gold).error_correlation_ <= 0.15
+
+
+def _skewed_crowd(seed=3, n_items=3000, per_item=3, n_trainers=40, rare=0.1):
+    """Class 1 is rare (10% of items) but trainers name it on a fifth of class-0 items,
+    so the label shares (about 27% class 1) misstate the class prior."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random(n_items) < rare).astype(int)
+    items = np.repeat(np.arange(n_items), per_item)
+    trainers = rng.integers(0, n_trainers, items.size)
+    t = truth[items]
+    flip = np.where(t == 0, rng.random(items.size) < 0.2, rng.random(items.size) < 0.05)
+    return items, trainers, np.where(flip, 1 - t, t), truth
+
+
+def test_class_prior_is_freed_when_the_judgments_contradict_the_label_shares():
+    items, trainers, labels, truth = _skewed_crowd()
+    free = BayesianDawidSkene().fit(items, trainers, labels)
+    pinned = BayesianDawidSkene(select_class_prior=False).fit(items, trainers, labels)
+    assert free.class_prior_selected_ == "free"
+    assert pinned.class_prior_selected_ == "anchored"
+    share = truth.mean()  # 0.116 in this draw; the label shares say 0.29
+    assert abs(free.class_prior_[1] - share) < 0.03 < 0.1 < abs(pinned.class_prior_[1] - share)
+    assert accuracy(free, truth) > accuracy(pinned, truth)
+
+
+def test_class_prior_stays_anchored_when_the_likelihood_does_not_ask_for_more():
+    # symmetric errors: the label shares are an unbiased class prior, freeing it gains nothing
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 2, 300)
+    items = np.repeat(np.arange(300), 3)
+    trainers = rng.integers(0, 20, items.size)
+    labels = np.where(rng.random(items.size) < 0.75, truth[items], 1 - truth[items])
+    model = BayesianDawidSkene().fit(items, trainers, labels)
+    assert model.class_prior_selected_ == "anchored"
+
+
+def test_class_prior_stays_anchored_without_overlap():
+    # one judgment per item: the class prior and the confusions cannot be told apart, and a freed
+    # prior would only move the confidence of lone judgments on no evidence about anyone
+    items, trainers, labels, _ = _skewed_crowd(per_item=1, n_items=20000)
+    model = BayesianDawidSkene().fit(items, trainers, labels)
+    assert model.class_prior_selected_ == "anchored"
+    pinned = BayesianDawidSkene(select_class_prior=False).fit(items, trainers, labels)
+    assert np.allclose(model.confidence_, pinned.confidence_)
