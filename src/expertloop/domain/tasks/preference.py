@@ -30,6 +30,8 @@ from .base import (
 )
 from .pairs import consensus_meta, kto_records, pair_records
 
+MAX_SCALE_END = 10  # a signed scale runs at most from -10 to 10 (HelpSteer3 uses -3..3)
+
 
 def best_first(response: Obj) -> list[int] | None:
     """Best-first indices of a judgment, or None for a tie."""
@@ -60,14 +62,16 @@ class Preference(TaskTypeSpec):
     pairwise = True
 
     def check_options(self, c: Checker, options: Obj) -> Obj:
+        # The page draws one button per point of a signed scale: a bounded scale is a usable one.
         crit = c.string_list(options, "criteria", "options", required=False)
         if options.get("allow_ties") is not None and not isinstance(options["allow_ties"], bool):
             c.fail("options.allow_ties", "must be true or false")
         scale = options.get("scale")
         if scale is not None and (not isinstance(scale, list) or len(scale) != 2
                                   or not all(isinstance(v, int) and not isinstance(v, bool) for v in scale)
-                                  or not scale[0] < 0 < scale[1]):
-            c.fail("options.scale", f"must be [min, max] integers with min < 0 < max, such as [-3, 3]; got {scale!r}")
+                                  or not -MAX_SCALE_END <= scale[0] < 0 < scale[1] <= MAX_SCALE_END):
+            c.fail("options.scale", f"must be [min, max] integers with -{MAX_SCALE_END} <= min < 0 < max <= "
+                                    f"{MAX_SCALE_END}, such as [-3, 3]; got {scale!r}")
         c.no_unknown(options, ("criteria", "allow_ties", "scale"), "options")
         return {**options, "criteria": crit or []}
 

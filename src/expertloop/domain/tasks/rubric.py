@@ -26,6 +26,10 @@ from .base import (
 )
 from .pairs import pair_records
 
+# The page draws one control per point of a scale: a criterion's scale is bounded so it stays usable.
+MAX_SCALE_SPAN = 100
+MAX_SCALE_END = 1000
+
 
 def overall(scores: Obj) -> float | None:
     """One answer's overall score: the mean of its criteria (raw points, so a criterion with a
@@ -69,8 +73,10 @@ class Rubric(TaskTypeSpec):
                 scale = crit.get("scale", [1, 5])
                 if (not isinstance(scale, list) or len(scale) != 2
                         or not all(isinstance(s, int) and not isinstance(s, bool) for s in scale)
-                        or scale[0] >= scale[1]):
-                    c.fail(join(where, "scale"), "must be [min, max] integers with min < max")
+                        or scale[0] >= scale[1] or scale[1] - scale[0] > MAX_SCALE_SPAN
+                        or abs(scale[0]) > MAX_SCALE_END or abs(scale[1]) > MAX_SCALE_END):
+                    c.fail(join(where, "scale"), f"must be [min, max] integers with min < max, at most "
+                                                 f"{MAX_SCALE_SPAN} apart and within ±{MAX_SCALE_END}")
                     continue
                 normalised.append({"name": cname, "scale": scale,
                                    "description": crit.get("description", "")})
