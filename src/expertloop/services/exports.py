@@ -179,7 +179,7 @@ def item_consensus(spec: TaskTypeSpec, item_id: int, responses: list[dict],
     for part in sorted(votes):
         key = key_of(item_id, part)
         parts.append(PartConsensus(answer=inferred.label(key), confidence=inferred.posterior(key),
-                                   votes=dict(votes[part])))
+                                   votes=dict(votes[part]), part=part))
     return ItemConsensus(responses=responses, parts=parts)
 
 

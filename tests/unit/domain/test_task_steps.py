@@ -125,3 +125,15 @@ def test_a_qualification_exam_can_ask_for_step_ratings():
     golds = [q.gold for q in exam.questions]
     answers = [{"ratings": [1, -1, None]}, {"ratings": [1, 1, -1]}]
     assert score_attempt("steps", answers, golds) == pytest.approx((1 + 2 / 3) / 2)
+
+
+def test_a_step_nobody_rated_keeps_every_later_step_in_its_place():
+    # three judgments rate steps 1 and 3 and leave step 2 unrated: the consensus of step 3 must
+    # stay step 3's (it used to slide into step 2's place)
+    responses = [{"ratings": [-1, None, 1]}, {"ratings": [-1, None, 1]}, {"ratings": [-1, None, 0]}]
+    cons = ItemConsensus(responses, [PartConsensus("-1", 0.9, {"-1": 3}, part=0),
+                                     PartConsensus("1", 0.7, {"1": 2, "0": 1}, part=2)])
+    [record] = consensus_records("steps", ExportFormat.stepwise, ITEM, STOP, cons, {"item": "s1"})
+    assert record["metadata"]["ratings"] == [-1, None, 1]
+    assert record["labels"] == [False]
+    assert [s["step"] for s in record["metadata"]["steps"]] == [0]

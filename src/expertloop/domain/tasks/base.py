@@ -83,6 +83,7 @@ class PartConsensus:
     answer: str | None                 # the consensus answer (None: no consensus)
     confidence: float | None           # its posterior
     votes: dict[str, int] = field(default_factory=dict)  # counted judgments per answer
+    part: int | None = None            # which part of the item (a claim's or a step's index)
 
     @property
     def total(self) -> int:
@@ -114,6 +115,12 @@ class ItemConsensus:
     @property
     def judgments(self) -> int:
         return len(self.responses)
+
+    def by_part(self) -> dict[int, PartConsensus]:
+        """The parts by their index in the item. Only parts some judgment answered are listed, so
+        a step nobody rated is absent here rather than shifting every later step; parts built
+        without an index are taken in order."""
+        return {i if p.part is None else p.part: p for i, p in enumerate(self.parts)}
 
     @property
     def confidence(self) -> float | None:

@@ -165,21 +165,29 @@ class Steps(TaskTypeSpec):
         return None
 
     def attach_consensus(self, record: Obj, options: Obj, payload: Obj, consensus: ItemConsensus) -> None:
-        record["metadata"]["consensus_ratings"] = [None if p.answer is None else int(p.answer)
-                                                   for p in consensus.parts]
+        record["metadata"]["consensus_ratings"] = consensus_ratings(payload, consensus)
 
     def consensus_records(self, fmt: ExportFormat, payload: Obj, options: Obj,
                           consensus: ItemConsensus, metadata: Obj) -> list[Obj]:
-        ratings = [int(p.answer) if p.answer is not None else None for p in consensus.parts]
+        ratings = consensus_ratings(payload, consensus)
         labels = stepwise_labels(ratings)
-        steps = [{"step": i, "rating": r, "confidence": rounded(p.confidence), "agreement": p.agreement,
-                  "distribution": p.distribution(ANSWERS)}
-                 for i, (r, p) in enumerate(zip(ratings, consensus.parts, strict=False))]
+        by_part = consensus.by_part()
+        steps = [{"step": i, "rating": r, "confidence": rounded(p.confidence) if p else None,
+                  "agreement": p.agreement if p else None, "distribution": p.distribution(ANSWERS) if p else None}
+                 for i, r in enumerate(ratings) for p in [by_part.get(i)]]
         meta = {**metadata, "judgments": consensus.judgments, "ratings": ratings,
                 "first_negative": first_negative(ratings), "confidence": rounded(consensus.confidence),
                 "steps": steps[:len(labels)]}
         return [{"prompt": payload["problem"], "completions": payload["steps"][:len(labels)], "labels": labels,
                  "metadata": meta}]
+
+
+def consensus_ratings(payload: Obj, consensus: ItemConsensus) -> list[int | None]:
+    """The consensus rating of every step of the item, by step index (None where no judgment
+    rated the step, e.g. after a first -1)."""
+    by_part = consensus.by_part()
+    return [None if (p := by_part.get(i)) is None or p.answer is None else int(p.answer)
+            for i in range(len(payload["steps"]))]
 
 
 SPEC = Steps()

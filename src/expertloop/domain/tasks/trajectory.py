@@ -451,6 +451,8 @@ class Trajectory(TaskTypeSpec):
 def consensus_by_part(consensus: ItemConsensus) -> dict[int, Any]:
     """The item's parts by index: the step indices that got labels, then the verdict (``n``);
     ``ItemConsensus.parts`` lists them in that (sorted) order."""
+    if all(p.part is not None for p in consensus.parts):
+        return consensus.by_part()
     keys = sorted({part for r in consensus.responses for part, _ in SPEC.categorical_answers(r)})
     return dict(zip(keys, consensus.parts, strict=False))
 
