@@ -118,3 +118,25 @@ def test_a_consent_withdrawal_drops_the_stored_fit_at_once(session):
     assert trainers[0].expert_id not in {c["expert_id"] for c in report["trainers"]}
     f.run_jobs(session)
     assert _stored(session, p["id"]).judgments == 2
+
+
+def test_a_fit_made_before_a_withdrawal_is_never_stored(session):
+    """A refit reads the judgments, fits with no transaction open, then stores: a withdrawal in
+    between must not let the withdrawn trainer's work back into the stored fit."""
+    from expertloop.services import consent
+
+    p, trainers = _setup(session, n_items=2, n_trainers=2)
+    for actor in trainers:
+        _submit(session, actor, p["id"], "yes")
+    with uow.read(session):
+        judgments, last_id = consensus._coverage(session, p["id"])
+        fitted = consensus.fit_consensus(consensus.project_judgments(session, p["id"], TaskType.label))
+    assert judgments == 2
+    consent.withdraw(session, f.ADMIN, p["id"], expert_id=trainers[0].expert_id, reason="asked by email")
+    assert _stored(session, p["id"]) is None  # the withdrawal dropped the stored fit
+    stored = uow.run_write(session, lambda: consensus.store_fit(session, p["id"], TaskType.label, fitted,
+                                                                judgments, last_id))
+    assert stored is False and _stored(session, p["id"]) is None
+    f.run_jobs(session)  # the refit the withdrawal queued stores the right fit
+    row = _stored(session, p["id"])
+    assert row is not None and row.judgments == 1

@@ -24,7 +24,6 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, defer
 
-from ..domain.assignments import DONE_STATES
 from ..domain.grading import categorical_answers
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
@@ -33,7 +32,6 @@ from .clock import utcnow
 from .uow import read as uow_read
 from .uow import reads, run_write
 
-_DONE = [s.value for s in DONE_STATES]
 # What a trainer is assumed to get right before overlap or gold says otherwise (the prior of the
 # consensus model, BayesianDawidSkene.prior_accuracy): the confidence a lone judgment gets.
 PRIOR_ACCURACY = 0.7
@@ -311,8 +309,19 @@ def _times(micros: np.ndarray) -> list[datetime]:
 def _coverage(session: Session, project_id: int) -> tuple[int, int | None]:
     """(judgments, newest judgment id) of the project as a fit would read them now."""
     n, last = session.execute(select(func.count(), func.max(Assignment.id)).where(
-        Assignment.project_id == project_id, Assignment.state.in_(_DONE), repo.consent_stands())).one()
+        Assignment.project_id == project_id, repo.counted_judgment())).one()
     return int(n), last
+
+
+def _still_counted(session: Session, project_id: int, judgments: int, last_id: int | None) -> bool:
+    """Whether every judgment a fit read still counts: the judgments up to the newest it read are
+    as many as it read. Newer judgments may have arrived (the next refit takes them); a withdrawal
+    or a rejection among those it read means the fit must never be stored."""
+    if last_id is None:
+        return True
+    n = session.execute(select(func.count()).where(
+        Assignment.project_id == project_id, Assignment.id <= last_id, repo.counted_judgment())).scalar_one()
+    return int(n) == judgments
 
 
 def _stale(session: Session, project_id: int, stored: Consensus) -> bool:
@@ -375,9 +384,13 @@ def fit_and_store(session: Session, project_id: int, task_type: TaskType, *,
 
 def store_fit(session: Session, project_id: int, task_type: TaskType, fitted: Consensus, judgments: int,
               last_id: int | None, *, now: datetime | None = None, report: dict | None = None) -> bool:
-    """Store ``fitted`` as the project's fit unless a fit covering later judgments is stored."""
+    """Store ``fitted`` as the project's fit unless a fit covering later judgments is stored, or a
+    judgment the fit read no longer counts (withdrawn or rejected while it was being fitted: the
+    refit queued by that change stores the right one)."""
     row = session.get(ConsensusFit, project_id)
     if row is not None and (row.last_assignment_id or 0) > (last_id or 0):
+        return False
+    if not _still_counted(session, project_id, judgments, last_id):
         return False
     trainers, items = _serialise(fitted)
     if row is None:
