@@ -83,3 +83,23 @@ def test_the_server_runs_jobs_in_process_when_configured(fresh_url):
     # the handler refuses a refit without a project: recorded as a failed attempt, queued for retry
     assert view["attempts"] == 1 and view["state"] == "queued" and "project_id" in view["error"]
     engine.dispose()
+
+
+def test_the_quality_api_reads_the_report_the_refit_job_stored(client, session):
+    """The quality report reads every judgment: the API serves the copy the job stored (and says
+    when it was computed); ``fresh=true`` computes it on the request."""
+    admin = auth(token(session, "admin"))
+    pid = client.post("/api/v1/projects", headers=admin, json={
+        "name": "Labels", "task_type": "label", "options": {"labels": ["yes", "no"]}, "overlap": 1}).json()["id"]
+    client.post(f"/api/v1/projects/{pid}/items", headers=admin, json=[item_for("label", i) for i in range(2)])
+    trainer = auth(token(session, "trainer", expert(session)["id"]))
+    for label in ("yes", "no"):
+        lease = client.post(f"/api/v1/projects/{pid}/assignments/next", headers=trainer).json()
+        client.post(f"/api/v1/assignments/{lease['assignment_id']}/submit", headers=trainer,
+                    json={"response": {"label": label}})
+    run_jobs(session)
+    stored = client.get(f"/api/v1/projects/{pid}/quality", headers=admin)
+    assert stored.status_code == 200 and stored.json()["computed_at"] is not None
+    assert stored.json()["judgments"] == 2
+    fresh = client.get(f"/api/v1/projects/{pid}/quality", headers=admin, params={"fresh": "true"})
+    assert fresh.status_code == 200 and fresh.json()["computed_at"] is None and fresh.json()["judgments"] == 2
