@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ..domain.grading import categorical_answers, gold_tally
@@ -78,12 +78,20 @@ def gold_answered(session: Session, project_id: int, expert_id: int) -> int:
 
 def after_submit(session: Session, project: Project, item: Item, assignment: Assignment, now: datetime) -> None:
     """Decisions after one judgment, from the project's stored consensus: work proportional to
-    the item, never to the project. The refit itself is queued (debounced) for a job."""
+    the item, never to the project. The refit itself is queued (debounced) for a job.
+
+    ``assignment`` is the judgment just submitted, possibly not yet flushed: the reads here
+    (the queued refit, the stored fit, the item's judgments) need none of the submit's pending
+    writes, since the submitted judgment is added to the item's judgments in memory, so they run
+    without flushing and the submit's writes go out together when the unit commits."""
     task_type = TaskType(project.task_type)
     _event(session, item.id, "judged", {"assignment_id": assignment.id}, now)
-    evidence = ItemEvidence(session, project, item, task_type)
-    if evidence.categorical:
-        jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True)
+    evidence = ItemEvidence(session, project, item, task_type, submitted=assignment)
+    with session.no_autoflush:
+        if evidence.categorical:
+            jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True)
+        if project.adaptive_overlap is not None and not in_gold_pool(project, item):
+            evidence.load()
     if project.quality_floor is not None:
         _apply_quality_floor(session, project, task_type, item, assignment.expert_id, evidence, now)
     if in_gold_pool(project, item):
@@ -98,19 +106,31 @@ class ItemEvidence:
     """One item's judgments and the project's per-trainer model (confusions, class prior) from
     the stored consensus fit, read at most once per submission however many decisions (quality
     floor, adaptive overlap) use them. A project with no stored fit yet is fitted (and the fit
-    stored) once, here; afterwards the ``refit_consensus`` job keeps it current."""
+    stored) once, here; afterwards the ``refit_consensus`` job keeps it current.
 
-    def __init__(self, session: Session, project: Project, item: Item, task_type: TaskType):
+    ``submitted``: the judgment being submitted in this unit. It counts by construction (done,
+    under a consent that stands), so it is taken from memory and the item's other judgments from
+    the database; reading them then needs no flush of the submit's own writes."""
+
+    def __init__(self, session: Session, project: Project, item: Item, task_type: TaskType, *,
+                 submitted: Assignment | None = None):
         self.session, self.project, self.item, self.task_type = session, project, item, task_type
+        self.submitted = submitted
         self.categorical = task_spec(task_type).has_consensus  # has categorical answers
         self._model: TrainerModel | bool | None = False
         self._judgments: list[tuple[int, dict, datetime]] | None = None
+        self._escalated_at: datetime | None = None
+
+    def load(self) -> None:
+        """Read the model and the judgments now (what adaptive overlap needs)."""
+        _ = self.model, self.judgments
 
     @property
     def model(self) -> TrainerModel | None:
         if self._model is False:
             model = trainer_model(self.session, self.project.id)
             if model is None and self.categorical:
+                self.session.flush()  # the first fit reads the whole project, this judgment included
                 fit_and_store(self.session, self.project.id, self.task_type)
                 model = trainer_model(self.session, self.project.id)
             self._model = model
@@ -120,11 +140,34 @@ class ItemEvidence:
     def judgments(self) -> list[tuple[int, dict, datetime]]:
         """(expert, response, leased_at) of the item's counted judgments, oldest first."""
         if self._judgments is None:
-            self._judgments = [tuple(r) for r in self.session.execute(
-                select(Assignment.expert_id, Assignment.response, Assignment.leased_at)
-                .where(Assignment.item_id == self.item.id, repo.counted_judgment())
-                .order_by(Assignment.id)).all()]
-        return self._judgments
+            self._load_judgments()
+        return self._judgments  # type: ignore[return-value]
+
+    @property
+    def escalated_at(self) -> datetime | None:
+        """When the item was first escalated (None if never): judgments leased since count as senior."""
+        if self._judgments is None:
+            self._load_judgments()
+        return self._escalated_at
+
+    def _load_judgments(self) -> None:
+        # One statement for both: the first escalation (an aggregate, so always one row) left-joined
+        # to the item's counted judgments.
+        escalated = (select(func.min(ItemEvent.created_at).label("first"))
+                     .where(ItemEvent.item_id == self.item.id, ItemEvent.kind == "escalated").subquery())
+        on = and_(Assignment.item_id == self.item.id, repo.counted_judgment())
+        if self.submitted is not None:
+            on = and_(on, Assignment.id != self.submitted.id)
+        rows = self.session.execute(
+            select(escalated.c.first, Assignment.id, Assignment.expert_id, Assignment.response, Assignment.leased_at)
+            .select_from(escalated).outerjoin(Assignment, on).order_by(Assignment.id)).all()
+        self._escalated_at = rows[0][0] if rows else None
+        judged = [(r[1], r[2], r[3], r[4]) for r in rows if r[1] is not None]
+        if self.submitted is not None:
+            a = self.submitted
+            judged.append((a.id, a.expert_id, a.response, a.leased_at))
+            judged.sort(key=lambda j: j[0])
+        self._judgments = [(e, r, leased) for _id, e, r, leased in judged]
 
     def posteriors(self) -> list[np.ndarray]:
         """The item's posterior per part (one for most types, one per claim for fact-checks),
@@ -259,8 +302,7 @@ def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidenc
     confidence = float(weakest.max())
     tiers_cfg = project.tiers or {}
     escalation = tiers_cfg.get("escalation_tier")
-    escalated_at = session.execute(select(func.min(ItemEvent.created_at)).where(
-        ItemEvent.item_id == item.id, ItemEvent.kind == "escalated")).scalar_one()
+    escalated_at = evidence.escalated_at
     # The rule counts the item's counted judgments, not its filled slots (``done_count`` still
     # holds a slot for work whose consent was later withdrawn).
     n_counted = len(evidence.judgments)
