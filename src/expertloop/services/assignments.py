@@ -8,10 +8,11 @@ live leases plus judgments than its overlap, and no expert holds two on one item
 
 from __future__ import annotations
 
+import functools
 import random
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -272,12 +273,7 @@ def _load_for_submit(session: Session, actor: Actor, assignment_id: int,
     the assignment — each lock's statement re-reading its row."""
     fresh = {"populate_existing": True}
     sqlite = is_sqlite(session)
-    entities = (Assignment, Item, Project, Expert) if sqlite else (Assignment, Project, Expert)
-    stmt = select(*entities).join(Project, Project.id == Assignment.project_id).join(
-        Expert, Expert.id == Assignment.expert_id).where(Assignment.id == assignment_id)
-    if sqlite:
-        stmt = stmt.join(Item, Item.id == Assignment.item_id)
-    row = session.execute(stmt.execution_options(**fresh)).one_or_none()
+    row = session.execute(_submit_rows(sqlite), {"assignment_id": assignment_id}).one_or_none()
     if row is None or not can_see_assignment(actor, row[0].expert_id):
         raise NotFound(f"assignment {assignment_id} not found")
     if not can_work_on(actor, row[0].expert_id):
@@ -292,6 +288,17 @@ def _load_for_submit(session: Session, actor: Actor, assignment_id: int,
     item = session.execute(select(Item).where(Item.id == a.item_id).with_for_update()
                            .execution_options(**fresh)).scalar_one()
     return _lock_assignment(session, a.id), item, project, expert
+
+
+@functools.cache
+def _submit_rows(with_item: bool) -> Select:
+    """The submit's first read, built once (building a statement costs more than running it here)."""
+    entities = (Assignment, Item, Project, Expert) if with_item else (Assignment, Project, Expert)
+    stmt = select(*entities).join(Project, Project.id == Assignment.project_id).join(
+        Expert, Expert.id == Assignment.expert_id).where(Assignment.id == bindparam("assignment_id"))
+    if with_item:
+        stmt = stmt.join(Item, Item.id == Assignment.item_id)
+    return stmt.execution_options(populate_existing=True)
 
 
 def _lock_assignment(session: Session, assignment_id: int) -> Assignment:

@@ -10,13 +10,14 @@ history (``item_events``) and notifications for managers.
 
 from __future__ import annotations
 
+import functools
 import random
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain.grading import categorical_answers, gold_tally
@@ -83,23 +84,30 @@ def after_submit(session: Session, project: Project, item: Item, assignment: Ass
     ``assignment`` is the judgment just submitted, possibly not yet flushed: the reads here
     (the queued refit, the stored fit, the item's judgments) need none of the submit's pending
     writes, since the submitted judgment is added to the item's judgments in memory, so they run
-    without flushing and the submit's writes go out together when the unit commits."""
+    without flushing. The item's history (``item_events``) is written in one statement at the end."""
     task_type = TaskType(project.task_type)
-    _event(session, item.id, "judged", {"assignment_id": assignment.id}, now)
+    events: list[dict] = []
+    _event(events, item.id, "judged", {"assignment_id": assignment.id}, now)
     evidence = ItemEvidence(session, project, item, task_type, submitted=assignment)
     with session.no_autoflush:
         if evidence.categorical:
             jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True)
         if project.adaptive_overlap is not None and not in_gold_pool(project, item):
             evidence.load()
+    _decide(session, project, task_type, item, assignment, evidence, now, events)
+    session.execute(insert(ItemEvent), events)
+
+
+def _decide(session: Session, project: Project, task_type: TaskType, item: Item, assignment: Assignment,
+            evidence: ItemEvidence, now: datetime, events: list[dict]) -> None:
     if project.quality_floor is not None:
         _apply_quality_floor(session, project, task_type, item, assignment.expert_id, evidence, now)
     if in_gold_pool(project, item):
         return
     if project.adaptive_overlap is not None:
-        _adapt(session, project, item, evidence, now)
+        _adapt(session, project, item, evidence, now, events)
     elif task_spec(task_type).escalates_on_disagreement and project.tiers:
-        _escalate_on_disagreement(session, project, item, now)
+        _escalate_on_disagreement(session, project, item, now, events)
 
 
 class ItemEvidence:
@@ -151,16 +159,8 @@ class ItemEvidence:
         return self._escalated_at
 
     def _load_judgments(self) -> None:
-        # One statement for both: the first escalation (an aggregate, so always one row) left-joined
-        # to the item's counted judgments.
-        escalated = (select(func.min(ItemEvent.created_at).label("first"))
-                     .where(ItemEvent.item_id == self.item.id, ItemEvent.kind == "escalated").subquery())
-        on = and_(Assignment.item_id == self.item.id, repo.counted_judgment())
-        if self.submitted is not None:
-            on = and_(on, Assignment.id != self.submitted.id)
-        rows = self.session.execute(
-            select(escalated.c.first, Assignment.id, Assignment.expert_id, Assignment.response, Assignment.leased_at)
-            .select_from(escalated).outerjoin(Assignment, on).order_by(Assignment.id)).all()
+        exclude = self.submitted.id if self.submitted is not None else 0  # ids start at 1
+        rows = self.session.execute(_item_judgments(), {"item_id": self.item.id, "exclude": exclude}).all()
         self._escalated_at = rows[0][0] if rows else None
         judged = [(r[1], r[2], r[3], r[4]) for r in rows if r[1] is not None]
         if self.submitted is not None:
@@ -198,6 +198,19 @@ class ItemEvidence:
                 confusions = np.array([model.confusion_of(e) for e, _v in answers])
                 out.append(posterior_for_item([code[v] for _e, v in answers], confusions, model.class_prior))
         return out
+
+
+@functools.cache
+def _item_judgments() -> Select:
+    """An item's first escalation (an aggregate, so always one row) left-joined to its counted
+    judgments but one (``:exclude``): both in one statement, built once."""
+    item_id = bindparam("item_id")
+    escalated = (select(func.min(ItemEvent.created_at).label("first"))
+                 .where(ItemEvent.item_id == item_id, ItemEvent.kind == "escalated").subquery())
+    on = and_(Assignment.item_id == item_id, repo.counted_judgment(), Assignment.id != bindparam("exclude"))
+    return (select(escalated.c.first, Assignment.id, Assignment.expert_id, Assignment.response,
+                   Assignment.leased_at)
+            .select_from(escalated).outerjoin(Assignment, on).order_by(Assignment.id))
 
 
 def _one_coin_posterior(model: TrainerModel, answers: list[tuple[int, str]], classes: list[str]) -> np.ndarray:
@@ -289,7 +302,8 @@ def pause_trainer(session: Session, project: Project, expert_id: int, reason: st
 
 
 # -- adaptive overlap ------------------------------------------------------------------------------
-def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidence, now: datetime) -> None:
+def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidence, now: datetime,
+           events: list[dict]) -> None:
     from ..quality.adaptive import AdaptiveOverlap
 
     spec = project.adaptive_overlap
@@ -323,7 +337,7 @@ def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidenc
         item.target_overlap = item.done_count + 1
         if item.required_tier != escalation:
             item.required_tier = escalation
-            _event(session, item.id, "escalated", {"tier": escalation, "confidence": round(confidence, 4),
+            _event(events, item.id, "escalated", {"tier": escalation, "confidence": round(confidence, 4),
                                                    "reason": f"still below {spec['target_confidence']} "
                                                              f"after {item.done_count} judgments"}, now)
             session.add(Notification(kind="item_escalated", project_id=project.id, item_id=item.id, created_at=now,
@@ -335,7 +349,7 @@ def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidenc
             chosen = rule.route(weakest)
             item.required_tier = chosen.name if chosen is not None else None
             detail["tier"] = item.required_tier
-    _event(session, item.id, "decided", detail, now)
+    _event(events, item.id, "decided", detail, now)
 
 
 def _priced_tiers(session: Session, project: Project, model: TrainerModel) -> list:
@@ -372,7 +386,8 @@ def _typical_minutes(session: Session, project: Project) -> float:
 
 
 # -- factcheck disagreement ------------------------------------------------------------------------
-def _escalate_on_disagreement(session: Session, project: Project, item: Item, now: datetime) -> None:
+def _escalate_on_disagreement(session: Session, project: Project, item: Item, now: datetime,
+                              events: list[dict]) -> None:
     """Trainers who disagree on a factual claim send the item to the senior tier, once."""
     escalation = (project.tiers or {}).get("escalation_tier")
     if escalation is None or item.required_tier == escalation:
@@ -387,14 +402,14 @@ def _escalate_on_disagreement(session: Session, project: Project, item: Item, no
         return
     item.required_tier = escalation
     item.target_overlap = item.done_count + 1
-    _event(session, item.id, "escalated", {"tier": escalation, "reason": "trainers disagree on claims",
+    _event(events, item.id, "escalated", {"tier": escalation, "reason": "trainers disagree on claims",
                                            "claims": disputed}, now)
     session.add(Notification(kind="item_escalated", project_id=project.id, item_id=item.id, created_at=now,
                              message=f"item {item.external_id or item.id} escalated to {escalation}: "
                                      f"trainers disagree on claim(s) {', '.join(str(i + 1) for i in disputed)}"))
 
 
-def _event(session: Session, item_id: int, kind: str, detail: dict, now: datetime) -> None:
-    session.add(ItemEvent(item_id=item_id, kind=kind, detail=detail, created_at=now))
+def _event(events: list[dict], item_id: int, kind: str, detail: dict, now: datetime) -> None:
+    events.append({"item_id": item_id, "kind": kind, "detail": detail, "created_at": now})
 
 
