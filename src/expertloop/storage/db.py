@@ -32,8 +32,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int | Non
 
 # PostgreSQL connection pool. Every unit of work checks a connection out and back in, so:
 # - pre-ping (one ``SELECT 1`` per checkout) lets a server restart or failover cost no request;
-# - LIFO hands out the connection used last, so a quiet process keeps few connections warm and
-#   the rest can be recycled instead of each being pinged in turn;
+# - LIFO hands out the connection used last, so a quiet process works on few connections and
+#   the others sit idle until recycled;
 # - recycling after 30 minutes outlives idle timeouts of servers and proxies in between.
 # Size: SQLAlchemy's default, 5 kept plus 10 more under load per process (``pool_size`` above).
 POSTGRESQL_POOL = {"pool_pre_ping": True, "pool_use_lifo": True, "pool_recycle": 1800}
