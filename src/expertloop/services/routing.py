@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Select, and_, bindparam, func, insert, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain.grading import categorical_answers, gold_tally
@@ -204,7 +204,7 @@ class ItemEvidence:
 def _item_judgments() -> Select:
     """An item's first escalation (an aggregate, so always one row) left-joined to its counted
     judgments but one (``:exclude``): both in one statement, built once."""
-    item_id = bindparam("item_id")
+    item_id: BindParameter[int] = bindparam("item_id")
     escalated = (select(func.min(ItemEvent.created_at).label("first"))
                  .where(ItemEvent.item_id == item_id, ItemEvent.kind == "escalated").subquery())
     on = and_(Assignment.item_id == item_id, repo.counted_judgment(), Assignment.id != bindparam("exclude"))
