@@ -11,7 +11,9 @@ Filling: experts and the project go through the services; items and judgments ar
 inserted with SQLAlchemy Core (``insert(...)`` of many rows at once): each filled item has 3
 judgments from 3 of 50 trainers, each right with probability 0.85 (seed 7). When the code has
 the stored consensus fit (0.2), the ``refit_consensus`` job is run once after filling, as a
-worker would; timed submits then queue refits that no worker runs during the timing.
+worker would; timed submits then queue refits that no worker runs during the timing. A filled
+PostgreSQL database is vacuumed and analysed, as autovacuum would after the bulk load. The
+``stmts`` column is the median number of SQL statements per submit.
 
     python bench/submit.py [--sizes 3000,30000,100000] [--submits 200] [--pg URL]
 
@@ -35,7 +37,7 @@ from pathlib import Path
 ROOT = Path(os.environ.get("EXPERTLOOP_BENCH_SRC", Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(ROOT / "src"))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import event, insert  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from expertloop.config import Settings  # noqa: E402
@@ -152,18 +154,26 @@ def fill(db: Database, overlap, judgments: int, fresh_items: int) -> tuple[int, 
     fill_s = time.perf_counter() - t0
     with Session() as s:
         how = _refit(s, pid)
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect() as conn:
-            conn.exec_driver_sql("COMMIT")
-            conn.exec_driver_sql("ANALYZE")
+    if db.engine.dialect.name == "postgresql":  # as autovacuum would after the bulk load
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     return pid, ids, how, fill_s
 
 
-def time_submits(db: Database, pid: int, trainer_ids: list[int], n: int) -> list[float]:
+def time_submits(db: Database, pid: int, trainer_ids: list[int], n: int) -> tuple[list[float], list[int]]:
+    """Submit times (ms) and SQL statements per submit (cursor executions; with PostgreSQL add
+    BEGIN, COMMIT and the pool's pre-ping, round trips the driver makes outside a cursor)."""
     Session = make_sessionmaker(db.engine)
     settings = Settings(database_url=db.url)
     rng = random.Random(11)
     out: list[float] = []
+    statements: list[int] = []
+    counter = [0]
+
+    def count(*_args) -> None:
+        counter[0] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
     turn = 0
     with Session() as s:
         while len(out) < n:
@@ -174,10 +184,13 @@ def time_submits(db: Database, pid: int, trainer_ids: list[int], n: int) -> list
                 if turn > 50 * n:
                     raise RuntimeError("the project ran out of work before the submits were timed")
                 continue
+            counter[0] = 0
             t = time.perf_counter()
             svc.submit(s, actor, lease["assignment_id"], {"label": rng.choice(["yes", "yes", "no"])}, settings)
             out.append((time.perf_counter() - t) * 1000)
-    return out
+            statements.append(counter[0])
+    event.remove(db.engine, "before_cursor_execute", count)
+    return out, statements
 
 
 def time_pages(db: Database, pid: int, repeat: int) -> dict[str, float]:
@@ -223,9 +236,9 @@ def main(argv=None) -> int:
     sizes = [int(x) for x in args.sizes.split(",")]
     backends = ([] if args.no_sqlite else [("sqlite", None)]) + ([("postgresql", args.pg)] if args.pg else [])
     print(f"expertloop at {ROOT}; {args.submits} timed submits per row; fill: services for experts and the "
-          "project, SQLAlchemy Core bulk inserts for items and judgments")
+          "project, SQLAlchemy Core bulk inserts for items and judgments (PostgreSQL: then VACUUM ANALYZE)")
     header = (f"{'database':<11} {'judgments':>9} {'mode':<9} {'fill s':>6} {'submit p50':>10} {'p99 ms':>7}"
-              f" {'project page':>12} {'quality':>8}  notes")
+              f" {'stmts':>5} {'project page':>12} {'quality':>8}  notes")
     print(header)
     print("-" * len(header))
     results = []
@@ -236,14 +249,14 @@ def main(argv=None) -> int:
                     db = Database(url, Path(tmp))
                     try:
                         pid, trainers, how, fill_s = fill(db, overlap, size, fresh_items=args.submits * 2)
-                        times = time_submits(db, pid, trainers, args.submits)
+                        times, statements = time_submits(db, pid, trainers, args.submits)
                         pages = {} if args.no_pages or mode != "adaptive" else time_pages(db, pid, args.page_repeat)
                     finally:
                         db.close()
                     p50, p99 = statistics.median(times), pct(times, 99)
                     page, report = (pages.get(k, float("nan")) for k in ("project page", "quality report"))
                     row = (f"{backend:<11} {size:>9,} {mode:<9} {fill_s:>6.1f} {p50:>10.1f} {p99:>7.1f}"
-                           f" {page:>12.0f} {report:>8.0f}  {how}")
+                           f" {statistics.median(statements):>5.0f} {page:>12.0f} {report:>8.0f}  {how}")
                     print(row, flush=True)
                     results.append((backend, size, mode, p99, pages))
     bad = [r for r in results if r[3] >= SUBMIT_TARGET_MS]

@@ -8,10 +8,11 @@ live leases plus judgments than its overlap, and no expert holds two on one item
 
 from __future__ import annotations
 
+import functools
 import random
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -221,17 +222,7 @@ def submit(session: Session, actor: Actor, assignment_id: int, response: object,
 def _submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
             idempotency_key: str | None, now: datetime | None) -> dict:
     now = now or utcnow()
-    a = _load_own(session, actor, assignment_id)
-    # Lock the project (a late submit checks the budget), the item, then the assignment — the
-    # order a claim takes them — and decide on the assignment's state as it stands under the
-    # lock: a concurrent submit that got there first has committed, and its result is what a
-    # retry must see.
-    if now >= a.lease_expires_at:
-        repo.lock_project(session, a.project_id)
-    repo.lock_item(session, a.item_id)
-    a = _lock_assignment(session, a.id)
-    project = session.get_one(Project, a.project_id)
-    item = session.get_one(Item, a.item_id)
+    a, item, project, expert = _load_for_submit(session, actor, assignment_id, now)
     if a.state in (AssignmentState.submitted.value, AssignmentState.accepted.value,
                    AssignmentState.rejected.value):
         if idempotency_key and a.idempotency_key == idempotency_key:
@@ -244,7 +235,6 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     lapsed = now >= a.lease_expires_at
     _revive_or_fail(session, a, project, now)
     clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
-    expert = session.get_one(Expert, a.expert_id)
     active = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
     minutes = billable_minutes(active, project.max_minutes_per_task)
     rate = rate_cents(project, expert)
@@ -259,14 +249,57 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     a.last_seen_at = now
     a.active_seconds = active
     a.idempotency_key = idempotency_key
-    repo.bump_done(session, a.item_id, +1)
-    session.add(LedgerEntry(expert_id=a.expert_id, project_id=a.project_id, assignment_id=a.id,
-                            kind="earning", minutes=str(minutes), rate_cents=rate,
-                            amount_cents=to_cents(amount), created_at=now))
-    session.flush()
+    # The item was read under its lock (or the SQLite write lock), so counting here is exact; the
+    # write goes out with the routing decision's, in one UPDATE.
+    item.done_count += 1
+    entry = LedgerEntry(expert_id=a.expert_id, project_id=a.project_id, assignment_id=a.id,
+                        kind="earning", minutes=str(minutes), rate_cents=rate,
+                        amount_cents=to_cents(amount), created_at=now)
+    session.add(entry)
     routing.after_submit(session, project, item, a, now)
-    result = _submit_result(session, a, item, project, now)
+    result = _submit_result(session, a, item, project, now, entry=entry)
     return result
+
+
+def _load_for_submit(session: Session, actor: Actor, assignment_id: int,
+                     now: datetime) -> tuple[Assignment, Item, Project, Expert]:
+    """The assignment (the caller's own), its item, project and expert, as they stand under the
+    locks a submit needs, in as few statements as the database allows.
+
+    Every row is re-read (``populate_existing``): sessions keep objects across units, and a
+    concurrent submit that got there first has committed its result, which a retry must see.
+    SQLite: one joined read; the unit's ``BEGIN IMMEDIATE`` already holds the write lock.
+    PostgreSQL: one unlocked read to authorize and learn which rows to lock, then the locks in
+    the order a claim takes them — the project (a late submit checks the budget), the item, then
+    the assignment — each lock's statement re-reading its row."""
+    fresh = {"populate_existing": True}
+    sqlite = is_sqlite(session)
+    row = session.execute(_submit_rows(sqlite), {"assignment_id": assignment_id}).one_or_none()
+    if row is None or not can_see_assignment(actor, row[0].expert_id):
+        raise NotFound(f"assignment {assignment_id} not found")
+    if not can_work_on(actor, row[0].expert_id):
+        raise PermissionDenied("only the expert holding this assignment may work on it")
+    if sqlite:
+        a, item, project, expert = row
+        return a, item, project, expert
+    a, project, expert = row
+    if now >= a.lease_expires_at:  # the budget is checked against the project as it stands locked
+        project = session.execute(select(Project).where(Project.id == a.project_id).with_for_update()
+                                  .execution_options(**fresh)).scalar_one()
+    item = session.execute(select(Item).where(Item.id == a.item_id).with_for_update()
+                           .execution_options(**fresh)).scalar_one()
+    return _lock_assignment(session, a.id), item, project, expert
+
+
+@functools.cache
+def _submit_rows(with_item: bool) -> Select:
+    """The submit's first read, built once (building a statement costs more than running it here)."""
+    entities = (Assignment, Item, Project, Expert) if with_item else (Assignment, Project, Expert)
+    stmt = select(*entities).join(Project, Project.id == Assignment.project_id).join(
+        Expert, Expert.id == Assignment.expert_id).where(Assignment.id == bindparam("assignment_id"))
+    if with_item:
+        stmt = stmt.join(Item, Item.id == Assignment.item_id)
+    return stmt.execution_options(populate_existing=True)
 
 
 def _lock_assignment(session: Session, assignment_id: int) -> Assignment:
@@ -295,8 +328,12 @@ def _check_late_budget(session: Session, project: Project, a: Assignment, now: d
             f"${from_cents(project.budget_cents)}")
 
 
-def _submit_result(session: Session, a: Assignment, item: Item, project: Project, now: datetime) -> dict:
-    entry = session.execute(select(LedgerEntry).where(LedgerEntry.assignment_id == a.id)).scalar_one_or_none()
+def _submit_result(session: Session, a: Assignment, item: Item, project: Project, now: datetime, *,
+                   entry: LedgerEntry | None = None) -> dict:
+    """The submit's answer: the assignment with what it earned (the ledger entry of this submit, or
+    for a retried submit the one stored by the first)."""
+    if entry is None:
+        entry = session.execute(select(LedgerEntry).where(LedgerEntry.assignment_id == a.id)).scalar_one_or_none()
     view = assignment_view(a, item, project, now, staff=False,
                            earned_cents=entry.amount_cents if entry else 0)
     view["minutes"] = entry.minutes if entry else "0"

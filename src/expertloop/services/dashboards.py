@@ -55,22 +55,22 @@ def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: d
     now = now or utcnow()
     project = load_project(session, project_id)
     progress = repo.project_progress(session, project, now)
-    spent = repo.project_spent_cents(session, project.id)
     today = now.date()
     start = max(min(project.created_at.date(), today - timedelta(days=MIN_DAYS - 1)),
                 today - timedelta(days=MAX_DAYS - 1))
     days = _days(start, today)
 
-    submitted = dict((_day(d), n) for d, n in session.execute(
-        select(func.date(Assignment.submitted_at), func.count())
-        .where(Assignment.project_id == project.id, Assignment.state.in_(JUDGED), repo.consent_stands(),
-               Assignment.submitted_at.is_not(None))
-        .group_by(func.date(Assignment.submitted_at))).all())
-    spend = dict((_day(d), int(c)) for d, c in session.execute(
-        select(func.date(LedgerEntry.created_at), func.sum(LedgerEntry.amount_cents))
-        .where(LedgerEntry.project_id == project.id)
-        .group_by(func.date(LedgerEntry.created_at))).all())
+    judged = _judged_work(session, project.id)
+    pay = _pay(session, project.id)
+    submitted: dict[date, int] = {}
+    for (_expert, _state, day), (n, _seconds) in judged.items():
+        if day is not None:
+            submitted[day] = submitted.get(day, 0) + n
+    spend: dict[date, int] = {}
+    for (_expert, day), cents in pay.items():
+        spend[day] = spend.get(day, 0) + cents
 
+    spent = sum(spend.values())
     before = sum(c for d, c in spend.items() if d < start)
     cumulative, running = [], before
     for d in days:
@@ -93,7 +93,7 @@ def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: d
         "cumulative_spend_cents": cumulative,
         "avg_daily_spend_cents": round(daily_rate),
         "budget_days_left": None if days_left is None else round(days_left, 1),
-        "trainers": trainer_rows(session, actor, project.id, consensus=consensus),
+        "trainers": _trainer_rows(session, actor, project.id, judged, pay, consensus),
         "agreement_per_day": _agreement_per_day(consensus, days),
     }
 
@@ -115,34 +115,60 @@ def _agreement_per_day(consensus: Consensus | None, days: list[date]) -> list[in
     return [round(100 * agree[d][0] / agree[d][1]) if d in agree else None for d in days]
 
 
+def _judged_work(session: Session, project_id: int) -> dict[tuple[int, str, date | None], tuple[int, float]]:
+    """Judged work whose consent stands (rejected included), counted per (trainer, state, day of
+    submission): ``(judgments, active seconds)``. One pass over the project's assignments, read
+    from the covering index ``ix_assignments_project_work`` alone; the trainer table and the
+    submissions per day are both sums of it."""
+    day = func.date(Assignment.submitted_at)
+    q = (select(Assignment.expert_id, Assignment.state, day, func.count(),
+                func.coalesce(func.sum(Assignment.active_seconds), 0.0))
+         .where(Assignment.project_id == project_id, Assignment.state.in_(JUDGED), repo.consent_stands())
+         .group_by(Assignment.expert_id, Assignment.state, day))
+    return {(expert_id, state, None if d is None else _day(d)): (n, float(seconds))
+            for expert_id, state, d, n, seconds in session.execute(q).all()}
+
+
+def _pay(session: Session, project_id: int) -> dict[tuple[int, date], int]:
+    """The project's ledger summed per (trainer, day), in cents. One pass, read from the covering
+    index ``ix_ledger_project_pay`` alone; spend per day, the total and each trainer's earnings
+    are sums of it."""
+    day = func.date(LedgerEntry.created_at)
+    q = (select(LedgerEntry.expert_id, day, func.sum(LedgerEntry.amount_cents))
+         .where(LedgerEntry.project_id == project_id).group_by(LedgerEntry.expert_id, day))
+    return {(expert_id, _day(d)): int(cents) for expert_id, d, cents in session.execute(q).all()}
+
+
 @reads
 def trainer_rows(session: Session, actor: Actor, project_id: int, *, consensus: Consensus | None = None) -> list[dict]:
     """Per trainer on a project: volume, review outcomes, active time, earnings, quality."""
     require_staff(actor, "see per-trainer figures")
+    return _trainer_rows(session, actor, project_id, _judged_work(session, project_id), _pay(session, project_id),
+                         consensus)
+
+
+def _trainer_rows(session: Session, actor: Actor, project_id: int,
+                  judged: dict[tuple[int, str, date | None], tuple[int, float]],
+                  pay: dict[tuple[int, date], int], consensus: Consensus | None) -> list[dict]:
     rows: dict[int, dict] = {}
-    q = (select(Assignment.expert_id, Expert.name, Assignment.state, func.count(),
-                func.coalesce(func.sum(Assignment.active_seconds), 0.0))
-         .join(Expert, Expert.id == Assignment.expert_id)
-         .where(Assignment.project_id == project_id, Assignment.state.in_(JUDGED), repo.consent_stands())
-         .group_by(Assignment.expert_id, Expert.name, Assignment.state))
-    for expert_id, name, state, n, seconds in session.execute(q).all():
-        row = rows.setdefault(expert_id, {"expert_id": expert_id, "name": name, "submitted": 0,
+    for (expert_id, state, _when), (n, seconds) in judged.items():
+        row = rows.setdefault(expert_id, {"expert_id": expert_id, "name": None, "submitted": 0,
                                           "accepted": 0, "rejected": 0, "pending_review": 0,
                                           "active_seconds": 0.0, "earned_cents": 0})
         row["submitted"] += n
-        row["active_seconds"] += float(seconds)
+        row["active_seconds"] += seconds
         if state == AssignmentState.accepted.value:
             row["accepted"] += n
         elif state == AssignmentState.rejected.value:
             row["rejected"] += n
         else:
             row["pending_review"] += n
-    earned = session.execute(select(LedgerEntry.expert_id, func.sum(LedgerEntry.amount_cents))
-                             .where(LedgerEntry.project_id == project_id)
-                             .group_by(LedgerEntry.expert_id)).all()
-    for expert_id, cents in earned:
+    if rows:
+        for expert_id, name in session.execute(select(Expert.id, Expert.name).where(Expert.id.in_(list(rows)))):
+            rows[expert_id]["name"] = name
+    for (expert_id, _when), cents in pay.items():
         if expert_id in rows:
-            rows[expert_id]["earned_cents"] = int(cents)
+            rows[expert_id]["earned_cents"] += cents
     quality = _quality(session, actor, project_id, consensus)
     out = []
     for row in sorted(rows.values(), key=lambda r: (-r["submitted"], r["name"])):

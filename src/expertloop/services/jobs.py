@@ -15,7 +15,7 @@ import socket
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.errors import NotFound, ValidationFailed
@@ -55,7 +55,7 @@ def enqueue(session: Session, kind: str, *, project_id: int | None = None, paylo
     now = now or utcnow()
     key = f"{kind}:{project_id}" if debounce else None
     if key is not None:
-        waiting = session.execute(select(Job.id).where(Job.dedupe_key == key)).scalar_one_or_none()
+        waiting = session.execute(_WAITING, {"key": key}).scalar_one_or_none()
         if waiting is not None:
             return waiting
         insert = _dialect_insert(session)
@@ -65,13 +65,17 @@ def enqueue(session: Session, kind: str, *, project_id: int | None = None, paylo
                 .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Job.id))
         job_id = session.execute(stmt).scalar_one_or_none()
         if job_id is None:  # another transaction queued it a moment ago
-            job_id = session.execute(select(Job.id).where(Job.dedupe_key == key)).scalar_one_or_none()
+            job_id = session.execute(_WAITING, {"key": key}).scalar_one_or_none()
         return job_id
     job = Job(kind=kind, project_id=project_id, payload=payload, state=QUEUED, attempts=0,
               max_attempts=max_attempts, run_after=now, created_at=now)
     session.add(job)
     session.flush()
     return job.id
+
+
+# The debounce check runs on every submit of a project with consensus: built once.
+_WAITING = select(Job.id).where(Job.dedupe_key == bindparam("key"))
 
 
 def _dialect_insert(session: Session) -> Any:

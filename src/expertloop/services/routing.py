@@ -10,13 +10,14 @@ history (``item_events``) and notifications for managers.
 
 from __future__ import annotations
 
+import functools
 import random
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain.grading import categorical_answers, gold_tally
@@ -78,40 +79,67 @@ def gold_answered(session: Session, project_id: int, expert_id: int) -> int:
 
 def after_submit(session: Session, project: Project, item: Item, assignment: Assignment, now: datetime) -> None:
     """Decisions after one judgment, from the project's stored consensus: work proportional to
-    the item, never to the project. The refit itself is queued (debounced) for a job."""
+    the item, never to the project. The refit itself is queued (debounced) for a job.
+
+    ``assignment`` is the judgment just submitted, possibly not yet flushed: the reads here
+    (the queued refit, the stored fit, the item's judgments) need none of the submit's pending
+    writes, since the submitted judgment is added to the item's judgments in memory, so they run
+    without flushing. The item's history (``item_events``) is written in one statement at the end."""
     task_type = TaskType(project.task_type)
-    _event(session, item.id, "judged", {"assignment_id": assignment.id}, now)
-    evidence = ItemEvidence(session, project, item, task_type)
-    if evidence.categorical:
-        jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True)
+    events: list[dict] = []
+    _event(events, item.id, "judged", {"assignment_id": assignment.id}, now)
+    evidence = ItemEvidence(session, project, item, task_type, submitted=assignment)
+    with session.no_autoflush:
+        if evidence.categorical:
+            jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True)
+        if project.adaptive_overlap is not None and not in_gold_pool(project, item):
+            evidence.load()
+    _decide(session, project, task_type, item, assignment, evidence, now, events)
+    session.execute(insert(ItemEvent), events)
+
+
+def _decide(session: Session, project: Project, task_type: TaskType, item: Item, assignment: Assignment,
+            evidence: ItemEvidence, now: datetime, events: list[dict]) -> None:
     if project.quality_floor is not None:
         _apply_quality_floor(session, project, task_type, item, assignment.expert_id, evidence, now)
     if in_gold_pool(project, item):
         return
     if project.adaptive_overlap is not None:
-        _adapt(session, project, item, evidence, now)
+        _adapt(session, project, item, evidence, now, events)
     elif task_spec(task_type).escalates_on_disagreement and project.tiers:
-        _escalate_on_disagreement(session, project, item, now)
+        _escalate_on_disagreement(session, project, item, now, events)
 
 
 class ItemEvidence:
     """One item's judgments and the project's per-trainer model (confusions, class prior) from
     the stored consensus fit, read at most once per submission however many decisions (quality
     floor, adaptive overlap) use them. A project with no stored fit yet is fitted (and the fit
-    stored) once, here; afterwards the ``refit_consensus`` job keeps it current."""
+    stored) once, here; afterwards the ``refit_consensus`` job keeps it current.
 
-    def __init__(self, session: Session, project: Project, item: Item, task_type: TaskType):
+    ``submitted``: the judgment being submitted in this unit. It counts by construction (done,
+    under a consent that stands), so it is taken from memory and the item's other judgments from
+    the database; reading them then needs no flush of the submit's own writes."""
+
+    def __init__(self, session: Session, project: Project, item: Item, task_type: TaskType, *,
+                 submitted: Assignment | None = None):
         self.session, self.project, self.item, self.task_type = session, project, item, task_type
+        self.submitted = submitted
         self.categorical = task_spec(task_type).has_consensus  # has categorical answers
         self._model: TrainerModel | None = None
         self._model_read = False
         self._judgments: list[tuple[int, dict, datetime]] | None = None
+        self._escalated_at: datetime | None = None
+
+    def load(self) -> None:
+        """Read the model and the judgments now (what adaptive overlap needs)."""
+        _ = self.model, self.judgments
 
     @property
     def model(self) -> TrainerModel | None:
         if not self._model_read:
             model = trainer_model(self.session, self.project.id)
             if model is None and self.categorical:
+                self.session.flush()  # the first fit reads the whole project, this judgment included
                 fit_and_store(self.session, self.project.id, self.task_type)
                 model = trainer_model(self.session, self.project.id)
             self._model, self._model_read = model, True
@@ -121,11 +149,26 @@ class ItemEvidence:
     def judgments(self) -> list[tuple[int, dict, datetime]]:
         """(expert, response, leased_at) of the item's counted judgments, oldest first."""
         if self._judgments is None:
-            self._judgments = [tuple(r) for r in self.session.execute(
-                select(Assignment.expert_id, Assignment.response, Assignment.leased_at)
-                .where(Assignment.item_id == self.item.id, repo.counted_judgment())
-                .order_by(Assignment.id)).all()]
-        return self._judgments
+            self._load_judgments()
+        return self._judgments  # type: ignore[return-value]
+
+    @property
+    def escalated_at(self) -> datetime | None:
+        """When the item was first escalated (None if never): judgments leased since count as senior."""
+        if self._judgments is None:
+            self._load_judgments()
+        return self._escalated_at
+
+    def _load_judgments(self) -> None:
+        exclude = self.submitted.id if self.submitted is not None else 0  # ids start at 1
+        rows = self.session.execute(_item_judgments(), {"item_id": self.item.id, "exclude": exclude}).all()
+        self._escalated_at = rows[0][0] if rows else None
+        judged = [(r[1], r[2], r[3], r[4]) for r in rows if r[1] is not None]
+        if self.submitted is not None:
+            a = self.submitted
+            judged.append((a.id, a.expert_id, a.response, a.leased_at))
+            judged.sort(key=lambda j: j[0])
+        self._judgments = [(e, r, leased) for _id, e, r, leased in judged]
 
     def posteriors(self) -> list[np.ndarray]:
         """The item's posterior per part (one for most types, one per claim for fact-checks),
@@ -156,6 +199,19 @@ class ItemEvidence:
                 confusions = np.array([model.confusion_of(e) for e, _v in answers])
                 out.append(posterior_for_item([code[v] for _e, v in answers], confusions, model.class_prior))
         return out
+
+
+@functools.cache
+def _item_judgments() -> Select:
+    """An item's first escalation (an aggregate, so always one row) left-joined to its counted
+    judgments but one (``:exclude``): both in one statement, built once."""
+    item_id: BindParameter[int] = bindparam("item_id")
+    escalated = (select(func.min(ItemEvent.created_at).label("first"))
+                 .where(ItemEvent.item_id == item_id, ItemEvent.kind == "escalated").subquery())
+    on = and_(Assignment.item_id == item_id, repo.counted_judgment(), Assignment.id != bindparam("exclude"))
+    return (select(escalated.c.first, Assignment.id, Assignment.expert_id, Assignment.response,
+                   Assignment.leased_at)
+            .select_from(escalated).outerjoin(Assignment, on).order_by(Assignment.id))
 
 
 def _one_coin_posterior(model: TrainerModel, answers: list[tuple[int, str]], classes: list[str]) -> np.ndarray:
@@ -248,7 +304,8 @@ def pause_trainer(session: Session, project: Project, expert_id: int, reason: st
 
 
 # -- adaptive overlap ------------------------------------------------------------------------------
-def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidence, now: datetime) -> None:
+def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidence, now: datetime,
+           events: list[dict]) -> None:
     from ..quality.adaptive import AdaptiveOverlap
 
     spec = project.adaptive_overlap
@@ -262,8 +319,7 @@ def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidenc
     confidence = float(weakest.max())
     tiers_cfg = project.tiers or {}
     escalation = tiers_cfg.get("escalation_tier")
-    escalated_at = session.execute(select(func.min(ItemEvent.created_at)).where(
-        ItemEvent.item_id == item.id, ItemEvent.kind == "escalated")).scalar_one()
+    escalated_at = evidence.escalated_at
     # The rule counts the item's counted judgments, not its filled slots (``done_count`` still
     # holds a slot for work whose consent was later withdrawn).
     n_counted = len(evidence.judgments)
@@ -284,7 +340,7 @@ def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidenc
         item.target_overlap = item.done_count + 1
         if item.required_tier != escalation:
             item.required_tier = escalation
-            _event(session, item.id, "escalated", {"tier": escalation, "confidence": round(confidence, 4),
+            _event(events, item.id, "escalated", {"tier": escalation, "confidence": round(confidence, 4),
                                                    "reason": f"still below {spec['target_confidence']} "
                                                              f"after {item.done_count} judgments"}, now)
             session.add(Notification(kind="item_escalated", project_id=project.id, item_id=item.id, created_at=now,
@@ -296,7 +352,7 @@ def _adapt(session: Session, project: Project, item: Item, evidence: ItemEvidenc
             chosen = rule.route(weakest)
             item.required_tier = chosen.name if chosen is not None else None
             detail["tier"] = item.required_tier
-    _event(session, item.id, "decided", detail, now)
+    _event(events, item.id, "decided", detail, now)
 
 
 def _priced_tiers(session: Session, project: Project, model: TrainerModel) -> list:
@@ -333,7 +389,8 @@ def _typical_minutes(session: Session, project: Project) -> float:
 
 
 # -- factcheck disagreement ------------------------------------------------------------------------
-def _escalate_on_disagreement(session: Session, project: Project, item: Item, now: datetime) -> None:
+def _escalate_on_disagreement(session: Session, project: Project, item: Item, now: datetime,
+                              events: list[dict]) -> None:
     """Trainers who disagree on a factual claim send the item to the senior tier, once."""
     escalation = (project.tiers or {}).get("escalation_tier")
     if escalation is None or item.required_tier == escalation:
@@ -348,14 +405,14 @@ def _escalate_on_disagreement(session: Session, project: Project, item: Item, no
         return
     item.required_tier = escalation
     item.target_overlap = item.done_count + 1
-    _event(session, item.id, "escalated", {"tier": escalation, "reason": "trainers disagree on claims",
+    _event(events, item.id, "escalated", {"tier": escalation, "reason": "trainers disagree on claims",
                                            "claims": disputed}, now)
     session.add(Notification(kind="item_escalated", project_id=project.id, item_id=item.id, created_at=now,
                              message=f"item {item.external_id or item.id} escalated to {escalation}: "
                                      f"trainers disagree on claim(s) {', '.join(str(i + 1) for i in disputed)}"))
 
 
-def _event(session: Session, item_id: int, kind: str, detail: dict, now: datetime) -> None:
-    session.add(ItemEvent(item_id=item_id, kind=kind, detail=detail, created_at=now))
+def _event(events: list[dict], item_id: int, kind: str, detail: dict, now: datetime) -> None:
+    events.append({"item_id": item_id, "kind": kind, "detail": detail, "created_at": now})
 
 

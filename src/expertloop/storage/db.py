@@ -26,10 +26,19 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int | Non
                                                   "timeout": busy_timeout_ms / 1000})
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = dict(POSTGRESQL_POOL)
     if pool_size is not None:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size)
     return create_engine(url, **kwargs)
+
+
+# PostgreSQL connection pool. Every unit of work checks a connection out and back in, so:
+# - pre-ping (one ``SELECT 1`` per checkout) lets a server restart or failover cost no request;
+# - LIFO hands out the connection used last, so a quiet process works on few connections and
+#   the others sit idle until recycled;
+# - recycling after 30 minutes outlives idle timeouts of servers and proxies in between.
+# Size: SQLAlchemy's default, 5 kept plus 10 more under load per process (``pool_size`` above).
+POSTGRESQL_POOL = {"pool_pre_ping": True, "pool_use_lifo": True, "pool_recycle": 1800}
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -129,7 +129,9 @@ class Assignment(Base):
     __table_args__ = (
         Index("ix_assignments_item_state", "item_id", "state", "lease_expires_at"),
         Index("ix_assignments_expert_item", "expert_id", "item_id"),
-        Index("ix_assignments_project_state", "project_id", "state"),
+        # Covering: the project page's sums read this index alone (migration 0008).
+        Index("ix_assignments_project_work", "project_id", "state", "expert_id", "submitted_at", "consent_id",
+              "active_seconds"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -156,7 +158,8 @@ class Assignment(Base):
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (Index("ix_ledger_expert", "expert_id", "created_at"),
-                      Index("ix_ledger_project", "project_id"))
+                      # Covering: spend per trainer and day, and the budget's sum (migration 0008).
+                      Index("ix_ledger_project_pay", "project_id", "expert_id", "created_at", "amount_cents"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
