@@ -38,12 +38,17 @@ def _setup(session, n_items=6, n_trainers=3):
 
 def test_submits_read_the_stored_fit_and_queue_one_refit(session, monkeypatch):
     p, trainers = _setup(session)
-    _submit(session, trainers[0], p["id"], "yes")  # no fit yet: fitted once, here, and stored
-    first = _stored(session, p["id"])
-    assert first is not None and first.judgments == 1
 
     def no_refit(*_a, **_k):
-        raise AssertionError("a submit must not refit the project")
+        raise AssertionError("a submit must not fit the project")
+
+    with monkeypatch.context() as m:  # even the project's first submit fits nothing: the job does
+        m.setattr(consensus, "fit_consensus", no_refit)
+        _submit(session, trainers[0], p["id"], "yes")
+    assert _stored(session, p["id"]) is None
+    f.run_jobs(session)
+    first = _stored(session, p["id"])
+    assert first is not None and first.judgments == 1
 
     monkeypatch.setattr(consensus, "fit_consensus", no_refit)
     for actor in trainers[1:]:
@@ -58,7 +63,7 @@ def test_the_refit_job_updates_the_stored_fit_and_readers_see_it(session):
     p, trainers = _setup(session)
     for actor in trainers:
         _submit(session, actor, p["id"], "yes")
-    assert _stored(session, p["id"]).judgments == 1
+    assert _stored(session, p["id"]) is None  # submits never fit: the queued job will
     assert f.run_jobs(session) == 1
     stored = _stored(session, p["id"])
     assert stored.judgments == 3

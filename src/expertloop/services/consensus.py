@@ -180,6 +180,20 @@ class TrainerModel:
     judgments: int
     last_assignment_id: int | None
     fitted_at: datetime
+    prior_confusion: np.ndarray | None = None  # every trainer's confusion before the first fit
+
+    @classmethod
+    def uninformed(cls, classes: list[str], accuracy: float = PRIOR_ACCURACY) -> TrainerModel:
+        """A stand-in before the project's first fit: every trainer right with ``accuracy`` and
+        wrong evenly otherwise, classes equally likely. It lets the submit path decide from the
+        item's own judgments (work proportional to the item) while the refit job fits the
+        project; trainers have no measured reliability, so no quality floor can pause anyone."""
+        k = len(classes)
+        confusion = np.full((k, k), (1 - accuracy) / max(k - 1, 1))
+        np.fill_diagonal(confusion, accuracy)
+        return cls(classes=list(classes), trainer_ids=[], confusions=np.zeros((0, k, k)),
+                   class_prior=np.full(k, 1 / k), trainer_judgments={}, reliability={}, judgments=0,
+                   last_assignment_id=None, fitted_at=utcnow(), prior_confusion=confusion)
 
     def confusion_of(self, expert_id: int) -> np.ndarray:
         """The trainer's confusion; a trainer new since the fit gets the judgment-weighted
@@ -193,6 +207,8 @@ class TrainerModel:
 
     @property
     def default_confusion(self) -> np.ndarray:
+        if self.prior_confusion is not None:
+            return self.prior_confusion
         weights = np.array([self.trainer_judgments.get(t, 1) for t in self.trainer_ids], dtype=float)
         return np.average(self.confusions, axis=0, weights=weights)
 
@@ -369,17 +385,6 @@ def _report(session: Session, project_id: int, fitted: Consensus) -> dict | None
     from .reports import compute_for_storage
 
     return compute_for_storage(session, project_id, fitted)
-
-
-def fit_and_store(session: Session, project_id: int, task_type: TaskType, *,
-                  now: datetime | None = None) -> Consensus | None:
-    """Fit the project now and store the fit, inside the caller's write unit (the submit path
-    does this once, for a project that has no stored fit yet)."""
-    judgments, last_id = _coverage(session, project_id)
-    fitted = fit_consensus(project_judgments(session, project_id, task_type))
-    if fitted is not None:
-        run_write(session, lambda: store_fit(session, project_id, task_type, fitted, judgments, last_id, now=now))
-    return fitted
 
 
 def store_fit(session: Session, project_id: int, task_type: TaskType, fitted: Consensus, judgments: int,

@@ -27,7 +27,7 @@ from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
 from . import jobs
-from .consensus import TrainerModel, fit_and_store, trainer_model
+from .consensus import TrainerModel, trainer_model
 from .projects import expert_tiers, passed_exams
 
 UNMEASURED_TIER_ACCURACY = 0.7  # assumed for a tier none of whose members has been measured yet
@@ -139,11 +139,22 @@ class ItemEvidence:
         if not self._model_read:
             model = trainer_model(self.session, self.project.id)
             if model is None and self.categorical:
-                self.session.flush()  # the first fit reads the whole project, this judgment included
-                fit_and_store(self.session, self.project.id, self.task_type)
-                model = trainer_model(self.session, self.project.id)
+                # Before the project's first fit (a new project, or just after a withdrawal dropped
+                # it) decide from this item's judgments alone: fitting here would read the whole
+                # project inside the submit's write transaction. The queued refit fits it.
+                model = TrainerModel.uninformed(self._answer_classes())
             self._model, self._model_read = model, True
         return self._model
+
+    def _answer_classes(self) -> list[str]:
+        """The answers a part of this item can take: the task type's answer space, else those
+        given so far plus one stand-in for the rest (so agreement alone is never certainty)."""
+        spec = task_spec(self.task_type)
+        space = list(spec.answer_space(self.project.options or {}, self.item.payload or {}))
+        if space:
+            return space
+        seen = sorted({v for _e, response, _t in self.judgments for _p, v in spec.categorical_answers(response)})
+        return [*seen, "(another answer)"]
 
     @property
     def judgments(self) -> list[tuple[int, dict, datetime]]:
