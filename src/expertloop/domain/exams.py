@@ -56,6 +56,9 @@ def parse_exam(data: Any, check_options: Callable[[Checker, TaskType, Obj], Obj]
     options = obj.get("options") or {}
     if task_type is not None:
         options = check_options(c, task_type, options if isinstance(options, dict) else {})
+        if isinstance(options, dict) and options.get("scale") is not None:
+            # the exam page asks for a choice, not a point on a signed scale
+            c.fail("options.scale", "exams take a choice, not a signed scale: leave scale out of an exam's options")
     pass_mark = obj.get("pass_mark", 0.8)
     if isinstance(pass_mark, bool) or not isinstance(pass_mark, (int, float)) or not 0 < pass_mark <= 1:
         c.fail("pass_mark", "must be a share between 0 and 1, e.g. 0.8")

@@ -34,3 +34,19 @@ def test_a_rubric_scale_too_wide_or_too_far_out_is_refused(scale):
 def test_a_rubric_scale_of_a_hundred_points_is_kept():
     options = parse_project(_project("rubric", {"criteria": [{"name": "accuracy", "scale": [0, 100]}]})).options
     assert options["criteria"][0]["scale"] == [0, 100]
+
+
+def test_an_exam_refuses_a_signed_preference_scale():
+    """An exam page asks for a choice; an exam built on a signed scale could never be passed."""
+    from expertloop.domain.exams import parse_exam
+    from expertloop.domain.tasks import task_type
+
+    def check_options(c, t, options):
+        return task_type(t).check_options(c, options)
+
+    exam = {"name": "Pairs", "domain": "history", "level": 3, "task_type": "preference",
+            "options": {"scale": [-3, 3]}, "pass_mark": 0.8, "time_limit_minutes": 20,
+            "questions": [{"prompt": "Q?", "responses": [{"text": "a"}, {"text": "b"}], "gold": {"score": -2}}]}
+    with pytest.raises(ValidationFailed) as exc:
+        parse_exam(exam, check_options)
+    assert any(p.loc == "options.scale" for p in exc.value.problems)
