@@ -17,6 +17,7 @@ from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT
 from ..domain.tasks import TASK_TYPES
 from ..domain.tasks import task_type as task_spec
+from ..domain.tasks.base import form_text, int_or_text, split_list
 
 MAX_FIELD_CHARS = MAX_TEXT  # the longest text a response field may hold; no form field is longer
 MAX_PROBLEMS = 20
@@ -40,21 +41,6 @@ def form_problems(form: FormData) -> list[Problem]:
     return problems
 
 
-def _text(form: FormData, key: str) -> str:
-    value = form.get(key)
-    return value.replace("\r\n", "\n") if isinstance(value, str) else ""
-
-
-def _int_or_text(value: str) -> int | str | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return value
-
-
 def response_from_form(form: FormData, task_type: TaskType, options: dict, item: dict) -> dict:
     """The typed response a task form describes (see templates/tasks/_<type>.html for the names)."""
     return task_spec(task_type).response_from_form(form, options, item)
@@ -73,50 +59,46 @@ def _number(value: str) -> int | float | str | None:
         return value
 
 
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
-
-
 def project_from_form(form: FormData) -> dict:
     """A project definition (as the YAML/JSON one) from the create-project form."""
     problems: list[Problem] = []
-    task_type = _text(form, "task_type").strip()
-    data: dict = {"name": _text(form, "name").strip(), "task_type": task_type,
-                  "guidelines": _text(form, "guidelines")}
+    task_type = form_text(form, "task_type").strip()
+    data: dict = {"name": form_text(form, "name").strip(), "task_type": task_type,
+                  "guidelines": form_text(form, "guidelines")}
     options: dict = {}
     if task_type in TASK_TYPES:  # an unknown type is named by the domain's check
         options = task_spec(task_type).options_from_form(form, problems)
     if options:
         data["options"] = options
     requirements: dict = {}
-    langs = _split(_text(form, "languages").lower())
+    langs = split_list(form_text(form, "languages").lower())
     if langs:
         requirements["languages"] = langs
-    licences = _split(_text(form, "licenses").lower())
+    licences = split_list(form_text(form, "licenses").lower())
     if licences:
         requirements["licenses"] = licences
-    degree = _text(form, "min_degree").strip()
+    degree = form_text(form, "min_degree").strip()
     if degree and degree != "none":
         requirements["min_degree"] = degree
     domains = {}
-    for part in _split(_text(form, "domains")):
+    for part in split_list(form_text(form, "domains")):
         name, sep, level = part.partition(":")
         if not sep:
             problems.append(Problem("requirements.domains", f"write domain:level, e.g. history:3; got {part!r}"))
             continue
-        domains[name.strip().lower()] = _int_or_text(level)
+        domains[name.strip().lower()] = int_or_text(level)
     if domains:
         requirements["domains"] = domains
     if requirements:
         data["requirements"] = requirements
     for key in ("overlap", "lease_minutes", "max_minutes_per_task"):
-        value = _int_or_text(_text(form, key))
+        value = int_or_text(form_text(form, key))
         if value is not None:
             data[key] = value
-    adaptive = {k: _number(_text(form, f"overlap_{k}")) for k in ("min", "max", "target_confidence")}
+    adaptive = {k: _number(form_text(form, f"overlap_{k}")) for k in ("min", "max", "target_confidence")}
     if any(v is not None for v in adaptive.values()):  # adaptive overlap replaces the fixed one
         data["overlap"] = {k: v for k, v in adaptive.items() if v is not None}
-    floor = {k: _number(_text(form, f"quality_floor_{k}"))
+    floor = {k: _number(form_text(form, f"quality_floor_{k}"))
              for k in ("gold_accuracy", "min_gold", "reliability", "min_judgments")}
     for measure, evidence in (("gold_accuracy", "min_gold"), ("reliability", "min_judgments")):
         if floor[measure] is None and floor[evidence] is not None:
@@ -124,7 +106,7 @@ def project_from_form(form: FormData) -> dict:
     if floor["gold_accuracy"] is not None or floor["reliability"] is not None:
         data["quality_floor"] = {k: v for k, v in floor.items() if v is not None}
     for key in ("budget_usd", "hourly_rate_usd"):
-        value = _text(form, key).strip()  # parsed strictly by the domain: "12,50" is refused, never scaled
+        value = form_text(form, key).strip()  # parsed strictly by the domain: "12,50" is refused, never scaled
         if value:
             data[key] = value
     if problems:
