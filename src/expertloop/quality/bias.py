@@ -306,6 +306,19 @@ class GroupDisagreement:
     dof: int
 
 
+def _grouped_judgments(items: Any, trainers: Any, labels: Any,
+                       groups: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Aligned 1-d arrays of judgments and each judgment's group; ``groups`` may map trainers
+    to groups or give one group per judgment."""
+    items, trainers, labels = as_1d(items), as_1d(trainers), as_1d(labels)
+    check_same_length(items=items, trainers=trainers, labels=labels)
+    if isinstance(groups, Mapping):
+        groups = as_1d([groups[t] for t in trainers.tolist()])
+    groups = as_1d(groups)
+    check_same_length(items=items, groups=groups)
+    return items, trainers, labels, groups
+
+
 def group_disagreement(items: Any, trainers: Any, labels: Any, groups: Any) -> GroupDisagreement:
     """Do groups of trainers (degree, domain level, country, ...) label differently?
 
@@ -318,12 +331,7 @@ def group_disagreement(items: Any, trainers: Any, labels: Any, groups: Any) -> G
     independence of label and group on the groups x classes table tests
     whether the label mix differs by group.
     """
-    items, trainers, labels = as_1d(items), as_1d(trainers), as_1d(labels)
-    check_same_length(items=items, trainers=trainers, labels=labels)
-    if isinstance(groups, Mapping):
-        groups = as_1d([groups[t] for t in trainers.tolist()])
-    groups = as_1d(groups)
-    check_same_length(items=items, groups=groups)
+    items, trainers, labels, groups = _grouped_judgments(items, trainers, labels, groups)
     item_ids, ic = factorize(items)
     classes, lc = factorize(labels)
     gids, gc = factorize(groups)
@@ -378,12 +386,7 @@ def group_agreement(items: Any, trainers: Any, labels: Any, groups: Any, consens
     few trainers it is too narrow. Groups with fewer than ``min_trainers`` trainers are
     marked ``too_small``.
     """
-    items, trainers, labels = as_1d(items), as_1d(trainers), as_1d(labels)
-    check_same_length(items=items, trainers=trainers, labels=labels)
-    if isinstance(groups, Mapping):
-        groups = as_1d([groups[t] for t in trainers.tolist()])
-    groups = as_1d(groups)
-    check_same_length(items=items, groups=groups)
+    items, trainers, labels, groups = _grouped_judgments(items, trainers, labels, groups)
     if not isinstance(min_trainers, (int, np.integer)) or isinstance(min_trainers, bool) or min_trainers < 1:
         raise ValueError("min_trainers must be a positive integer")
     gids, gc = factorize(groups)
