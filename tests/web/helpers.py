@@ -88,3 +88,16 @@ XSS = [
     "javascript:window.__xss=1",
     "{{ 12345*6789 }} {% raw %} ${12345*6789}",
 ]
+
+
+def wait_for_jobs(site, project_id: int, timeout: float = 30.0) -> None:
+    """Wait until the server's background jobs for a project (consensus refits) have run: pages
+    read the report the refit job stores, so a page checked right after a judgment or a review
+    waits for the job as a manager would wait for "computed" to move."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = site.api("GET", "/api/v1/jobs", "admin", params={"project_id": project_id}).json()
+        if all(j["state"] in ("done", "failed") for j in jobs):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"jobs of project {project_id} still pending after {timeout}s")

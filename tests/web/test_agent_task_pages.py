@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import demo_projects, stored
+from .helpers import demo_projects, stored, wait_for_jobs
 from .test_trainer_pages import start_by_keyboard, submit_by_keyboard
 
 pytestmark = pytest.mark.browser
@@ -34,6 +34,7 @@ def test_a_trainer_rates_steps_with_the_keyboard(visit, live_site):
     assert reviewer.page.is_checked("input[name='rating-1'][value='-1']")
     assert reviewer.page.input_value("textarea[name=correction]") == "Check the claim against a source first."
     manager = visit("manager")
+    wait_for_jobs(live_site, demo_projects(live_site)['steps'])  # the page reads the refit job's report
     manager.page.goto(f"/manage/projects/{demo_projects(live_site)['steps']}/quality")
     assert "step" in manager.page.inner_text("#consensus thead").lower()
     assert not reviewer.errors and not manager.errors
@@ -82,6 +83,7 @@ def test_a_trainer_grades_an_agent_run_and_sees_the_reviewers_edit(visit, live_s
     v.shot("outcome-trajectory", full_page=False)
     assert not v.errors and not v.dialogs
     manager = visit("manager")
+    wait_for_jobs(live_site, demo_projects(live_site)['trajectory'])  # the page reads the refit job's report
     manager.page.goto(f"/manage/projects/{demo_projects(live_site)['trajectory']}/quality")
     consensus = manager.page.inner_text("#consensus").lower()
     assert "step" in consensus and "verdict" in consensus and "partial" in consensus

@@ -10,6 +10,8 @@ import pytest
 
 from expertloop.demo.seed import APPLICANT_EMAIL, DEMO_PASSWORDS
 
+from .helpers import wait_for_jobs
+
 pytestmark = pytest.mark.browser
 
 EXAM_YAML = b"""name: "History: dates and facts"
@@ -149,6 +151,7 @@ def floor_project(live_site) -> dict:
 
 
 def test_the_quality_page_shows_agreement_and_scorecards(visit, live_site, floor_project):
+    wait_for_jobs(live_site, floor_project["id"])  # the page reads the report the refit job stores
     manager = visit("manager")
     page = manager.page
     page.goto(f"/manage/projects/{floor_project['id']}")
