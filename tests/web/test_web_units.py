@@ -136,3 +136,14 @@ def test_cli_sets_a_password_from_stdin(db, monkeypatch):
     result = CliRunner().invoke(app, ["experts", "set-password", "999", "--password-stdin"],
                                 input="whatever-long-enough\n")
     assert result.exit_code == 1 and "not found" in result.output
+
+
+def test_a_task_types_own_key_binding_replaces_the_common_one_in_the_shortcut_list():
+    """Trajectory and steps pages use j / k for steps: the list must not also promise questions."""
+    from expertloop.web.common import templates
+
+    env = templates.env
+    macros = env.get_template("macros.html").module
+    html = str(macros.shortcut_rows("trajectory", {}))
+    assert "Next / previous step" in html and "Next / previous question" not in html
+    assert "Next / previous question" in str(macros.shortcut_rows("label", {}))
