@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .helpers import stored, submit_via_api
+from .helpers import stored, submit_via_api, wait_for_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -83,6 +83,8 @@ def test_the_quality_page_shows_agreement_per_step_and_between_rubric_authors(vi
                            {"criterion": "Says never", "category": "pitfall", "meets": [1]}]}
     mine = submit_via_api(live_site, authoring, rubric)
     submit_via_api(live_site, authoring, rubric, token=kenji)
+    for project_id in (steps, authoring):  # the page reads the report the refit job stores
+        wait_for_jobs(live_site, project_id)
 
     manager = visit("manager")
     page = manager.page
