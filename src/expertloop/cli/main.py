@@ -240,22 +240,24 @@ def project_create(file: Path = typer.Argument(..., help="YAML or JSON project d
 @items_app.command("import")
 def items_import(project: int = typer.Argument(..., help="Project id."),
                  file: Path = typer.Argument(..., help="JSONL, JSON, CSV or Parquet of items.")) -> None:
-    """Import items; all-or-nothing, idempotent by external_id, with a progress bar."""
-    from ..services.files import read_records
+    """Import items; all-or-nothing, idempotent by external_id, streamed with a progress bar."""
+    from ..services.files import RecordFile
     from ..services.imports import import_items
 
     with _errors(), _session() as session:
-        with err.status(f"reading {file.name}…"):
-            records = read_records(file)
+        records = RecordFile(file)
+        total = records.total
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err, transient=True,
-                      disable=len(records) < 2000 or not err.is_terminal) as bar:
-            tasks = {"validate": bar.add_task("validating", total=len(records)),
-                     "store": bar.add_task("storing", total=len(records))}
-            result = import_items(session, OPERATOR, project, records,
-                                  progress=lambda phase, n: bar.update(tasks[phase], completed=n),
-                                  max_item_bytes=_settings().max_item_bytes,
-                                  unit="row" if file.suffix.lower() == ".parquet" else "line")
+                      TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err, transient=True,
+                      disable=(total or 0) < 2000 or not err.is_terminal) as bar:
+            task = bar.add_task(f"importing {file.name}", total=total, rate="")
+
+            def progress(_phase: str, n: int) -> None:
+                elapsed = bar.tasks[0].elapsed or 0
+                bar.update(task, completed=n, rate=f"{n / elapsed:,.0f} items/s" if elapsed > 0.5 else "")
+
+            result = import_items(session, OPERATOR, project, records, progress=progress,
+                                  max_item_bytes=_settings().max_item_bytes, unit=records.unit)
     out.print(f"imported {result['imported']} items into project {project} "
               f"({result['skipped_existing']} already present, {result['with_gold']} with gold)", highlight=False)
 

@@ -6,6 +6,8 @@ options (label set, rubric scales, number of claims) and the domain layer stays 
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +37,33 @@ def text_problem(value: str) -> str | None:
     except UnicodeEncodeError:
         return "must be valid Unicode (it holds an unpaired surrogate such as \\ud800)"
     return None
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DIGITS = "0123456789"
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+
+
+def storable_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """The value as compact JSON text (``ensure_ascii=False``) when it plainly has none of the
+    problems :func:`json_problems` looks for; None when it may have one (or is not JSON at all).
+
+    A fast test for bulk imports: one C-speed serialisation instead of a walk in Python. It is
+    conservative: a value it answers None for may still be fine, so callers then run
+    :func:`json_problems` for the located verdict. NUL is escaped as ``\\u0000`` in the text,
+    an unpaired surrogate fails to encode, an integer beyond 64 bits needs 19 digits in a row,
+    and no value nests deeper than it has containers.
+    """
+    try:
+        text = _COMPACT.encode(value)
+        text.encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+        return None
+    if "\\u0000" in text or text.count("{") + text.count("[") > max_depth:
+        return None
+    if sum(text.count(d) for d in _DIGITS) >= 19 and _LONG_NUMBER.search(text):
+        return None
+    return text
 
 
 def json_problems(value: Any, loc: str = "", *, max_depth: int = MAX_JSON_DEPTH) -> list[Problem]:

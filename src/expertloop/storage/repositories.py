@@ -6,7 +6,7 @@ List and count queries name their columns and never load item payloads.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, UnaryExpression, and_, case, exists, func, or_, select, update
@@ -180,6 +180,50 @@ def existing_external_ids(session: Session, project_id: int, ids: Sequence[str])
         found.update(eid for eid in session.execute(select(Item.external_id).where(
             Item.project_id == project_id, Item.external_id.in_(chunk))).scalars() if eid is not None)
     return found
+
+
+def external_ids_present(session: Session, project_id: int, ids: Sequence[str]) -> dict[str, int]:
+    """Of ``ids``, those the project holds, with their item id: one indexed lookup
+    (``uq_items_project_external_id``) per call, however large the project."""
+    if not ids:
+        return {}
+    q = select(Item.external_id, Item.id).where(Item.project_id == project_id, Item.external_id.in_(list(ids)))
+    return {eid: item_id for eid, item_id in session.execute(q) if eid is not None}
+
+
+def count_items_between(session: Session, project_id: int, after_id: int, before_id: int) -> int:
+    """Items of a project with ``after_id < id < before_id``."""
+    return session.execute(select(func.count()).select_from(Item).where(
+        Item.project_id == project_id, Item.id > after_id, Item.id < before_id)).scalar_one()
+
+
+def max_item_id(session: Session) -> int:
+    return session.execute(select(func.coalesce(func.max(Item.id), 0))).scalar_one()
+
+
+ITEM_COLUMNS = ("external_id", "priority", "payload", "gold", "metadata")
+
+
+def insert_items(session: Session, project_id: int, target_overlap: int, created_at: datetime,
+                 rows: Sequence[tuple]) -> None:
+    """Insert new items in bulk: ``rows`` are tuples in :data:`ITEM_COLUMNS` order with the JSON
+    columns as JSON text. SQLite gets one prepared ``executemany``; PostgreSQL a ``COPY`` (the
+    fastest way in; JSONB parses the text). Both run in the caller's unit of work."""
+    if not rows:
+        return
+    conn = session.connection()
+    columns = ", ".join((*ITEM_COLUMNS, "project_id", "done_count", "target_overlap", "created_at"))
+    stamp = created_at.astimezone(UTC).replace(tzinfo=None)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY items ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*row, project_id, 0, target_overlap, stamp))
+        return
+    text_stamp = stamp.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite DATETIME text
+    marks = ", ".join("?" for _ in range(len(ITEM_COLUMNS) + 4))
+    conn.exec_driver_sql(f"INSERT INTO items ({columns}) VALUES ({marks})",
+                         [(*row, project_id, 0, target_overlap, text_stamp) for row in rows])
 
 
 def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:

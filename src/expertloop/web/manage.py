@@ -108,12 +108,11 @@ def upload_items(project_id: PageId, request: Request, form: FormData = Depends(
             raise ValidationFailed("choose a JSONL, JSON, CSV or Parquet file to upload", loc="file")
         path = save_upload(upload, files_svc.RECORD_SUFFIXES)
         try:
-            records = files_svc.read_records(path)
+            records = files_svc.RecordFile(path)  # streamed: flat memory for a file of any size
+            result = imports_svc.import_items(db, actor, project_id, records, unit=records.unit,
+                                              max_item_bytes=request.app.state.settings.max_item_bytes)
         finally:
             cleanup(path)
-        unit = "row" if path.suffix.lower() == ".parquet" else "line"
-        result = imports_svc.import_items(db, actor, project_id, records, unit=unit,
-                                          max_item_bytes=request.app.state.settings.max_item_bytes)
     except ValidationFailed as exc:
         ctx = _dashboard_context(db, actor, project_id, import_errors=exc.problems, import_file=filename)
         return render(request, "manage/project.html", ctx, status=422)
