@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.checks import storable_json
 from ..domain.errors import Problem, ValidationFailed
-from ..domain.items import ItemSpec, parse_item
+from ..domain.items import CONTROL_FIELDS, ItemSpec, parse_item
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
@@ -89,13 +89,13 @@ class _Import:
         self.lines = array("q")  # the line of each row inserted, in insertion (id) order
         self.floor = repo.max_item_id(self.session)  # rows above it were inserted by this import
         self.now = utcnow()
-        batch: list[tuple[str, int | None, ItemSpec]] = []
+        batch: list[tuple[str, int | None, ItemSpec, str]] = []
         for line, record in records:
             self.read += 1
             where = f"{self.unit} {line}" if line is not None else f"item {self.read}"
-            spec = self._parse(where, record)
-            if spec is not None:
-                batch.append((where, line, spec))
+            parsed = self._parse(where, record)
+            if parsed is not None:
+                batch.append((where, line, *parsed))
             if len(batch) >= BATCH:
                 self._store(batch)
                 batch = []
@@ -111,39 +111,47 @@ class _Import:
         return {"project_id": self.project.id, "imported": self.imported, "skipped_existing": self.skipped,
                 "with_gold": self.with_gold}
 
-    def _parse(self, where: str, record: object) -> ItemSpec | None:
+    def _parse(self, where: str, record: object) -> tuple[ItemSpec, str] | None:
+        """The item and its payload as JSON text, or None after recording its problems."""
         if isinstance(record, Problem):
             self.problems.append(record)
             return None
-        text = storable_json(record)
+        # One C-speed serialisation of what is stored stands in for the walk over every value.
+        payload = {k: v for k, v in record.items() if k not in CONTROL_FIELDS} if isinstance(record, dict) else None
+        text = storable_json(payload) if payload is not None else None
+        checked = text is not None and all(
+            v is None or isinstance(v, (str, int)) or storable_json(v) is not None  # str, int: parse_item checks
+            for v in (record.get("gold"), record.get("metadata"), record.get("external_id")))  # type: ignore[union-attr]
         try:
-            spec = parse_item(record, self.task_type, self.project.options, json_checked=text is not None)
+            spec = parse_item(record, self.task_type, self.project.options, json_checked=checked)
         except ValidationFailed as exc:
             self.problems += exc.prefixed(where).problems
             return None
-        size = len(text.encode("utf-8")) if text is not None else item_size(record)
+        if text is None or spec.payload != payload:
+            text = _dumps(spec.payload)
+        size = len(text.encode("utf-8", "surrogatepass")) + (item_size(spec.metadata) if spec.metadata else 0)
         if size > self.max_item_bytes:
             self.problems.append(Problem(where, f"is {size:,} bytes of JSON; an item may hold at most "
                                                 f"{self.max_item_bytes:,} (EXPERTLOOP_MAX_ITEM_BYTES)"))
             return None
-        return spec
+        return spec, text
 
-    def _store(self, batch: list[tuple[str, int | None, ItemSpec]]) -> None:
+    def _store(self, batch: list[tuple[str, int | None, ItemSpec, str]]) -> None:
         if batch:
             self._insert(batch)
         if self.progress:
             self.progress("import", self.read)
 
-    def _insert(self, batch: list[tuple[str, int | None, ItemSpec]]) -> None:
+    def _insert(self, batch: list[tuple[str, int | None, ItemSpec, str]]) -> None:
         in_batch: dict[str, tuple[int, int | None]] = {}  # external id -> (first index, its line)
-        for i, (where, _line, spec) in enumerate(batch):
+        for i, (where, _line, spec, _text) in enumerate(batch):
             if spec.external_id is not None:
                 if spec.external_id in in_batch:
                     self._repeat(where, spec.external_id, in_batch[spec.external_id][1])
                 in_batch.setdefault(spec.external_id, (i, _line))
         present = repo.external_ids_present(self.session, self.project.id, list(in_batch))
         rows = []
-        for i, (where, line, spec) in enumerate(batch):
+        for i, (where, line, spec, text) in enumerate(batch):
             eid = spec.external_id
             if eid is not None:
                 if in_batch[eid][0] != i:  # a repeat within the batch, reported above
@@ -154,7 +162,7 @@ class _Import:
                     else:
                         self.skipped += 1
                     continue
-            rows.append((eid, spec.priority, _dumps(spec.payload), _json_or_none(spec.gold),
+            rows.append((eid, spec.priority, text, _json_or_none(spec.gold),
                          _json_or_none(spec.metadata)))
             self.lines.append(-1 if line is None else line)
             self.with_gold += spec.gold is not None
