@@ -277,3 +277,24 @@ def iter_done_assignments(session: Session, project_id: int, batch: int = 500
          .execution_options(yield_per=batch))
     for row in session.execute(q):
         yield row[0], row[1], row[2]
+
+
+def iter_judgments_by_item(session: Session, project_id: int, batch: int = 2000) -> Iterator[Any]:
+    """Counted judgments (:func:`counted_judgment`) as plain rows, item by item (in item id
+    order, each item's oldest first), streamed from a server-side cursor: what an export reads.
+
+    Each row has the assignment's columns (``id``, ``item_id``, ``expert_id``, ``state``,
+    ``submitted_at``, ``guidelines_version``, ``presentation``, ``response``, ``active_seconds``,
+    ``reviewed_by``, ``original_response``), the item's ``external_id``, ``payload`` and
+    ``gold``, and ``terms_version``. No ORM objects: a million rows stream at driver speed."""
+    q = (select(Assignment.id, Assignment.item_id, Assignment.expert_id, Assignment.state,
+                Assignment.submitted_at, Assignment.guidelines_version, Assignment.presentation,
+                Assignment.response, Assignment.active_seconds, Assignment.reviewed_by,
+                Assignment.original_response, Item.external_id, Item.payload, Item.gold,
+                Consent.terms_version)
+         .join(Item, Item.id == Assignment.item_id)
+         .outerjoin(Consent, Consent.id == Assignment.consent_id)
+         .where(Item.project_id == project_id, Assignment.project_id == project_id, counted_judgment())
+         .order_by(Item.id, Assignment.id)
+         .execution_options(yield_per=batch))
+    yield from session.execute(q)
