@@ -13,6 +13,7 @@ from .routes import (
     assignments,
     consent,
     experts,
+    export_jobs,
     exports,
     health,
     jobs,
@@ -27,6 +28,6 @@ from .routes import (
 def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
-    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
+    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, export_jobs, tokens, jobs,
                    health):
         app.include_router(module.router, prefix="/api/v1")

@@ -98,10 +98,10 @@ class ExportStream(Iterator[dict]):
 
 
 @reads
-def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
+def check_export(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
                  consensus: bool = False, min_judgments: int | None = None,
-                 min_confidence: float | None = None) -> ExportStream:
-    """Records of a project in ``fmt``. Checks run before the first record is produced."""
+                 min_confidence: float | None = None) -> tuple[Project, TaskTypeSpec, ExportFormat]:
+    """Every check an export makes before its first record: access, format, options."""
     require_staff(actor, "export data")
     fmt = parse_format(fmt) if isinstance(fmt, str) else fmt
     project = load_project(session, project_id)
@@ -120,6 +120,17 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
         if not spec.has_consensus:
             raise ValidationFailed(f"{spec.name} projects have no consensus to be confident about",
                                    loc="min_confidence")
+    return project, spec, fmt
+
+
+@reads
+def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
+                 consensus: bool = False, min_judgments: int | None = None,
+                 min_confidence: float | None = None) -> ExportStream:
+    """Records of a project in ``fmt``, item by item (in import order; an item's judgments
+    oldest first). Checks run before the first record is produced."""
+    project, spec, fmt = check_export(session, actor, project_id, fmt, consensus=consensus,
+                                      min_judgments=min_judgments, min_confidence=min_confidence)
     stream = ExportStream(fmt, consensus)
     need_fit = spec.has_consensus and (consensus or fmt != ExportFormat.raw or min_confidence is not None)
     inferred = latest_consensus(session, project.id, TaskType(spec.name), fresh=True) if need_fit else None
@@ -372,6 +383,24 @@ class ParquetFileWriter:
         else:
             self.writer.close()
         return self.count
+
+
+def iter_parquet(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """A Parquet file's bytes for a streamed response. Parquet puts its schema in a footer
+    written last (and a later row group may widen it), so the file is written to a private
+    temporary file first (flat memory, row group by row group), then sent and removed."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="expertloop-export-"))
+    path = folder / "export.parquet"
+    try:
+        write_file(records, path)
+        with path.open("rb") as fh:
+            while chunk := fh.read(chunk_bytes):
+                yield chunk
+    finally:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
 
 
 Progress = Callable[[int], None]
