@@ -310,7 +310,9 @@ def export(project: int = typer.Argument(..., help="Project id."),
            min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
                                                        help="Leave out items whose consensus posterior is "
                                                             "lower (categorical task types).")) -> None:
-    """Export collected judgments in TRL's layouts, with provenance metadata.
+    """Export collected judgments in TRL's layouts, with provenance metadata, item by item.
+
+    Streamed at flat memory: JSONL line by line, Parquet one row group at a time.
 
     A summary line on stderr says how many records were written and what was left out and why."""
     from ..services.exports import iter_jsonl, iter_records, write_file
@@ -324,7 +326,10 @@ def export(project: int = typer.Argument(..., help="Project id."),
             sys.stdout.flush()
             err.print(f"wrote {records.written} records; {records.summary_line()}", highlight=False, soft_wrap=True)
             return
-        n = write_file(records, output)
+        with Progress(TextColumn("exporting"), TextColumn("{task.completed:,} records"), TimeElapsedColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("export", total=None)
+            n = write_file(records, output, progress=lambda done: bar.update(task, completed=done), every=10_000)
     err.print(f"wrote {n} records to {output}; {records.summary_line()}", highlight=False, soft_wrap=True)
 
 
