@@ -17,6 +17,7 @@ from .routes import (
     exports,
     health,
     jobs,
+    judgments,
     projects,
     quality,
     reviews,
@@ -28,6 +29,6 @@ from .routes import (
 def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
-    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, export_jobs, tokens, jobs,
+    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, export_jobs, judgments, tokens, jobs,
                    health):
         app.include_router(module.router, prefix="/api/v1")

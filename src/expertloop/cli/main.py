@@ -498,6 +498,15 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
               "run `expertloop init` to bring it to the newest schema", highlight=False)
 
 
+def _register_topics() -> None:
+    from .judgments import judgments_app
+
+    app.add_typer(judgments_app, name="judgments")
+
+
+_register_topics()
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -303,3 +303,14 @@ class ExportOut(View):
     created_at: str | None
     finished_at: str | None
     download_url: str | None = Field(description="where to GET the file once the export is done")
+
+
+class JudgmentImportResult(View):
+    project_id: int
+    source: str = Field(description="label-studio, argilla or raw")
+    records: int
+    judgments: int = Field(description="judgments stored")
+    items_created: int
+    experts_created: int
+    skipped_existing: int = Field(description="judgments the project already held (a re-import)")
+    skipped_in_source: int = Field(description="cancelled, empty or unsubmitted annotations")
