@@ -199,15 +199,17 @@ def _seed_demo(session, base: str) -> None:
 
 @experts_app.command("import")
 def experts_import(file: Path = typer.Argument(..., help="JSONL, JSON or CSV of experts.")) -> None:
-    """Register experts from a file; all-or-nothing."""
+    """Register experts from a file; all-or-nothing, idempotent by email (registered ones are
+    skipped). Every row needs hourly_rate_usd (0 for unpaid work)."""
     from ..services.experts import import_experts
     from ..services.files import read_records
 
     with _errors(), _session() as session:
-        rows = import_experts(session, OPERATOR, read_records(file))
+        records = read_records(file)
+        rows = import_experts(session, OPERATOR, records, roster=True)
     for row in rows:
         out.print(f"{row['id']}\t{row['email']}", highlight=False)
-    err.print(f"imported {len(rows)} experts")
+    err.print(f"imported {len(rows)} experts ({len(records) - len(rows)} already registered)")
 
 
 @experts_app.command("set-password")
