@@ -80,6 +80,11 @@ def test_parquet_items_stream_in_row_batches(cli, tmp_path):
     r = cli("items", "import", pid, str(path))
     assert r.exit_code == 0, r.output
     assert f"imported {n} items" in r.output and f"{n // 2} with gold" in r.output
+    if cli.url.startswith("sqlite"):  # planner statistics were refreshed after the bulk write
+        import sqlite3
+
+        with sqlite3.connect(cli.url.removeprefix("sqlite:///")) as db:
+            assert db.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'items'").fetchone()[0] > 0
     r = cli("items", "import", pid, str(path))
     assert f"imported 0 items into project {pid} ({n} already present" in r.output
 

@@ -55,7 +55,8 @@ def test_consent_register_withdrawal_and_new_terms(fresh_url, tmp_path):
     env = {"EXPERTLOOP_DATABASE_URL": fresh_url}
     assert runner.invoke(app, ["init"], env=env).exit_code == 0
     experts = tmp_path / "e.jsonl"
-    experts.write_text("".join(json.dumps({"name": n, "email": f"{n}@example.org", "hourly_rate_usd": 60}) + "\n" for n in ("Ada", "Bo")))
+    experts.write_text("".join(json.dumps({"name": n, "email": f"{n}@example.org", "hourly_rate_usd": 60}) + "\n"
+                               for n in ("Ada", "Bo")))
     assert runner.invoke(app, ["experts", "import", str(experts)], env=env).exit_code == 0
     project = tmp_path / "p.yaml"
     project.write_text("name: P\ntask_type: label\noptions: {labels: ['a', 'b']}\n"

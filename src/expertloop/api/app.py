@@ -29,6 +29,6 @@ from .routes import (
 def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
-    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, export_jobs, judgments, tokens, jobs,
-                   health):
+    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, export_jobs,
+                   judgments, tokens, jobs, health):
         app.include_router(module.router, prefix="/api/v1")

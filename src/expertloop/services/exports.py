@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import AssignmentState
@@ -33,7 +32,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.records import ExportFormat, check_compatible, check_consensus_format, raw_record
 from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, Project
+from ..storage.orm import Project
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
 from .uow import reads, reads_stream

@@ -18,6 +18,7 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ..domain.checks import storable_json
@@ -118,8 +119,8 @@ class _Import:
             return None
         # One C-speed serialisation of what is stored stands in for the walk over every value.
         payload = {k: v for k, v in record.items() if k not in CONTROL_FIELDS} if isinstance(record, dict) else None
-        text = storable_json(payload) if payload is not None else None
-        checked = text is not None and all(
+        body = storable_json(payload) if payload is not None else None
+        checked = body is not None and all(
             v is None or isinstance(v, (str, int)) or storable_json(v) is not None  # str, int: parse_item checks
             for v in (record.get("gold"), record.get("metadata"), record.get("external_id")))  # type: ignore[union-attr]
         try:
@@ -127,14 +128,14 @@ class _Import:
         except ValidationFailed as exc:
             self.problems += exc.prefixed(where).problems
             return None
-        if text is None or spec.payload != payload:
-            text = _dumps(spec.payload)
-        size = len(text.encode("utf-8", "surrogatepass")) + (item_size(spec.metadata) if spec.metadata else 0)
+        if body is None or spec.payload != payload:
+            body = _dumps(spec.payload)
+        size = len(body.encode("utf-8", "surrogatepass")) + (item_size(spec.metadata) if spec.metadata else 0)
         if size > self.max_item_bytes:
             self.problems.append(Problem(where, f"is {size:,} bytes of JSON; an item may hold at most "
                                                 f"{self.max_item_bytes:,} (EXPERTLOOP_MAX_ITEM_BYTES)"))
             return None
-        return spec, text
+        return spec, body
 
     def _store(self, batch: list[tuple[str, int | None, ItemSpec, str]]) -> None:
         if batch:
@@ -151,7 +152,7 @@ class _Import:
                 in_batch.setdefault(spec.external_id, (i, _line))
         present = repo.external_ids_present(self.session, self.project.id, list(in_batch))
         rows = []
-        for i, (where, line, spec, text) in enumerate(batch):
+        for i, (where, line, spec, body) in enumerate(batch):
             eid = spec.external_id
             if eid is not None:
                 if in_batch[eid][0] != i:  # a repeat within the batch, reported above
@@ -162,7 +163,7 @@ class _Import:
                     else:
                         self.skipped += 1
                     continue
-            rows.append((eid, spec.priority, text, _json_or_none(spec.gold),
+            rows.append((eid, spec.priority, body, _json_or_none(spec.gold),
                          _json_or_none(spec.metadata)))
             self.lines.append(-1 if line is None else line)
             self.with_gold += spec.gold is not None
