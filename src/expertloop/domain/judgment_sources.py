@@ -138,7 +138,7 @@ def read_record(source: str, record: Any, where: str, *, question: str | None = 
     return _raw(record, where)
 
 
-def _label_studio(task: dict, where: str) -> SourceRead:
+def _label_studio(task: dict[str, Any], where: str) -> SourceRead:
     out = SourceRead([], [])
     eid = _source_id(task.get("id"))
     if eid is None:
@@ -177,7 +177,7 @@ def _label_studio(task: dict, where: str) -> SourceRead:
     return out
 
 
-def _argilla(record: dict, where: str, question: str | None) -> SourceRead:
+def _argilla(record: dict[str, Any], where: str, question: str | None) -> SourceRead:
     out = SourceRead([], [])
     eid = _source_id(record.get("id"))
     if eid is None:
@@ -226,7 +226,7 @@ def _argilla(record: dict, where: str, question: str | None) -> SourceRead:
     return out
 
 
-def _raw(record: dict, where: str) -> SourceRead:
+def _raw(record: dict[str, Any], where: str) -> SourceRead:
     out = SourceRead([], [])
     meta = record.get("metadata")
     if not isinstance(meta, dict):

@@ -356,6 +356,7 @@ class ParquetFileWriter:
             if wider != self.schema:
                 self._rewrite(wider)
             table = table.cast(self.schema)
+        assert self.writer is not None
         self.writer.write_table(table)
 
     def _rewrite(self, schema) -> None:

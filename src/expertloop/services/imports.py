@@ -118,11 +118,12 @@ class _Import:
             self.problems.append(record)
             return None
         # One C-speed serialisation of what is stored stands in for the walk over every value.
-        payload = {k: v for k, v in record.items() if k not in CONTROL_FIELDS} if isinstance(record, dict) else None
+        fields: dict = record if isinstance(record, dict) else {}
+        payload = {k: v for k, v in fields.items() if k not in CONTROL_FIELDS} if isinstance(record, dict) else None
         body = storable_json(payload) if payload is not None else None
         checked = body is not None and all(
             v is None or isinstance(v, (str, int)) or storable_json(v) is not None  # str, int: parse_item checks
-            for v in (record.get("gold"), record.get("metadata"), record.get("external_id")))  # type: ignore[union-attr]
+            for v in (fields.get("gold"), fields.get("metadata"), fields.get("external_id")))
         try:
             spec = parse_item(record, self.task_type, self.project.options, json_checked=checked)
         except ValidationFailed as exc:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -172,7 +173,7 @@ class _JudgmentImport:
         if rows:
             self.session.execute(insert(Assignment), rows)
             done = Counter(r["item_id"] for r in rows)
-            items_table = Item.__table__
+            items_table = cast(sa.Table, Item.__table__)
             self.session.execute(update(items_table).where(items_table.c.id == bindparam("iid")).values(
                 done_count=items_table.c.done_count + bindparam("n")), [{"iid": k, "n": v} for k, v in done.items()])
             self.counts["judgments"] += len(rows)

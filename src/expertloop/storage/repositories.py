@@ -216,6 +216,7 @@ def insert_items(session: Session, project_id: int, target_overlap: int, created
     stamp = created_at.astimezone(UTC).replace(tzinfo=None)
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
+        assert raw is not None
         with raw.cursor() as cur, cur.copy(f"COPY items ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row((*row, project_id, 0, target_overlap, stamp))
