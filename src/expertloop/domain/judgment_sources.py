@@ -157,8 +157,18 @@ def _label_studio(task: dict[str, Any], where: str) -> SourceRead:
         if ann.get("was_cancelled"):
             out.skipped += 1
             continue
-        choices = [r for r in ann.get("result") or [] if isinstance(r, dict) and r.get("type") == "choices"]
-        values = [c for r in choices for c in ((r.get("value") or {}).get("choices") or [])]
+        result = ann.get("result")
+        if result is not None and not isinstance(result, list):
+            out.problems.append(Problem(f"{loc}.result", "must be a list of results"))
+            continue
+        values: list[Any] = []
+        for r in result or []:
+            if isinstance(r, dict) and r.get("type") == "choices":
+                value = r.get("value")
+                chosen = value.get("choices") if isinstance(value, dict) else None
+                if chosen is not None and not isinstance(chosen, list):
+                    chosen = [chosen]
+                values += chosen or []
         if not values:
             out.skipped += 1
             continue
