@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from .main import OPERATOR, _errors, _session, err, out
-
 judgments_app = typer.Typer(help="Import existing judgments (Label Studio, Argilla, expertloop raw).",
                             no_args_is_help=True)
 
@@ -26,6 +24,7 @@ def judgments_import(
     email (a placeholder address from their id when the source has no email)."""
     from ..services.files import RecordFile
     from ..services.judgment_imports import import_judgments
+    from .main import OPERATOR, _errors, _session, err, out  # here: main registers this module
 
     with _errors(), _session() as session:
         records = RecordFile(file)
