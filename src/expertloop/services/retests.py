@@ -27,8 +27,9 @@ from ..domain.people import answers_agree
 from ..domain.presentation import make_presentation
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Item, Project
+from .uow import reads
 
-PRESENTATION_TRIES = 8  # draws for an order other than the first one's (where more than one exists)
+PRESENTATION_TRIES = 32  # draws for an order other than the first one's (where more than one exists)
 
 
 def claim_retest(session: Session, project: Project, expert_id: int, consent_id: int | None, now: datetime,
@@ -60,6 +61,7 @@ def claim_retest(session: Session, project: Project, expert_id: int, consent_id:
     return a
 
 
+@reads
 def retest_pairs(session: Session, project_id: int, expert_id: int | None = None) -> list[tuple[int, int, dict, dict]]:
     """(expert, item, first response, re-test response) for each submitted re-test whose first
     judgment still counts."""
@@ -74,6 +76,7 @@ def retest_pairs(session: Session, project_id: int, expert_id: int | None = None
     return [(e, i, r1, r2) for e, i, r1, r2 in session.execute(q)]
 
 
+@reads
 def retest_agreement(session: Session, project: Project, expert_id: int | None = None) -> dict[int, dict]:
     """Per expert: re-tests compared, the agreement (mean share of answers given alike) and its
     95% Wilson interval. Task types without categorical answers have none."""
