@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.checks import text_problem
 from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from ..domain.money import from_cents, parse_amount, to_cents
+from ..domain.money import decimal_comma, from_cents, parse_amount, to_cents
 from ..domain.policies import Actor, can_read_expert, require_staff
 from ..storage.orm import Assignment, Expert, LedgerEntry, PayPeriod, Project
 from . import audit
@@ -121,6 +121,10 @@ def add_entry(session: Session, actor: Actor | None, expert_id: int, kind: str, 
         require_staff(actor, "add bonuses or adjustments")
     if kind not in KINDS:
         raise ValidationFailed(f"must be one of {', '.join(KINDS)}; got {str(kind)[:40]!r}", loc="kind")
+    try:
+        decimal_comma(locale)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), loc="locale") from None
     try:
         value = parse_amount(amount, locale=locale, signed=kind == "adjustment")
     except ValueError as exc:

@@ -146,7 +146,7 @@ def submit_review(session: Session, actor: Actor, task_id: int, verdict: str, fe
     a = session.get_one(Assignment, task.assignment_id)
     fb = (feedback or "").strip() or None
     if task.level == 1:
-        apply_review(session, actor, a.id, verdict, fb, response, now=now)
+        apply_review(session, actor, a.id, verdict, fb, response, now=now, assigned=True)
     else:
         _level2(session, a, verdict, fb, now)
     task.state, task.verdict, task.feedback, task.done_at = "done", verdict, fb, now
