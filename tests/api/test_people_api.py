@@ -40,7 +40,8 @@ def test_payroll_over_http_with_strict_money(client, session):
     r = client.get(f"/api/v1/pay-periods/{period['id']}/payroll", params={"format": "csv"}, headers=admin)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert [(row["name"], row["bonuses_usd"], row["total_usd"]) for row in rows] == [("'=Mallory", "1234.56", "1234.56")]
+    assert [(row["name"], row["bonuses_usd"], row["total_usd"]) for row in rows] == [
+        ("'=Mallory", "1234.56", "1234.56")]   # a formula-looking name is neutralised
     assert client.get(f"/api/v1/pay-periods/{period['id']}/payroll", headers=trainer).status_code == 403
     mine = client.get(f"/api/v1/experts/{e['id']}/statements/{period['id']}", headers=trainer)
     assert mine.status_code == 200 and mine.json()["lines"][0]["reason"] == "Annual"
@@ -62,8 +63,10 @@ def test_assigned_reviews_over_http(client, session):
     client.post(f"/api/v1/assignments/{lease['assignment_id']}/submit", headers=trainer,
                 json={"response": {"label": "yes"}})
     assert client.get("/api/v1/reviews/mine", headers=reviewer).json()["waiting"] == 1
-    # Self-selection is refused in a sampled project; the queue names the trainer.
-    queue = client.get("/api/v1/reviews/queue", headers=reviewer).json()
+    # Self-selection is refused in a sampled project: the list leaves it out, the verdict is refused;
+    # staff still see it, with the trainer's name.
+    assert client.get("/api/v1/reviews/queue", headers=reviewer).json() == []
+    queue = client.get("/api/v1/reviews/queue", headers=admin).json()
     assert queue[0]["expert_name"] == "Tom"
     r = client.post(f"/api/v1/assignments/{lease['assignment_id']}/review", headers=reviewer,
                     json={"verdict": "accept"})

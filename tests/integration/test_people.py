@@ -53,7 +53,8 @@ def test_payroll_csv_is_exact_to_the_cent_with_bonuses_and_adjustments(session):
     period = payroll.create_period(session, f.ADMIN, "2026-03", "2026-03-01", "2026-03-31")
     payroll.add_entry(session, f.ADMIN, alice["id"], "bonus", "12,50", "Weekend cover", project_id=p["id"],
                       locale="de-DE", now=T0 + timedelta(days=1))
-    payroll.add_entry(session, f.ADMIN, alice["id"], "adjustment", "-0.10", "Duplicate minute", now=T0 + timedelta(days=2))
+    payroll.add_entry(session, f.ADMIN, alice["id"], "adjustment", "-0.10", "Duplicate minute",
+                      now=T0 + timedelta(days=2))
     with pytest.raises(ValidationFailed, match="ambiguous"):  # no locale declared: never guessed as 12.50
         payroll.add_entry(session, f.ADMIN, bob["id"], "bonus", "12,50", "x", now=T0)
     with pytest.raises(ValidationFailed, match="reason"):
@@ -218,7 +219,8 @@ def test_upheld_dispute_corrects_gold_and_rescoring(session):
 
     mine = standing.standing(session, f.trainer_actor(ann), ann["id"], p["id"])
     missed = [g for g in mine["gold"]["items"] if g["missed"]]
-    assert len(missed) == 1 and missed[0]["expected"] == {"label": "no"} and missed[0]["your_answer"] == {"label": "yes"}
+    assert len(missed) == 1 and missed[0]["expected"] == {"label": "no"}
+    assert missed[0]["your_answer"] == {"label": "yes"}
     with pytest.raises(PermissionDenied):
         standing.standing(session, f.trainer_actor(ben), ann["id"], p["id"])
     with pytest.raises(NotFound):  # only one's own work can be disputed

@@ -9,7 +9,7 @@ import typer
 from ..domain.checks import MAX_ID
 from .main import OPERATOR, _errors, _session, err, out
 
-app = typer.Typer(help="Gold disputes raised by experts: list and decide.", no_args_is_help=True)
+app: typer.Typer = typer.Typer(help="Gold disputes raised by experts: list and decide.", no_args_is_help=True)
 
 
 @app.command("list")

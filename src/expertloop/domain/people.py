@@ -35,14 +35,14 @@ class ReviewSampling:
             options.append((self.flagged_rate, "flagged"))
         return max(options, key=lambda o: o[0])
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 SAMPLING_FIELDS = ("rate", "new_rate", "new_until", "flagged_rate", "level2_rate")
 
 
-def _share(c: Checker, obj: dict, key: str, loc: str, default: float, hi: float = 1.0) -> float | None:
+def _share(c: Checker, obj: dict[str, Any], key: str, loc: str, default: float, hi: float = 1.0) -> float | None:
     value = obj.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= hi:
         c.fail(join(loc, key), f"must be a number between 0 and {hi}")

@@ -7,7 +7,8 @@ first judgment; the trainer's view carries no mark) with its answers in a fresh 
 
 A re-test is paid like any task. Submitted, it is ``retested`` — not a judgment that counts
 (:func:`expertloop.storage.repositories.counted_judgment` leaves it out): it takes no slot, is
-never exported, reviewed or counted in consensus. Trainers see it as ``submitted``. It is compared with the first judgment:
+never exported, reviewed or counted in consensus. Trainers see it as ``submitted``. It is
+compared with the first judgment:
 the share of categorical answers given alike is the trainer's test–retest agreement, shown on
 the scorecard with a Wilson interval.
 """
@@ -69,8 +70,8 @@ def retest_pairs(session: Session, project_id: int, expert_id: int | None = None
     q = (select(Assignment.expert_id, Assignment.item_id, first.response, Assignment.response)
          .join(first, first.id == Assignment.retest_of)
          .where(Assignment.project_id == project_id,
-                Assignment.state == AssignmentState.retested.value, repo.consent_stands(), first.state.in_([AssignmentState.submitted.value,
-                                                        AssignmentState.accepted.value])))
+                Assignment.state == AssignmentState.retested.value, repo.consent_stands(),
+                first.state.in_([AssignmentState.submitted.value, AssignmentState.accepted.value])))
     if expert_id is not None:
         q = q.where(Assignment.expert_id == expert_id)
     return [(e, i, r1, r2) for e, i, r1, r2 in session.execute(q)]

@@ -1,8 +1,8 @@
 """Assigned reviews: sampled work goes to level-1 reviewers, a share of their reviews to level 2.
 
-- **Sampling** (:func:`expertloop.services.review_sampling.sample_for_review`, called by submit in its transaction): a project with
-  ``review_sampling`` sends a share of each trainer's submitted work to a level-1 review — more
-  for new trainers and for flagged ones (see :mod:`expertloop.domain.people`).
+- **Sampling** (:func:`expertloop.services.review_sampling.sample_for_review`, called by submit
+  in its transaction): a project with ``review_sampling`` sends a share of each trainer's
+  submitted work to a level-1 review — more for new trainers and for flagged ones (see :mod:`expertloop.domain.people`).
 - **Assignment, not self-selection** (:func:`next_review`): a reviewer asks for the next review
   and gets one, leased like a task (the project's ``lease_minutes``); while the lease is live
   nobody else gets it, a lapsed lease goes to the next reviewer who asks. A reviewer never
@@ -94,6 +94,16 @@ def next_review(session: Session, actor: Actor, project_id: int | None = None, *
     task.lease_expires_at = now + timedelta(minutes=project.lease_minutes)
     session.flush()
     return _task_view(session, actor, task, now)
+
+
+@reads
+def get_task(session: Session, actor: Actor, task_id: int) -> dict:
+    """A review leased to the calling reviewer, blind (staff: any review, blind too)."""
+    require_reviewer(actor)
+    task = session.get(ReviewTask, task_id)
+    if task is None or (not actor.is_staff and task.reviewer_id != actor.expert_id):
+        raise NotFound(f"review {task_id} not found")
+    return _task_view(session, actor, task, utcnow(), reveal=task.state == "done")
 
 
 def _task_view(session: Session, actor: Actor, task: ReviewTask, now: datetime, *, reveal: bool = False) -> dict:

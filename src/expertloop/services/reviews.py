@@ -131,6 +131,8 @@ def review_queue(session: Session, actor: Actor, project_id: int | None = None, 
         q = q.where(Assignment.project_id == project_id)
     if actor.expert_id is not None:
         q = q.where(Assignment.expert_id != actor.expert_id)
+    if not actor.is_staff:  # reviews in a sampled project are assigned, not picked from a list
+        q = q.where(Project.review_sampling.is_(None))
     return [{"assignment_id": r.id, "project_id": r.project_id, "project_name": r.name,
              "task_type": r.task_type, "item_id": r.item_id, "expert_id": r.expert_id,
              "submitted_at": iso(r.submitted_at), "active_seconds": round(r.active_seconds, 1),
@@ -149,6 +151,8 @@ def queue_counts(session: Session, actor: Actor) -> list[dict]:
          .group_by(Project.id, Project.name, Project.task_type).order_by(Project.id))
     if actor.expert_id is not None:
         q = q.where(Assignment.expert_id != actor.expert_id)
+    if not actor.is_staff:
+        q = q.where(Project.review_sampling.is_(None))
     return [{"project_id": pid, "project_name": name, "task_type": task_type, "pending": n,
              "oldest_submitted_at": iso(oldest)} for pid, name, task_type, n, oldest in session.execute(q).all()]
 

@@ -102,9 +102,8 @@ def standing(session: Session, actor: Actor, expert_id: int, project_id: int) ->
                   for p in pauses] + [{"kind": f["kind"], "reason": _flag_reason(f),
                                        "created_at": None, "lifted_at": None, "outcome": "noted, no action"}
                                       for f in card.get("flags", []) if isinstance(f, dict) and "kind" in f],
-        "reviews": [{"assignment_id": aid, "item_id": iid,
-                     "outcome": "rejected" if st == AssignmentState.rejected.value else ("edited" if ed else "accepted"),
-                     "feedback": fb, "reviewed_at": iso(at)} for aid, iid, st, fb, ed, at in reviewed],
+        "reviews": [{"assignment_id": aid, "item_id": iid, "outcome": _outcome(st, ed), "feedback": fb,
+                     "reviewed_at": iso(at)} for aid, iid, st, fb, ed, at in reviewed],
         "disputes": [dispute_view(d, staff=actor.is_staff) for d in disputes.values()],
     }
 
@@ -114,6 +113,10 @@ FLAG_WORDS = {"too_fast": "many submissions much faster than the item's typical 
               "length_bias": "preferred the longer answer more often than others did",
               "leniency": "scored higher than other trainers on the same items",
               "severity": "scored lower than other trainers on the same items"}
+
+
+def _outcome(state: str, edited: bool) -> str:
+    return "rejected" if state == AssignmentState.rejected.value else ("edited" if edited else "accepted")
 
 
 def _flag_reason(flag: dict) -> str:
