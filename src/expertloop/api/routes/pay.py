@@ -11,6 +11,7 @@ from ...domain.policies import Actor
 from ...services import payroll as svc
 from ..deps import get_actor, get_session
 from ..schemas import Id, JsonObject, errors
+from ..schemas.people import CSV, PayEntryOut, PayPeriodOut, PayrollOut, StatementOut
 from ._base import router as make_router
 
 router = make_router("pay")
@@ -29,13 +30,13 @@ def _opt_str(body: dict, key: str) -> str | None:
     return value
 
 
-@router.get("/pay-periods", summary="Pay periods, newest first")
+@router.get("/pay-periods", summary="Pay periods, newest first", response_model=list[PayPeriodOut])
 def list_periods(actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> list[dict]:
     return svc.list_periods(session, actor)
 
 
 @router.post("/pay-periods", summary="Open a pay period (admin, manager); periods never overlap",
-             status_code=201, responses=errors(403, 409))
+             status_code=201, response_model=PayPeriodOut, responses=errors(403, 409))
 def create_period(body: JsonObject = Body(..., examples=[{"name": "2026-03", "starts_on": "2026-03-01",
                                                           "ends_on": "2026-03-31"}]),
                   actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
@@ -44,14 +45,14 @@ def create_period(body: JsonObject = Body(..., examples=[{"name": "2026-03", "st
 
 
 @router.post("/pay-periods/{period_id}/close", summary="Close a pay period: no more adjustments dated in it",
-             responses=errors(403, 404, 409))
+             response_model=PayPeriodOut, responses=errors(403, 404, 409))
 def close_period(period_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
     return svc.close_period(session, actor, period_id)
 
 
 @router.get("/pay-periods/{period_id}/payroll",
             summary="What each expert is owed for the period (admin, manager); format=csv for payroll",
-            responses=errors(403, 404))
+            response_model=PayrollOut, responses={200: {"content": CSV}, **errors(403, 404)})
 def payroll(period_id: Id, format: Format = "json", actor: Actor = Depends(get_actor),
             session: Session = Depends(get_session)):
     data = svc.payroll(session, actor, period_id)
@@ -62,7 +63,7 @@ def payroll(period_id: Id, format: Format = "json", actor: Actor = Depends(get_a
 
 @router.post("/experts/{expert_id}/pay-adjustments",
              summary="Add a bonus or an adjustment with its reason (admin, manager; audited)",
-             status_code=201, responses=errors(403, 404, 409))
+             status_code=201, response_model=PayEntryOut, responses=errors(403, 404, 409))
 def add_adjustment(expert_id: Id, body: JsonObject = Body(..., examples=[
         {"kind": "bonus", "amount_usd": "25.00", "reason": "Weekend cover", "project_id": 1},
         {"kind": "adjustment", "amount_usd": "-12,50", "reason": "Duplicate task", "locale": "de-DE"}]),
@@ -80,7 +81,7 @@ def add_adjustment(expert_id: Id, body: JsonObject = Body(..., examples=[
 
 @router.get("/experts/{expert_id}/statements/{period_id}",
             summary="An expert's pay statement for a period, line by line (their own; staff: anyone's)",
-            responses=errors(403, 404))
+            response_model=StatementOut, responses={200: {"content": CSV}, **errors(403, 404)})
 def statement(expert_id: Id, period_id: Id, format: Format = "json", actor: Actor = Depends(get_actor),
               session: Session = Depends(get_session)):
     data = svc.statement(session, actor, expert_id, period_id)
