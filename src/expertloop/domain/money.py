@@ -104,6 +104,8 @@ def parse_amount(value: object, *, locale: str | None = None, signed: bool = Fal
         text = value.strip()
         if text.startswith("$"):
             text = text[1:].strip()
+        if text.startswith("-"):
+            raise ValueError(f"must be a non-negative amount, got {_show(value)}")
         if _COMMA_PLAIN.match(text):
             value = text.replace(",", ".")
         elif _COMMA_GROUPED.match(text):
