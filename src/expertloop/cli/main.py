@@ -296,6 +296,30 @@ def token_revoke(token_id: int = typer.Argument(..., min=1, max=MAX_ID, help="To
 
 
 @app.command()
+def audit(project: int | None = typer.Option(None, min=1, max=MAX_ID, help="Only entries about this project."),
+          action: str | None = typer.Option(None, help="A whole action (terms.published) or a prefix ending in "
+                                                       "a dot (project.)."),
+          limit: int = typer.Option(100, min=1, max=500, help="At most this many entries, newest first."),
+          as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of columns.")) -> None:
+    """Read the audit log of staff actions, newest first (it cannot be edited)."""
+    import json
+
+    from ..services.audit import list_entries
+
+    with _errors(), _session() as session:
+        rows = list_entries(session, None, project_id=project, action=action, limit=limit)
+    for r in rows:
+        if as_json:
+            out.print(json.dumps(r, ensure_ascii=False), highlight=False, markup=False, soft_wrap=True)
+            continue
+        who = r["actor_role"] + (f" (expert {r['actor_expert_id']})" if r["actor_expert_id"] else "")
+        out.print(f"{r['id']}\t{r['at']}\t{who}\t{r['action']}\t"
+                  f"{'project ' + str(r['project_id']) if r['project_id'] else '-'}\t{r['target'] or '-'}\t"
+                  f"{json.dumps(r['detail'], ensure_ascii=False) if r['detail'] else ''}",
+                  highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
 def export(project: int = typer.Argument(..., help="Project id."),
            format: ExportFormat = typer.Option(..., "--format", "-f", help="Record layout."),
            output: Path | None = typer.Option(None, "-o", "--output",
