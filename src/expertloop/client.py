@@ -286,7 +286,7 @@ class Client:
     def export_dataset(self, project_id: int, format: str, **options: Any) -> Any:
         """The export as a Hugging Face ``datasets.Dataset`` (needs the ``datasets`` package)."""
         try:
-            import datasets
+            import datasets  # type: ignore[import-untyped]
         except ImportError:  # an optional extra: say what to install rather than fail obscurely
             raise ImportError("export_dataset needs the `datasets` package: pip install datasets") from None
         records = list(self.export(project_id, format, **options))
