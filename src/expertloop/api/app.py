@@ -17,6 +17,7 @@ from .routes import (
     exports,
     health,
     jobs,
+    models,
     projects,
     quality,
     reviews,
@@ -29,5 +30,5 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   audit, health):
+                   audit, models, health):
         app.include_router(module.router, prefix="/api/v1")

@@ -532,6 +532,11 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
               "run `expertloop init` to bring it to the newest schema", highlight=False)
 
 
+from . import models as _models  # noqa: E402  (its commands import this module's helpers when run)
+
+_models.register(app)
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
