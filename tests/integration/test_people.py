@@ -14,7 +14,7 @@ from expertloop.config import Settings
 from expertloop.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as work
-from expertloop.services import payroll, retests, review_tasks, standing, uow
+from expertloop.services import audit, payroll, retests, review_tasks, standing, uow
 from expertloop.services.exports import iter_records
 from expertloop.services.imports import import_items
 from expertloop.services.quality import project_quality
@@ -84,6 +84,10 @@ def test_payroll_csv_is_exact_to_the_cent_with_bonuses_and_adjustments(session):
     with pytest.raises(PermissionDenied):
         payroll.statement(session, f.trainer_actor(bob), alice["id"], period["id"])
 
+    logged = audit.list_entries(session, f.ADMIN, action="pay.")
+    assert [(e["action"], e["detail"].get("amount_usd"), e["detail"].get("reason")) for e in reversed(logged)] == [
+        ("pay.period_created", None, None), ("pay.bonus_added", "12.50", "Weekend cover"),
+        ("pay.adjusted", "-0.10", "Duplicate minute")]
     payroll.close_period(session, f.ADMIN, period["id"])
     with pytest.raises(Conflict, match="closed"):
         payroll.add_entry(session, f.ADMIN, bob["id"], "bonus", "1.00", "late", now=T0 + timedelta(days=3))
@@ -241,6 +245,8 @@ def test_upheld_dispute_corrects_gold_and_rescoring(session):
     assert {r["expert_id"]: r["gold_accuracy"] for r in decided["rescored"]} == {ann["id"]: 1.0, ben["id"]: 1.0}
     with uow.read(session):
         assert session.get(Item, missed[0]["item_id"]).gold == {"label": "yes"}
+    changed = audit.list_entries(session, f.ADMIN, action="gold.changed")
+    assert changed[0]["target"] == f"item:{missed[0]['item_id']}" and changed[0]["detail"]["old"] == {"label": "no"}
     assert f.run_jobs(session) >= 1   # the refit job recomputes the stored report
     after = {c["expert_id"]: c["gold"]["accuracy"] for c in stored_report(session, f.ADMIN, p["id"])["trainers"]}
     assert after == {ann["id"]: 1.0, ben["id"]: 1.0}

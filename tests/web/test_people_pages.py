@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from expertloop.demo.seed import DEMO_PASSWORDS, REVIEWER_EMAIL, TRAINER_EMAIL
 
@@ -60,7 +61,7 @@ def test_a_manager_runs_payroll_and_the_trainer_reads_the_statement(visit, live_
     manager.shot("manage-pay")
     with page.expect_download() as dl:
         page.click("#payroll-csv")
-    rows = list(csv.DictReader(io.StringIO(open(dl.value.path(), encoding="utf-8").read())))
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))
     mine = next(r for r in rows if r["expert_id"] == str(trainer_id))
     assert mine["total_usd"] == _plus(start, "12.50")
 

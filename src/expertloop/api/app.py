@@ -11,11 +11,13 @@ from fastapi import FastAPI
 from . import errors
 from .routes import (
     assignments,
+    audit,
     consent,
     experts,
     exports,
     health,
     jobs,
+    models,
     pay,
     projects,
     quality,
@@ -31,7 +33,7 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   tokens, jobs, health):
+                   tokens, jobs, audit, models, health):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

@@ -10,7 +10,8 @@ import typer
 from ..domain.checks import MAX_ID
 from .main import OPERATOR, _errors, _session, err, out
 
-app: typer.Typer = typer.Typer(help="Pay periods, bonuses and adjustments, statements and payroll.", no_args_is_help=True)
+app: typer.Typer = typer.Typer(help="Pay periods, bonuses and adjustments, statements and payroll.",
+                               no_args_is_help=True)
 
 
 @app.command("periods")

@@ -8,7 +8,7 @@
 * ``gold_disputes``: an expert's dispute of a gold answer and the adjudicator's decision.
 
 Revision ID: 0009_people
-Revises: 0008_pages
+Revises: 0009_models
 Create Date: 2026-11-29 22:10:00
 """
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0009_people'
-down_revision = '0008_pages'
+down_revision = '0009_models'
 branch_labels = None
 depends_on = None
 
