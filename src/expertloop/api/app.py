@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from . import errors
 from .routes import (
     assignments,
+    audit,
     consent,
     experts,
     export_jobs,
@@ -18,9 +19,13 @@ from .routes import (
     health,
     jobs,
     judgments,
+    models,
+    pay,
     projects,
     quality,
+    review_tasks,
     reviews,
+    standing,
     tokens,
     vetting,
 )
@@ -29,6 +34,8 @@ from .routes import (
 def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
-    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, export_jobs,
-                   judgments, tokens, jobs, health):
+    for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
+                   export_jobs, judgments, tokens, jobs, audit, models, health):
+        app.include_router(module.router, prefix="/api/v1")
+    for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")
