@@ -37,3 +37,23 @@ def test_label_studio_tasks_import_over_the_api_once(client, session):
     trainer = auth(token(session, "trainer", expert(session)["id"]))
     assert client.post(f"/api/v1/projects/{pid}/judgments", headers=trainer, json=tasks).status_code == 403
     assert client.post(f"/api/v1/projects/{pid}/judgments", headers=admin, json={"x": 1}).status_code == 422
+
+
+def test_imports_and_export_requests_are_in_the_audit_log(client, session):
+    from sqlalchemy import select
+
+    from expertloop.services.uow import read
+    from expertloop.storage.orm import AuditEntry
+
+    admin = auth(token(session, "admin"))
+    pid = client.post("/api/v1/projects", headers=admin, json={
+        "name": "Reviews", "task_type": "label", "options": {"labels": ["positive", "negative", "neutral"]}}).json()["id"]
+    tasks = json.loads((DATA / "label_studio_export.json").read_text())
+    assert client.post(f"/api/v1/projects/{pid}/judgments", headers=admin, json=tasks).status_code == 201
+    assert client.post(f"/api/v1/projects/{pid}/exports", headers=admin, json={"format": "label"}).status_code == 202
+    with read(session):
+        entries = session.execute(select(AuditEntry.action, AuditEntry.actor_role, AuditEntry.detail)
+                                  .where(AuditEntry.project_id == pid).order_by(AuditEntry.id)).all()
+    actions = {a: (role, detail) for a, role, detail in entries}
+    assert actions["judgments.imported"][0] == "admin" and actions["judgments.imported"][1]["judgments"] == 3
+    assert actions["export.requested"][1]["format"] == "label"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.policies import Actor, Role, require_staff
 from ..storage.orm import Job
-from . import exports
+from . import audit, exports
 from .jobs import DONE, FAILED, enqueue, job_view
 from .uow import reads, run_write
 
@@ -46,8 +46,14 @@ def request_export(session: Session, actor: Actor, project_id: int, fmt: str, *,
     payload = {"format": parsed.value, "consensus": consensus, "min_judgments": min_judgments,
                "min_confidence": min_confidence, "file": file, "path": str(exports_dir(data_dir) / name),
                "requested_by": actor.role.value}
-    job_id = run_write(session, lambda: enqueue(session, EXPORT, project_id=project_id, payload=payload,
-                                                max_attempts=3))
+    def queue() -> int | None:
+        job_id = enqueue(session, EXPORT, project_id=project_id, payload=payload, max_attempts=3)
+        audit.record(session, actor, "export.requested", project_id=project_id, target=f"export {job_id}",
+                     detail={k: payload[k] for k in ("format", "file", "consensus", "min_judgments",
+                                                      "min_confidence")})
+        return job_id
+
+    job_id = run_write(session, queue)
     assert job_id is not None
     return get_export(session, actor, job_id)
 

@@ -36,6 +36,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.tasks import task_type
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item
+from . import audit
 from .clock import utcnow
 from .imports import refresh_statistics
 from .projects import load_project
@@ -60,6 +61,8 @@ def import_judgments(session: Session, actor: Actor, project_id: int, records: I
     run = _JudgmentImport(session, project, source, question, unit)
     with write(session):
         result = run.run(records)
+        audit.record(session, actor, "judgments.imported", project_id=project.id, target=f"project {project.id}",
+                     detail={k: v for k, v in result.items() if k != "project_id"})
     if result["items_created"]:
         refresh_statistics(session)
     return result
