@@ -46,8 +46,9 @@ def test_imports_and_export_requests_are_in_the_audit_log(client, session):
     from expertloop.storage.orm import AuditEntry
 
     admin = auth(token(session, "admin"))
-    pid = client.post("/api/v1/projects", headers=admin, json={
-        "name": "Reviews", "task_type": "label", "options": {"labels": ["positive", "negative", "neutral"]}}).json()["id"]
+    r = client.post("/api/v1/projects", headers=admin, json={
+        "name": "Reviews", "task_type": "label", "options": {"labels": ["positive", "negative", "neutral"]}})
+    pid = r.json()["id"]
     tasks = json.loads((DATA / "label_studio_export.json").read_text())
     assert client.post(f"/api/v1/projects/{pid}/judgments", headers=admin, json=tasks).status_code == 201
     assert client.post(f"/api/v1/projects/{pid}/exports", headers=admin, json={"format": "label"}).status_code == 202
