@@ -12,6 +12,7 @@ from . import errors
 from .routes import (
     assignments,
     consent,
+    experiments,
     experts,
     exports,
     health,
@@ -28,5 +29,5 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   health):
+                   health, experiments):
         app.include_router(module.router, prefix="/api/v1")

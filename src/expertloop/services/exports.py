@@ -23,6 +23,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -147,6 +148,7 @@ def _metadata(project: Project, item, a, terms_version: int | None) -> dict:
         "expert": pseudonym(project, a.expert_id), "submitted_at": iso(a.submitted_at),
         "guidelines_version": a.guidelines_version, "terms_version": terms_version,
         "is_gold": item.gold is not None, "review": review, "reviewer": reviewer,
+        "experiment_id": a.experiment_id, "arm": a.experiment_arm,
     }
 
 
@@ -252,8 +254,15 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     "experts": sorted({pseudonym(project, a.expert_id) for a in judgments}),
                     "review": None, "reviewer": None,
                     "reviews": dict(Counter(state for state, _ in reviews)),
-                    "editors": sorted({r for state, r in reviews if state == "edited" and r is not None})}
+                    "editors": sorted({r for state, r in reviews if state == "edited" and r is not None}),
+                    # one arm when every judgment shares it (per-item experiments), else none
+                    "arm": _one({a.experiment_arm for a in judgments}),
+                    "arms": sorted({a.experiment_arm for a in judgments if a.experiment_arm is not None})}
         yield from spec.consensus_records(fmt, item.payload, project.options or {}, cons, metadata)
+
+
+def _one(values: set) -> Any:
+    return next(iter(values)) if len(values) == 1 else None
 
 
 def iter_jsonl(records: Iterator[dict]) -> Iterator[bytes]:

@@ -304,7 +304,7 @@ def test_reported_confidence_needs_overlap_and_defers_to_gold():
     new = BayesianDawidSkene().fit(items, trainers, labels)
     old = BayesianDawidSkene(consistent_confidence=False).fit(items, trainers, labels)
     np.testing.assert_allclose(new.confidence_, old.confidence_)  # nothing to refit on
-    items, trainers, labels, truth, gold = _correlated_crowd(1, hard_share=0.3)
+    items, trainers, labels, _truth, gold = _correlated_crowd(1, hard_share=0.3)
     new = BayesianDawidSkene().fit(items, trainers, labels, gold=gold)
     old = BayesianDawidSkene(consistent_confidence=False).fit(items, trainers, labels, gold=gold)
     assert new.error_correlation_ >= 0.4  # fitted on gold, which calibrates the plain posterior
