@@ -11,15 +11,20 @@ from fastapi import FastAPI
 from . import errors
 from .routes import (
     assignments,
+    audit,
     consent,
     experiments,
     experts,
     exports,
     health,
     jobs,
+    models,
+    pay,
     projects,
     quality,
+    review_tasks,
     reviews,
+    standing,
     tokens,
     vetting,
 )
@@ -28,6 +33,8 @@ from .routes import (
 def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
-    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   health, experiments):
+    for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
+                   tokens, jobs, audit, models, health, experiments):
+        app.include_router(module.router, prefix="/api/v1")
+    for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

@@ -170,7 +170,7 @@ def n_per_arm_two_proportions(p: float, difference: float, *, alpha: float = 0.0
     p2 = p1 + difference if p1 + difference < 1 else p1 - difference
     if not 0 < p2 < 1:
         raise ValueError(f"cannot detect a difference of {difference} from {p}")
-    z_a, z_b = norm.ppf(1 - alpha / 2), norm.ppf(power)
+    z_a, z_b = float(norm.ppf(1 - alpha / 2)), float(norm.ppf(power))
     mean = (p1 + p2) / 2
     n = (z_a * math.sqrt(2 * mean * (1 - mean)) + z_b * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))) ** 2
-    return int(math.ceil(float(n) / difference**2))
+    return math.ceil(float(n) / difference**2)

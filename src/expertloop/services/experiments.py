@@ -31,6 +31,7 @@ from ..domain.projects import TaskType
 from ..quality.experiments import bootstrap_ratio, holm, n_per_arm_two_proportions, two_proportions
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Experiment, ExperimentUnit, Expert, Item, LedgerEntry, Project
+from . import audit
 from .clock import utcnow
 from .consensus import key_of, latest_consensus
 from .projects import expert_tiers, load_project, passed_exams
@@ -62,6 +63,8 @@ def create_experiment(session: Session, actor: Actor, project_id: int, data: Any
                    created_at=utcnow())
     session.add(e)
     session.flush()
+    audit.record(session, actor, "experiment.started", project_id=project.id, target=e.name,
+                 detail={"experiment_id": e.id, "unit": e.unit, "arms": [a["name"] for a in e.arms]})
     return experiment_view(e)
 
 
@@ -75,6 +78,8 @@ def stop_experiment(session: Session, actor: Actor, project_id: int) -> dict[str
         raise NotFound(f"project {project_id} runs no experiment")
     e.status = "stopped"
     e.stopped_at = utcnow()
+    audit.record(session, actor, "experiment.stopped", project_id=project_id, target=e.name,
+                 detail={"experiment_id": e.id})
     return experiment_view(e)
 
 

@@ -6,7 +6,7 @@ first leased work; ``assignments.experiment_id`` / ``experiment_arm`` record tha
 assignment made while the experiment runs, so reports and exports never recompute it.
 
 Revision ID: 0009_experiments
-Revises: 0008_pages
+Revises: 0009_people
 Create Date: 2026-11-29 23:00:00
 """
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0009_experiments'
-down_revision = '0008_pages'
+down_revision = '0009_people'
 branch_labels = None
 depends_on = None
 
