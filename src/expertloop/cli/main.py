@@ -532,8 +532,10 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
               "run `expertloop init` to bring it to the newest schema", highlight=False)
 
 from .experiments import experiment_app  # noqa: E402  (a sub-app in its own module)
+from .forecast import forecast as forecast_cmd  # noqa: E402
 
 app.add_typer(experiment_app, name="experiment")
+app.command("forecast")(forecast_cmd)
 
 
 from . import models as _models  # noqa: E402  (its commands import this module's helpers when run)
