@@ -26,6 +26,7 @@ import numpy as np
 
 __all__ = ["Forecast", "forecast_adaptive"]
 
+SAMPLE_ITEMS = 2000  # items simulated; totals are scaled to n_items (a wider, not narrower, interval)
 _GRID = (0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999)
 
 
@@ -58,7 +59,7 @@ def forecast_adaptive(reliability: Any, share: Any, seconds: Any, hourly_rate: A
         raise ValueError("shares, seconds and rates must be non-negative, shares not all zero")
     w = w / w.sum()
     rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
-    m = max(int(n_items), 1)
+    m = min(max(int(n_items), 1), SAMPLE_ITEMS)  # simulate a sample of items and scale up
     # one draw of trainers and answers per simulation and slot, shared by every stopping rule
     who = rng.choice(r.size, size=(n_sims, m, max_overlap), p=w)
     right = rng.random((n_sims, m, max_overlap)) < r[who]

@@ -47,3 +47,8 @@ def test_bad_input_is_refused():
         forecast_adaptive([0.8], [1], [60], [40], n_items=10, n_classes=2, target_accuracy=1.5)
     assert forecast_adaptive([0.8], [1], [60], [40], n_items=0, n_classes=2, target_accuracy=0.7).judgments == (0, 0, 0)
     assert np.isfinite(forecast_adaptive([1.0], [1], [0], [0], n_items=5, n_classes=2, target_accuracy=0.9).hours[1])
+
+
+def test_a_large_project_is_simulated_on_a_sample_and_scaled():
+    f = _run(0.75, n_items=1_000_000, n_sims=20)
+    assert f.judgments[1] == pytest.approx(1_000_000, rel=0.05)
