@@ -125,6 +125,9 @@ def test_bad_definitions_are_refused_with_their_place_and_change_nothing(session
     with pytest.raises(Conflict):
         exp.create_experiment(session, f.ADMIN, p["id"], GUIDELINES)
     exp.stop_experiment(session, f.ADMIN, p["id"])
+    from expertloop.services import audit
+    actions = [x["action"] for x in audit.list_entries(session, f.ADMIN)]
+    assert actions[:2] == ["experiment.stopped", "experiment.started"]  # refused attempts left no entry
     view = svc.lease_next(session, trainer, p["id"])
     assert "guidelines" not in view  # a stopped experiment assigns no arm
 
