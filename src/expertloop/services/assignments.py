@@ -12,7 +12,7 @@ import functools
 import random
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -63,9 +63,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         raise NotFound(f"expert {expert_id} not found")
     require_expert_eligible(session, project, expert)
     consent = require_current_consent(session, project, expert_id)
-    held = session.execute(
-        select(Assignment).where(Assignment.project_id == project.id, Assignment.expert_id == expert_id,
-                                 repo.live_lease_filter(now)).limit(1)).scalar_one_or_none()
+    held = repo.held_lease(session, project.id, expert_id, now)
     if held is not None:
         if held.consent_id is None and consent is not None:  # leased before the terms existed
             held.consent_id = consent.id
@@ -82,9 +80,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
     if item_id is None:
         return None
     # An old lapsed lease of this expert on the item is closed, so only one can ever be submitted.
-    session.execute(update(Assignment).where(
-        Assignment.item_id == item_id, Assignment.expert_id == expert_id,
-        Assignment.state == AssignmentState.leased.value).values(state=AssignmentState.expired.value))
+    repo.close_old_leases(session, item_id, expert_id)
     item = session.get_one(Item, item_id)
     assignment = Assignment(
         project_id=project.id, item_id=item_id, expert_id=expert_id,

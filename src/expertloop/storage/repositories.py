@@ -5,11 +5,26 @@ List and count queries name their columns and never load item payloads.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, UnaryExpression, and_, case, exists, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    Select,
+    UnaryExpression,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES, SEEN_STATES, AssignmentState
@@ -21,11 +36,14 @@ _SEEN = [s.value for s in SEEN_STATES]
 MAX_IN_IDS = 500  # ids sent in one IN (...) list by queries over many projects
 
 
-def live_lease_filter(now: datetime):
+def live_lease_filter(now: datetime | BindParameter[datetime]):
     return and_(Assignment.state == _LEASED, Assignment.lease_expires_at > now)
 
 
 # -- the claim ----------------------------------------------------------------------------------
+# The lease and submit run many times a second; building a statement (coercing every operand,
+# then computing its cache key) costs SQLAlchemy more than running it. The statements of that
+# path are built once, with bind parameters, and reused (``functools.cache``).
 def next_candidate_item(session: Session, project_id: int, expert_id: int, now: datetime,
                         *, skip_locked: bool, wait_locked: bool = False, exclude: Sequence[int] = (),
                         gold: bool | None = None,
@@ -40,15 +58,31 @@ def next_candidate_item(session: Session, project_id: int, expert_id: int, now: 
     to the next item instead of queueing; the caller re-checks the slot count under the lock.
     ``wait_locked`` locks with a plain ``FOR UPDATE`` instead, waiting for the current holder.
     """
+    lock = "skip" if skip_locked else "wait" if wait_locked else None
+    stmt = _candidate_statement(gold, tiers is not None, doubt_first, bool(exclude), lock)
+    params: dict[str, Any] = {"project_id": project_id, "expert_id": expert_id, "now": now}
+    if tiers is not None:
+        params["tiers"] = list(tiers)
+    if exclude:
+        params["exclude"] = list(exclude)
+    return session.execute(stmt, params).scalar_one_or_none()
+
+
+@functools.cache
+def _candidate_statement(gold: bool | None, tiers: bool, doubt_first: bool, exclude: bool,
+                         lock: str | None) -> Select:
+    now = bindparam("now")
     live = (select(func.count()).select_from(Assignment)
             .where(Assignment.item_id == Item.id, live_lease_filter(now))
             .scalar_subquery())
-    mine = exists().where(Assignment.item_id == Item.id, Assignment.expert_id == expert_id,
+    mine = exists().where(Assignment.item_id == Item.id, Assignment.expert_id == bindparam("expert_id"),
                           or_(Assignment.state.in_(_SEEN), live_lease_filter(now)))
-    stmt = select(Item.id).where(Item.project_id == project_id, ~mine)
+    stmt = select(Item.id).where(Item.project_id == bindparam("project_id"), ~mine)
     if gold:
         stmt = stmt.where(Item.gold.is_not(None)).order_by(func.random())
     else:
+        # ``done_count < target_overlap`` is the predicate of the partial index ix_items_claim,
+        # written as in the index so that both databases match it.
         stmt = stmt.where(Item.done_count < Item.target_overlap, Item.done_count + live < Item.target_overlap)
         if gold is False:
             stmt = stmt.where(Item.gold.is_(None))
@@ -56,16 +90,42 @@ def next_candidate_item(session: Session, project_id: int, expert_id: int, now: 
         if doubt_first:
             order.append((Item.done_count > 0).desc())
         stmt = stmt.order_by(*order, Item.id.asc())
-    if tiers is not None:
-        stmt = stmt.where(or_(Item.required_tier.is_(None), Item.required_tier.in_(list(tiers))))
+    if tiers:
+        stmt = stmt.where(or_(Item.required_tier.is_(None), Item.required_tier.in_(bindparam("tiers", expanding=True))))
     stmt = stmt.limit(1)
     if exclude:
-        stmt = stmt.where(Item.id.not_in(list(exclude)))
-    if skip_locked:
+        stmt = stmt.where(Item.id.not_in(bindparam("exclude", expanding=True)))
+    if lock == "skip":
         stmt = stmt.with_for_update(skip_locked=True, of=Item)
-    elif wait_locked:
+    elif lock == "wait":
         stmt = stmt.with_for_update(of=Item)
-    return session.execute(stmt).scalar_one_or_none()
+    return stmt
+
+
+def held_lease(session: Session, project_id: int, expert_id: int, now: datetime) -> Assignment | None:
+    """The expert's live lease in the project, if any."""
+    return session.execute(_held_statement(), {"project_id": project_id, "expert_id": expert_id,
+                                               "now": now}).scalar_one_or_none()
+
+
+@functools.cache
+def _held_statement() -> Select:
+    return select(Assignment).where(Assignment.project_id == bindparam("project_id"),
+                                    Assignment.expert_id == bindparam("expert_id"),
+                                    live_lease_filter(bindparam("now"))).limit(1)
+
+
+def close_old_leases(session: Session, item_id: int, expert_id: int) -> None:
+    """Mark the expert's earlier (lapsed) leases on an item expired, so only one can be submitted."""
+    session.execute(_close_old_statement(), {"old_item_id": item_id, "old_expert_id": expert_id},
+                    execution_options={"synchronize_session": False})
+
+
+@functools.cache
+def _close_old_statement() -> Update:
+    return update(Assignment).where(
+        Assignment.item_id == bindparam("old_item_id"), Assignment.expert_id == bindparam("old_expert_id"),
+        Assignment.state == _LEASED).values(state=AssignmentState.expired.value)
 
 
 def open_slots(session: Session, item_id: int, now: datetime, *, except_assignment: int | None = None) -> int:
@@ -185,6 +245,18 @@ def existing_external_ids(session: Session, project_id: int, ids: Sequence[str])
 def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
     return session.execute(select(ApiToken).where(ApiToken.token_hash == token_hash,
                                                   ApiToken.revoked_at.is_(None))).scalar_one_or_none()
+
+
+def token_identity(session: Session, token_hash: str) -> tuple[int, str, int | None] | None:
+    """(id, role, expert id) of a live token: what every request reads, in one prebuilt query."""
+    row = session.execute(_token_identity_statement(), {"token_hash": token_hash}).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+@functools.cache
+def _token_identity_statement() -> Select:
+    return select(ApiToken.id, ApiToken.role, ApiToken.expert_id).where(
+        ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
 
 
 def release_live_leases(session: Session, project_id: int, expert_id: int) -> int:
