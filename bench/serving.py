@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select, text, update  # noqa: E402
+from sqlalchemy import func, insert, select, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from expertloop.domain.policies import Actor, Role  # noqa: E402
@@ -71,7 +71,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 # -- databases --------------------------------------------------------------------------------
@@ -533,9 +533,24 @@ def run_label_studio(args, tmp: Path) -> list[Row]:
 
 
 # -- lease latency against project size --------------------------------------------------------
+def time_leases(db: Database, trainers: list[Actor], pid: int, settings, n: int, submit: bool) -> list[float]:
+    """Lease (ms, in process) ``n`` times, trainers taking turns; submit each lease when asked."""
+    from expertloop.services import assignments as svc
+
+    times = []
+    with db.Session() as s:
+        for k in range(n):
+            actor = trainers[k % len(trainers)]
+            t = time.perf_counter()
+            view = svc.lease_next(s, actor, pid)
+            times.append((time.perf_counter() - t) * 1000)
+            if view is not None and submit:
+                svc.submit(s, actor, view["assignment_id"], RESPONSE, settings)
+    return times
+
+
 def lease_scale(args, backend: str, pg_url: str | None, tmp: Path) -> list[tuple]:
     from expertloop.config import Settings
-    from expertloop.services import assignments as svc
 
     out = []
     for size in args.lease_scale:
@@ -548,17 +563,8 @@ def lease_scale(args, backend: str, pg_url: str | None, tmp: Path) -> list[tuple
             settings = Settings(database_url=db.url)
             trainers = [Actor(role=Role.trainer, expert_id=i) for i in ids]
 
-            def timed(n: int, submit: bool) -> list[float]:
-                times = []
-                with db.Session() as s:
-                    for k in range(n):
-                        actor = trainers[k % len(trainers)]
-                        t = time.perf_counter()
-                        view = svc.lease_next(s, actor, pid)
-                        times.append((time.perf_counter() - t) * 1000)
-                        if view is not None and submit:
-                            svc.submit(s, actor, view["assignment_id"], RESPONSE, settings)
-                return times
+            def timed(n: int, submit: bool, ctx=(db, trainers, pid, settings)) -> list[float]:
+                return time_leases(*ctx, n, submit)
 
             timed(20, True)  # warm-up: imports, caches, first plans
             open_ms = timed(args.scale_leases, True)
@@ -644,7 +650,7 @@ def pages_at_size(args, backend: str, pg_url: str | None, tmp: Path) -> list[tup
                 r = client.get(url, headers=hdr, follow_redirects=False)
                 times.append((time.perf_counter() - t) * 1000)
             out.append((backend, size, url, r.status_code, statistics.median(times[1:])))
-        print(f"\n| db | items = judgments | page | status | median ms |\n|---|---:|---|---:|---:|")
+        print("\n| db | items = judgments | page | status | median ms |\n|---|---:|---|---:|---:|")
         for row in out:
             print(f"| {row[0]} | {row[1]:,} | `{row[2]}` | {row[3]} | {row[4]:.0f} |", flush=True)
         return out

@@ -95,3 +95,49 @@ def test_other_database_errors_are_not_retried(session):
     with pytest.raises(OperationalError):
         uow.run_write(session, broken)
     assert len(attempts) == 1
+
+
+def test_sqlite_writers_of_one_process_queue_and_a_failed_unit_frees_the_queue(tmp_path):
+    """Threads of one process take turns at the write lock (a failing unit gives its turn back):
+    all commit, and what the failed units wrote is gone."""
+    import threading
+    import time
+
+    from expertloop.storage.db import make_engine, make_sessionmaker, sqlite_writer_lock
+    from expertloop.storage.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'queue.db'}", busy_timeout_ms=10_000)
+    upgrade(engine)
+    Session = make_sessionmaker(engine)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        start.wait()
+        with Session() as s:
+            try:
+                with uow.write(s):
+                    s.add(Expert(name=f"W{n}", email=f"w{n}@example.org", degree=3, hourly_rate_cents=100))
+                    s.flush()
+                    time.sleep(0.01)
+                    if n % 2:
+                        raise Conflict("refused")
+            except Conflict:
+                pass
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    queue = sqlite_writer_lock(engine)
+    assert queue is not None and queue[0].acquire(blocking=False)  # nobody holds it any more
+    queue[0].release()
+    with Session() as s:
+        assert _experts(s) == 4
+        with uow.write(s), uow.write(s):  # a nested unit joins; the queue is re-entrant
+            f.expert(s)
+    engine.dispose()
