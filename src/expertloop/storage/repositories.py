@@ -153,7 +153,12 @@ def lock_item(session: Session, item_id: int) -> None:
 
 def lock_project(session: Session, project_id: int) -> None:
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+        session.execute(_lock_project_statement(), {"project_id": project_id})
+
+
+@functools.cache
+def _lock_project_statement() -> Select:
+    return select(Project.id).where(Project.id == bindparam("project_id")).with_for_update()
 
 
 def bump_done(session: Session, item_id: int, delta: int) -> None:
@@ -163,16 +168,25 @@ def bump_done(session: Session, item_id: int, delta: int) -> None:
 
 # -- money --------------------------------------------------------------------------------------
 def project_spent_cents(session: Session, project_id: int) -> int:
-    q = select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-        LedgerEntry.project_id == project_id)
-    return int(session.execute(q).scalar_one())
+    return int(session.execute(_spent_statement(), {"project_id": project_id}).scalar_one())
+
+
+@functools.cache
+def _spent_statement() -> Select:
+    return select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
+        LedgerEntry.project_id == bindparam("project_id"))
 
 
 def live_lease_rates(session: Session, project_id: int, now: datetime) -> list[int]:
     """Hourly rate (cents) of the expert behind each live lease on a project."""
-    q = (select(Expert.hourly_rate_cents).join(Assignment, Assignment.expert_id == Expert.id)
-         .where(Assignment.project_id == project_id, live_lease_filter(now)))
-    return [int(r) for r in session.execute(q).scalars()]
+    return [int(r) for r in session.execute(_live_rates_statement(), {"project_id": project_id,
+                                                                      "now": now}).scalars()]
+
+
+@functools.cache
+def _live_rates_statement() -> Select:
+    return (select(Expert.hourly_rate_cents).join(Assignment, Assignment.expert_id == Expert.id)
+            .where(Assignment.project_id == bindparam("project_id"), live_lease_filter(bindparam("now"))))
 
 
 def expert_ledger(session: Session, expert_id: int) -> list[LedgerEntry]:
