@@ -124,7 +124,7 @@ def test_sqlite_writers_of_one_process_queue_and_a_failed_unit_frees_the_queue(t
                         raise Conflict("refused")
             except Conflict:
                 pass
-            except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            except BaseException as exc:
                 errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]

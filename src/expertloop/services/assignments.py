@@ -128,11 +128,12 @@ def _claim_item(session: Session, project: Project, expert_id: int, now: datetim
 def _check_budget(session: Session, project: Project, expert: Expert, now: datetime) -> None:
     assert project.budget_cents is not None  # called only for a project with a budget
     repo.lock_project(session, project.id)  # budget checks of one project run one at a time
+    # Live leases first, then the spend: a submit that commits between the two reads is then
+    # counted twice (reserved and spent), never missed (neither) as in the other order.
+    rates = repo.live_lease_rates(session, project.id, now)
     spent = repo.project_spent_cents(session, project.id)
     if project.hourly_rate_cents is not None:
-        rates = [project.hourly_rate_cents] * len(repo.live_lease_rates(session, project.id, now))
-    else:
-        rates = repo.live_lease_rates(session, project.id, now)
+        rates = [project.hourly_rate_cents] * len(rates)
     worst = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)
     mine = to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(rate_cents(project, expert))))
     if spent + worst + mine > project.budget_cents:
@@ -311,8 +312,8 @@ def _check_late_budget(session: Session, project: Project, a: Assignment, now: d
     on top of what is spent and what the live leases have reserved."""
     assert project.budget_cents is not None  # called only for a project with a budget
     repo.lock_project(session, project.id)
-    spent = repo.project_spent_cents(session, project.id)
     rates = repo.live_lease_rates(session, project.id, now)  # a lapsed lease is not among them
+    spent = repo.project_spent_cents(session, project.id)  # read second, as in a claim's check
     if project.hourly_rate_cents is not None:
         rates = [project.hourly_rate_cents] * len(rates)
     reserved = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES, SEEN_STATES, AssignmentState
-from .orm import ApiToken, Assignment, Consent, Expert, Item, LedgerEntry, Project
+from .orm import ApiToken, Assignment, Consent, Expert, Item, LedgerEntry, Project, ProjectSpend
 
 _LEASED = AssignmentState.leased.value
 _DONE = [s.value for s in DONE_STATES]
@@ -173,8 +173,10 @@ def project_spent_cents(session: Session, project_id: int) -> int:
 
 @functools.cache
 def _spent_statement() -> Select:
-    return select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-        LedgerEntry.project_id == bindparam("project_id"))
+    """The project's spend as the ledger's triggers keep it (``project_spend``): one row read,
+    however long the ledger. No row yet: nothing spent."""
+    spent = select(ProjectSpend.spent_cents).where(ProjectSpend.project_id == bindparam("project_id"))
+    return select(func.coalesce(spent.scalar_subquery(), 0))
 
 
 def live_lease_rates(session: Session, project_id: int, now: datetime) -> list[int]:
@@ -202,8 +204,8 @@ def project_progress(session: Session, project: Project, now: datetime) -> dict:
 
 
 def progress_by_project(session: Session, project_ids: Sequence[int] | None, now: datetime) -> dict[int, dict]:
-    """Item and judgment counts per project, without loading a single payload: four grouped
-    queries however many projects (``None``: every project).
+    """Item and judgment counts per project, without loading a single payload: three grouped
+    queries however many projects (``None``: every project), each answered from an index.
 
     ``judgments`` are counted judgments (:func:`counted_judgment`); ``assignments_by_state``
     is a census of every assignment row, withdrawn and rejected work included."""
@@ -232,16 +234,17 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
             .where(live_lease_filter(now)), Assignment.project_id).group_by(Assignment.project_id)):
         if pid in out:
             out[pid].update(items_in_progress=items_leased, live_leases=live)
-    for pid, state, n in session.execute(scoped(
-            select(Assignment.project_id, Assignment.state, func.count()), Assignment.project_id)
+    # The census by state and the counted judgments in one pass over the covering index.
+    standing = func.sum(case((consent_stands(), 1), else_=0))
+    for pid, state, n, n_standing in session.execute(scoped(
+            select(Assignment.project_id, Assignment.state, func.count(), standing), Assignment.project_id)
             .group_by(Assignment.project_id, Assignment.state)):
-        if pid in out and state in out[pid]["assignments_by_state"]:
+        if pid not in out:
+            continue
+        if state in out[pid]["assignments_by_state"]:
             out[pid]["assignments_by_state"][state] = n
-    for pid, n in session.execute(scoped(
-            select(Assignment.project_id, func.count()).where(counted_judgment()), Assignment.project_id)
-            .group_by(Assignment.project_id)):
-        if pid in out:
-            out[pid]["judgments"] = n
+        if state in _DONE:  # counted_judgment(): done, under a consent that stands
+            out[pid]["judgments"] += int(n_standing or 0)
     return out
 
 
