@@ -484,8 +484,8 @@ def run_label_studio(args, tmp: Path) -> list[Row]:
     if not exe or not Path(exe).exists():
         print(f"label-studio not found ({exe}); see bench/README.md to install it in .venv-bench")
         return []
-    data = tmp / "label-studio"
-    data.mkdir()
+    data = Path(args.peer_data) if args.peer_data else tmp / "label-studio"
+    data.mkdir(parents=True, exist_ok=True)
     port = free_port()
     admin_token = secrets.token_hex(20)
     email, password = "admin@bench.example", secrets.token_hex(8)
@@ -495,7 +495,7 @@ def run_label_studio(args, tmp: Path) -> list[Row]:
     env.pop("PYTHONPATH", None)
     argv = [exe, "start", "--no-browser", "--port", str(port), "--data-dir", str(data), "--username", email,
             "--password", password, "--user-token", admin_token]
-    server = Server(argv, env, "/health", tmp / "label-studio.log", port, timeout=300)
+    server = Server(argv, env, "/health", tmp / "label-studio.log", port, timeout=args.peer_timeout)
     rows: list[Row] = []
     try:
         admin = httpx.Client(base_url=server.base, headers={"Authorization": f"Token {admin_token}"}, timeout=120)
@@ -532,18 +532,24 @@ def run_label_studio(args, tmp: Path) -> list[Row]:
     return rows
 
 
+CPU_MS: list[float] = []
+
+
 # -- lease latency against project size --------------------------------------------------------
 def time_leases(db: Database, trainers: list[Actor], pid: int, settings, n: int, submit: bool) -> list[float]:
-    """Lease (ms, in process) ``n`` times, trainers taking turns; submit each lease when asked."""
+    """Lease (ms, in process) ``n`` times, trainers taking turns; submit each lease when asked.
+    The process CPU time of each lease goes to ``CPU_MS`` (less disturbed by other load on a
+    shared machine; on SQLite it includes the database's own work, on PostgreSQL not)."""
     from expertloop.services import assignments as svc
 
     times = []
     with db.Session() as s:
         for k in range(n):
             actor = trainers[k % len(trainers)]
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             view = svc.lease_next(s, actor, pid)
             times.append((time.perf_counter() - t) * 1000)
+            CPU_MS.append((time.process_time() - c) * 1000)
             if view is not None and submit:
                 svc.submit(s, actor, view["assignment_id"], RESPONSE, settings)
     return times
@@ -567,19 +573,25 @@ def lease_scale(args, backend: str, pg_url: str | None, tmp: Path) -> list[tuple
                 return time_leases(*ctx, n, submit)
 
             timed(20, True)  # warm-up: imports, caches, first plans
+            CPU_MS.clear()
             open_ms = timed(args.scale_leases, True)
+            cpu = [statistics.median(CPU_MS)]
+            CPU_MS.clear()
             with db.engine.begin() as conn:  # nearly done: all but the last 1% full
                 conn.execute(update(Item).where(Item.project_id == pid, Item.id <= select(
                     func.max(Item.id) - size // 100).where(Item.project_id == pid).scalar_subquery())
                     .values(done_count=Item.target_overlap))
             db.analyze()
             nearly_ms = timed(args.scale_leases, True)
+            cpu.append(statistics.median(CPU_MS))
+            CPU_MS.clear()
             with db.engine.begin() as conn:  # nothing left
                 conn.execute(update(Item).where(Item.project_id == pid).values(done_count=Item.target_overlap))
                 conn.execute(update(Assignment).where(Assignment.state == "leased").values(state="released"))
             db.analyze()
             empty_ms = timed(args.scale_leases, False)
-            row = (backend, size, fill, open_ms, nearly_ms, empty_ms)
+            cpu.append(statistics.median(CPU_MS))
+            row = (backend, size, fill, open_ms, nearly_ms, empty_ms, cpu)
             out.append(row)
             print_scale([row])
         finally:
@@ -588,12 +600,13 @@ def lease_scale(args, backend: str, pg_url: str | None, tmp: Path) -> list[tuple
 
 
 def print_scale(rows: list[tuple]) -> None:
-    print("\n| db | items | fill s | open p50 | open p99 | 99% done p50 | 99% done p99 | 204 p50 | 204 p99 |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for backend, size, fill, a, b, c in rows:
+    print("\n| db | items | fill s | open p50 | open p99 | 99% done p50 | 99% done p99 | 204 p50 | 204 p99 "
+          "| CPU ms open / 99% / 204 (median) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for backend, size, fill, a, b, c, cpu in rows:
         print(f"| {backend} | {size:,} | {fill:.0f} | {percentile(a, 50):.1f} | {percentile(a, 99):.1f} "
               f"| {percentile(b, 50):.1f} | {percentile(b, 99):.1f} | {percentile(c, 50):.1f} "
-              f"| {percentile(c, 99):.1f} |", flush=True)
+              f"| {percentile(c, 99):.1f} | {' / '.join(f'{x:.1f}' for x in cpu)} |", flush=True)
 
 
 # -- manager pages at size ---------------------------------------------------------------------
@@ -676,6 +689,8 @@ def main(argv=None) -> int:
     parser.add_argument("--label-studio", default=str(ROOT / ".venv-bench" / "bin" / "label-studio"),
                         help="the label-studio executable (in its own environment)")
     parser.add_argument("--peer-max-clients", type=int, default=32, help="largest N tried on the peer")
+    parser.add_argument("--peer-data", help="Label Studio data folder to reuse (its first start runs many migrations)")
+    parser.add_argument("--peer-timeout", type=float, default=1200, help="seconds to wait for the peer to start")
     parser.add_argument("--lease-scale", type=ints, help="project sizes for lease latency, e.g. 10000,100000,1000000")
     parser.add_argument("--scale-leases", type=int, default=200, help="leases timed per state and size")
     parser.add_argument("--pages", type=int, help="items (= judgments) for the manager page timing")
