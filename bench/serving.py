@@ -466,6 +466,13 @@ from organizations.models import Organization
 User = get_user_model()
 admin = User.objects.get(email=sys.argv[1])
 org = Organization.objects.first()
+try:  # newer releases accept the classic "Token" header only where the organisation allows it
+    from jwt_auth.models import JWTSettings
+    jwt, _ = JWTSettings.objects.get_or_create(organization=org)
+    jwt.legacy_api_tokens_enabled = True
+    jwt.save()
+except ImportError:
+    pass
 for k in range(int(sys.argv[2])):
     email = f"trainer{k}@bench.example"
     user, _ = User.objects.get_or_create(email=email, defaults={"username": email})
@@ -487,8 +494,9 @@ def run_label_studio(args, tmp: Path) -> list[Row]:
     data = Path(args.peer_data) if args.peer_data else tmp / "label-studio"
     data.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    admin_token = secrets.token_hex(20)
-    email, password = "admin@bench.example", secrets.token_hex(8)
+    # A reused data folder keeps its admin: the same name, password and token every time.
+    admin_token = "0123456789abcdef0123456789abcdef01234567" if args.peer_data else secrets.token_hex(20)
+    email, password = "admin@bench.example", "benchpass1" if args.peer_data else secrets.token_hex(8)
     env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": str(data), "DJANGO_DB": "sqlite",
            "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true", "LATEST_VERSION_CHECK": "false",
            "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "false"}
@@ -507,7 +515,10 @@ def run_label_studio(args, tmp: Path) -> list[Row]:
             admin.post(f"/api/projects/{pid}/import", json=tasks[lo:lo + 5000]).raise_for_status()
         # Trainers: one user and token each, made through Label Studio's own Django models.
         python = Path(exe).with_name("python")
-        made = subprocess.run([str(python), "-c", "import label_studio.manage as m; m.main()", "shell",
+        where = "import label_studio, os; print(os.path.dirname(label_studio.__file__))"
+        manage = subprocess.run([str(python), "-c", where], env=env, capture_output=True, text=True,
+                                check=True).stdout.strip() + "/manage.py"
+        made = subprocess.run([str(python), manage, "shell",
                                "-c", LS_USERS.replace("sys.argv[1]", repr(email))
                                .replace("int(sys.argv[2])", str(max(args.clients)))],
                               env=env, capture_output=True, text=True, timeout=600)
