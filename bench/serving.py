@@ -723,11 +723,11 @@ def main(argv=None) -> int:
                 pages_at_size(args, backend, url, tmp)
             return 0
         rows: list[Row] = []
-        if args.peer == "label-studio":
-            rows += run_label_studio(args, tmp)
         for backend, url in backends:
             for workers in (args.sqlite_workers if backend == "sqlite" else args.workers):
                 rows += run_expertloop(args, backend, url, workers, tmp)
+        if args.peer == "label-studio":
+            rows += run_label_studio(args, tmp)
         print(f"\nall runs ({args.duration:.0f} s each after {args.warmup:.0f} s warm-up; latencies in ms):")
         print_rows(rows)
         peer = {r.clients: r.rps for r in rows if r.system == "label-studio"}
