@@ -134,10 +134,46 @@ def test_sqlite_writers_of_one_process_queue_and_a_failed_unit_frees_the_queue(t
         t.join(timeout=30)
     assert errors == []
     queue = sqlite_writer_lock(engine)
-    assert queue is not None and queue[0].acquire(blocking=False)  # nobody holds it any more
+    assert queue is not None and queue[0].acquire(timeout=0)  # nobody holds it any more
     queue[0].release()
     with Session() as s:
         assert _experts(s) == 4
         with uow.write(s), uow.write(s):  # a nested unit joins; the queue is re-entrant
             f.expert(s)
     engine.dispose()
+
+
+def test_the_sqlite_writer_queue_serves_waiters_in_arrival_order():
+    """A released lock goes to the longest waiter, not to whoever asks next (a plain lock lets
+    the releasing thread take it straight back, and waiters starve until their timeout)."""
+    import threading
+    import time
+
+    from expertloop.storage.db import WriterQueue
+
+    queue = WriterQueue()
+    assert queue.acquire(timeout=1) and queue.acquire(timeout=1)  # re-entrant
+    order: list[str] = []
+
+    def waiter(name: str) -> None:
+        assert queue.acquire(timeout=10)
+        order.append(name)
+        queue.release()
+
+    threads = []
+    for name in ("first", "second", "third"):
+        t = threading.Thread(target=waiter, args=(name,))
+        t.start()
+        threads.append(t)
+        while queue.waiting() < len(threads):
+            time.sleep(0.001)
+    queue.release()
+    queue.release()
+    assert queue.acquire(timeout=10)  # the holder asks again at once: it queues behind them
+    order.append("holder again")
+    queue.release()
+    for t in threads:
+        t.join()
+    assert order == ["first", "second", "third", "holder again"]
+    assert queue.acquire(timeout=0)  # free again
+    queue.release()

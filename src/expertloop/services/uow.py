@@ -22,7 +22,6 @@ Rules (see docs/architecture.md, "Transactions"):
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..storage.db import WRITE_OPTION, sqlite_writer_lock
+from ..storage.db import WRITE_OPTION, WriterQueue, sqlite_writer_lock
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -114,7 +113,7 @@ def write(session: Session) -> Iterator[Session]:
             queue.release()
 
 
-def _writer_queue(session: Session) -> threading.RLock | None:
+def _writer_queue(session: Session) -> WriterQueue | None:
     """On SQLite, wait for this process's writer queue (see :mod:`expertloop.storage.db`) and
     return it held; None elsewhere, or when the wait outlasts the busy timeout (SQLite's own
     wait then decides, as it would without the queue)."""

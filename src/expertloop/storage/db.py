@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import deque
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -31,7 +32,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int | Non
         engine = create_engine(url, connect_args={"check_same_thread": False,
                                                   "timeout": busy_timeout_ms / 1000}, **pool)
         _configure_sqlite(engine, busy_timeout_ms)
-        _SQLITE_WRITERS[engine] = (threading.RLock(), busy_timeout_ms / 1000)
+        _SQLITE_WRITERS[engine] = (WriterQueue(), busy_timeout_ms / 1000)
         return engine
     kwargs: dict[str, Any] = dict(POSTGRESQL_POOL)
     if pool_size is not None:
@@ -55,12 +56,64 @@ SQLITE_POOL_SIZE = 20
 # write lock (``busy_timeout``) polls: a waiting writer sleeps up to 100 ms between tries and
 # may find the lock taken again each time, so under many concurrent writers the lock sits idle
 # while they sleep and the unlucky ones time out ("database is locked"). Threads of one process
-# queue on this lock instead and each takes the write lock the moment the previous writer
-# commits; only writers of other processes still meet SQLite's polling.
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, tuple[threading.RLock, float]] = weakref.WeakKeyDictionary()
+# queue here instead, first come first served, and each takes the write lock the moment the
+# previous writer commits; only writers of other processes still meet SQLite's polling.
+class WriterQueue:
+    """A re-entrant lock handed to its waiters in arrival order.
+
+    A plain lock is not fair: the thread that releases it usually takes it again (it holds the
+    interpreter while the woken waiter does not), so under load some waiters starve until their
+    timeout. Here release hands the lock straight to the longest waiter."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._waiters: deque[tuple[int, threading.Event]] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the lock; whether it is now held."""
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            if self._owner is None and not self._waiters:
+                self._owner, self._depth = me, 1
+                return True
+            turn = (me, threading.Event())
+            self._waiters.append(turn)
+        if turn[1].wait(timeout):
+            return True
+        with self._mutex:
+            if turn[1].is_set():  # handed over just as the wait ran out
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("the writer queue is released by a thread that does not hold it")
+            self._depth -= 1
+            if self._depth:
+                return
+            if self._waiters:
+                owner, turn = self._waiters.popleft()
+                self._owner, self._depth = owner, 1
+                turn.set()
+            else:
+                self._owner = None
+
+    def waiting(self) -> int:
+        with self._mutex:
+            return len(self._waiters)
 
 
-def sqlite_writer_lock(engine: Engine) -> tuple[threading.RLock, float] | None:
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, tuple[WriterQueue, float]] = weakref.WeakKeyDictionary()
+
+
+def sqlite_writer_lock(engine: Engine) -> tuple[WriterQueue, float] | None:
     """The in-process writer queue of a SQLite engine and how long to wait in it (None otherwise)."""
     return _SQLITE_WRITERS.get(engine)
 
