@@ -269,7 +269,6 @@ def _load_for_submit(session: Session, actor: Actor, assignment_id: int,
     PostgreSQL: one unlocked read to authorize and learn which rows to lock, then the locks in
     the order a claim takes them — the project (a late submit checks the budget), the item, then
     the assignment — each lock's statement re-reading its row."""
-    fresh = {"populate_existing": True}
     sqlite = is_sqlite(session)
     row = session.execute(_submit_rows(sqlite), {"assignment_id": assignment_id}).one_or_none()
     if row is None or not can_see_assignment(actor, row[0].expert_id):
@@ -281,11 +280,16 @@ def _load_for_submit(session: Session, actor: Actor, assignment_id: int,
         return a, item, project, expert
     a, project, expert = row
     if now >= a.lease_expires_at:  # the budget is checked against the project as it stands locked
-        project = session.execute(select(Project).where(Project.id == a.project_id).with_for_update()
-                                  .execution_options(**fresh)).scalar_one()
-    item = session.execute(select(Item).where(Item.id == a.item_id).with_for_update()
-                           .execution_options(**fresh)).scalar_one()
-    return _lock_assignment(session, a.id), item, project, expert
+        project = session.execute(_locked(Project), {"row_id": a.project_id}).scalar_one()
+    item = session.execute(_locked(Item), {"row_id": a.item_id}).scalar_one()
+    return session.execute(_locked(Assignment), {"row_id": a.id}).scalar_one(), item, project, expert
+
+
+@functools.cache
+def _locked(entity: type[Project] | type[Item] | type[Assignment]) -> Select:
+    """One row re-read under a row lock (PostgreSQL), built once per table."""
+    return (select(entity).where(entity.id == bindparam("row_id")).with_for_update()
+            .execution_options(populate_existing=True))
 
 
 @functools.cache
@@ -297,14 +301,6 @@ def _submit_rows(with_item: bool) -> Select:
     if with_item:
         stmt = stmt.join(Item, Item.id == Assignment.item_id)
     return stmt.execution_options(populate_existing=True)
-
-
-def _lock_assignment(session: Session, assignment_id: int) -> Assignment:
-    """The assignment re-read under a row lock (PostgreSQL; SQLite's write lock is held already)."""
-    stmt = select(Assignment).where(Assignment.id == assignment_id).execution_options(populate_existing=True)
-    if not is_sqlite(session):
-        stmt = stmt.with_for_update()
-    return session.execute(stmt).scalar_one()
 
 
 def _check_late_budget(session: Session, project: Project, a: Assignment, now: datetime, cost_cents: int) -> None:

@@ -130,25 +130,42 @@ def _close_old_statement() -> Update:
 
 def open_slots(session: Session, item_id: int, now: datetime, *, except_assignment: int | None = None) -> int:
     """Slots still free on an item: its target overlap minus done minus other live leases."""
-    target, done = session.execute(select(Item.target_overlap, Item.done_count).where(Item.id == item_id)).one()
-    q = select(func.count()).select_from(Assignment).where(Assignment.item_id == item_id,
-                                                           live_lease_filter(now))
-    if except_assignment is not None:
-        q = q.where(Assignment.id != except_assignment)
-    return target - done - session.execute(q).scalar_one()
+    row = session.execute(_open_slots_statement(), {"slot_item_id": item_id, "now": now,
+                                                    "except_id": except_assignment or 0}).one()
+    return row[0] - row[1] - row[2]
+
+
+@functools.cache
+def _open_slots_statement() -> Select:
+    """(target, done, other live leases) of an item in one statement (assignment ids start at 1,
+    so ``except_id`` 0 excepts none)."""
+    live = (select(func.count()).select_from(Assignment)
+            .where(Assignment.item_id == bindparam("slot_item_id"), live_lease_filter(bindparam("now")),
+                   Assignment.id != bindparam("except_id")).scalar_subquery())
+    return select(Item.target_overlap, Item.done_count, live).where(Item.id == bindparam("slot_item_id"))
 
 
 def expert_has_item(session: Session, item_id: int, expert_id: int, now: datetime) -> bool:
-    q = select(Assignment.id).where(
-        Assignment.item_id == item_id, Assignment.expert_id == expert_id,
-        or_(Assignment.state.in_(_SEEN), live_lease_filter(now))).limit(1)
-    return session.execute(q).first() is not None
+    return session.execute(_has_item_statement(), {"has_item_id": item_id, "has_expert_id": expert_id,
+                                                   "now": now}).first() is not None
+
+
+@functools.cache
+def _has_item_statement() -> Select:
+    return select(Assignment.id).where(
+        Assignment.item_id == bindparam("has_item_id"), Assignment.expert_id == bindparam("has_expert_id"),
+        or_(Assignment.state.in_(_SEEN), live_lease_filter(bindparam("now")))).limit(1)
 
 
 def lock_item(session: Session, item_id: int) -> None:
     """Serialise writers on one item (PostgreSQL row lock; SQLite already holds the DB lock)."""
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(select(Item.id).where(Item.id == item_id).with_for_update())
+        session.execute(_lock_item_statement(), {"lock_item_id": item_id})
+
+
+@functools.cache
+def _lock_item_statement() -> Select:
+    return select(Item.id).where(Item.id == bindparam("lock_item_id")).with_for_update()
 
 
 def lock_project(session: Session, project_id: int) -> None:
