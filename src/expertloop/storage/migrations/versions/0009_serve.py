@@ -8,14 +8,14 @@
   judgments needed), so they read the index alone instead of every item row.
 
 Revision ID: 0009_serve
-Revises: 0008_pages
+Revises: 0009_people
 Create Date: 2026-11-29 23:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0009_serve'
-down_revision = '0008_pages'
+down_revision = '0009_people'
 branch_labels = None
 depends_on = None
 
