@@ -506,26 +506,29 @@ def run_label_studio(args, tmp: Path) -> list[Row]:
     server = Server(argv, env, "/health", tmp / "label-studio.log", port, timeout=args.peer_timeout)
     rows: list[Row] = []
     try:
-        admin = httpx.Client(base_url=server.base, headers={"Authorization": f"Token {admin_token}"}, timeout=120)
-        project = admin.post("/api/projects", json={"title": "Serving bench", "label_config": LS_CONFIG,
-                                                    "maximum_annotations": OVERLAP}).json()
-        pid = project["id"]
-        tasks = [{"prompt": f"Question {k}?", "left": f"good {k}", "right": f"bad {k}"} for k in range(args.items)]
-        for lo in range(0, len(tasks), 5000):
-            admin.post(f"/api/projects/{pid}/import", json=tasks[lo:lo + 5000]).raise_for_status()
         # Trainers: one user and token each, made through Label Studio's own Django models.
         python = Path(exe).with_name("python")
         where = "import label_studio, os; print(os.path.dirname(label_studio.__file__))"
         manage = subprocess.run([str(python), "-c", where], env=env, capture_output=True, text=True,
                                 check=True).stdout.strip() + "/manage.py"
-        made = subprocess.run([str(python), manage, "shell",
+        users = subprocess.run([str(python), manage, "shell",
                                "-c", LS_USERS.replace("sys.argv[1]", repr(email))
                                .replace("int(sys.argv[2])", str(max(args.clients)))],
                               env=env, capture_output=True, text=True, timeout=600)
-        tokens = [line.strip() for line in made.stdout.splitlines() if len(line.strip()) == 40]
+        tokens = [line.strip() for line in users.stdout.splitlines() if len(line.strip()) == 40]
         if len(tokens) < max(args.clients):
-            print(f"label-studio: could not create trainer tokens: {made.stderr[-2000:]}")
+            print(f"label-studio: could not create trainer tokens: {users.stderr[-2000:]}")
             return rows
+        admin = httpx.Client(base_url=server.base, headers={"Authorization": f"Token {admin_token}"}, timeout=120)
+        made = admin.post("/api/projects", json={"title": "Serving bench", "label_config": LS_CONFIG,
+                                                 "maximum_annotations": OVERLAP})
+        if made.status_code != 201:
+            print(f"label-studio: could not create the project: {made.status_code} {made.text[:500]}")
+            return rows
+        pid = made.json()["id"]
+        tasks = [{"prompt": f"Question {k}?", "left": f"good {k}", "right": f"bad {k}"} for k in range(args.items)]
+        for lo in range(0, len(tasks), 5000):
+            admin.post(f"/api/projects/{pid}/import", json=tasks[lo:lo + 5000]).raise_for_status()
         for n in args.clients:
             if n > args.peer_max_clients:
                 continue
