@@ -15,12 +15,15 @@ Three modes:
 * **lease scale** (``--lease-scale 10000,100000,1000000``): a project of each size is bulk
   filled with SQL, then lease latency is timed in process (no HTTP) when the project is open,
   when 99% of it is done, and the 204 "nothing left" when all of it is done.
+* **CPU per round** (``--cpu-rounds 300``): process CPU time and SQL statements of one lease +
+  submit through the services in process (what load on a shared machine disturbs least).
 * **pages** (``--pages 1000000``): a project with that many items and as many judgments, then
   ``GET /api/v1/projects/{id}`` and the manager's pages through the real app in process.
 
     python bench/serving.py --clients 1,8,32,128 --duration 30 --workers 1,2,4 --pg URL
     python bench/serving.py --lease-scale 10000,100000,1000000 [--pg URL]
     python bench/serving.py --pages 1000000 [--pg URL]
+    python bench/serving.py --cpu-rounds 300 [--pg URL]
 
 The machine these numbers come from is shared and small: compare ratios and medians within one
 run, not absolutes across runs.
@@ -623,6 +626,51 @@ def print_scale(rows: list[tuple]) -> None:
               f"| {percentile(c, 99):.1f} | {' / '.join(f'{x:.1f}' for x in cpu)} |", flush=True)
 
 
+# -- CPU per round ----------------------------------------------------------------------------
+def cpu_per_round(args, backend: str, pg_url: str | None, tmp: Path) -> tuple:
+    """Process CPU time and SQL statements of one round (authenticate + lease, authenticate +
+    submit) through the services in process, no HTTP: what the server spends, least disturbed by
+    other load on the machine. On PostgreSQL the database server's own CPU is not included."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from expertloop.config import Settings
+    from expertloop.services import assignments as svc
+    from expertloop.services.tokens import authenticate
+
+    db = Database(pg_url, tmp)
+    try:
+        _ids, toks = make_trainers(db, 20, tokens=True)
+        pid = make_project(db, overlap=OVERLAP, budget_usd=args.budget)
+        bulk_items(db, pid, 5000)
+        db.analyze()
+        settings = Settings(database_url=db.url)
+        statements = [0]
+
+        def count(*_args) -> None:
+            statements[0] += 1
+
+        def one_round(k: int) -> None:
+            with db.Session() as s:
+                view = svc.lease_next(s, authenticate(s, toks[k % len(toks)]), pid)
+            with db.Session() as s:
+                svc.submit(s, authenticate(s, toks[k % len(toks)]), view["assignment_id"], RESPONSE, settings)
+
+        for k in range(30):
+            one_round(k)
+        event.listen(Engine, "before_cursor_execute", count)
+        c = time.process_time()
+        for k in range(args.cpu_rounds):
+            one_round(k)
+        cpu = (time.process_time() - c) / args.cpu_rounds * 1000
+        event.remove(Engine, "before_cursor_execute", count)
+        row = (backend, cpu, statements[0] / args.cpu_rounds)
+        print(f"| {backend} | {cpu:.1f} | {row[2]:.0f} |", flush=True)
+        return row
+    finally:
+        db.close()
+
+
 # -- manager pages at size ---------------------------------------------------------------------
 def pages_at_size(args, backend: str, pg_url: str | None, tmp: Path) -> list[tuple]:
     from fastapi.testclient import TestClient
@@ -709,6 +757,7 @@ def main(argv=None) -> int:
     parser.add_argument("--scale-leases", type=int, default=200, help="leases timed per state and size")
     parser.add_argument("--pages", type=int, help="items (= judgments) for the manager page timing")
     parser.add_argument("--page-repeat", type=int, default=5)
+    parser.add_argument("--cpu-rounds", type=int, help="rounds timed in process for CPU per round, e.g. 300")
     parser.add_argument("--plot", default=str(ROOT / "bench" / "serving.png"))
     args = parser.parse_args(argv)
     backends = [(b, None if b == "sqlite" else args.pg) for b in args.backends.split(",") if b]
@@ -724,6 +773,11 @@ def main(argv=None) -> int:
         if args.pages:
             for backend, url in backends:
                 pages_at_size(args, backend, url, tmp)
+            return 0
+        if args.cpu_rounds:
+            print("| db | CPU ms / round | statements / round |\n|---|---:|---:|")
+            for backend, url in backends:
+                cpu_per_round(args, backend, url, tmp)
             return 0
         rows: list[Row] = []
         for backend, url in backends:
