@@ -96,7 +96,7 @@ def after_submit(session: Session, project: Project, item: Item, assignment: Ass
             evidence.load()
     _decide(session, project, task_type, item, assignment, evidence, now, events)
     session.flush()  # the events' item is written (and the ORM's pending work with it) first
-    session.connection().execute(_insert_events(), events)
+    session.connection().execute(_insert_events(), events)  # Core: no ORM bulk-insert machinery
 
 
 def _decide(session: Session, project: Project, task_type: TaskType, item: Item, assignment: Assignment,
@@ -216,7 +216,7 @@ class ItemEvidence:
 @functools.cache
 def _insert_events() -> Insert:
     """The item's history rows as a plain INSERT (the ORM's bulk insert costs more than it does)."""
-    return insert(ItemEvent.__table__)
+    return insert(ItemEvent)
 
 
 @functools.cache

@@ -71,7 +71,7 @@ def next_candidate_item(session: Session, project_id: int, expert_id: int, now: 
 @functools.cache
 def _candidate_statement(gold: bool | None, tiers: bool, doubt_first: bool, exclude: bool,
                          lock: str | None) -> Select:
-    now = bindparam("now")
+    now: BindParameter[datetime] = bindparam("now")
     live = (select(func.count()).select_from(Assignment)
             .where(Assignment.item_id == Item.id, live_lease_filter(now))
             .scalar_subquery())
