@@ -8,14 +8,14 @@
   judgments needed), so they read the index alone instead of every item row.
 
 Revision ID: 0009_serve
-Revises: 0009_people
+Revises: 0009_experiments
 Create Date: 2026-11-29 23:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0009_serve'
-down_revision = '0009_people'
+down_revision = '0009_experiments'
 branch_labels = None
 depends_on = None
 
