@@ -59,5 +59,52 @@ def models_test(name: str = typer.Argument(..., help="Endpoint name.")) -> None:
               highlight=False)
 
 
+def _run_jobs(session, kind: str) -> None:
+    """Run the queued jobs of one kind here, as a worker would (a worker elsewhere may share them)."""
+    from ..jobs import JobRunner
+    from ..jobs.handlers import HANDLERS
+    from ..storage.db import make_sessionmaker
+
+    JobRunner(make_sessionmaker(session.get_bind()), handlers={kind: HANDLERS[kind]}).run_until_idle()
+
+
+def _job_outcome(session, job_id: int | None) -> dict | None:
+    from ..services.jobs import get_job
+    from .main import OPERATOR
+
+    return None if job_id is None else get_job(session, OPERATOR, job_id)
+
+
+def generate(project: int = typer.Argument(..., help="Project id."),
+             wait: bool = typer.Option(True, "--wait/--no-wait",
+                                       help="Run the job here and wait (default), or only queue it for a worker.")
+             ) -> None:
+    """Generate the missing candidate answers of a project's items with its candidate models (a job;
+    items a model refused before are tried again)."""
+    from ..services.generation import generation_status, request_generation
+    from ..services.jobs import GENERATE_CANDIDATES
+    from .main import _errors, _fail, _session, err, out
+
+    with _errors(), _session() as session:
+        queued = request_generation(session, None, project)
+        if queued["job_id"] is None:
+            out.print(f"project {project}: no item awaits candidate answers", highlight=False)
+            return
+        if not wait:
+            out.print(f"queued job {queued['job_id']} for {queued['pending']} items", highlight=False)
+            return
+        with err.status(f"generating candidate answers for {queued['pending']} items…"):
+            _run_jobs(session, GENERATE_CANDIDATES)
+        status = generation_status(session, project)
+        job = _job_outcome(session, queued["job_id"])
+    out.print(f"project {project}: {status['complete']} items complete, {status['pending']} pending, "
+              f"{status['failed']} refused by a model", highlight=False)
+    if job is not None and job["state"] != "done":
+        _fail(f"job {job['id']} is {job['state']} after attempt {job['attempts']}: {job['error']} "
+              "(a worker retries it; run this command again to resume)")
+        raise typer.Exit(1)
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="models")
+    root.command("generate")(generate)

@@ -12,6 +12,7 @@ from typing import Any
 
 from .checks import MAX_ID, Checker, join
 from .experts import MAX_DOMAIN_LEVEL, Degree, ExpertStatus
+from .modelwork import parse_candidates, parse_judge_first
 from .money import parse_usd
 from .routing import (
     AdaptiveOverlapSpec,
@@ -79,6 +80,13 @@ class ProjectSpec:
     tiers: list[Tier] | None = None
     escalation_tier: str | None = None
     terms: str | None = None
+    candidates: Obj | None = None
+    judge_first: Obj | None = None
+
+    def models_json(self) -> Obj | None:
+        """The project's model settings as stored (None when it uses no models)."""
+        out = {k: v for k, v in (("candidates", self.candidates), ("judge_first", self.judge_first)) if v}
+        return out or None
 
     @property
     def starting_overlap(self) -> int:
@@ -88,7 +96,7 @@ class ProjectSpec:
 
 PROJECT_FIELDS = ("name", "task_type", "guidelines", "options", "requirements", "overlap",
                   "lease_minutes", "max_minutes_per_task", "budget_usd", "hourly_rate_usd",
-                  "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms")
+                  "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms", "candidates", "judge_first")
 MAX_TERMS_CHARS = 50_000
 
 
@@ -132,13 +140,16 @@ def parse_project(data: Any) -> ProjectSpec:
     budget = _usd(c, obj, "budget_usd")
     rate = _usd(c, obj, "hourly_rate_usd")
     terms = parse_terms(c, obj.get("terms"))
+    candidates = parse_candidates(c, obj.get("candidates"), task_type)
+    judge_first = parse_judge_first(c, obj.get("judge_first"), task_type)
     c.raise_if_any()
     assert name is not None and task_type is not None  # each recorded a problem otherwise
     return ProjectSpec(name=name.strip(), task_type=task_type, guidelines=guidelines,
                        options=options, requirements=requirements, overlap=overlap,
                        lease_minutes=lease, max_minutes_per_task=cap, budget_usd=budget,
                        hourly_rate_usd=rate, adaptive_overlap=adaptive, gold_policy=gold_policy,
-                       quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation, terms=terms)
+                       quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation, terms=terms,
+                       candidates=candidates, judge_first=judge_first)
 
 
 def parse_terms(c: Checker, value: Any, loc: str = "terms") -> str | None:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import consensus
-from ..services.jobs import REFIT_CONSENSUS
+from ..services import consensus, generation
+from ..services.jobs import GENERATE_CANDIDATES, REFIT_CONSENSUS
 
 Progress = Callable[[dict], None]
 Handler = Callable[[Session, dict, Progress], dict | None]
@@ -25,4 +25,11 @@ def refit_consensus(session: Session, job: dict, progress: Progress) -> dict:
     return consensus.refit_consensus(session, job["project_id"])
 
 
-HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus}
+def generate_candidates(session: Session, job: dict, progress: Progress) -> dict:
+    if job["project_id"] is None:
+        raise ValueError("a generate_candidates job needs a project_id")
+    progress({"step": "generating", "done": 0})
+    return generation.generate_candidates(session, job["project_id"], job_id=job["id"], progress=progress)
+
+
+HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, GENERATE_CANDIDATES: generate_candidates}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
@@ -21,6 +22,8 @@ from ..storage.orm import Item
 from .clock import utcnow
 from .projects import load_project
 from .uow import run_write, write
+
+PENDING, FAILED = "pending", "failed"  # items.generation
 
 Progress = Callable[[str, int], None]  # (phase, records done in that phase)
 MAX_PROBLEMS = 50
@@ -52,13 +55,17 @@ def import_items(session: Session, actor: Actor, project_id: int,
     require_staff(actor, "import items")
     project = load_project(session, project_id)  # its own read unit: validation holds no lock
     task_type = TaskType(project.task_type)
+    candidates = (project.models or {}).get("candidates")
     specs: list[ItemSpec] = []
     problems: list[Problem] = []
     first_line: dict[str, int | None] = {}
     for n, (line, record) in enumerate(records, 1):
         where = f"{unit} {line}" if line is not None else f"item {n}"
         try:
-            spec = parse_item(record, task_type, project.options)  # storable text, bounded depth first
+            if candidates and _awaits_candidates(record):
+                spec = _pending_spec(record, task_type, project.options, candidates["per_item"])
+            else:
+                spec = parse_item(record, task_type, project.options)  # storable text, bounded depth first
         except ValidationFailed as exc:
             problems += exc.prefixed(where).problems
         else:
@@ -96,16 +103,39 @@ def _store(session: Session, project, specs: list[ItemSpec], external_ids: list[
     fresh = [s for s in specs if s.external_id is None or s.external_id not in existing]
     now = utcnow()
     target = (project.adaptive_overlap or {}).get("min", project.overlap)
+    pending_ok = bool((project.models or {}).get("candidates"))
     for start in range(0, len(fresh), BATCH):
         chunk = fresh[start:start + BATCH]
         session.execute(insert(Item), [
             {"project_id": project.id, "external_id": s.external_id, "priority": s.priority,
-             "payload": s.payload, "gold": s.gold, "meta": s.metadata, "done_count": 0, "target_overlap": target,
+             "payload": s.payload, "gold": s.gold, "meta": s.metadata, "done_count": 0,
+             # An item waiting for its candidate answers has no slot to lease until they come.
+             "target_overlap": 0 if "responses" not in s.payload and pending_ok else target,
+             "generation": PENDING if "responses" not in s.payload and pending_ok else None,
              "created_at": now} for s in chunk])
         if progress:
             progress("store", start + len(chunk))
-    return {"project_id": project.id, "imported": len(fresh), "skipped_existing": len(specs) - len(fresh),
-            "with_gold": sum(1 for s in fresh if s.gold is not None)}
+    pending = sum(1 for s in fresh if pending_ok and "responses" not in s.payload)
+    result = {"project_id": project.id, "imported": len(fresh), "skipped_existing": len(specs) - len(fresh),
+              "with_gold": sum(1 for s in fresh if s.gold is not None), "awaiting_candidates": pending}
+    if pending:
+        from .jobs import GENERATE_CANDIDATES, enqueue
+
+        result["job_id"] = enqueue(session, GENERATE_CANDIDATES, project_id=project.id, debounce=True)
+    return result
+
+
+def _awaits_candidates(record: object) -> bool:
+    return isinstance(record, dict) and record.get("responses") is None
+
+
+def _pending_spec(record: object, task_type: TaskType, options: dict, per_item: int) -> ItemSpec:
+    """An item imported with only its prompt (or messages), checked as if its ``per_item``
+    candidate answers were there; stored without them until the generation job writes them."""
+    assert isinstance(record, dict)
+    placeholder = [{"text": "(candidate to be generated)"} for _ in range(per_item)]
+    spec = parse_item({**record, "responses": placeholder}, task_type, options)
+    return replace(spec, payload={k: v for k, v in spec.payload.items() if k != "responses"})
 
 
 def refresh_statistics(session: Session, *, force: bool = False) -> bool:

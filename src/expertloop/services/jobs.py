@@ -32,6 +32,9 @@ LEASE_SECONDS = 300           # a running job whose worker is silent this long i
 BACKOFF_SECONDS = 5           # first retry after this; doubles with each attempt
 MAX_BACKOFF_SECONDS = 600
 REFIT_CONSENSUS = "refit_consensus"
+GENERATE_CANDIDATES = "generate_candidates"
+JUDGE_ITEMS = "judge_items"
+SPLIT_CLAIMS = "split_claims"
 
 
 def default_worker_id() -> str:

@@ -7,13 +7,13 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain.errors import NotFound, PermissionDenied
+from ..domain.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from ..domain.experts import Degree, ExpertStatus
 from ..domain.money import to_cents
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import Requirements, parse_project, unmet_requirements
 from ..storage import repositories as repo
-from ..storage.orm import Certificate, Expert, Project, ProjectPause
+from ..storage.orm import Certificate, Expert, ModelEndpoint, Project, ProjectPause
 from .clock import utcnow
 from .uow import reads, writes
 from .views import project_view
@@ -35,12 +35,28 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
         quality_floor=spec.quality_floor.to_json() if spec.quality_floor else None,
         tiers={"tiers": [t.to_json() for t in spec.tiers], "escalation_tier": spec.escalation_tier}
         if spec.tiers else None,
-        terms=spec.terms, terms_version=1 if spec.terms else 0,
+        terms=spec.terms, terms_version=1 if spec.terms else 0, models=spec.models_json(),
     )
+    _check_endpoints(session, spec.models_json())
     session.add(project)
     session.flush()
     view = project_view(project, staff=True)
     return view
+
+
+def _check_endpoints(session: Session, models: dict | None) -> None:
+    """Every endpoint a project's model settings name must be registered."""
+    if not models:
+        return
+    known = set(session.execute(select(ModelEndpoint.name)).scalars())
+    problems = [Problem(f"candidates.models[{i}]", f"no model endpoint named {name!r}; register it with "
+                                                   "`expertloop models add` or POST /api/v1/models")
+                for i, name in enumerate((models.get("candidates") or {}).get("models", [])) if name not in known]
+    judge = (models.get("judge_first") or {}).get("model")
+    if judge is not None and judge not in known:
+        problems.append(Problem("judge_first.model", f"no model endpoint named {judge!r}"))
+    if problems:
+        raise ValidationFailed(problems)
 
 
 @reads

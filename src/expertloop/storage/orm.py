@@ -97,6 +97,8 @@ class Project(Base):
     # Consent terms (markdown); version 0 = no terms. Publishing new terms bumps the version.
     terms: Mapped[str | None] = mapped_column(Text)
     terms_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Model settings: {"candidates": {...}, "judge_first": {...}} (None = no models).
+    models: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -105,6 +107,7 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external_id"),
         Index("ix_items_queue", "project_id", "priority", "id"),
+        Index("ix_items_generation", "project_id", "generation"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -121,6 +124,9 @@ class Item(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     # Set when the next judgment must come from a named tier (escalation, cost-aware routing).
     required_tier: Mapped[str | None] = mapped_column(String(50))
+    # "pending" while its candidate answers are being generated (target_overlap is 0 then, so
+    # no one can lease it), "failed" when a model refused it; None for a complete item.
+    generation: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -145,7 +145,8 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
                     "assignments_by_state": {s.value: 0 for s in AssignmentState}}
     if not out:
         return out
-    complete = func.sum(case((Item.done_count >= Item.target_overlap, 1), else_=0))
+    # An item awaiting its candidate answers (target_overlap 0) is not complete: it has not begun.
+    complete = func.sum(case((and_(Item.done_count >= Item.target_overlap, Item.target_overlap > 0), 1), else_=0))
     for pid, n_items, n_complete, needed in session.execute(scoped(
             select(Item.project_id, func.count(), complete, func.coalesce(func.sum(Item.target_overlap), 0)),
             Item.project_id).group_by(Item.project_id)):

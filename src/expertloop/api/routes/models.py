@@ -3,10 +3,11 @@ from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
 from ...domain.policies import Actor
+from ...services import generation
 from ...services import models as svc
 from ..deps import get_actor, get_session
-from ..schemas import JsonObject, errors
-from ..schemas.resources import ModelEndpointOut
+from ..schemas import Id, JsonObject, errors
+from ..schemas.resources import GenerationOut, ModelEndpointOut
 from ._base import router as make_router
 
 router = make_router("models")
@@ -33,3 +34,11 @@ def add_model(body: JsonObject = Body(..., examples=[{"name": "local-llama", "ba
             response_model=list[ModelEndpointOut], responses=errors(403))
 def list_models(actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> list[dict]:
     return svc.list_endpoints(session, actor)
+
+
+@router.post("/projects/{project_id}/generate", status_code=202,
+             summary="Queue the job that writes the missing candidate answers of a project's items with its "
+                     "candidate models (staff); follow it at /jobs/{job_id}",
+             response_model=GenerationOut, responses=errors(403, 404, 409))
+def generate(project_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return generation.request_generation(session, actor, project_id)

@@ -1,8 +1,12 @@
-"""models: OpenAI-compatible endpoints and a record of every call made to them
+"""models: OpenAI-compatible endpoints, a record of every call made to them, candidates
+
 
 ``model_endpoints`` holds where to call a model and the NAME of the environment variable with
 its key (the key is read at call time and never stored); ``model_calls`` one row per call
 (after its retries): purpose, project and job, parameters, tokens, latency, outcome.
+``projects.models`` holds a project's model settings (``candidates``, ``judge_first``);
+``items.generation`` is ``pending`` while an item waits for its candidate answers (it is not
+leasable then: its ``target_overlap`` is 0) and ``failed`` when a model refused it.
 
 Revision ID: 0009_models
 Revises: 0008_pages
@@ -57,9 +61,17 @@ def upgrade() -> None:
     )
     op.create_index('ix_model_calls_endpoint', 'model_calls', ['endpoint_id', 'id'], unique=False)
     op.create_index('ix_model_calls_project', 'model_calls', ['project_id', 'id'], unique=False)
+    op.add_column('projects', sa.Column('models', _json(), nullable=True))
+    op.add_column('items', sa.Column('generation', sa.String(length=20), nullable=True))
+    op.create_index('ix_items_generation', 'items', ['project_id', 'generation'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_items_generation', table_name='items')
+    with op.batch_alter_table('items') as batch:
+        batch.drop_column('generation')
+    with op.batch_alter_table('projects') as batch:
+        batch.drop_column('models')
     op.drop_index('ix_model_calls_project', table_name='model_calls')
     op.drop_index('ix_model_calls_endpoint', table_name='model_calls')
     op.drop_table('model_calls')
