@@ -108,3 +108,44 @@ def generate(project: int = typer.Argument(..., help="Project id."),
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="models")
     root.command("generate")(generate)
+    root.command("judge")(judge)
+
+
+def judge(project: int = typer.Argument(..., help="Project id."),
+          model: str = typer.Option(..., "--model", help="Model endpoint name."),
+          wait: bool = typer.Option(True, "--wait/--no-wait",
+                                    help="Run the job here and wait (default), or only queue it for a worker.")
+          ) -> None:
+    """Run a model as a judge over a project's items (a job; pairwise items in both orders); its
+    answers are stored apart from the experts' and measured against them in the quality report."""
+    from ..services.jobs import JUDGE_ITEMS
+    from ..services.judging import judge_section, request_judging
+    from .main import _errors, _fail, _session, err, out
+
+    with _errors(), _session() as session:
+        queued = request_judging(session, None, project, model)
+        if not wait:
+            out.print(f"queued job {queued['job_id']}", highlight=False)
+            return
+        with err.status(f"{model} is judging project {project}…"):
+            _run_jobs(session, JUDGE_ITEMS)
+        job = _job_outcome(session, queued["job_id"])
+        section = next((s for s in judge_section(session, project) if s["model"] == model), None)
+    if section is not None:
+        agree = section["agreement_with_experts"]
+        line = f"{model}: {section['items_judged']} items judged"
+        if "swap_consistency" in section:
+            line += f", swap-consistent {_pct(section['swap_consistency'])}"
+        line += f", agrees with experts {_pct(agree)} (kappa {agree['kappa']})"
+        out.print(line, highlight=False)
+    if job is not None and job["state"] != "done":
+        _fail(f"job {job['id']} is {job['state']} after attempt {job['attempts']}: {job['error']} "
+              "(a worker retries it; run this command again to resume)")
+        raise typer.Exit(1)
+
+
+def _pct(rate: dict) -> str:
+    if rate.get("rate") is None:
+        return "n/a"
+    lo, hi = rate["interval"]
+    return f"{rate['rate']:.0%} [{lo:.0%}, {hi:.0%}] of {rate['n']}"

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import consensus, generation
-from ..services.jobs import GENERATE_CANDIDATES, REFIT_CONSENSUS
+from ..services import consensus, generation, judging
+from ..services.jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, REFIT_CONSENSUS
 
 Progress = Callable[[dict], None]
 Handler = Callable[[Session, dict, Progress], dict | None]
@@ -32,4 +32,13 @@ def generate_candidates(session: Session, job: dict, progress: Progress) -> dict
     return generation.generate_candidates(session, job["project_id"], job_id=job["id"], progress=progress)
 
 
-HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, GENERATE_CANDIDATES: generate_candidates}
+def judge_items(session: Session, job: dict, progress: Progress) -> dict:
+    model = (job.get("payload") or {}).get("model")
+    if job["project_id"] is None or not model:
+        raise ValueError("a judge_items job needs a project_id and payload.model")
+    progress({"step": "judging", "model": model, "judged": 0})
+    return judging.judge_items(session, job["project_id"], model, job_id=job["id"], progress=progress)
+
+
+HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, GENERATE_CANDIDATES: generate_candidates,
+                                JUDGE_ITEMS: judge_items}

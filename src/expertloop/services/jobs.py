@@ -42,7 +42,7 @@ def default_worker_id() -> str:
 
 
 def job_view(job: Job) -> dict:
-    return {"id": job.id, "kind": job.kind, "project_id": job.project_id, "state": job.state,
+    return {"id": job.id, "kind": job.kind, "project_id": job.project_id, "payload": job.payload, "state": job.state,
             "attempts": job.attempts, "max_attempts": job.max_attempts, "progress": job.progress,
             "result": job.result, "error": job.error, "created_at": iso(job.created_at),
             "run_after": iso(job.run_after), "started_at": iso(job.started_at),

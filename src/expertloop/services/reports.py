@@ -59,6 +59,13 @@ def quality_report(session: Session, actor: Actor, project_id: int, *, n_boot: i
         if report is not None:
             if isinstance(report.get("consensus"), list):
                 report["consensus"] = report["consensus"][:consensus_limit]
-            return report
+            return _with_models(session, project_id, report)
     report = project_quality(session, actor, project_id, n_boot=n_boot, consensus_limit=consensus_limit)
-    return {**report, "computed_at": None}
+    return _with_models(session, project_id, {**report, "computed_at": None})
+
+
+def _with_models(session: Session, project_id: int, report: dict) -> dict:
+    """The model sections, read now: judges measured against the experts' current consensus."""
+    from .judging import judge_section
+
+    return {**report, "judges": judge_section(session, project_id)}

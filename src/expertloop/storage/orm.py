@@ -409,3 +409,26 @@ class ModelCall(Base):
     status: Mapped[str] = mapped_column(String(20))  # ok | error
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelJudgment(Base):
+    """A model's answer as a judge on one item in one order of presentation (``ab``: the
+    item's responses as imported; ``ba``: swapped; ``-`` for one-shot types). ``answer`` is in
+    the item's own terms (the imported index chosen, or the label); None when the reply could
+    not be read. Kept apart from expert judgments: never in consensus, never paid."""
+
+    __tablename__ = "model_judgments"
+    __table_args__ = (UniqueConstraint("item_id", "model", "order", name="uq_model_judgments_item_model_order"),
+                      Index("ix_model_judgments_project", "project_id", "model"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(64))
+    order: Mapped[str] = mapped_column(String(8))
+    answer: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    raw: Mapped[str | None] = mapped_column(Text)
+    generation: Mapped[dict | None] = mapped_column(JSONType)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

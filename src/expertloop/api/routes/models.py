@@ -3,11 +3,11 @@ from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
 from ...domain.policies import Actor
-from ...services import generation
+from ...services import generation, judging
 from ...services import models as svc
 from ..deps import get_actor, get_session
 from ..schemas import Id, JsonObject, errors
-from ..schemas.resources import GenerationOut, ModelEndpointOut
+from ..schemas.resources import GenerationOut, JudgingOut, ModelEndpointOut
 from ._base import router as make_router
 
 router = make_router("models")
@@ -42,3 +42,15 @@ def list_models(actor: Actor = Depends(get_actor), session: Session = Depends(ge
              response_model=GenerationOut, responses=errors(403, 404, 409))
 def generate(project_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
     return generation.request_generation(session, actor, project_id)
+
+
+@router.post("/projects/{project_id}/judge", status_code=202,
+             summary="Queue a job in which a model judges the project's items (staff; pairwise items in both "
+                     "orders); its answers stay apart from the experts' and the quality report measures them",
+             response_model=JudgingOut, responses=errors(403, 404, 409, 422))
+def judge(project_id: Id, body: JsonObject = Body(..., examples=[{"model": "local-llama"}]),
+          actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    unknown = sorted(set(body) - {"model"})
+    if unknown:
+        raise ValidationFailed("unknown field (expected model)", loc=unknown[0])
+    return judging.request_judging(session, actor, project_id, body.get("model"))
