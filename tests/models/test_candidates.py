@@ -184,3 +184,17 @@ def test_cli_generate(fresh_url, model_server, tmp_path):
     assert "2 items complete, 0 pending, 0 refused" in r.output
     r = runner.invoke(cli_app, ["generate", pid], env=env)
     assert r.exit_code == 0 and "no item awaits" in r.output
+
+
+def test_generated_items_go_to_the_screening_judge_first(session, endpoints):
+    models.add_endpoint(session, ADMIN, "judge", endpoints.base_url, "j")
+    p = project(session, "preference", candidates={"models": ["model-a"], "per_item": 2},
+                judge_first={"model": "judge", "min_agreement": 0.9})
+    import_prompts(session, p["id"], ["Q?"])
+    run_jobs(session)  # candidates, then the judge they queue
+    with uow.read(session):
+        it = session.execute(select(Item)).scalar_one()
+    # model-a's two answers differ in length by one character ("answer 0" / "answer 1" are
+    # equal): the test judge calls a tie at 0.5, below 0.9, so the item goes to the experts
+    assert len(it.payload["responses"]) == 2 and it.generation is None and it.target_overlap == 1
+    assert assignments.lease_next(session, trainer_actor(expert(session)), p["id"]) is not None

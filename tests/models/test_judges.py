@@ -136,3 +136,35 @@ def test_cli_judge(fresh_url, model_server, tmp_path):
     r = runner.invoke(cli_app, ["judge", pid, "--model", "judge"], env=env)
     assert r.exit_code == 0, r.output
     assert "judge: 1 items judged, swap-consistent 100%" in r.output
+
+
+def test_judge_first_sends_experts_only_what_the_judge_cannot_decide(session, fresh_model_server):
+    models.add_endpoint(session, ADMIN, "judge", fresh_model_server.base_url, "j")
+    p = project(session, "preference", judge_first={"model": "judge", "min_agreement": 0.75})
+    result = import_items(session, ADMIN, p["id"], [
+        (1, {"prompt": "clear 1", "responses": [{"text": LONG}, {"text": SHORT}], "gold": {"choice": 0}}),
+        (2, {"prompt": "clear 2", "responses": [{"text": SHORT}, {"text": LONG}]}),
+        (3, {"prompt": "biased [[prefer:first]]", "responses": [{"text": LONG}, {"text": SHORT}]}),
+        (4, {"prompt": "even", "responses": [{"text": "same"}, {"text": "emas"}]})])
+    assert result["job_id"]
+    actor = trainer_actor(expert(session))
+    assert assignments.lease_next(session, actor, p["id"]) is None  # the judge looks first
+    run_jobs(session)
+    leased = []
+    while (lease := assignments.lease_next(session, actor, p["id"])) is not None:
+        leased.append(lease["item"]["prompt"])
+        assignments.submit(session, actor, lease["assignment_id"], {"choice": 0}, Settings())
+    assert sorted(leased) == ["biased [[prefer:first]]", "even"]  # swap-inconsistent, and a tie
+    [section] = quality_report(session, ADMIN, p["id"], fresh=True)["judges"]
+    jf = section["judge_first"]
+    assert jf["decided_by_judge"] == 2 and jf["sent_to_experts"] == 2 and jf["min_agreement"] == 0.75
+    assert jf["expert_hours_saved"] is not None and jf["expert_hours_saved"] >= 0
+    assert (jf["accuracy_kept_vs_gold"]["agree"], jf["accuracy_kept_vs_gold"]["n"]) == (1, 1)
+    progress = client_free_progress(session, p["id"])
+    assert progress["items_complete"] == 4
+
+
+def client_free_progress(session, pid):
+    from expertloop.services.projects import get_project
+
+    return get_project(session, ADMIN, pid)["progress"]

@@ -25,8 +25,8 @@ from ..domain.modelwork import candidate_plan, prompt_of
 from ..domain.policies import Actor, require_staff
 from ..storage.orm import Item, Project
 from . import models
-from .imports import FAILED, PENDING
-from .jobs import GENERATE_CANDIDATES, enqueue
+from .imports import FAILED, PENDING, SCREENING
+from .jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, enqueue
 from .projects import load_project
 from .uow import reads, writes
 
@@ -60,7 +60,8 @@ def generation_status(session: Session, project_id: int) -> dict:
 def _counts(session: Session, project_id: int) -> dict[str, int]:
     rows = dict(session.execute(select(Item.generation, func.count()).where(Item.project_id == project_id)
                                 .group_by(Item.generation)).all())
-    return {PENDING: int(rows.get(PENDING, 0)), FAILED: int(rows.get(FAILED, 0)), "complete": int(rows.get(None, 0))}
+    pending, failed = int(rows.get(PENDING, 0)), int(rows.get(FAILED, 0))
+    return {PENDING: pending, FAILED: failed, "complete": int(sum(rows.values())) - pending - failed}
 
 
 @reads
@@ -68,11 +69,14 @@ def _batch(session: Session, project_id: int, after_id: int) -> tuple[dict, int,
     project = session.get(Project, project_id)
     if project is None:
         return {}, 0, []
+    screen = (project.models or {}).get("judge_first")
     target = (project.adaptive_overlap or {}).get("min", project.overlap)
     rows = session.execute(select(Item.id, Item.payload).where(Item.project_id == project_id,
                                                                Item.generation == PENDING, Item.id > after_id)
                            .order_by(Item.id).limit(BATCH)).all()
-    return (project.models or {}).get("candidates") or {}, target, [(r.id, r.payload) for r in rows]
+    config = dict((project.models or {}).get("candidates") or {})
+    config["screen_with"] = screen["model"] if screen else None
+    return config, target, [(r.id, r.payload) for r in rows]
 
 
 def generate_candidates(session: Session, project_id: int, *, job_id: int | None = None,
@@ -109,7 +113,7 @@ def generate_candidates(session: Session, project_id: int, *, job_id: int | None
                 continue
             answers.setdefault(item_id, []).extend(
                 {"text": c.text, "model": name, "generation": c.provenance()} for c in got)
-        stored = _store(session, answers, refused, waiting, target)
+        stored = _store(session, answers, refused, waiting, target, project_id, config.get("screen_with"))
         done += stored
         failed += len(refused)
         if progress:
@@ -127,7 +131,7 @@ def _counts_read(session: Session, project_id: int) -> dict[str, int]:
 
 @writes
 def _store(session: Session, answers: dict[int, list[dict]], refused: dict[int, str], waiting: set[int],
-           target: int) -> int:
+           target: int, project_id: int, screen_with: str | None) -> int:
     stored = 0
     ids = sorted(set(answers) | set(refused))
     for item in session.execute(select(Item).where(Item.id.in_(ids)).with_for_update()).scalars():
@@ -140,8 +144,13 @@ def _store(session: Session, answers: dict[int, list[dict]], refused: dict[int, 
         if item.id in waiting:
             continue  # some of its answers are missing: the next run writes them all
         item.payload = {**item.payload, "responses": answers[item.id]}
-        item.generation = None
-        item.target_overlap = target
+        if screen_with:  # the judge_first judge looks at it before any expert
+            item.generation = SCREENING
+        else:
+            item.generation = None
+            item.target_overlap = target
         stored += 1
     session.flush()
+    if stored and screen_with:
+        enqueue(session, JUDGE_ITEMS, project_id=project_id, payload={"model": screen_with})
     return stored

@@ -23,7 +23,10 @@ from .clock import utcnow
 from .projects import load_project
 from .uow import run_write, write
 
-PENDING, FAILED = "pending", "failed"  # items.generation
+# items.generation: what an item waits for before experts may lease it (its target_overlap is 0
+# meanwhile). PENDING: its candidate answers; FAILED: a model refused to write them; SCREENING:
+# the judge_first judge; JUDGED: the judge decided it confidently, no expert needed.
+PENDING, FAILED, SCREENING, JUDGED = "pending", "failed", "screening", "judged"
 
 Progress = Callable[[str, int], None]  # (phase, records done in that phase)
 MAX_PROBLEMS = 50
@@ -104,25 +107,35 @@ def _store(session: Session, project, specs: list[ItemSpec], external_ids: list[
     now = utcnow()
     target = (project.adaptive_overlap or {}).get("min", project.overlap)
     pending_ok = bool((project.models or {}).get("candidates"))
+    screened = bool((project.models or {}).get("judge_first"))
     for start in range(0, len(fresh), BATCH):
         chunk = fresh[start:start + BATCH]
         session.execute(insert(Item), [
             {"project_id": project.id, "external_id": s.external_id, "priority": s.priority,
              "payload": s.payload, "gold": s.gold, "meta": s.metadata, "done_count": 0,
-             # An item waiting for its candidate answers has no slot to lease until they come.
-             "target_overlap": 0 if "responses" not in s.payload and pending_ok else target,
-             "generation": PENDING if "responses" not in s.payload and pending_ok else None,
+             # An item waiting for its candidate answers (or the screening judge) has no slot
+             # to lease until they come.
+             "target_overlap": 0 if _waits(s, pending_ok, screened) else target,
+             "generation": (PENDING if "responses" not in s.payload and pending_ok
+                            else SCREENING if screened else None),
              "created_at": now} for s in chunk])
         if progress:
             progress("store", start + len(chunk))
     pending = sum(1 for s in fresh if pending_ok and "responses" not in s.payload)
     result = {"project_id": project.id, "imported": len(fresh), "skipped_existing": len(specs) - len(fresh),
               "with_gold": sum(1 for s in fresh if s.gold is not None), "awaiting_candidates": pending}
-    if pending:
-        from .jobs import GENERATE_CANDIDATES, enqueue
+    from .jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, enqueue
 
+    if pending:
         result["job_id"] = enqueue(session, GENERATE_CANDIDATES, project_id=project.id, debounce=True)
+    elif screened and fresh:
+        result["job_id"] = enqueue(session, JUDGE_ITEMS, project_id=project.id,
+                                   payload={"model": (project.models or {})["judge_first"]["model"]})
     return result
+
+
+def _waits(spec: ItemSpec, pending_ok: bool, screened: bool) -> bool:
+    return screened or (pending_ok and "responses" not in spec.payload)
 
 
 def _awaits_candidates(record: object) -> bool:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import llm
@@ -23,9 +23,11 @@ from ..domain.judging import AB, BA, ONCE, item_verdict, label_messages, pair_me
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..quality import cohen_kappa, wilson_interval
-from ..storage.orm import Item, ModelJudgment, Project
+from ..storage import repositories as repo
+from ..storage.orm import Assignment, Item, ModelJudgment, Project
 from . import models
 from .consensus import key_of, latest_consensus
+from .imports import JUDGED, SCREENING
 from .jobs import JUDGE_ITEMS, enqueue
 from .projects import load_project
 from .uow import reads, writes
@@ -65,7 +67,8 @@ def _batch(session: Session, project_id: int, model: str, after_id: int) -> tupl
     judged = select(ModelJudgment.item_id).where(ModelJudgment.project_id == project_id,
                                                  ModelJudgment.model == model)
     rows = session.execute(select(Item).where(Item.project_id == project_id, Item.id > after_id,
-                                              Item.generation.is_(None), Item.id.not_in(judged))
+                                              or_(Item.generation.is_(None), Item.generation == SCREENING),
+                                              Item.id.not_in(judged))
                            .order_by(Item.id).limit(BATCH)).scalars().all()
     return project, list(rows)
 
@@ -75,6 +78,7 @@ def judge_items(session: Session, project_id: int, model: str, *, job_id: int | 
     """The job's work: ``model`` judges each item it has not judged yet (see the module)."""
     after, judged = 0, 0
     unavailable: llm.ModelError | None = None
+    _screen(session, project_id, model, _judged_waiting(session, project_id, model))  # an earlier run's
     while True:
         project, batch = _batch(session, project_id, model, after)
         if not batch:
@@ -110,6 +114,7 @@ def judge_items(session: Session, project_id: int, model: str, *, job_id: int | 
         needed = len(_orders(task_type))
         judged += _store(session, project_id, model, job_id,
                          [r for r in rows if complete[r["item_id"]] == needed])
+        _screen(session, project_id, model, [i.id for i in batch])
         if progress:
             progress({"step": "judging", "model": model, "judged": judged})
     if unavailable is not None:
@@ -131,6 +136,44 @@ def _store(session: Session, project_id: int, model: str, job_id: int | None, ro
         session.add(ModelJudgment(project_id=project_id, model=model, job_id=job_id, **r))
     session.flush()
     return len(ids - done)
+
+
+@reads
+def _judged_waiting(session: Session, project_id: int, model: str) -> list[int]:
+    judged = select(ModelJudgment.item_id).where(ModelJudgment.project_id == project_id, ModelJudgment.model == model)
+    return list(session.execute(select(Item.id).where(Item.project_id == project_id, Item.generation == SCREENING,
+                                                      Item.id.in_(judged))).scalars())
+
+
+@writes
+def _screen(session: Session, project_id: int, model: str, item_ids: list[int]) -> None:
+    """``judge_first``: of the items waiting for this judge, those it decided the same way in both
+    orders with at least ``min_agreement`` confidence need no expert (``judged``); the others
+    open for experts. Items whose judgments are not all in yet keep waiting."""
+    project = session.get(Project, project_id)
+    if project is None:
+        return
+    screen = (project.models or {}).get("judge_first") or {}
+    if screen.get("model") != model:
+        return
+    target = (project.adaptive_overlap or {}).get("min", project.overlap)
+    needed = len(_orders(TaskType(project.task_type)))
+    answers: dict[int, dict[str, tuple[str | None, float | None]]] = defaultdict(dict)
+    for item_id, order, answer, conf in session.execute(
+            select(ModelJudgment.item_id, ModelJudgment.order, ModelJudgment.answer, ModelJudgment.confidence)
+            .where(ModelJudgment.item_id.in_(item_ids), ModelJudgment.model == model)):
+        answers[item_id][order] = (answer, conf)
+    for item in session.execute(select(Item).where(Item.id.in_(item_ids), Item.generation == SCREENING)
+                                .with_for_update()).scalars():
+        if len(answers.get(item.id, {})) < needed:
+            continue
+        answer, conf, consistent = item_verdict(answers[item.id])
+        if consistent and answer is not None and answer != "tie" and conf is not None \
+                and conf >= screen["min_agreement"]:
+            item.generation = JUDGED
+        else:
+            item.generation, item.target_overlap = None, target
+    session.flush()
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -213,8 +256,35 @@ def judge_section(session: Session, project_id: int) -> list[dict]:
         section["agreement_with_gold"] = _agreement(gold_pairs)
         section["by_group"] = {g: _rate(k, n) for g, (k, n) in sorted(by_group.items())}
         section["agree_confidently"] = _rate(confident_agree, with_consensus)
+        screen = (project.models or {}).get("judge_first") or {}
+        if screen.get("model") == model:
+            section["judge_first"] = _judge_first(session, project, screen, verdicts, items, consensus, task_type)
         out.append(section)
     return out
+
+
+def _judge_first(session: Session, project: Project, screen: dict, verdicts: dict, items: dict, consensus,
+                 task_type: TaskType) -> dict:
+    """What screening with the judge saved and what it kept: items it decided alone, the expert
+    hours those would have cost (overlap × the project's mean active time per judgment), and
+    the judge's accuracy on the items it would decide — against experts where they judged such
+    items anyway (before screening, or as calibration) and against gold."""
+    decided = sum(1 for it in items.values() if it.generation == JUDGED)
+    sent = sum(1 for it in items.values() if it.generation is None)
+    mean_seconds = session.execute(select(func.avg(Assignment.active_seconds))
+                                   .where(Assignment.project_id == project.id, repo.counted_judgment())).scalar()
+    overlap = (project.adaptive_overlap or {}).get("min", project.overlap)
+    confident = {iid for iid, (ans, conf, ok) in verdicts.items()
+                 if ok and ans not in (None, "tie") and conf is not None and conf >= screen["min_agreement"]}
+    vs_experts = [(verdicts[iid][0], consensus.label(key_of(iid, 0))) for iid in confident
+                  if consensus is not None and consensus.label(key_of(iid, 0)) is not None]
+    vs_gold = [(verdicts[iid][0], dict(categorical_answers(task_type, items[iid].gold)).get(0)) for iid in confident
+               if items[iid].gold is not None]
+    return {"min_agreement": screen["min_agreement"], "decided_by_judge": decided, "sent_to_experts": sent,
+            "expert_hours_saved": None if mean_seconds is None else round(decided * overlap * float(mean_seconds)
+                                                                          / 3600, 2),
+            "accuracy_kept_vs_experts": _rate(sum(a == b for a, b in vs_experts), len(vs_experts)),
+            "accuracy_kept_vs_gold": _rate(sum(a == b for a, b in vs_gold), len(vs_gold))}
 
 
 def _agreement(pairs: list[tuple[str, str]]) -> dict:

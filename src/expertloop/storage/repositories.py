@@ -145,8 +145,10 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
                     "assignments_by_state": {s.value: 0 for s in AssignmentState}}
     if not out:
         return out
-    # An item awaiting its candidate answers (target_overlap 0) is not complete: it has not begun.
-    complete = func.sum(case((and_(Item.done_count >= Item.target_overlap, Item.target_overlap > 0), 1), else_=0))
+    # An item waiting for models (candidate answers, a screening judge: target_overlap 0) has not
+    # begun; one the screening judge decided ("judged") needs no expert and is complete.
+    complete = func.sum(case((and_(Item.done_count >= Item.target_overlap,
+                                   or_(Item.target_overlap > 0, Item.generation == "judged")), 1), else_=0))
     for pid, n_items, n_complete, needed in session.execute(scoped(
             select(Item.project_id, func.count(), complete, func.coalesce(func.sum(Item.target_overlap), 0)),
             Item.project_id).group_by(Item.project_id)):
