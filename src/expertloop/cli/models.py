@@ -79,10 +79,10 @@ def generate(project: int = typer.Argument(..., help="Project id."),
              wait: bool = typer.Option(True, "--wait/--no-wait",
                                        help="Run the job here and wait (default), or only queue it for a worker.")
              ) -> None:
-    """Generate the missing candidate answers of a project's items with its candidate models (a job;
-    items a model refused before are tried again)."""
+    """Generate what models write for a project's items (a job): the missing candidate answers, or
+    the claims of fact-check responses; items a model refused before are tried again."""
     from ..services.generation import generation_status, request_generation
-    from ..services.jobs import GENERATE_CANDIDATES
+    from ..services.jobs import GENERATE_CANDIDATES, SPLIT_CLAIMS
     from .main import _errors, _fail, _session, err, out
 
     with _errors(), _session() as session:
@@ -93,8 +93,9 @@ def generate(project: int = typer.Argument(..., help="Project id."),
         if not wait:
             out.print(f"queued job {queued['job_id']} for {queued['pending']} items", highlight=False)
             return
-        with err.status(f"generating candidate answers for {queued['pending']} items…"):
+        with err.status(f"generating for {queued['pending']} items…"):
             _run_jobs(session, GENERATE_CANDIDATES)
+            _run_jobs(session, SPLIT_CLAIMS)
         status = generation_status(session, project)
         job = _job_outcome(session, queued["job_id"])
     out.print(f"project {project}: {status['complete']} items complete, {status['pending']} pending, "
@@ -109,6 +110,7 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="models")
     root.command("generate")(generate)
     root.command("judge")(judge)
+    root.command("factscore")(factscore)
 
 
 def judge(project: int = typer.Argument(..., help="Project id."),
@@ -149,3 +151,26 @@ def _pct(rate: dict) -> str:
         return "n/a"
     lo, hi = rate["interval"]
     return f"{rate['rate']:.0%} [{lo:.0%}, {hi:.0%}] of {rate['n']}"
+
+
+def factscore(project: int = typer.Argument(..., help="Project id (a fact-check project)."),
+              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Per model that wrote the responses: the share of claims judged supported (FActScore, with
+    a 95% interval), refuted and not enough info, from the experts' consensus."""
+    import json
+
+    from ..services.factscore import factscore as compute
+    from .main import _errors, _session, out
+
+    with _errors(), _session() as session:
+        result = compute(session, None, project)
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    if not result["models"]:
+        out.print(f"project {project}: no judged claims yet", highlight=False)
+    for m in result["models"]:
+        fs = m["factscore"]
+        out.print(f"{m['model']}\tFActScore {fs['share']:.1%} [{fs['interval'][0]:.1%}, {fs['interval'][1]:.1%}]\t"
+                  f"refuted {m['refuted']['share']:.1%}\tnot enough info {m['not_enough_info']['share']:.1%}\t"
+                  f"{m['claims_judged']} claims in {m['responses']} responses", highlight=False, markup=False)

@@ -47,6 +47,48 @@ def parse_candidates(c: Checker, value: Any, task_type: TaskType | None, loc: st
     return out
 
 
+def parse_claims(c: Checker, value: Any, task_type: TaskType | None, loc: str = "claims") -> Obj | None:
+    """``{"model": endpoint}``: fact-check items imported without ``claims`` have their response
+    split into atomic claims by this model."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        c.fail(loc, "must be an object such as {\"model\": \"splitter\"}")
+        return None
+    if task_type is not None and task_type != TaskType.factcheck:
+        c.fail(loc, "applies to factcheck projects only")
+        return None
+    c.no_unknown(value, ("model",), loc)
+    return {"model": c.text(value, "model", loc, max_len=64)}
+
+
+CLAIMS_SYSTEM = ("You are a judge of factual accuracy. Split the RESPONSE into atomic claims: short, "
+                 "self-contained statements of fact that can each be checked on their own, in the order they "
+                 "appear, leaving out opinions and questions. Reply with JSON only: {\"claims\": [\"...\", ...]}.")
+
+
+def claims_messages(payload: Obj) -> list[Obj]:
+    user = f"PROMPT:\n{payload.get('prompt', '')}\n\nRESPONSE:\n{payload.get('response', '')}"
+    return [{"role": "system", "content": CLAIMS_SYSTEM}, {"role": "user", "content": user}]
+
+
+def read_claims(text: str, max_claims: int = 100) -> list[str]:
+    """The claims in a splitter's reply: ``{"claims": [...]}``, or else one per bulleted line."""
+    import json
+    import re
+
+    match = re.search(r"\{.*\}", text, re.DOTALL)
+    if match:
+        try:
+            obj = json.loads(match.group(0))
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict) and isinstance(obj.get("claims"), list):
+            return [c.strip() for c in obj["claims"] if isinstance(c, str) and c.strip()][:max_claims]
+    lines = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip() for line in text.splitlines()]
+    return [line for line in lines if line][:max_claims]
+
+
 def parse_judge_first(c: Checker, value: Any, task_type: TaskType | None, loc: str = "judge_first") -> Obj | None:
     """``{"model": endpoint, "min_agreement": 0.8}``: items the judge decides consistently (same
     answer in both orders) at ``min_agreement`` confidence or more need no expert."""

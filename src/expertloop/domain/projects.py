@@ -12,7 +12,7 @@ from typing import Any
 
 from .checks import MAX_ID, Checker, join
 from .experts import MAX_DOMAIN_LEVEL, Degree, ExpertStatus
-from .modelwork import parse_candidates, parse_judge_first
+from .modelwork import parse_candidates, parse_claims, parse_judge_first
 from .money import parse_usd
 from .routing import (
     AdaptiveOverlapSpec,
@@ -82,10 +82,12 @@ class ProjectSpec:
     terms: str | None = None
     candidates: Obj | None = None
     judge_first: Obj | None = None
+    claims: Obj | None = None
 
     def models_json(self) -> Obj | None:
         """The project's model settings as stored (None when it uses no models)."""
-        out = {k: v for k, v in (("candidates", self.candidates), ("judge_first", self.judge_first)) if v}
+        out = {k: v for k, v in (("candidates", self.candidates), ("judge_first", self.judge_first),
+                                 ("claims", self.claims)) if v}
         return out or None
 
     @property
@@ -96,7 +98,8 @@ class ProjectSpec:
 
 PROJECT_FIELDS = ("name", "task_type", "guidelines", "options", "requirements", "overlap",
                   "lease_minutes", "max_minutes_per_task", "budget_usd", "hourly_rate_usd",
-                  "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms", "candidates", "judge_first")
+                  "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms", "candidates", "judge_first",
+                  "claims")
 MAX_TERMS_CHARS = 50_000
 
 
@@ -142,6 +145,7 @@ def parse_project(data: Any) -> ProjectSpec:
     terms = parse_terms(c, obj.get("terms"))
     candidates = parse_candidates(c, obj.get("candidates"), task_type)
     judge_first = parse_judge_first(c, obj.get("judge_first"), task_type)
+    claims = parse_claims(c, obj.get("claims"), task_type)
     c.raise_if_any()
     assert name is not None and task_type is not None  # each recorded a problem otherwise
     return ProjectSpec(name=name.strip(), task_type=task_type, guidelines=guidelines,
@@ -149,7 +153,7 @@ def parse_project(data: Any) -> ProjectSpec:
                        lease_minutes=lease, max_minutes_per_task=cap, budget_usd=budget,
                        hourly_rate_usd=rate, adaptive_overlap=adaptive, gold_policy=gold_policy,
                        quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation, terms=terms,
-                       candidates=candidates, judge_first=judge_first)
+                       candidates=candidates, judge_first=judge_first, claims=claims)
 
 
 def parse_terms(c: Checker, value: Any, loc: str = "terms") -> str | None:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import consensus, generation, judging
-from ..services.jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, REFIT_CONSENSUS
+from ..services import claims, consensus, generation, judging
+from ..services.jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, REFIT_CONSENSUS, SPLIT_CLAIMS
 
 Progress = Callable[[dict], None]
 Handler = Callable[[Session, dict, Progress], dict | None]
@@ -40,5 +40,12 @@ def judge_items(session: Session, job: dict, progress: Progress) -> dict:
     return judging.judge_items(session, job["project_id"], model, job_id=job["id"], progress=progress)
 
 
+def split_claims(session: Session, job: dict, progress: Progress) -> dict:
+    if job["project_id"] is None:
+        raise ValueError("a split_claims job needs a project_id")
+    progress({"step": "splitting claims", "done": 0})
+    return claims.split_claims(session, job["project_id"], job_id=job["id"], progress=progress)
+
+
 HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, GENERATE_CANDIDATES: generate_candidates,
-                                JUDGE_ITEMS: judge_items}
+                                JUDGE_ITEMS: judge_items, SPLIT_CLAIMS: split_claims}

@@ -26,7 +26,7 @@ from ..domain.policies import Actor, require_staff
 from ..storage.orm import Item, Project
 from . import models
 from .imports import FAILED, PENDING, SCREENING
-from .jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, enqueue
+from .jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, SPLIT_CLAIMS, enqueue
 from .projects import load_project
 from .uow import reads, writes
 
@@ -41,14 +41,18 @@ def request_generation(session: Session, actor: Actor | None, project_id: int) -
     if actor is not None:
         require_staff(actor, "generate candidate answers")
     project = load_project(session, project_id)
-    if not (project.models or {}).get("candidates"):
-        raise Conflict(f"project {project_id} names no candidate models; create it with "
-                       "\"candidates\": {\"models\": [...], \"per_item\": 2}")
+    if (project.models or {}).get("claims"):
+        kind = SPLIT_CLAIMS
+    elif (project.models or {}).get("candidates"):
+        kind = GENERATE_CANDIDATES
+    else:
+        raise Conflict(f"project {project_id} names no candidate models (\"candidates\": {{\"models\": [...]}}) "
+                       "and no claim model (\"claims\": {\"model\": ...})")
     res = session.execute(update(Item).where(Item.project_id == project_id, Item.generation == FAILED)
                           .values(generation=PENDING))
     retried = getattr(res, "rowcount", 0) or 0
     counts = _counts(session, project_id)
-    job_id = enqueue(session, GENERATE_CANDIDATES, project_id=project_id, debounce=True) if counts[PENDING] else None
+    job_id = enqueue(session, kind, project_id=project_id, debounce=True) if counts[PENDING] else None
     return {"project_id": project_id, "pending": counts[PENDING], "retried_failed": retried, "job_id": job_id}
 
 
@@ -69,14 +73,11 @@ def _batch(session: Session, project_id: int, after_id: int) -> tuple[dict, int,
     project = session.get(Project, project_id)
     if project is None:
         return {}, 0, []
-    screen = (project.models or {}).get("judge_first")
     target = (project.adaptive_overlap or {}).get("min", project.overlap)
     rows = session.execute(select(Item.id, Item.payload).where(Item.project_id == project_id,
                                                                Item.generation == PENDING, Item.id > after_id)
                            .order_by(Item.id).limit(BATCH)).all()
-    config = dict((project.models or {}).get("candidates") or {})
-    config["screen_with"] = screen["model"] if screen else None
-    return config, target, [(r.id, r.payload) for r in rows]
+    return (project.models or {}).get("candidates") or {}, target, [(r.id, r.payload) for r in rows]
 
 
 def generate_candidates(session: Session, project_id: int, *, job_id: int | None = None,
@@ -113,7 +114,7 @@ def generate_candidates(session: Session, project_id: int, *, job_id: int | None
                 continue
             answers.setdefault(item_id, []).extend(
                 {"text": c.text, "model": name, "generation": c.provenance()} for c in got)
-        stored = _store(session, answers, refused, waiting, target, project_id, config.get("screen_with"))
+        stored = _store(session, answers, refused, waiting, target)
         done += stored
         failed += len(refused)
         if progress:
@@ -129,9 +130,25 @@ def _counts_read(session: Session, project_id: int) -> dict[str, int]:
     return _counts(session, project_id)
 
 
+def after_generation(session: Session, item: Item, target: int) -> None:
+    """An item whose model-written parts are in: open for experts, or, in a ``judge_first``
+    project, waiting for the judge (whose job is queued, once per project and judge)."""
+    project = session.get(Project, item.project_id)
+    screen = ((project.models or {}).get("judge_first") if project is not None else None) or {}
+    if screen.get("model"):
+        item.generation = SCREENING
+        key = ("judge_queued", item.project_id)
+        if key not in session.info:  # one judge job per unit of work
+            session.info[key] = enqueue(session, JUDGE_ITEMS, project_id=item.project_id,
+                                        payload={"model": screen["model"]})
+    else:
+        item.generation = None
+        item.target_overlap = target
+
+
 @writes
 def _store(session: Session, answers: dict[int, list[dict]], refused: dict[int, str], waiting: set[int],
-           target: int, project_id: int, screen_with: str | None) -> int:
+           target: int) -> int:
     stored = 0
     ids = sorted(set(answers) | set(refused))
     for item in session.execute(select(Item).where(Item.id.in_(ids)).with_for_update()).scalars():
@@ -144,13 +161,7 @@ def _store(session: Session, answers: dict[int, list[dict]], refused: dict[int, 
         if item.id in waiting:
             continue  # some of its answers are missing: the next run writes them all
         item.payload = {**item.payload, "responses": answers[item.id]}
-        if screen_with:  # the judge_first judge looks at it before any expert
-            item.generation = SCREENING
-        else:
-            item.generation = None
-            item.target_overlap = target
+        after_generation(session, item, target)
         stored += 1
     session.flush()
-    if stored and screen_with:
-        enqueue(session, JUDGE_ITEMS, project_id=project_id, payload={"model": screen_with})
     return stored

@@ -59,6 +59,7 @@ def import_items(session: Session, actor: Actor, project_id: int,
     project = load_project(session, project_id)  # its own read unit: validation holds no lock
     task_type = TaskType(project.task_type)
     candidates = (project.models or {}).get("candidates")
+    splitter = (project.models or {}).get("claims")
     specs: list[ItemSpec] = []
     problems: list[Problem] = []
     first_line: dict[str, int | None] = {}
@@ -67,6 +68,8 @@ def import_items(session: Session, actor: Actor, project_id: int,
         try:
             if candidates and _awaits_candidates(record):
                 spec = _pending_spec(record, task_type, project.options, candidates["per_item"])
+            elif splitter and isinstance(record, dict) and record.get("claims") is None:
+                spec = _pending_claims_spec(record, task_type, project.options)
             else:
                 spec = parse_item(record, task_type, project.options)  # storable text, bounded depth first
         except ValidationFailed as exc:
@@ -106,7 +109,7 @@ def _store(session: Session, project, specs: list[ItemSpec], external_ids: list[
     fresh = [s for s in specs if s.external_id is None or s.external_id not in existing]
     now = utcnow()
     target = (project.adaptive_overlap or {}).get("min", project.overlap)
-    pending_ok = bool((project.models or {}).get("candidates"))
+    pending_ok = bool((project.models or {}).get("candidates") or (project.models or {}).get("claims"))
     screened = bool((project.models or {}).get("judge_first"))
     for start in range(0, len(fresh), BATCH):
         chunk = fresh[start:start + BATCH]
@@ -116,26 +119,38 @@ def _store(session: Session, project, specs: list[ItemSpec], external_ids: list[
              # An item waiting for its candidate answers (or the screening judge) has no slot
              # to lease until they come.
              "target_overlap": 0 if _waits(s, pending_ok, screened) else target,
-             "generation": (PENDING if "responses" not in s.payload and pending_ok
-                            else SCREENING if screened else None),
+             "generation": PENDING if _generates(s, pending_ok) else SCREENING if screened else None,
              "created_at": now} for s in chunk])
         if progress:
             progress("store", start + len(chunk))
-    pending = sum(1 for s in fresh if pending_ok and "responses" not in s.payload)
+    pending = sum(1 for s in fresh if _generates(s, pending_ok))
     result = {"project_id": project.id, "imported": len(fresh), "skipped_existing": len(specs) - len(fresh),
               "with_gold": sum(1 for s in fresh if s.gold is not None), "awaiting_candidates": pending}
-    from .jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, enqueue
+    from .jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, SPLIT_CLAIMS, enqueue
 
     if pending:
-        result["job_id"] = enqueue(session, GENERATE_CANDIDATES, project_id=project.id, debounce=True)
+        kind = SPLIT_CLAIMS if project.task_type == TaskType.factcheck.value else GENERATE_CANDIDATES
+        result["job_id"] = enqueue(session, kind, project_id=project.id, debounce=True)
     elif screened and fresh:
         result["job_id"] = enqueue(session, JUDGE_ITEMS, project_id=project.id,
                                    payload={"model": (project.models or {})["judge_first"]["model"]})
     return result
 
 
+def _generates(spec: ItemSpec, pending_ok: bool) -> bool:
+    """Whether a model must write part of this item first (candidate answers, or claims)."""
+    return pending_ok and ("responses" not in spec.payload and "claims" not in spec.payload)
+
+
 def _waits(spec: ItemSpec, pending_ok: bool, screened: bool) -> bool:
-    return screened or (pending_ok and "responses" not in spec.payload)
+    return screened or _generates(spec, pending_ok)
+
+
+def _pending_claims_spec(record: dict, task_type: TaskType, options: dict) -> ItemSpec:
+    """A fact-check item imported without claims, checked as if it had one; stored without them
+    until the claim-splitting job writes them."""
+    spec = parse_item({**record, "claims": ["(claims to be split)"]}, task_type, options)
+    return replace(spec, payload={k: v for k, v in spec.payload.items() if k != "claims"})
 
 
 def _awaits_candidates(record: object) -> bool:

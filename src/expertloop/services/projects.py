@@ -52,9 +52,10 @@ def _check_endpoints(session: Session, models: dict | None) -> None:
     problems = [Problem(f"candidates.models[{i}]", f"no model endpoint named {name!r}; register it with "
                                                    "`expertloop models add` or POST /api/v1/models")
                 for i, name in enumerate((models.get("candidates") or {}).get("models", [])) if name not in known]
-    judge = (models.get("judge_first") or {}).get("model")
-    if judge is not None and judge not in known:
-        problems.append(Problem("judge_first.model", f"no model endpoint named {judge!r}"))
+    for field in ("judge_first", "claims"):
+        name = (models.get(field) or {}).get("model")
+        if name is not None and name not in known:
+            problems.append(Problem(f"{field}.model", f"no model endpoint named {name!r}"))
     if problems:
         raise ValidationFailed(problems)
 

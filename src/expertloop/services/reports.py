@@ -66,6 +66,11 @@ def quality_report(session: Session, actor: Actor, project_id: int, *, n_boot: i
 
 def _with_models(session: Session, project_id: int, report: dict) -> dict:
     """The model sections, read now: judges measured against the experts' current consensus."""
+    from .factscore import factscore_section
     from .judging import judge_section
 
-    return {**report, "judges": judge_section(session, project_id)}
+    out = {**report, "judges": judge_section(session, project_id)}
+    facts = factscore_section(session, project_id)
+    if facts is not None:
+        out["factscore"] = facts
+    return out

@@ -47,7 +47,8 @@ def project_view(p: Project, *, staff: bool, progress: dict | None = None,
                     budget_usd=usd(p.budget_cents), hourly_rate_usd=usd(p.hourly_rate_cents),
                     spent_usd=usd(spent_cents) if spent_cents is not None else None,
                     # Model names stay with staff: trainers never learn which model wrote what.
-                    candidates=(p.models or {}).get("candidates"), judge_first=(p.models or {}).get("judge_first"))
+                    candidates=(p.models or {}).get("candidates"), judge_first=(p.models or {}).get("judge_first"),
+                    claims=(p.models or {}).get("claims"))
     if progress is not None:
         view["progress"] = progress
     return view

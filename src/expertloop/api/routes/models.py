@@ -1,8 +1,11 @@
+from typing import Any
+
 from fastapi import Body, Depends
 from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
 from ...domain.policies import Actor
+from ...services import factscore as factscore_svc
 from ...services import generation, judging
 from ...services import models as svc
 from ..deps import get_actor, get_session
@@ -54,3 +57,11 @@ def judge(project_id: Id, body: JsonObject = Body(..., examples=[{"model": "loca
     if unknown:
         raise ValidationFailed("unknown field (expected model)", loc=unknown[0])
     return judging.request_judging(session, actor, project_id, body.get("model"))
+
+
+@router.get("/projects/{project_id}/factscore",
+            summary="Fact vs fiction per model that wrote the responses (staff): shares of claims the experts "
+                    "judged supported (FActScore), refuted and not enough info, with intervals",
+            response_model=dict[str, Any], responses=errors(403, 404))
+def factscore(project_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return factscore_svc.factscore(session, actor, project_id)
