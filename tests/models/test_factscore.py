@@ -69,7 +69,7 @@ def test_responses_are_split_into_claims_then_judged_and_scored_per_model(sessio
 
 
 def test_claim_model_must_be_registered_and_fit_the_type(session, splitter):
-    with pytest.raises(ValidationFailed, match="claims.model: no model endpoint named 'x'"):
+    with pytest.raises(ValidationFailed, match=r"claims\.model: no model endpoint named 'x'"):
         project(session, "factcheck", claims={"model": "x"})
     with pytest.raises(ValidationFailed, match="factcheck projects only"):
         project(session, "label", claims={"model": "splitter"})
