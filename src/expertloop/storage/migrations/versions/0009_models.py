@@ -1,14 +1,8 @@
-"""models: OpenAI-compatible endpoints, a record of every call made to them, candidates
-
+"""models: OpenAI-compatible endpoints and a record of every call made to them
 
 ``model_endpoints`` holds where to call a model and the NAME of the environment variable with
 its key (the key is read at call time and never stored); ``model_calls`` one row per call
 (after its retries): purpose, project and job, parameters, tokens, latency, outcome.
-``projects.models`` holds a project's model settings (``candidates``, ``judge_first``);
-``items.generation`` is ``pending`` while an item waits for its candidate answers (it is not
-leasable then: its ``target_overlap`` is 0) and ``failed`` when a model refused it.
-``model_judgments`` holds a model's answers as a judge (one row per item, model and order of
-presentation), kept apart from expert judgments: never in consensus, never paid.
 
 Revision ID: 0009_models
 Revises: 0008_pages
@@ -63,37 +57,9 @@ def upgrade() -> None:
     )
     op.create_index('ix_model_calls_endpoint', 'model_calls', ['endpoint_id', 'id'], unique=False)
     op.create_index('ix_model_calls_project', 'model_calls', ['project_id', 'id'], unique=False)
-    op.create_table('model_judgments',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('item_id', sa.Integer(), nullable=False),
-    sa.Column('model', sa.String(length=64), nullable=False),
-    sa.Column('order', sa.String(length=8), nullable=False),
-    sa.Column('answer', sa.String(length=200), nullable=True),
-    sa.Column('confidence', sa.Float(), nullable=True),
-    sa.Column('raw', sa.Text(), nullable=True),
-    sa.Column('generation', _json(), nullable=True),
-    sa.Column('job_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['item_id'], ['items.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('item_id', 'model', 'order', name='uq_model_judgments_item_model_order')
-    )
-    op.create_index('ix_model_judgments_project', 'model_judgments', ['project_id', 'model'], unique=False)
-    op.add_column('projects', sa.Column('models', _json(), nullable=True))
-    op.add_column('items', sa.Column('generation', sa.String(length=20), nullable=True))
-    op.create_index('ix_items_generation', 'items', ['project_id', 'generation'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_items_generation', table_name='items')
-    with op.batch_alter_table('items') as batch:
-        batch.drop_column('generation')
-    with op.batch_alter_table('projects') as batch:
-        batch.drop_column('models')
-    op.drop_index('ix_model_judgments_project', table_name='model_judgments')
-    op.drop_table('model_judgments')
     op.drop_index('ix_model_calls_project', table_name='model_calls')
     op.drop_index('ix_model_calls_endpoint', table_name='model_calls')
     op.drop_table('model_calls')
