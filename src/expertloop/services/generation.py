@@ -24,7 +24,7 @@ from ..domain.errors import Conflict
 from ..domain.modelwork import candidate_plan, prompt_of
 from ..domain.policies import Actor, require_staff
 from ..storage.orm import Item, Project
-from . import models
+from . import audit, models
 from .imports import FAILED, PENDING, SCREENING
 from .jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, SPLIT_CLAIMS, enqueue
 from .projects import load_project
@@ -53,6 +53,8 @@ def request_generation(session: Session, actor: Actor | None, project_id: int) -
     retried = getattr(res, "rowcount", 0) or 0
     counts = _counts(session, project_id)
     job_id = enqueue(session, kind, project_id=project_id, debounce=True) if counts[PENDING] else None
+    audit.record(session, actor, f"models.{kind}.requested", project_id=project_id,
+                 detail={"pending": counts[PENDING], "retried_failed": retried, "job_id": job_id})
     return {"project_id": project_id, "pending": counts[PENDING], "retried_failed": retried, "job_id": job_id}
 
 

@@ -25,7 +25,7 @@ from ..domain.projects import TaskType
 from ..quality import cohen_kappa, wilson_interval
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Item, ModelJudgment, Project
-from . import models
+from . import audit, models
 from .consensus import key_of, latest_consensus
 from .imports import JUDGED, SCREENING
 from .jobs import JUDGE_ITEMS, enqueue
@@ -56,6 +56,8 @@ def request_judging(session: Session, actor: Actor | None, project_id: int, mode
     if model not in models.endpoint_names(session):
         raise ValidationFailed(f"no model endpoint named {model!r}", loc="model")
     job_id = enqueue(session, JUDGE_ITEMS, project_id=project_id, payload={"model": model})
+    audit.record(session, actor, "models.judge_items.requested", project_id=project_id, target=model,
+                 detail={"job_id": job_id})
     return {"project_id": project_id, "model": model, "job_id": job_id}
 
 

@@ -28,6 +28,7 @@ from ..domain.checks import text_problem
 from ..domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from ..domain.policies import Actor, require_staff
 from ..storage.orm import ModelCall, ModelEndpoint
+from . import audit
 from .clock import utcnow
 from .uow import UnitOfWorkError, kind, reads, run_write, writes
 from .views import iso
@@ -127,6 +128,9 @@ def add_endpoint(session: Session, actor: Actor | None, name: Any, base_url: Any
             session.flush()
     except IntegrityError:  # registered by someone else a moment ago
         raise Conflict(f"a model endpoint named {name_s!r} exists already") from None
+    audit.record(session, actor, "model.registered", target=name_s,
+                 detail={"base_url": url, "model": model_s, "api_key_env": env, "max_concurrency": conc,
+                         "timeout_s": timeout})
     return endpoint_view(row)
 
 

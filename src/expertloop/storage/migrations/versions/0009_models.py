@@ -5,7 +5,7 @@ its key (the key is read at call time and never stored); ``model_calls`` one row
 (after its retries): purpose, project and job, parameters, tokens, latency, outcome.
 
 Revision ID: 0009_models
-Revises: 0008_pages
+Revises: 0009_audit
 Create Date: 2026-11-29 22:30:00
 """
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0009_models'
-down_revision = '0008_pages'
+down_revision = '0009_audit'
 branch_labels = None
 depends_on = None
 
