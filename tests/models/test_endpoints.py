@@ -3,6 +3,8 @@ listed, tested, every call recorded; the key is only ever an environment variabl
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -101,6 +103,8 @@ def test_cli_add_list_test(fresh_url, model_server):
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli_app, ["models", "list"], env=env)
     assert r.exit_code == 0 and "local" in r.output and "EL_UNSET_KEY_VAR (NOT set)" in r.output
+    r = runner.invoke(cli_app, ["models", "list", "--json"], env=env)
+    assert r.exit_code == 0 and [m["name"] for m in json.loads(r.output)] == ["keyed", "local"]
     r = runner.invoke(cli_app, ["models", "test", "local"], env=env)
     assert r.exit_code == 0, r.output
     assert "local: ok, tm answered" in r.output

@@ -30,18 +30,20 @@ def models_add(name: str = typer.Argument(..., help="A short name to refer to th
 
 
 @app.command("list")
-def models_list() -> None:
+def models_list(as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
     """Endpoints, one per line: name, model, URL, key variable (and whether it is set here), limits,
     calls made."""
     from ..services.models import list_endpoints
-    from .main import _errors, _session, out
+    from .main import _errors, _listing, _session
+
+    def line(r: dict) -> str:
+        key = "-" if not r["api_key_env"] else f"{r['api_key_env']} ({'set' if r['api_key_set'] else 'NOT set'})"
+        return (f"{r['name']}\t{r['model']}\t{r['base_url']}\tkey: {key}\tconcurrency {r['max_concurrency']}\t"
+                f"timeout {r['timeout_s']:g} s\t{r['calls']} calls")
 
     with _errors(), _session() as session:
         rows = list_endpoints(session)
-    for r in rows:
-        key = "-" if not r["api_key_env"] else f"{r['api_key_env']} ({'set' if r['api_key_set'] else 'NOT set'})"
-        out.print(f"{r['name']}\t{r['model']}\t{r['base_url']}\tkey: {key}\tconcurrency {r['max_concurrency']}\t"
-                  f"timeout {r['timeout_s']:g} s\t{r['calls']} calls", highlight=False, markup=False)
+    _listing(rows, as_json, line, empty="no model endpoints; register one with `expertloop models add`")
 
 
 @app.command("test")
