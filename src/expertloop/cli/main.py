@@ -193,8 +193,9 @@ def _seed_demo(session, base: str) -> None:
     from ..demo import demo_tokens, is_empty, is_seeded, seed, seed_demo
 
     if is_empty(session):
-        with err.status("seeding the demo programme (TruthfulQA, 6 projects)…"):
-            seed_demo(session)
+        settings = _settings()
+        with err.status("seeding the demo programme (TruthfulQA)…"):
+            seed_demo(session, model_url=settings.demo_model_url, model=settings.demo_model)
         out.print("demo programme seeded.")
     elif not is_seeded(session):
         raise ValidationFailed("--demo needs an empty database (or one seeded by --demo); this one has other data. "
