@@ -33,7 +33,7 @@ def splitter(session, fresh_model_server):
     return fresh_model_server
 
 
-def test_responses_are_split_into_claims_then_judged_and_scored_per_model(session, splitter):
+def test_responses_are_split_into_claims_then_judged_and_scored_per_model(client, session, splitter):
     p = project(session, "factcheck", claims={"model": "splitter"})
     result = import_items(session, ADMIN, p["id"], [
         (1, {"prompt": "Paris?", "response": "Paris is in France. The Seine runs through it.", "model": "m-good"}),
@@ -66,6 +66,10 @@ def test_responses_are_split_into_claims_then_judged_and_scored_per_model(sessio
     assert good["mean_supported_per_response"] == pytest.approx(0.5)
     report = quality_report(session, ADMIN, p["id"])
     assert {m["model"] for m in report["factscore"]} == {"m-good", "m-bad"}
+    from tests.web.helpers import PageClient
+
+    page = PageClient(client, token(session, "manager"), "/manage").get(f"/manage/projects/{p['id']}/quality")
+    assert page.status_code == 200 and 'data-factscore="m-bad"' in page.text
 
 
 def test_claim_model_must_be_registered_and_fit_the_type(session, splitter):

@@ -93,6 +93,17 @@ def test_a_judge_job_judges_both_orders_and_the_report_measures_it(session, judg
     assert judging.judge_items(session, p["id"], "judge")["judged_items"] == 0
 
 
+def test_the_quality_page_shows_the_judge(client, session, judged_project):
+    from tests.web.helpers import PageClient
+
+    p = judged_project
+    judging.judge_items(session, p["id"], "judge")
+    page = PageClient(client, token(session, "manager"), "/manage").get(f"/manage/projects/{p['id']}/quality")
+    assert page.status_code == 200, page.text
+    assert 'id="judges"' in page.text and 'data-judge="judge"' in page.text
+    assert "Same answer when swapped" in page.text and "83%" in page.text  # 5 of 6 swap-consistent
+
+
 def test_judging_refuses_what_it_cannot_judge(session, fresh_model_server):
     models.add_endpoint(session, ADMIN, "judge", fresh_model_server.base_url, "j")
     sft = project(session, "sft")
