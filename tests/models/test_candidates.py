@@ -198,3 +198,24 @@ def test_generated_items_go_to_the_screening_judge_first(session, endpoints):
     # equal): the test judge calls a tie at 0.5, below 0.9, so the item goes to the experts
     assert len(it.payload["responses"]) == 2 and it.generation is None and it.target_overlap == 1
     assert assignments.lease_next(session, trainer_actor(expert(session)), p["id"]) is not None
+
+
+def test_exports_of_generated_items_load_with_datasets(session, endpoints, tmp_path):
+    import datasets
+
+    from expertloop.services.exports import write_file
+
+    p = candidate_project(session)
+    import_prompts(session, p["id"], ["One?", "Two?"])
+    run_jobs(session)
+    actor = trainer_actor(expert(session))
+    while (lease := assignments.lease_next(session, actor, p["id"])) is not None:
+        assignments.submit(session, actor, lease["assignment_id"], {"choice": 0, "strength": 1}, Settings())
+    for fmt, suffix in (("preference", "jsonl"), ("preference", "parquet"), ("raw", "jsonl")):
+        path = tmp_path / f"{fmt}.{suffix}"
+        assert write_file(iter_records(session, ADMIN, p["id"], fmt), path) == 2
+        ds = datasets.load_dataset("json" if suffix == "jsonl" else "parquet", data_files=str(path), split="train",
+                                   cache_dir=str(tmp_path / "hf"))
+        assert ds.num_rows == 2
+        if fmt == "preference":
+            assert {ds[0]["metadata"]["chosen_model"], ds[0]["metadata"]["rejected_model"]} == {"model-a", "model-b"}
