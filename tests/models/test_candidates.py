@@ -219,3 +219,18 @@ def test_exports_of_generated_items_load_with_datasets(session, endpoints, tmp_p
         assert ds.num_rows == 2
         if fmt == "preference":
             assert {ds[0]["metadata"]["chosen_model"], ds[0]["metadata"]["rejected_model"]} == {"model-a", "model-b"}
+
+
+def test_a_gold_item_waiting_for_its_answers_is_never_served_as_gold(session, endpoints):
+    from expertloop.services.projects import create_project
+
+    p = create_project(session, ADMIN, {"name": "gold first", "task_type": "preference",
+                                        "gold_rate": {"start": 1.0, "floor": 1.0, "evidence": 10},
+                                        "candidates": {"models": ["model-a", "model-b"]}})
+    from expertloop.services.imports import import_items
+
+    import_items(session, ADMIN, p["id"], [(1, {"prompt": "G?", "gold": {"choice": 0}})])
+    actor = trainer_actor(expert(session))
+    assert assignments.lease_next(session, actor, p["id"]) is None
+    generation.generate_candidates(session, p["id"])
+    assert assignments.lease_next(session, actor, p["id"]) is not None

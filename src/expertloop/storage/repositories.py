@@ -47,7 +47,8 @@ def next_candidate_item(session: Session, project_id: int, expert_id: int, now: 
                           or_(Assignment.state.in_(_SEEN), live_lease_filter(now)))
     stmt = select(Item.id).where(Item.project_id == project_id, ~mine)
     if gold:
-        stmt = stmt.where(Item.gold.is_not(None)).order_by(func.random())
+        # An item still waiting for models (target_overlap 0) is no gold question yet.
+        stmt = stmt.where(Item.gold.is_not(None), Item.target_overlap > 0).order_by(func.random())
     else:
         stmt = stmt.where(Item.done_count < Item.target_overlap, Item.done_count + live < Item.target_overlap)
         if gold is False:
