@@ -164,6 +164,11 @@ def test_api_generate_and_follow_the_job(client, session, endpoints):
     r = client.get(f"/api/v1/projects/{p['id']}", headers=trainer)
     assert "candidates" not in r.json() and "model-a" not in r.text
     assert client.post("/api/v1/projects/999999/generate", headers=admin).status_code == 404
+    from tests.web.helpers import PageClient
+
+    page = PageClient(client, token(session, "manager"), "/manage").get(f"/manage/projects/{p['id']}")
+    assert page.status_code == 200 and "generate candidates" in page.text
+    assert "1 items answered by models" in page.text
 
 
 def test_cli_generate(fresh_url, model_server, tmp_path):
