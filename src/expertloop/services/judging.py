@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from .. import llm
 from ..domain.errors import Conflict, ValidationFailed
@@ -216,7 +216,10 @@ def judge_section(session: Session, project_id: int) -> list[dict]:
     for model, item_id, order, answer, conf in rows:
         per_model[model][item_id][order] = (answer, conf)
     item_ids = {r.item_id for r in rows}
-    items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(item_ids))).scalars()}
+    q = select(Item).where(Item.id.in_(item_ids))
+    if task_type != TaskType.preference:  # only answer lengths need the payload
+        q = q.options(defer(Item.payload))
+    items = {i.id: i for i in session.execute(q).scalars()}
     consensus = latest_consensus(session, project_id, task_type)
     longer = {iid: _longer(it.payload) for iid, it in items.items()} if task_type == TaskType.preference else {}
     out = []
