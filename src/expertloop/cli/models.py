@@ -46,6 +46,27 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print a JSON
     _listing(rows, as_json, line, empty="no model endpoints; register one with `expertloop models add`")
 
 
+@app.command("calls")
+def models_calls(name: str | None = typer.Argument(None, help="Only this endpoint's calls."),
+                 project: int | None = typer.Option(None, "--project", min=1, help="Only this project's calls."),
+                 limit: int = typer.Option(50, "--limit", min=1, max=1000, help="At most this many."),
+                 as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
+    """Recent model calls, newest first: when, endpoint, purpose, project, tokens, latency, outcome."""
+    from ..services.models import list_calls
+    from .main import _errors, _listing, _session
+
+    def line(c: dict) -> str:
+        outcome = "ok" if c["status"] == "ok" else f"error: {c['error']}"
+        return (f"{c['created_at']}\t{c['endpoint']}\t{c['purpose']}\tproject {c['project_id'] or '-'}\t"
+                f"{c['tokens_in'] if c['tokens_in'] is not None else '?'}→"
+                f"{c['tokens_out'] if c['tokens_out'] is not None else '?'} tokens\t{c['latency_ms']} ms\t"
+                f"{c['attempts']} attempts\t{outcome}")
+
+    with _errors(), _session() as session:
+        rows = list_calls(session, name=name, project_id=project, limit=limit)
+    _listing(rows, as_json, line, empty="no model calls")
+
+
 @app.command("test")
 def models_test(name: str = typer.Argument(..., help="Endpoint name.")) -> None:
     """Send one short prompt; print the model's reply and latency (exit 1 when it fails)."""

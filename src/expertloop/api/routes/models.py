@@ -1,6 +1,6 @@
 from typing import Any
 
-from fastapi import Body, Depends
+from fastapi import Body, Depends, Query
 from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
@@ -9,7 +9,7 @@ from ...services import factscore as factscore_svc
 from ...services import generation, judging
 from ...services import models as svc
 from ..deps import get_actor, get_session
-from ..schemas import Id, JsonObject, errors
+from ..schemas import Id, JsonObject, Limit, OptionalId, errors
 from ..schemas.resources import GenerationOut, JudgingOut, ModelEndpointOut
 from ._base import router as make_router
 
@@ -65,3 +65,13 @@ def judge(project_id: Id, body: JsonObject = Body(..., examples=[{"model": "loca
             response_model=dict[str, Any], responses=errors(403, 404))
 def factscore(project_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
     return factscore_svc.factscore(session, actor, project_id)
+
+
+@router.get("/model-calls",
+            summary="Recent model calls, newest first (staff): endpoint, purpose, project, job, parameters, tokens, "
+                    "latency, attempts, outcome",
+            response_model=list[dict[str, Any]], responses=errors(403))
+def model_calls(model: str | None = Query(None, max_length=64, description="Only this endpoint's calls"),
+                project_id: OptionalId = None, limit: Limit = 50,
+                actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> list[dict]:
+    return svc.list_calls(session, actor, name=model, project_id=project_id, limit=limit)
