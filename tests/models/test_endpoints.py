@@ -95,6 +95,7 @@ def test_api_staff_register_and_list_the_key_is_never_shown(client, session, mon
     assert r.status_code == 200 and r.json() == []
     assert client.get("/api/v1/model-calls", headers=trainer).status_code == 403
     assert client.get("/api/v1/model-calls", headers=manager, params={"limit": 0}).status_code == 422
+    assert client.get("/api/v1/model-calls", headers=manager, params={"model": "a\x00b"}).status_code == 422
 
 
 def test_cli_add_list_test(fresh_url, model_server):

@@ -307,6 +307,8 @@ def list_calls(session: Session, actor: Actor | None = None, *, name: str | None
     """Recent calls, newest first (staff)."""
     if actor is not None:
         require_staff(actor, "read model calls")
+    if name is not None and (problem := text_problem(name)):
+        raise ValidationFailed(problem, loc="model")
     q = (select(ModelCall, ModelEndpoint.name).join(ModelEndpoint, ModelEndpoint.id == ModelCall.endpoint_id)
          .order_by(ModelCall.id.desc()).limit(limit))
     if name is not None:
