@@ -14,6 +14,7 @@ from .checks import MAX_ID, Checker, join
 from .experts import MAX_DOMAIN_LEVEL, Degree, ExpertStatus
 from .modelwork import parse_candidates, parse_claims, parse_judge_first
 from .money import parse_usd
+from .people import ReviewSampling, parse_retest, parse_review_sampling
 from .routing import (
     AdaptiveOverlapSpec,
     GoldPolicy,
@@ -80,6 +81,9 @@ class ProjectSpec:
     tiers: list[Tier] | None = None
     escalation_tier: str | None = None
     terms: str | None = None
+    review_sampling: ReviewSampling | None = None
+    retest_rate: float = 0.0
+    retest_after_hours: int = 24
     candidates: Obj | None = None
     judge_first: Obj | None = None
     claims: Obj | None = None
@@ -98,8 +102,8 @@ class ProjectSpec:
 
 PROJECT_FIELDS = ("name", "task_type", "guidelines", "options", "requirements", "overlap",
                   "lease_minutes", "max_minutes_per_task", "budget_usd", "hourly_rate_usd",
-                  "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms", "candidates", "judge_first",
-                  "claims")
+                  "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms",
+                  "review_sampling", "retest_rate", "retest_after_hours", "candidates", "judge_first", "claims")
 MAX_TERMS_CHARS = 50_000
 
 
@@ -143,6 +147,8 @@ def parse_project(data: Any) -> ProjectSpec:
     budget = _usd(c, obj, "budget_usd")
     rate = _usd(c, obj, "hourly_rate_usd")
     terms = parse_terms(c, obj.get("terms"))
+    sampling = parse_review_sampling(c, obj.get("review_sampling"))
+    retest_rate, retest_after = parse_retest(c, obj.get("retest_rate"), obj.get("retest_after_hours"))
     candidates = parse_candidates(c, obj.get("candidates"), task_type)
     judge_first = parse_judge_first(c, obj.get("judge_first"), task_type)
     claims = parse_claims(c, obj.get("claims"), task_type)
@@ -153,6 +159,7 @@ def parse_project(data: Any) -> ProjectSpec:
                        lease_minutes=lease, max_minutes_per_task=cap, budget_usd=budget,
                        hourly_rate_usd=rate, adaptive_overlap=adaptive, gold_policy=gold_policy,
                        quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation, terms=terms,
+                       review_sampling=sampling, retest_rate=retest_rate, retest_after_hours=retest_after,
                        candidates=candidates, judge_first=judge_first, claims=claims)
 
 

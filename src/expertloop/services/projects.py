@@ -36,7 +36,9 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
         quality_floor=spec.quality_floor.to_json() if spec.quality_floor else None,
         tiers={"tiers": [t.to_json() for t in spec.tiers], "escalation_tier": spec.escalation_tier}
         if spec.tiers else None,
-        terms=spec.terms, terms_version=1 if spec.terms else 0, models=spec.models_json(),
+        terms=spec.terms, terms_version=1 if spec.terms else 0,
+        review_sampling=spec.review_sampling.to_json() if spec.review_sampling else None,
+        retest_rate=spec.retest_rate, retest_after_hours=spec.retest_after_hours, models=spec.models_json(),
     )
     _check_endpoints(session, spec.models_json())
     session.add(project)
