@@ -3,6 +3,8 @@ the experts' (no consensus, no pay), and the quality report's judge section."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -147,6 +149,10 @@ def test_cli_judge(fresh_url, model_server, tmp_path):
     r = runner.invoke(cli_app, ["judge", pid, "--model", "judge"], env=env)
     assert r.exit_code == 0, r.output
     assert "judge: 1 items judged, swap-consistent 100%" in r.output
+    r = runner.invoke(cli_app, ["quality", pid, "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    [section] = json.loads(r.output)["judges"]
+    assert section["model"] == "judge" and section["swap_consistency"]["agree"] == 1
 
 
 def test_judge_first_sends_experts_only_what_the_judge_cannot_decide(session, fresh_model_server):

@@ -371,9 +371,10 @@ def quality(project: int = typer.Argument(..., help="Project id."),
     from rich.table import Table
 
     from ..services.quality import project_quality
+    from ..services.reports import with_model_sections
 
     with _errors(), _session() as session:
-        report = project_quality(session, OPERATOR, project, n_boot=n_boot)
+        report = with_model_sections(session, project, project_quality(session, OPERATOR, project, n_boot=n_boot))
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         return

@@ -76,6 +76,7 @@ def _by_model(session: Session, project: Project) -> list[dict]:
     return out
 
 
+@reads
 def factscore_section(session: Session, project_id: int) -> list[dict] | None:
     """The quality report's ``factscore`` (fact-check projects only; None otherwise)."""
     project = session.get(Project, project_id)
