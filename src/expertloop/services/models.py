@@ -206,10 +206,10 @@ def call_many(session: Session, requests: Sequence[CallRequest], *, purpose: str
                           {"temperature": r.temperature, "max_tokens": r.max_tokens, **(r.extra or {})},
                           None, None, 0, got.attempts, "error", got.message)
             else:
-                u = got[0].usage
+                usages = _usages(got)
                 _add_call(session, endpoint_id, purpose, project_id, job_id, got[0].model, r.n, got[0].params,
-                          *_tokens(got), sum(x.latency_ms for x in _usages(got)),
-                          sum(x.attempts for x in _usages(got)) or u.attempts, "ok", None)
+                          *_tokens(got), sum(u.latency_ms for u in usages), sum(u.attempts for u in usages),
+                          "ok", None)
         session.flush()
 
     run_write(session, write)
@@ -239,8 +239,7 @@ def call(session: Session, name: str, messages: Sequence[llm.Message], *, purpos
     failures included, is a ``model_calls`` row; a failure re-raises the ``llm.ModelError``."""
     if kind(session) is not None:
         raise UnitOfWorkError("a model call never runs inside a transaction; call it from a job, between units")
-    with_endpoint = _load(session, name)
-    endpoint_id, endpoint = with_endpoint
+    endpoint_id, endpoint = _load(session, name)
     try:
         if on_delta is not None:
             if n != 1:
