@@ -185,3 +185,16 @@ def client_free_progress(session, pid):
     from expertloop.services.projects import get_project
 
     return get_project(session, ADMIN, pid)["progress"]
+
+
+def test_judge_first_on_a_label_project(session, fresh_model_server):
+    models.add_endpoint(session, ADMIN, "judge", fresh_model_server.base_url, "j")
+    p = project(session, "label", judge_first={"model": "judge", "min_agreement": 0.6})
+    import_items(session, ADMIN, p["id"], [(1, {"text": "plain"}),
+                                           (2, {"text": "[[reply:no idea]]"})])  # an unreadable reply
+    run_jobs(session)
+    actor = trainer_actor(expert(session))
+    lease = assignments.lease_next(session, actor, p["id"])
+    assert lease is not None and lease["item"]["text"] == "[[reply:no idea]]"
+    assignments.release(session, actor, lease["assignment_id"])
+    assert assignments.lease_next(session, actor, p["id"]) is None  # the other was settled by the judge
