@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import claims, consensus, generation, judging
+from ..services import claims, consensus, export_jobs, generation, judging
 from ..services.jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, REFIT_CONSENSUS, SPLIT_CLAIMS
 
 Progress = Callable[[dict], None]
@@ -47,5 +47,6 @@ def split_claims(session: Session, job: dict, progress: Progress) -> dict:
     return claims.split_claims(session, job["project_id"], job_id=job["id"], progress=progress)
 
 
-HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, GENERATE_CANDIDATES: generate_candidates,
-                                JUDGE_ITEMS: judge_items, SPLIT_CLAIMS: split_claims}
+HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, export_jobs.EXPORT: export_jobs.run_export,
+                                GENERATE_CANDIDATES: generate_candidates, JUDGE_ITEMS: judge_items,
+                                SPLIT_CLAIMS: split_claims}

@@ -9,7 +9,7 @@ judge (one row per item, model and order of presentation), kept apart from exper
 never in consensus, never paid.
 
 Revision ID: 0010_model_work
-Revises: 0009_people
+Revises: 0009_experiments
 Create Date: 2026-11-29 22:45:00
 """
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0010_model_work'
-down_revision = '0009_people'
+down_revision = '0009_experiments'
 branch_labels = None
 depends_on = None
 
