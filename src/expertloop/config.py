@@ -43,3 +43,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./expertloop-data")
     # Show the demo experts' sign-in details on the sign-in page (set by `serve --demo`).
     demo: bool = False
+    # An OpenAI-compatible server (up to /v1) for the demo's model-candidates project; without it
+    # the demo ships pre-written answers and works offline.
+    demo_model_url: str | None = None
+    # The model the demo asks for at demo_model_url (e.g. Ollama's llama3.2:1b).
+    demo_model: str = "llama3.2:1b"

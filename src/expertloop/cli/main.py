@@ -193,8 +193,9 @@ def _seed_demo(session, base: str) -> None:
     from ..demo import demo_tokens, is_empty, is_seeded, seed, seed_demo
 
     if is_empty(session):
-        with err.status("seeding the demo programme (TruthfulQA, 6 projects)…"):
-            seed_demo(session)
+        settings = _settings()
+        with err.status("seeding the demo programme (TruthfulQA)…"):
+            seed_demo(session, model_url=settings.demo_model_url, model=settings.demo_model)
         out.print("demo programme seeded.")
     elif not is_seeded(session):
         raise ValidationFailed("--demo needs an empty database (or one seeded by --demo); this one has other data. "
@@ -379,9 +380,10 @@ def quality(project: int = typer.Argument(..., help="Project id."),
     from rich.table import Table
 
     from ..services.quality import project_quality
+    from ..services.reports import with_model_sections
 
     with _errors(), _session() as session:
-        report = project_quality(session, OPERATOR, project, n_boot=n_boot)
+        report = with_model_sections(session, project, project_quality(session, OPERATOR, project, n_boot=n_boot))
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         return
