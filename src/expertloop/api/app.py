@@ -15,6 +15,7 @@ from .routes import (
     experts,
     exports,
     health,
+    integrity,
     jobs,
     projects,
     quality,
@@ -28,5 +29,5 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   health):
+                   health, integrity):
         app.include_router(module.router, prefix="/api/v1")

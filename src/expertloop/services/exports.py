@@ -6,7 +6,9 @@ no name or email), submission time, the guideline version the expert worked unde
 of the project's terms they consented to (None when the project has no terms), whether the item
 is gold (``is_gold``), how many counted judgments the item has (``judgments``), and the review
 (``review``: ``unreviewed`` / ``accepted`` / ``edited``, with the reviewer's pseudonym in
-``reviewer``; an edited judgment exports the edit, and ``raw`` keeps the trainer's original).
+``reviewer``; an edited judgment exports the edit, and ``raw`` keeps the trainer's original),
+and ``authenticity`` (the writing-process signals, the closest similarity to a model output,
+the reasons of any flag and its ``outcome``; see :mod:`.authenticity`).
 Work done under a withdrawn consent, and rejected work, is in no export.
 
 ``consensus=True`` gives one record per item (``label``, ``factcheck``, ``preference``,
@@ -34,6 +36,7 @@ from ..domain.records import ExportFormat, check_compatible, check_consensus_for
 from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Project
+from .authenticity import checks_by_assignment, export_view
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
 from .uow import reads, reads_stream
@@ -196,6 +199,7 @@ def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: Expor
               inferred: Consensus | None, stream: ExportStream, min_judgments: int | None,
               min_confidence: float | None) -> Iterator[dict]:
     by_item = _counted_responses(session, project.id, with_responses=inferred is not None)
+    checks = checks_by_assignment(session, project.id)
     cache: dict[int, ItemConsensus] = {}
 
     def consensus_of(item_id: int) -> ItemConsensus:
@@ -213,7 +217,8 @@ def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: Expor
         if reason is not None:
             stream.leave_out(reason)
             continue
-        metadata = {**_metadata(project, item, a, terms_version), "judgments": cons.judgments}
+        metadata = {**_metadata(project, item, a, terms_version), "judgments": cons.judgments,
+                    "authenticity": export_view(checks.get(a.id))}
         if fmt == ExportFormat.raw:
             yield raw_record(spec.name, item.payload, response, metadata, presentation=a.presentation,
                              active_seconds=a.active_seconds, gold=item.gold,
@@ -233,6 +238,7 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
     by_item: dict[int, list] = {}
     items = {}
     terms: dict[int, set] = {}
+    checks = checks_by_assignment(session, project.id)
     for a, item, terms_version in repo.iter_done_assignments(session, project.id):
         by_item.setdefault(item.id, []).append(a)
         items[item.id] = item
@@ -252,8 +258,16 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     "experts": sorted({pseudonym(project, a.expert_id) for a in judgments}),
                     "review": None, "reviewer": None,
                     "reviews": dict(Counter(state for state, _ in reviews)),
-                    "editors": sorted({r for state, r in reviews if state == "edited" and r is not None})}
+                    "editors": sorted({r for state, r in reviews if state == "edited" and r is not None}),
+                    "authenticity": _item_authenticity([export_view(checks.get(a.id)) for a in judgments])}
         yield from spec.consensus_records(fmt, item.payload, project.options or {}, cons, metadata)
+
+
+def _item_authenticity(views: list[dict]) -> dict:
+    """A consensus record's authenticity: how many of its judgments are human-authenticated,
+    and the outcomes of their checks."""
+    return {"judgments": len(views), "human_authenticated": sum(v["human_authenticated"] for v in views),
+            "outcomes": dict(Counter(v["outcome"] for v in views))}
 
 
 def iter_jsonl(records: Iterator[dict]) -> Iterator[bytes]:
