@@ -299,7 +299,8 @@ def token_revoke(token_id: int = typer.Argument(..., min=1, max=MAX_ID, help="To
 def export(project: int = typer.Argument(..., help="Project id."),
            format: ExportFormat = typer.Option(..., "--format", "-f", help="Record layout."),
            output: Path | None = typer.Option(None, "-o", "--output",
-                                                 help="FILE.jsonl or FILE.parquet (default: JSONL to stdout)."),
+                                                 help="FILE.jsonl or FILE.parquet (default: JSONL to stdout); "
+                                                      "with --manifest, the folder to write."),
            consensus: bool = typer.Option(False, "--consensus",
                                           help="One record per item, built from the consensus (label, "
                                                "factcheck, preference, ranking, stepwise, trajectory)."),
@@ -307,7 +308,7 @@ def export(project: int = typer.Argument(..., help="Project id."),
                                                     help="Leave out items with fewer counted judgments."),
            min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
                                                        help="Leave out items whose consensus posterior is "
-                                                            "lower (categorical task types).")
+                                                            "lower (categorical task types)."),
            manifest: bool = typer.Option(False, "--manifest",
                                          help="Write -o DIR: the data file and a signed manifest.json "
                                               "(see `expertloop verify`)."),

@@ -16,8 +16,8 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..domain.assignments import AssignmentState
-from ..domain.authenticity import parse_signals, add_active_time, lease_expiry
+from ..domain.assignments import AssignmentState, add_active_time, lease_expiry
+from ..domain.authenticity import parse_signals
 from ..domain.errors import BudgetExhausted, Conflict, LeaseExpired, NotFound, PermissionDenied
 from ..domain.money import from_cents, to_cents
 from ..domain.payments import billable_minutes, pay_within, reserved_for_lease, worst_case_lease_cost
