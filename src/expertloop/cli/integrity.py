@@ -68,7 +68,7 @@ def verify(directory: Path = typer.Argument(..., exists=True, file_okay=False,
     Exit status 0: intact; 1: something failed (each failure named); 3: intact, but the
     revocation list names records to drop."""
     from ..services.passport import verify as check
-    from .main import _errors, out
+    from .main import _errors
 
     with _errors():
         result = check(directory, revocations=revocations, trusted_fingerprint=trust)
@@ -77,20 +77,19 @@ def verify(directory: Path = typer.Argument(..., exists=True, file_okay=False,
     else:
         signing = (result.manifest or {}).get("signing") or {}
         for name in result.checked:
-            out.print(f"ok\t{name}", highlight=False, markup=False)
+            typer.echo(f"ok\t{name}")
         for problem in result.problems:
-            out.print(f"FAIL\t{problem}", highlight=False, markup=False)
+            typer.echo(f"FAIL\t{problem}")
         for note in result.notes:
-            out.print(f"note\t{note}", highlight=False, markup=False)
+            typer.echo(f"note\t{note}")
         for d in result.drop:
-            out.print(f"DROP\t{d['file']} record {d['record']}: assignment {d['assignment_id']}, item "
-                      f"{d['item_external_id'] or d['item_id']} — {d['why']}", highlight=False, markup=False)
+            typer.echo(f"DROP\t{d['file']} record {d['record']}: assignment {d['assignment_id']}, item "
+                       f"{d['item_external_id'] or d['item_id']} — {d['why']}")
         if result.ok:
-            out.print(f"verified: signature by {signing.get('fingerprint')} is good and {len(result.checked)} "
-                      f"files match their hashes"
-                      + (f"; {len(result.drop)} records to drop" if result.drop else ""), highlight=False)
+            typer.echo(f"verified: signature by {signing.get('fingerprint')} is good and {len(result.checked)} "
+                       f"files match their hashes" + (f"; {len(result.drop)} records to drop" if result.drop else ""))
         else:
-            out.print(f"NOT verified: {len(result.problems)} problems", highlight=False)
+            typer.echo(f"NOT verified: {len(result.problems)} problems")
     if not result.ok:
         raise typer.Exit(1)
     if result.drop:
@@ -121,14 +120,14 @@ def authenticity_list(project: int = typer.Argument(..., help="Project id."),
                                                                  "or all.")) -> None:
     """Authenticity checks of a project with their evidence (default: flags awaiting a decision)."""
     from ..services.authenticity import review_queue
-    from .main import OPERATOR, _errors, _session, out
+    from .main import OPERATOR, _errors, _session
 
     with _errors(), _session() as session:
         rows = review_queue(session, OPERATOR, project, status=None if status == "all" else status, limit=1000)
     for r in rows:
         reasons = "; ".join(f"{x['field']}: {x['kind']} {x['value']} ≥ {x['threshold']}" for x in r["reasons"])
-        out.print(f"{r['id']}\tassignment {r['assignment_id']}\t{r['expert_name']}\t{r['status']}\t{reasons or '-'}"
-                  + (f"\treply: {r['expert_reply']}" if r["expert_reply"] else ""), highlight=False, markup=False)
+        typer.echo(f"{r['id']}\tassignment {r['assignment_id']}\t{r['expert_name']}\t{r['status']}\t{reasons or '-'}"
+                   + (f"\treply: {r['expert_reply']}" if r["expert_reply"] else ""))
 
 
 @authenticity_app.command("decide")

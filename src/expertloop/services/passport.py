@@ -291,7 +291,10 @@ def _feature(t: Any) -> dict:
     if pa.types.is_struct(t):
         return {"struct": [{"name": f.name, **_feature(f.type)} for f in t]}
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return {"list": _feature(t.value_type)}
+        # datasets' own YAML shorthand: a list of a plain type or of a struct names it directly
+        kind = "large_list" if pa.types.is_large_list(t) else "list"
+        inner = _feature(t.value_type)
+        return {kind: inner.get("dtype", inner.get("struct", inner)) if len(inner) == 1 else inner}
     names = {pa.string(): "string", pa.large_string(): "large_string", pa.int64(): "int64",
              pa.int32(): "int32", pa.float64(): "float64", pa.float32(): "float32", pa.bool_(): "bool",
              pa.null(): "null"}
@@ -329,9 +332,7 @@ def dataset_card(manifest: dict, schema: Any, license: str) -> str:
     if project["task_type"] in HUB_TASK_CATEGORIES:
         meta["task_categories"] = [HUB_TASK_CATEGORIES[project["task_type"]]]
     if schema is not None and len(schema):
-        meta["dataset_info"] = {"features": hub_features(schema),
-                                "splits": [{"name": s, "num_examples": splits[s]} for s in ("train", "test")
-                                           if splits.get(s)]}
+        meta["dataset_info"] = {"features": hub_features(schema)}
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
     terms = manifest["terms"]
     lines = [

@@ -1,0 +1,232 @@
+"""A dataset's passport from the command line: an export with a signed manifest, `verify`
+accepting it and naming exactly what a tampered copy fails, the signed revocation list after a
+consent withdrawal, and the Hugging Face Hub folder that `datasets.load_dataset` reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from expertloop.cli.main import app
+from expertloop.config import Settings
+from expertloop.domain.policies import Actor, Role
+from expertloop.services import assignments as svc
+from expertloop.storage.db import make_engine, make_sessionmaker
+
+runner = CliRunner()
+
+SIGNALS = {"completion": {"typed_chars": 40, "pasted_chars": 0, "paste_events": 0, "keystrokes": 44,
+                          "final_chars": 40}}
+
+
+@pytest.fixture()
+def cli(fresh_url):
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
+    invoke.url = fresh_url
+    return invoke
+
+
+@pytest.fixture()
+def sft_project(cli, tmp_path):
+    """An sft project with terms, 12 items, two experts: ana answers all, bo answers 4."""
+    assert cli("init").exit_code == 0
+    experts = tmp_path / "experts.jsonl"
+    experts.write_text("".join(json.dumps({"name": n, "email": f"{n}@example.org", "hourly_rate_usd": "50.00"})
+                               + "\n" for n in ("ana", "bo")))
+    assert cli("experts", "import", str(experts)).exit_code == 0
+    project = tmp_path / "p.json"
+    project.write_text(json.dumps({"name": "Ideal answers", "task_type": "sft", "overlap": 2,
+                                   "guidelines": "Answer as a historian would.",
+                                   "terms": "# Terms\n\nYour answers train models; you may withdraw."}))
+    pid = int(cli("project", "create", str(project)).output.strip())
+    items = tmp_path / "items.jsonl"
+    items.write_text("".join(json.dumps({"external_id": f"q{i}", "prompt": f"Why did event {i} happen?"}) + "\n"
+                             for i in range(12)))
+    assert cli("items", "import", str(pid), str(items)).exit_code == 0
+    from expertloop.services.consent import agree
+
+    engine = make_engine(cli.url)
+    with make_sessionmaker(engine)() as s:
+        for expert_id, quota in ((1, 12), (2, 4)):
+            actor = Actor(Role.trainer, expert_id)
+            agree(s, actor, pid, 1)
+            for n in range(quota):
+                lease = svc.lease_next(s, actor, pid)
+                svc.submit(s, actor, lease["assignment_id"], {"completion": f"Because of cause {n} by {expert_id}."},
+                           Settings(), authenticity=SIGNALS if expert_id == 1 else None)
+    engine.dispose()
+    return pid
+
+
+def sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_manifest_export_verifies_and_a_tampered_file_is_named(cli, sft_project, tmp_path):
+    out = tmp_path / "ds"
+    r = cli("export", str(sft_project), "--format", "sft", "--manifest", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    assert "wrote 16 records" in r.stderr and "manifest.json" in r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"] == [{"path": "data.jsonl", "sha256": sha(out / "data.jsonl"),
+                                  "bytes": (out / "data.jsonl").stat().st_size, "records": 16, "format": "jsonl",
+                                  "split": None}]
+    assert manifest["counts"] == {"records": 16, "unit": "judgments", "left_out": {}, "items": 12, "experts": 2,
+                                  "gold_items": 0, "splits": None}
+    assert manifest["guidelines"] == {"current_version": 1, "text": "Answer as a historian would.",
+                                      "versions_in_data": {"1": 16}}
+    assert manifest["terms"]["current_version"] == 1 and "you may withdraw" in manifest["terms"]["text"]
+    assert manifest["terms"]["versions_in_data"] == {"1": 16}
+    assert manifest["consent"]["experts_with_consent_in_force"] == 2
+    assert manifest["review"] == {"accepted": 0, "edited": 0, "unreviewed": 16, "reviewed_share": 0.0}
+    assert manifest["authenticity"]["human_authenticated"] == 12
+    assert manifest["authenticity"]["human_authenticated_share"] == 0.75
+    assert manifest["authenticity"]["outcomes"] == {"clear": 12, "no_signals": 4}
+    assert manifest["query"]["format"] == "sft" and manifest["software"]["name"] == "expertloop"
+    assert manifest["signing"]["algorithm"] == "Ed25519"
+    assert manifest["signing"]["fingerprint"].startswith("sha256:")
+
+    r = cli("verify", str(out))
+    assert r.exit_code == 0, r.output
+    assert "ok\tdata.jsonl" in r.stdout and "verified: signature by sha256:" in r.stdout
+    r = cli("verify", str(out), "--trust", "sha256:" + "0" * 64)
+    assert r.exit_code == 1 and "not the trusted key" in r.stdout
+
+    # one changed byte in the data: verify names the file and both hashes
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    expected = sha(bad / "data.jsonl")
+    text = (bad / "data.jsonl").read_text()
+    (bad / "data.jsonl").write_text(text.replace("cause 3", "cause 8", 1))
+    r = cli("verify", str(bad))
+    assert r.exit_code == 1
+    assert f"FAIL\tdata.jsonl: sha256 mismatch: expected {expected}, actual {sha(bad / 'data.jsonl')}" in r.stdout
+    assert "NOT verified: 1 problems" in r.stdout
+
+    # a changed manifest (a count made to look better): bad signature
+    forged = tmp_path / "forged"
+    shutil.copytree(out, forged)
+    m = json.loads((forged / "manifest.json").read_text())
+    m["authenticity"]["human_authenticated_share"] = 1.0
+    (forged / "manifest.json").write_text(json.dumps(m))
+    r = cli("verify", str(forged), "--json")
+    assert r.exit_code == 1
+    result = json.loads(r.stdout)
+    assert result["ok"] is False and result["checked"] == ["data.jsonl"]
+    assert result["problems"] == ["manifest: bad signature: the document was changed after it was signed, "
+                                  "or signed by another key"]
+
+    # a missing file
+    (forged / "data.jsonl").unlink()
+    r = cli("verify", str(forged))
+    assert "FAIL\tdata.jsonl: missing" in r.stdout
+
+    # refuses a folder that is not empty
+    r = cli("export", str(sft_project), "--format", "sft", "--manifest", "-o", str(out))
+    assert r.exit_code == 1 and "not an empty directory" in r.output
+
+
+def test_a_withdrawal_revokes_records_the_holder_must_drop(cli, sft_project, tmp_path):
+    out = tmp_path / "ds"
+    assert cli("export", str(sft_project), "--format", "sft", "--manifest", "-o", str(out)).exit_code == 0
+    empty = tmp_path / "rev0.json"
+    r = cli("revocations", str(sft_project), "--out", str(empty))
+    assert r.exit_code == 0 and "0 revoked records" in r.stderr
+    assert cli("verify", str(out), "--revocations", str(empty)).exit_code == 0
+
+    assert cli("consents", str(sft_project), "--withdraw", "2", "--reason", "asked by email").exit_code == 0
+    rev = tmp_path / "rev1.json"
+    r = cli("revocations", str(sft_project), "--out", str(rev))
+    assert r.exit_code == 0 and "4 revoked records" in r.stderr
+    doc = json.loads(rev.read_text())
+    assert doc["kind"] == "expertloop.revocations" and doc["count"] == 4
+    assert doc["signing"] == json.loads((out / "manifest.json").read_text())["signing"]
+
+    r = cli("verify", str(out), "--revocations", str(rev), "--json")
+    assert r.exit_code == 3, r.output
+    drop = json.loads(r.stdout)["drop"]
+    assert sorted(d["assignment_id"] for d in drop) == sorted(x["assignment_id"] for x in doc["records"])
+    assert {d["file"] for d in drop} == {"data.jsonl"}
+    lines = (out / "data.jsonl").read_text().splitlines()
+    for d in drop:
+        assert json.loads(lines[d["record"] - 1])["metadata"]["assignment_id"] == d["assignment_id"]
+    r = cli("verify", str(out), "--revocations", str(rev))
+    assert r.stdout.count("DROP\tdata.jsonl record") == 4 and "4 records to drop" in r.stdout
+
+    # a revocation list someone edited is refused
+    doc["records"] = doc["records"][:1]
+    rev.write_text(json.dumps(doc))
+    r = cli("verify", str(out), "--revocations", str(rev))
+    assert r.exit_code == 1 and "FAIL\trevocations: bad signature" in r.stdout
+
+    # a new export leaves the withdrawn work out and says so in its manifest
+    again = tmp_path / "ds2"
+    assert cli("export", str(sft_project), "--format", "sft", "--manifest", "-o", str(again)).exit_code == 0
+    manifest = json.loads((again / "manifest.json").read_text())
+    assert manifest["counts"]["records"] == 12
+    assert manifest["consent"]["judgments_withdrawn_and_left_out"] == 4
+    assert manifest["consent"]["experts_withdrawn"] == 1
+
+
+def test_hub_folder_loads_with_datasets_and_verifies(cli, sft_project, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    hub = tmp_path / "hub"
+    r = cli("export", str(sft_project), "--format", "sft", "--hub-dir", str(hub), "--test-share", "0.25",
+            "--seed", "7", "--license", "cc-by-4.0")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.relative_to(hub).as_posix() for p in hub.rglob("*") if p.is_file()) == [
+        "README.md", "data/test.parquet", "data/train.parquet", "manifest.json"]
+    manifest = json.loads((hub / "manifest.json").read_text())
+    splits = manifest["counts"]["splits"]
+    assert splits["train"] + splits["test"] == 16 and splits["test"] > 0
+    card = (hub / "README.md").read_text()
+    assert card.startswith("---\nlicense: cc-by-4.0\n")
+    import yaml
+
+    front = yaml.safe_load(card.split("---\n")[1])
+    assert front["size_categories"] == ["n<1K"]
+    assert front["configs"] == [{"config_name": "default", "data_files": [
+        {"split": "train", "path": "data/train.parquet"}, {"split": "test", "path": "data/test.parquet"}]}]
+    assert "## Written by experts" in card
+    assert "| human-authenticated judgments | 12 of 16 (75.0%) |" in card
+
+    ds = datasets.load_dataset(str(hub))
+    assert ds["train"].num_rows == splits["train"] and ds["test"].num_rows == splits["test"]
+    row = ds["train"][0]
+    assert row["messages"][-1]["role"] == "assistant" and row["metadata"]["authenticity"]["outcome"]
+    # the card's features are what datasets itself makes of the files
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(hub / "data" / "train.parquet")
+    assert front["dataset_info"]["features"] == datasets.Features.from_arrow_schema(schema)._to_yaml_list()
+    # items never straddle the split, and the split is the same on every run
+    train_items = {m["item_id"] for m in ds["train"]["metadata"]}
+    test_items = {m["item_id"] for m in ds["test"]["metadata"]}
+    assert not train_items & test_items
+    hub2 = tmp_path / "hub2"
+    assert cli("export", str(sft_project), "--format", "sft", "--hub-dir", str(hub2), "--test-share", "0.25",
+               "--seed", "7", "--license", "cc-by-4.0").exit_code == 0
+    assert (hub2 / "data" / "test.parquet").read_bytes() == (hub / "data" / "test.parquet").read_bytes()
+
+    r = cli("verify", str(hub))
+    assert r.exit_code == 0 and "ok\tREADME.md" in r.stdout and "ok\tdata/test.parquet" in r.stdout
+    (hub / "README.md").write_text(card.replace("12 of 16", "16 of 16"))
+    r = cli("verify", str(hub))
+    assert r.exit_code == 1 and "FAIL\tREADME.md: sha256 mismatch" in r.stdout
+    (hub / "extra.txt").write_text("x")
+    assert "note\textra.txt: not covered by the manifest" in cli("verify", str(hub)).stdout
+
+
+def test_export_option_errors(cli, sft_project, tmp_path):
+    r = cli("export", str(sft_project), "--format", "sft", "--manifest")
+    assert r.exit_code == 1 and "-o DIR" in r.output
+    r = cli("export", str(sft_project), "--format", "sft", "--manifest", "--file-format", "csv", "-o",
+            str(tmp_path / "x"))
+    assert r.exit_code == 1 and "file_format" in r.output
+    r = cli("verify", str(tmp_path))
+    assert r.exit_code == 1 and "manifest.json is missing" in r.stdout
