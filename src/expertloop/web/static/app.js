@@ -420,13 +420,10 @@
                   insert_events_without_keys: 0, keystrokes: 0, away_seconds: 0, away_events: 0, gaps: [],
                   lastLen: el.value.length, lastKey: 0 };
       stats.set(el, s);
-      const unexplained = () => {            // text that appeared with no input event at all
-        const grown = el.value.length - s.lastLen;
-        if (grown > 0) { s.inserted_without_keys += grown; s.insert_events_without_keys += 1; }
-      };
       el.addEventListener("focus", () => { lastField = el; });
       el.addEventListener("keydown", (e) => {
-        if (["Shift", "Control", "Alt", "Meta", "CapsLock"].includes(e.key)) return;
+        // modifier keys and shortcuts (Ctrl+V, Ctrl+Enter) are not typing
+        if (["Shift", "Control", "Alt", "Meta", "CapsLock"].includes(e.key) || e.ctrlKey || e.metaKey) return;
         const now = performance.now();
         if (s.lastKey && now - s.lastKey < 5000 && s.gaps.length < 20000) s.gaps.push(now - s.lastKey);
         s.lastKey = now; lastKeyAt = now; s.keystrokes += 1;
@@ -435,17 +432,21 @@
         const size = ((e.clipboardData && e.clipboardData.getData("text")) || "").length;
         s.paste_events += 1; s.pasted_chars += size;
         if (s.paste_sizes.length < 50) s.paste_sizes.push(size);
-        s.pasting = true;
+        s.pending = "paste";
       });
       el.addEventListener("beforeinput", (e) => {
-        unexplained();
-        const n = (e.data || "").length || (e.inputType === "insertLineBreak" || e.inputType === "insertParagraph" ? 1 : 0);
-        if (e.inputType === "insertFromPaste" || s.pasting) { s.pasting = false; return; }
-        if (!e.inputType.startsWith("insert") || !n) return;
+        if (e.inputType === "insertFromPaste" || s.pending === "paste") { s.pending = "paste"; return; }
         const keyed = performance.now() - lastKeyAt < 1000 || e.inputType === "insertCompositionText";
-        if (keyed) s.typed_chars += n; else { s.inserted_without_keys += n; s.insert_events_without_keys += 1; }
+        s.pending = keyed ? "typed" : null;
       });
-      el.addEventListener("input", () => { s.lastLen = el.value.length; });
+      // Every change ends in an input event; one no keystroke or paste announced is counted as
+      // text that appeared without keys (drag and drop, autofill, a script).
+      el.addEventListener("input", () => {
+        const grown = el.value.length - s.lastLen;
+        if (grown > 0 && s.pending === "typed") s.typed_chars += grown;
+        else if (grown > 0 && s.pending !== "paste") { s.inserted_without_keys += grown; s.insert_events_without_keys += 1; }
+        s.lastLen = el.value.length; s.pending = null;
+      });
     });
     let hiddenAt = null;
     document.addEventListener("visibilitychange", () => {
