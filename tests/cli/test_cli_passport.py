@@ -164,13 +164,26 @@ def test_a_withdrawal_revokes_records_the_holder_must_drop(cli, sft_project, tmp
     r = cli("verify", str(out), "--revocations", str(rev))
     assert r.exit_code == 1 and "FAIL\trevocations: bad signature" in r.stdout
 
-    # a new export leaves the withdrawn work out and says so in its manifest
+    # a new export leaves the withdrawn work out and says so in its manifest; with the audit log
     again = tmp_path / "ds2"
-    assert cli("export", str(sft_project), "--format", "sft", "--manifest", "-o", str(again)).exit_code == 0
+    r = cli("export", str(sft_project), "--format", "sft", "--manifest", "--file-format", "parquet",
+            "--include-audit", "-o", str(again))
+    assert r.exit_code == 0, r.output
     manifest = json.loads((again / "manifest.json").read_text())
     assert manifest["counts"]["records"] == 12
     assert manifest["consent"]["judgments_withdrawn_and_left_out"] == 4
     assert manifest["consent"]["experts_withdrawn"] == 1
+    assert [f["path"] for f in manifest["files"]] == ["data.parquet", "audit.jsonl"]
+    entries = [json.loads(line) for line in (again / "audit.jsonl").read_text().splitlines()]
+    assert [e["action"] for e in entries] == ["project.created", "export.made", "consent.withdrawn"]
+    assert manifest["files"][1]["records"] == 3 and manifest["query"]["include_audit"] is True
+    assert cli("verify", str(again)).exit_code == 0
+    # every manifest export is in the audit log, with the manifest's hash
+    r = cli("audit", "--project", str(sft_project), "--action", "export.made", "--json")
+    made = json.loads(r.stdout)
+    assert len(made) == 2 and made[0]["actor_role"] == "operator"
+    assert made[0]["detail"]["manifest_sha256"] == sha(again / "manifest.json")
+    assert made[0]["detail"]["include_audit"] is True and made[0]["detail"]["records"] == 12
 
 
 def test_hub_folder_loads_with_datasets_and_verifies(cli, sft_project, tmp_path):

@@ -11,6 +11,7 @@ from expertloop.config import Settings
 from expertloop.domain.authenticity import model_outputs, parse_signals, similarity
 from expertloop.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from expertloop.services import assignments as svc
+from expertloop.services import audit
 from expertloop.services import authenticity as auth
 from expertloop.services import uow
 from expertloop.services.exports import iter_records
@@ -108,6 +109,8 @@ def test_a_pasted_answer_is_flagged_decided_and_replied_to_without_touching_pay(
     replied = auth.reply(session, trainer_actor(paster), flag["id"], "I wrote it offline and pasted it in.")
     assert replied["status"] == "flagged"  # back before staff
     assert auth.decide(session, ADMIN, flag["id"], "cleared", "Thanks, draft history checked.")["status"] == "cleared"
+    decisions = audit.list_entries(session, None, project_id=pid, action="authenticity.decided")
+    assert [e["detail"]["outcome"] for e in decisions] == ["cleared", "upheld"]
     with uow.read(session):
         pay_after = session.execute(select(LedgerEntry.amount_cents).where(
             LedgerEntry.assignment_id == done["assignment_id"])).scalar_one()

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from . import errors
 from .routes import (
     assignments,
+    audit,
     consent,
     experts,
     exports,
@@ -29,5 +30,5 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   health, integrity):
+                   audit, health, integrity):
         app.include_router(module.router, prefix="/api/v1")

@@ -32,27 +32,15 @@ def signed_export(project: int, fmt: ExportFormat, *, output: Path | None, hub_d
         if target is None:
             raise ValidationFailed("--manifest writes a folder: name it with -o DIR", loc="output")
         with _session() as session:
-            audit = _audit_entries(session, project) if include_audit else None
             manifest = export_dataset(session, OPERATOR, project, fmt, target, file_format=file_format,
                                       consensus=consensus, min_judgments=min_judgments,
                                       min_confidence=min_confidence, hub=hub_dir is not None,
-                                      test_share=test_share, seed=seed, license=license, audit=audit,
-                                      settings=_settings())
-            _audit_export(session, project, manifest)
+                                      test_share=test_share, seed=seed, license=license,
+                                      include_audit=include_audit, settings=_settings())
     counts = manifest["counts"]
     err.print(f"wrote {counts['records']} records to {target} with manifest.json "
               f"(signed by {manifest['signing']['fingerprint']}); left out "
               f"{sum(counts['left_out'].values())} {counts['unit']}", highlight=False, soft_wrap=True)
-
-
-def _audit_entries(session, project: int) -> list[dict]:
-    from ..domain.errors import ValidationFailed
-
-    raise ValidationFailed("this installation has no audit log yet", loc="include_audit")
-
-
-def _audit_export(session, project: int, manifest: dict) -> None:
-    """Record the export in the audit log (where the installation has one)."""
 
 
 def verify(directory: Path = typer.Argument(..., exists=True, file_okay=False,

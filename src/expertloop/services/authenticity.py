@@ -21,6 +21,7 @@ from ..domain import authenticity as rules
 from ..domain.errors import NotFound, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, require_expert, require_staff
 from ..storage.orm import Assignment, AuthenticityCheck, Expert, Item, Notification, Project
+from . import audit
 from .clock import utcnow
 from .projects import load_project
 from .uow import reads, writes
@@ -162,6 +163,8 @@ def decide(session: Session, actor: Actor, check_id: int, outcome: object, note:
                              created_at=now,
                              message=f"authenticity check {c.id} on assignment {c.assignment_id} {what}"
                                      + (f" — {text}" if text else "") + "; pay is unchanged"))
+    audit.record(session, actor, "authenticity.decided", project_id=c.project_id, target=f"check {c.id}",
+                 detail={"outcome": c.status, "assignment_id": c.assignment_id, "expert_id": c.expert_id})
     session.flush()
     return check_view(c)
 

@@ -37,6 +37,8 @@ from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor, require_staff
 from ..domain.records import ExportFormat
 from ..storage.orm import Assignment, Consent, Item, Project
+from . import audit as audit_log
+from . import uow
 from .authenticity import thresholds as authenticity_thresholds
 from .clock import utcnow
 from .exports import _parquet_row, iter_records
@@ -193,11 +195,13 @@ class _Writer:
 def export_dataset(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, out_dir: Path, *,
                    file_format: str = "jsonl", consensus: bool = False, min_judgments: int | None = None,
                    min_confidence: float | None = None, hub: bool = False, test_share: float = 0.1,
-                   seed: int = 0, license: str = "other", audit: list[dict] | None = None,
+                   seed: int = 0, license: str = "other", include_audit: bool = False,
                    settings: Any = None, now: datetime | None = None) -> dict:
     """Write the export into ``out_dir`` (new or empty) with its signed manifest; returns the
     manifest. ``hub=True`` writes the Hugging Face Hub folder (Parquet, train/test split,
-    dataset card). ``audit`` (entries of the audit log) is written as ``audit.jsonl``."""
+    dataset card). ``include_audit`` adds the project's audit log as ``audit.jsonl`` (oldest
+    first). The export is then recorded in the audit log (``export.made``) with the manifest's
+    hash."""
     require_staff(actor, "export data")
     if hub:
         file_format = "parquet"
@@ -216,6 +220,7 @@ def export_dataset(session: Session, actor: Actor, project_id: int, fmt: ExportF
     stream = iter_records(session, actor, project_id, fmt, consensus=consensus, min_judgments=min_judgments,
                           min_confidence=min_confidence)
     facts = _facts(session, project_id)
+    audit = audit_entries(session, actor, project_id) if include_audit else None
     out_dir.mkdir(parents=True, exist_ok=True)
     ext = file_format
     names = ({"train": f"data/train.{ext}", "test": f"data/test.{ext}"} if hub else {"all": f"data.{ext}"})
@@ -279,8 +284,29 @@ def export_dataset(session: Session, actor: Actor, project_id: int, fmt: ExportF
         files.append({"path": "README.md", "sha256": sha256_file(path), "bytes": path.stat().st_size,
                       "records": None, "format": "markdown", "split": None, "role": "dataset card"})
     signed = signer.sign(manifest)
-    (out_dir / MANIFEST).write_text(json.dumps(signed, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
+    (out_dir / MANIFEST).write_text(text, encoding="utf-8")
+    detail = {"format": stream.fmt.value, "file_format": file_format, "records": tally.records, "hub": hub,
+              "consensus": consensus, "include_audit": include_audit,
+              "manifest_sha256": hashlib.sha256(text.encode()).hexdigest(),
+              "key": signer.info["fingerprint"]}
+    uow.run_write(session, lambda: audit_log.record(session, actor, "export.made", project_id=project_id,
+                                                    target=f"{stream.fmt.value} export with manifest",
+                                                    detail=detail))
     return signed
+
+
+def audit_entries(session: Session, actor: Actor, project_id: int) -> list[dict]:
+    """Every audit log entry of the project, oldest first."""
+    entries: list[dict] = []
+    before = None
+    while True:
+        page = audit_log.list_entries(session, actor, project_id=project_id, before=before,
+                                      limit=audit_log.MAX_PAGE)
+        entries.extend(page)
+        if len(page) < audit_log.MAX_PAGE:
+            return entries[::-1]
+        before = page[-1]["id"]
 
 
 # --- the Hugging Face dataset card ------------------------------------------------------------

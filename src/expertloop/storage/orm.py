@@ -391,3 +391,25 @@ class AuthenticityCheck(Base):
     expert_reply: Mapped[str | None] = mapped_column(Text)
     replied_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One staff action, appended and never changed: who (role, expert, token), what (a dotted
+    action name), on which project and target, with a small JSON detail. The table has no
+    foreign keys so that entries outlive what they name; triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_project", "project_id", "id"),
+        Index("ix_audit_action", "action", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_expert_id: Mapped[int | None] = mapped_column(Integer)
+    actor_token_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[int | None] = mapped_column(Integer)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict | None] = mapped_column(JSONType)

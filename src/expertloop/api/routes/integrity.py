@@ -60,6 +60,7 @@ def signed_export(project_id: Id, format: ExportFormat = Query(...),
                   hub: bool = Query(False, description="a Hugging Face Hub folder (train/test, README card)"),
                   test_share: float = Query(0.1, ge=0.0, lt=1.0), seed: int = Query(0, ge=0, le=2**62),
                   license: str = Query("other", min_length=1, max_length=100, pattern="^[A-Za-z0-9.-]+$"),
+                  include_audit: bool = Query(False, description="add the project's audit log (audit.jsonl)"),
                   actor: Actor = Depends(get_actor), session: Session = Depends(get_session),
                   settings: Settings = Depends(get_settings)) -> Response:
     tmp = Path(tempfile.mkdtemp(prefix="expertloop-export-"))
@@ -67,7 +68,8 @@ def signed_export(project_id: Id, format: ExportFormat = Query(...),
         folder = tmp / "dataset"
         passport.export_dataset(session, actor, project_id, format, folder, file_format=file_format,
                                 consensus=consensus, min_judgments=min_judgments, min_confidence=min_confidence,
-                                hub=hub, test_share=test_share, seed=seed, license=license, settings=settings)
+                                hub=hub, test_share=test_share, seed=seed, license=license,
+                                include_audit=include_audit, settings=settings)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
             for path in sorted(folder.rglob("*")):

@@ -281,3 +281,17 @@ class JobOut(View):
     started_at: str | None
     finished_at: str | None
     locked_until: str | None
+
+
+class AuditEntryOut(View):
+    """One staff action from the append-only audit log."""
+
+    id: int
+    at: str | None
+    actor_role: str = Field(description="admin, manager, … or \"operator\" for the command line")
+    actor_expert_id: int | None
+    actor_token_id: int | None
+    action: str = Field(description="A dotted name such as project.created or terms.published")
+    project_id: int | None
+    target: str | None
+    detail: dict[str, Any] | None
