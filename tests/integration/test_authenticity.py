@@ -11,9 +11,8 @@ from expertloop.config import Settings
 from expertloop.domain.authenticity import model_outputs, parse_signals, similarity
 from expertloop.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from expertloop.services import assignments as svc
-from expertloop.services import audit
+from expertloop.services import audit, uow
 from expertloop.services import authenticity as auth
-from expertloop.services import uow
 from expertloop.services.exports import iter_records
 from expertloop.storage.orm import AuthenticityCheck, LedgerEntry, Notification
 from tests.factories import ADMIN, expert, items, project, trainer_actor
