@@ -72,7 +72,10 @@ def release(assignment_id: Id, actor: Actor = Depends(get_actor), session: Sessi
                          "(`n`, `median_ms`, `p10_ms`, `p90_ms`); see docs/integrity.md.",
              response_model=Submitted, responses=errors(403, 404, 409))
 def submit(assignment_id: Id,
-           body: JsonObject = Body(..., examples=[{"response": {"choice": 0, "strength": 2}}]),
+           body: JsonObject = Body(..., examples=[{"response": {"choice": 0, "strength": 2}},
+                                                  {"response": {"choice": 0, "strength": 2, "rationale": "A is right."},
+                                                   "authenticity": {"rationale": {"typed_chars": 11, "keystrokes": 12,
+                                                                                  "final_chars": 11}}}]),
            idempotency_key: IdempotencyKey = None,
            actor: Actor = Depends(get_actor), session: Session = Depends(get_session),
            settings: Settings = Depends(get_settings)) -> dict:
