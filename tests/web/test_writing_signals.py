@@ -57,6 +57,8 @@ def test_pasting_is_recorded_as_aggregates_flagged_decided_and_answered(visit, l
                       "interkey"}  # aggregates only: no keys, no text
     assert PASTE not in str(check["signals"])
     assert check["status"] == "flagged" and check["reasons"][0]["kind"] == "unkeyed_text"
+    page.goto("/work")
+    assert "authenticity question" in page.inner_text("[data-open-flags]")
 
     # staff see the evidence in the console and clear it with a note
     staff = visit("admin")

@@ -186,6 +186,15 @@ def reply(session: Session, actor: Actor, check_id: int, text: object, *, now: d
 
 
 @reads
+def open_flag_count(session: Session, actor: Actor) -> int:
+    """How many flags on the calling expert's work wait for staff, or were upheld."""
+    expert_id = require_expert(actor)
+    return session.execute(select(func.count()).select_from(AuthenticityCheck).where(
+        AuthenticityCheck.expert_id == expert_id,
+        AuthenticityCheck.status.in_([rules.FLAGGED, rules.UPHELD]))).scalar_one()
+
+
+@reads
 def my_checks(session: Session, actor: Actor, *, flagged_only: bool = True) -> list[dict]:
     """The calling expert's checks (default: those that raised a flag), newest first."""
     expert_id = require_expert(actor)

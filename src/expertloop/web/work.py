@@ -46,8 +46,10 @@ def projects_page(request: Request, actor: Actor = Depends(signed_in), db: Sessi
         return other
     projects = projects_svc.list_projects(db, actor)
     summary = work_svc.work_summary(db, actor)
+    open_flags = authenticity_svc.open_flag_count(db, actor)
     return render(request, "work/projects.html", {"projects": projects, "held": summary.held,
-                                                  "done": summary.done_by_project, "nav": "work"})
+                                                  "done": summary.done_by_project, "nav": "work",
+                                                  "open_flags": open_flags})
 
 
 @router.post("/work/projects/{project_id}/next")
