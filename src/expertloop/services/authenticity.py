@@ -45,7 +45,7 @@ def record(session: Session, a: Assignment, item: Item, signals: dict | None, se
     if not signals and not sims:
         return None
     check = AuthenticityCheck(assignment_id=a.id, project_id=a.project_id, expert_id=a.expert_id,
-                              signals=signals, similarity=sims or None, reasons=reasons or None,
+                              signals=signals or None, similarity=sims or None, reasons=reasons or None,
                               status=rules.initial_status(signals, reasons), created_at=now)
     session.add(check)
     if reasons:
