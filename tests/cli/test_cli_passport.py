@@ -243,3 +243,29 @@ def test_export_option_errors(cli, sft_project, tmp_path):
     assert r.exit_code == 1 and "file_format" in r.output
     r = cli("verify", str(tmp_path))
     assert r.exit_code == 1 and "manifest.json is missing" in r.stdout
+
+
+def test_verify_names_entries_outside_the_folder_and_unreadable_data(tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from expertloop.services.passport import MANIFEST_KIND, verify
+    from expertloop.services.signing import Signer
+
+    signer = Signer(Ed25519PrivateKey.generate())
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "data.jsonl").write_text("not json\n")
+    manifest = signer.sign({"kind": MANIFEST_KIND, "project": {"id": 1}, "created_at": "2026-01-01T00:00:00+00:00",
+                            "files": [{"path": "../outside.txt", "sha256": "0"}, "junk",
+                                      {"path": "data.jsonl", "sha256": sha(folder / "data.jsonl"), "format": "jsonl",
+                                       "bytes": 9}]})
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    revocations = signer.sign({"kind": "expertloop.revocations", "project": {"id": 1},
+                               "created_at": "2026-02-01T00:00:00+00:00", "records": [{"assignment_id": 5}]})
+    (tmp_path / "rev.json").write_text(json.dumps(revocations))
+    result = verify(folder, revocations=tmp_path / "rev.json")
+    assert result.checked == ["data.jsonl"]
+    assert result.problems[0].startswith("manifest: file entry {'path': '../outside.txt'")
+    assert result.problems[1] == "manifest: file entry 'junk' has no path inside the folder"
+    assert result.problems[2].startswith("data.jsonl: cannot be read to look for revoked records")
+    assert not result.ok

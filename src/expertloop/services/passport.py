@@ -216,7 +216,7 @@ def export_dataset(session: Session, actor: Actor, project_id: int, fmt: ExportF
         raise ValidationFailed("must be a licence identifier such as cc-by-4.0 or other", loc="license")
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
-    signer = Signer(session)  # the key is made on first use: before any read unit opens
+    signer = Signer.for_instance(session)  # the key is made on first use: before any read unit opens
     stream = iter_records(session, actor, project_id, fmt, consensus=consensus, min_judgments=min_judgments,
                           min_confidence=min_confidence)
     facts = _facts(session, project_id)
@@ -422,7 +422,7 @@ def revocation_list(session: Session, actor: Actor, project_id: int, *, now: dat
     """The signed list of a project's judgments whose author withdrew consent. It only grows:
     a withdrawal is never undone."""
     require_staff(actor, "read revocations")
-    signer = Signer(session)
+    signer = Signer.for_instance(session)
     project, rows = revoked_records(session, actor, project_id)
     return signer.sign({"kind": REVOCATIONS_KIND, "version": 1, "created_at": iso(now or utcnow()),
                         "project": project, "count": len(rows), "records": rows})
@@ -479,7 +479,8 @@ def _record_metadata(path: Path, fmt: str) -> Iterator[tuple[int, dict]]:
 def verify(directory: Path, *, revocations: Path | None = None, trusted_fingerprint: str | None = None
            ) -> Verification:
     """Check a dataset folder against its manifest: the signature, each file's SHA-256 and
-    size; with ``revocations``, the list's own signature and the records to drop."""
+    size; with ``revocations``, the list's own signature and the records to drop (looked for in
+    the files whose hash matched)."""
     directory = Path(directory)
     problems: list[str] = []
     notes: list[str] = []
@@ -522,7 +523,8 @@ def verify(directory: Path, *, revocations: Path | None = None, trusted_fingerpr
     if revocations is not None:
         rev = _load_json(Path(revocations), "revocations", problems)
         if rev is not None:
-            _check_revocations(rev, manifest, directory, files, problems, notes, drop, trusted_fingerprint)
+            intact = [f for f in files if isinstance(f, dict) and f.get("path") in checked]
+            _check_revocations(rev, manifest, directory, intact, problems, notes, drop, trusted_fingerprint)
     return Verification(not problems, problems, checked, notes, drop, manifest)
 
 
@@ -555,7 +557,14 @@ def _check_revocations(rev: dict, manifest: dict, directory: Path, files: list, 
         path = directory / entry["path"]
         if not path.is_file():
             continue
-        for n, meta in _record_metadata(path, entry["format"]):
+        try:
+            records = list(_record_metadata(path, entry["format"]))
+        except (ValueError, OSError, AttributeError) as exc:  # malformed JSON or Parquet
+            problems.append(f"{entry['path']}: cannot be read to look for revoked records ({exc})")
+            continue
+        for n, meta in records:
+            if not isinstance(meta, dict):
+                continue
             aid = meta.get("assignment_id")
             if aid is not None and aid in by_assignment:
                 drop.append({"file": entry["path"], "record": n, "assignment_id": aid,

@@ -53,11 +53,15 @@ def public_key(session: Session) -> dict:
 
 
 class Signer:
-    """Signs documents with the instance key (loaded once)."""
+    """Signs documents with one key: ``Signer.for_instance(session)`` is the instance's."""
 
-    def __init__(self, session: Session):
-        self._key = _private_key(session)
-        self.info = public_key_info(self._key)
+    def __init__(self, key: Ed25519PrivateKey):
+        self._key = key
+        self.info = public_key_info(key)
+
+    @classmethod
+    def for_instance(cls, session: Session) -> Signer:
+        return cls(_private_key(session))
 
     def sign(self, document: dict) -> dict:
         body = {k: v for k, v in document.items() if k != "signature"}
