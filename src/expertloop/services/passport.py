@@ -296,6 +296,27 @@ def export_dataset(session: Session, actor: Actor, project_id: int, fmt: ExportF
     return signed
 
 
+def export_zip(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, **options: Any) -> bytes:
+    """:func:`export_dataset` into a temporary folder, returned as a ZIP archive's bytes."""
+    import io
+    import shutil
+    import tempfile
+    import zipfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="expertloop-export-"))
+    try:
+        folder = tmp / "dataset"
+        export_dataset(session, actor, project_id, fmt, folder, **options)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    z.write(path, path.relative_to(folder).as_posix())
+        return buffer.getvalue()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def audit_entries(session: Session, actor: Actor, project_id: int) -> list[dict]:
     """Every audit log entry of the project, oldest first."""
     entries: list[dict] = []

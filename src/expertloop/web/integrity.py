@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ..deps import get_session
+from ..config import Settings
+from ..deps import get_session, get_settings
 from ..domain.authenticity import STATUSES
 from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor
 from ..services import authenticity as authenticity_svc
+from ..services import passport
 from ..services import projects as projects_svc
-from .common import PageId, form_data, redirect, render, signed_in
+from .common import PageId, finish, form_data, redirect, render, signed_in
 
 router = APIRouter()
 
@@ -37,6 +40,25 @@ def decide(check_id: PageId, request: Request, form: FormData = Depends(form_dat
     except ValidationFailed as exc:
         return redirect(request, back, flash=("error", exc.message))
     return redirect(request, back, flash=("success", f"Check {row['id']} {row['status']}; the expert is notified."))
+
+
+@router.get("/manage/projects/{project_id}/export/signed")
+def signed_export(project_id: PageId, request: Request, format: str = "raw", hub: bool = False,
+                  actor: Actor = Depends(signed_in), db: Session = Depends(get_session),
+                  settings: Settings = Depends(get_settings)):
+    """The export with its signed manifest (or the Hugging Face Hub folder), as a ZIP."""
+    data = passport.export_zip(db, actor, project_id, format, hub=hub, settings=settings)
+    name = f"project-{project_id}-{format}{'-hub' if hub else ''}.zip"
+    return finish(request, Response(data, media_type="application/zip",
+                                    headers={"Content-Disposition": f'attachment; filename="{name}"'}))
+
+
+@router.get("/manage/projects/{project_id}/revocations.json")
+def revocations(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
+                db: Session = Depends(get_session)):
+    doc = passport.revocation_list(db, actor, project_id)
+    return finish(request, JSONResponse(doc, headers={
+        "Content-Disposition": f'attachment; filename="project-{project_id}-revocations.json"'}))
 
 
 __all__ = ["router"]

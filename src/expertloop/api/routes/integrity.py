@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import shutil
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import Body, Depends, Query
@@ -63,22 +58,12 @@ def signed_export(project_id: Id, format: ExportFormat = Query(...),
                   include_audit: bool = Query(False, description="add the project's audit log (audit.jsonl)"),
                   actor: Actor = Depends(get_actor), session: Session = Depends(get_session),
                   settings: Settings = Depends(get_settings)) -> Response:
-    tmp = Path(tempfile.mkdtemp(prefix="expertloop-export-"))
-    try:
-        folder = tmp / "dataset"
-        passport.export_dataset(session, actor, project_id, format, folder, file_format=file_format,
-                                consensus=consensus, min_judgments=min_judgments, min_confidence=min_confidence,
-                                hub=hub, test_share=test_share, seed=seed, license=license,
-                                include_audit=include_audit, settings=settings)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    z.write(path, path.relative_to(folder).as_posix())
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    data = passport.export_zip(session, actor, project_id, format, file_format=file_format, consensus=consensus,
+                               min_judgments=min_judgments, min_confidence=min_confidence, hub=hub,
+                               test_share=test_share, seed=seed, license=license, include_audit=include_audit,
+                               settings=settings)
     name = f"project-{project_id}-{format.value}{'-hub' if hub else ''}.zip"
-    return Response(buffer.getvalue(), media_type="application/zip",
+    return Response(data, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
