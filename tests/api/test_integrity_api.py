@@ -99,3 +99,26 @@ def test_integrity_over_http(client, session, tmp_path):
     (tmp_path / "rev.json").write_text(json.dumps(rev.json()))
     result = verify(folder, revocations=tmp_path / "rev.json")
     assert result.ok and [d["assignment_id"] for d in result.drop] == [flag["assignment_id"]]
+
+
+def test_the_python_client_speaks_the_integrity_routes(client, session, tmp_path):
+    from expertloop.client import Client
+
+    manager = Client(token=token(session, "manager"), http=client)
+    e = expert(session)
+    trainer = Client(token=token(session, "trainer", e["id"]), http=client)
+    project = manager.create_project({"name": "Client answers", "task_type": "sft", "overlap": 1})
+    manager.import_items(project["id"], [{"external_id": "p1", "prompt": "Explain photosynthesis.",
+                                          "metadata": {"model_answer": MODEL}}])
+    task = trainer.next_task(project["id"])
+    trainer.submit(task.assignment_id, {"completion": MODEL},
+                   authenticity={"completion": {"pasted_chars": len(MODEL), "final_chars": len(MODEL)}})
+    [flag] = manager.authenticity_queue(project["id"])
+    assert trainer.my_flags()[0]["id"] == flag["id"]
+    assert manager.decide_flag(flag["id"], "cleared", "Their own reference text.")["status"] == "cleared"
+    assert trainer.reply_to_flag(flag["id"], "Thanks.")["expert_reply"] == "Thanks."
+    archive = manager.signed_export(project["id"], "sft")
+    zipfile.ZipFile(io.BytesIO(archive)).extractall(tmp_path / "ds")
+    result = verify(tmp_path / "ds", trusted_fingerprint=manager.signing_key()["fingerprint"])
+    assert result.ok and result.manifest["authenticity"]["human_authenticated"] == 1
+    assert manager.revocations(project["id"])["count"] == 0
