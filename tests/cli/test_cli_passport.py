@@ -269,3 +269,37 @@ def test_verify_names_entries_outside_the_folder_and_unreadable_data(tmp_path):
     assert result.problems[1] == "manifest: file entry 'junk' has no path inside the folder"
     assert result.problems[2].startswith("data.jsonl: cannot be read to look for revoked records")
     assert not result.ok
+
+
+def test_authenticity_review_from_the_command_line(cli, sft_project):
+    long = "A pasted answer about causes and consequences, far too smooth to have been typed. " * 4
+    engine = make_engine(cli.url)
+    with make_sessionmaker(engine)() as s:
+        from expertloop.services.consent import agree
+        from expertloop.services.experts import create_expert
+
+        e = create_expert(s, Actor(Role.admin), {"name": "cy", "email": "cy@example.org", "hourly_rate_usd": "50"})
+        actor = Actor(Role.trainer, e["id"])
+        agree(s, actor, sft_project, 1)
+        lease = svc.lease_next(s, actor, sft_project)
+        svc.submit(s, actor, lease["assignment_id"], {"completion": long}, Settings(),
+                   authenticity={"completion": {"pasted_chars": len(long), "paste_events": 1,
+                                                "final_chars": len(long)}})
+    engine.dispose()
+    r = cli("authenticity", "list", str(sft_project))
+    assert r.exit_code == 0, r.output
+    assert "cy" in r.stdout and "flagged" in r.stdout and "completion: unkeyed_text 1.0 ≥ 0.5" in r.stdout
+    [flag] = json.loads(cli("authenticity", "list", str(sft_project), "--json").stdout)
+    check_id = str(flag["id"])
+    assert flag["signals"]["completion"]["paste_events"] == 1 and flag["expert_name"] == "cy"
+    r = cli("authenticity", "decide", check_id, "upheld")
+    assert r.exit_code == 1 and "note" in r.output
+    r = cli("authenticity", "decide", check_id, "upheld", "--note", "Pasted whole; please write your own.")
+    assert r.exit_code == 0 and f"check {check_id} is upheld" in r.stdout
+    r = cli("authenticity", "list", str(sft_project))
+    assert r.stdout == "" and "no flagged authenticity checks in project" in r.stderr
+    assert "upheld" in cli("authenticity", "list", str(sft_project), "--status", "upheld").stdout
+    r = cli("authenticity", "list", str(sft_project), "--status", "bogus")
+    assert r.exit_code == 1 and "status" in r.output
+    r = cli("audit", "--project", str(sft_project), "--action", "authenticity.decided", "--json")
+    assert json.loads(r.stdout)[0]["detail"]["outcome"] == "upheld"

@@ -105,17 +105,22 @@ def revocations(project: int = typer.Argument(..., help="Project id."),
 @authenticity_app.command("list")
 def authenticity_list(project: int = typer.Argument(..., help="Project id."),
                       status: str = typer.Option("flagged", help="flagged, cleared, upheld, clear, no_signals "
-                                                                 "or all.")) -> None:
+                                                                 "or all."),
+                      as_json: bool = typer.Option(False, "--json", help="Print a JSON array with the evidence.")
+                      ) -> None:
     """Authenticity checks of a project with their evidence (default: flags awaiting a decision)."""
     from ..services.authenticity import review_queue
-    from .main import OPERATOR, _errors, _session
+    from .main import OPERATOR, _errors, _listing, _session
 
     with _errors(), _session() as session:
         rows = review_queue(session, OPERATOR, project, status=None if status == "all" else status, limit=1000)
-    for r in rows:
+
+    def line(r: dict) -> str:
         reasons = "; ".join(f"{x['field']}: {x['kind']} {x['value']} ≥ {x['threshold']}" for x in r["reasons"])
-        typer.echo(f"{r['id']}\tassignment {r['assignment_id']}\t{r['expert_name']}\t{r['status']}\t{reasons or '-'}"
-                   + (f"\treply: {r['expert_reply']}" if r["expert_reply"] else ""))
+        return (f"{r['id']}\tassignment {r['assignment_id']}\t{r['expert_name']}\t{r['status']}\t{reasons or '-'}"
+                + (f"\treply: {r['expert_reply']}" if r["expert_reply"] else ""))
+    _listing(rows, as_json, line, empty=f"no {status if status != 'all' else ''} authenticity checks in project "
+                                        f"{project}".replace("  ", " "))
 
 
 @authenticity_app.command("decide")
