@@ -556,6 +556,10 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
               "run `expertloop init` to bring it to the newest schema", highlight=False)
 
 
+from . import models as _models  # noqa: E402  (its commands import this module's helpers when run)
+
+_models.register(app)
+
 from .integrity import register as _register_integrity  # noqa: E402  (uses the helpers above)
 
 _register_integrity(app)
@@ -567,3 +571,10 @@ def main() -> None:  # pragma: no cover - console entry
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+from . import disputes as _disputes  # noqa: E402  (sub-apps import this module's helpers)
+from . import pay as _pay  # noqa: E402
+
+app.add_typer(_pay.app, name="pay")
+app.add_typer(_disputes.app, name="disputes")

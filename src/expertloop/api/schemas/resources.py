@@ -119,6 +119,7 @@ class QueueEntry(View):
     task_type: str
     item_id: int
     expert_id: int
+    expert_name: str | None = None
     submitted_at: str | None
     active_seconds: float
 
@@ -295,3 +296,19 @@ class AuditEntryOut(View):
     project_id: int | None
     target: str | None
     detail: dict[str, Any] | None
+
+
+class ModelEndpointOut(View):
+    """An OpenAI-compatible endpoint; its key is never stored or shown, only the name of the
+    environment variable that holds it."""
+
+    id: int
+    name: str
+    base_url: str
+    model: str
+    api_key_env: str | None
+    api_key_set: bool | None = Field(description="Whether the key's variable is set in this server's environment "
+                                                 "(null without a key)")
+    max_concurrency: int
+    timeout_s: float
+    created_at: str | None
