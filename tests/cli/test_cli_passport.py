@@ -303,3 +303,42 @@ def test_authenticity_review_from_the_command_line(cli, sft_project):
     assert r.exit_code == 1 and "status" in r.output
     r = cli("audit", "--project", str(sft_project), "--action", "authenticity.decided", "--json")
     assert json.loads(r.stdout)[0]["detail"]["outcome"] == "upheld"
+
+
+def test_a_models_answer_to_the_prompt_is_fetched_and_answers_are_compared_with_it(cli, sft_project, model_server):
+    from sqlalchemy import select
+
+    from expertloop.services import models, uow
+    from expertloop.services.authenticity import review_queue
+    from expertloop.services.experts import create_expert
+    from expertloop.storage.orm import Item, ModelCall
+
+    engine = make_engine(cli.url)
+    with make_sessionmaker(engine)() as s:
+        models.add_endpoint(s, None, "local", model_server.base_url, "test-model")
+    r = cli("authenticity", "reference", str(sft_project), "--endpoint", "nope")
+    assert r.exit_code == 1 and "nope" in r.output
+    r = cli("authenticity", "reference", str(sft_project), "--endpoint", "local", "--limit", "5")
+    assert r.exit_code == 0 and "stored 5 model answers from local" in r.stdout, r.output
+    r = cli("authenticity", "reference", str(sft_project), "--endpoint", "local")
+    assert "stored 7 model answers" in r.stdout  # only the items still without one
+    with make_sessionmaker(engine)() as s:
+        with uow.read(s):
+            item = s.execute(select(Item).where(Item.external_id == "q5")).scalar_one()
+            calls = s.execute(select(ModelCall.purpose)).scalars().all()
+        assert item.meta["model_answer"] == "test-model answer 0: Why did event 5 happen?"
+        assert item.meta["model_answer_provenance"]["model"] == "test-model"
+        assert calls == ["authenticity_reference"] * 12
+        # an answer copied from the model's own answer is flagged (a low length floor: the test
+        # model's answers are short)
+        e = create_expert(s, Actor(Role.admin), {"name": "dee", "email": "dee@example.org", "hourly_rate_usd": "50"})
+        actor = Actor(Role.trainer, e["id"])
+        from expertloop.services.consent import agree
+
+        agree(s, actor, sft_project, 1)
+        lease = svc.lease_next(s, actor, sft_project)
+        answer = lease["item"]["prompt"].replace("Why", "test-model answer 0: Why")
+        svc.submit(s, actor, lease["assignment_id"], {"completion": answer}, Settings(authenticity_min_chars=20))
+        [flag] = review_queue(s, Actor(Role.admin), sft_project)
+        assert flag["reasons"][0]["kind"] == "close_to_model_output" and flag["reasons"][0]["value"] == 1.0
+    engine.dispose()

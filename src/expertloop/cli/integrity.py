@@ -141,3 +141,19 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
     app.command("revocations")(revocations)
     app.add_typer(authenticity_app, name="authenticity")
+
+
+@authenticity_app.command("reference")
+def authenticity_reference(project: int = typer.Argument(..., help="Project id."),
+                           endpoint: str = typer.Option(..., help="A model endpoint (`expertloop models list`)."),
+                           limit: int = typer.Option(1000, min=1, max=10_000,
+                                                     help="At most this many items, in id order.")) -> None:
+    """Ask a model to answer each item's prompt (items without one yet); answers are then compared
+    with it for authenticity (stored in the item's metadata as model_answer)."""
+    from ..services.authenticity import fetch_reference_answers
+    from .main import OPERATOR, _errors, _session, out
+
+    with _errors(), _session() as session:
+        result = fetch_reference_answers(session, OPERATOR, project, endpoint, limit=limit)
+    out.print(f"stored {result['answers_stored']} model answers from {endpoint} in project {project}",
+              highlight=False)

@@ -11,7 +11,9 @@ after a reply.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,7 +23,7 @@ from ..domain import authenticity as rules
 from ..domain.errors import NotFound, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, require_expert, require_staff
 from ..storage.orm import Assignment, AuthenticityCheck, Expert, Item, Notification, Project
-from . import audit
+from . import audit, uow
 from .clock import utcnow
 from .projects import load_project
 from .uow import reads, writes
@@ -208,3 +210,62 @@ def my_checks(session: Session, actor: Actor, *, flagged_only: bool = True) -> l
         view["project"] = project_name
         out.append(view)
     return out
+
+
+# --- a model's own answer to each prompt, for the similarity check ------------------------------
+
+REFERENCE_PURPOSE = "authenticity_reference"
+MAX_REFERENCE_ITEMS = 10_000
+
+
+@reads
+def _items_without_reference(session: Session, actor: Actor | None, project_id: int, limit: int
+                             ) -> list[tuple[int, list[dict]]]:
+    """(item id, prompt messages) of the project's items with a prompt and no model answer yet."""
+    if actor is not None:
+        require_staff(actor, "fetch reference answers")
+    load_project(session, project_id)
+    out = []
+    for item_id, payload, meta in session.execute(select(Item.id, Item.payload, Item.meta).where(
+            Item.project_id == project_id).order_by(Item.id)):
+        if (meta or {}).get("model_answer") or not isinstance(payload, dict):
+            continue
+        if isinstance(payload.get("prompt"), str):
+            messages = [{"role": "user", "content": payload["prompt"]}]
+        elif isinstance(payload.get("messages"), list):
+            messages = [{"role": m.get("role"), "content": m.get("content")} for m in payload["messages"]
+                        if isinstance(m, dict)]
+        else:
+            continue
+        out.append((item_id, messages))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def fetch_reference_answers(session: Session, actor: Actor | None, project_id: int, endpoint: str, *,
+                            limit: int = 1000, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Ask model endpoint ``endpoint`` to answer each item's prompt (items that have none yet)
+    and keep the answer in the item's metadata (``model_answer``, with ``model_answer_provenance``):
+    later answers are compared with it. Model calls run between units; each answer is stored in
+    its own small write unit, so a failure part-way keeps what was fetched."""
+    from . import models
+
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_REFERENCE_ITEMS:
+        raise ValidationFailed(f"must be a whole number from 1 to {MAX_REFERENCE_ITEMS}", loc="limit")
+    models.get_endpoint(session, endpoint)  # NotFound before any work
+    todo = _items_without_reference(session, actor, project_id, limit)
+    stored = 0
+    for n, (item_id, messages) in enumerate(todo, 1):
+        [completion] = models.call(session, endpoint, messages, purpose=REFERENCE_PURPOSE, project_id=project_id)
+
+        def keep(item_id: int = item_id, completion: Any = completion) -> None:
+            item = session.get_one(Item, item_id)
+            item.meta = {**(item.meta or {}), "model_answer": completion.text,
+                         "model_answer_provenance": completion.provenance()}
+
+        uow.run_write(session, keep)
+        stored += 1
+        if progress is not None:
+            progress(n, len(todo))
+    return {"project_id": project_id, "endpoint": endpoint, "answers_stored": stored}
