@@ -410,13 +410,15 @@ def quality(project: int = typer.Argument(..., help="Project id."),
     for name, crit in (report.get("criteria") or {}).items():
         a = crit["agreement"]["krippendorff_alpha"]
         out.print(f"{name}: alpha (interval) {a['value']} [{a['low']}, {a['high']}]", highlight=False)
-    table = Table("expert", "judgments", "gold acc [95%]", "agrees", "reliability", "median s", "flags")
+    table = Table("expert", "judgments", "gold acc [95%]", "agrees", "reliability", "retest [95%]", "median s",
+                  "flags")
     for c in report["trainers"]:
-        gold = c["gold"]
+        gold, retest = c["gold"], c.get("retest")
         gold_text = f"{gold['accuracy']:.2f} [{gold['low']:.2f}, {gold['high']:.2f}]" if gold else "—"
+        retest_text = f"{retest['agreement']:.2f} [{retest['low']:.2f}, {retest['high']:.2f}]" if retest else "—"
         table.add_row(f"{c['expert_id']} {c['name']}", str(c["judgments"]), gold_text,
                       "—" if c["agreement_with_consensus"] is None else f"{c['agreement_with_consensus']:.2f}",
-                      "—" if c["reliability"] is None else f"{c['reliability']:.2f}",
+                      "—" if c["reliability"] is None else f"{c['reliability']:.2f}", retest_text,
                       str(c["median_active_seconds"]), ", ".join(f["kind"] for f in c["flags"]) or "")
     out.print(table)
     doubtful = [c for c in report.get("consensus", []) if c["confidence"] < 0.9][:10]
