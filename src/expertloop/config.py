@@ -6,6 +6,7 @@ down (``create_app(settings)``), so tests can hand in their own.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
@@ -40,5 +41,8 @@ class Settings(BaseSettings):
     authenticity_unkeyed_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     authenticity_similarity: Annotated[float, Field(gt=0, le=1)] = 0.8
     authenticity_min_chars: Annotated[int, Field(ge=1)] = 200
+    # Files the server writes (exports run as jobs go to DATA_DIR/exports); any worker that runs
+    # jobs and every server process must see the same folder.
+    data_dir: Path = Path("./expertloop-data")
     # Show the demo experts' sign-in details on the sign-in page (set by `serve --demo`).
     demo: bool = False

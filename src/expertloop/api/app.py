@@ -14,10 +14,12 @@ from .routes import (
     audit,
     consent,
     experts,
+    export_jobs,
     exports,
     health,
     integrity,
     jobs,
+    judgments,
     models,
     pay,
     projects,
@@ -34,7 +36,7 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   tokens, jobs, audit, models, health, integrity):
+                   export_jobs, judgments, tokens, jobs, audit, models, health, integrity):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")
