@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     # Run jobs (consensus refits) in a background thread of each server process. `expertloop
     # serve` turns this on unless told --no-jobs; run `expertloop worker` processes otherwise.
     jobs_in_process: bool = False
+    # Authenticity flags (docs/integrity.md): a free-text field of at least `min_chars`
+    # characters is flagged for staff review when this share of its text arrived by paste or
+    # other insertion without keystrokes, or when this share of its character 5-grams is found
+    # in one of the item's model outputs. A flag never changes pay by itself.
+    authenticity_unkeyed_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    authenticity_similarity: Annotated[float, Field(gt=0, le=1)] = 0.8
+    authenticity_min_chars: Annotated[int, Field(ge=1)] = 200
     # Files the server writes (exports run as jobs go to DATA_DIR/exports); any worker that runs
     # jobs and every server process must see the same folder.
     data_dir: Path = Path("./expertloop-data")

@@ -397,6 +397,36 @@ class ConsensusFit(Base):
     quality_report: Mapped[dict | None] = mapped_column(JSONType)
 
 
+class AuthenticityCheck(Base):
+    """The authenticity evidence of one submitted judgment with free text: the writing-process
+    aggregates the client recorded per field (never the keystrokes), the answer's similarity
+    to the item's model outputs, why it was flagged, and the due process of a flag. ``status``:
+    ``no_signals`` (nothing recorded, nothing flagged), ``clear``, ``flagged`` (awaiting staff),
+    ``cleared`` (staff: the expert's own work) or ``upheld`` (staff: not the expert's own
+    writing). Nothing here changes pay."""
+
+    __tablename__ = "authenticity_checks"
+    __table_args__ = (Index("ix_authenticity_project_status", "project_id", "status", "id"),
+                      Index("ix_authenticity_expert", "expert_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    signals: Mapped[dict | None] = mapped_column(JSONType)
+    similarity: Mapped[dict | None] = mapped_column(JSONType)
+    reasons: Mapped[list | None] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    expert_reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+
+
 class Experiment(Base):
     """Arms compared inside a project; ``unit`` is what is randomised: ``trainer`` or ``item``."""
 
