@@ -107,10 +107,10 @@ class Forecast:
     threshold: float                 # median over draws of the confidence threshold chosen
     reach_probability: float         # share of draws in which the target is reachable at all
     draws: int
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        def tri(v: tuple) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        def tri(v: tuple[Any, ...]) -> dict[str, Any]:
             return {"mean": v[0], "low": v[1], "high": v[2]}
 
         return {"items": self.items, "target": self.target, "target_value": self.target_value,
