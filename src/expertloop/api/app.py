@@ -15,6 +15,7 @@ from .routes import (
     consent,
     experts,
     exports,
+    forecast,
     health,
     jobs,
     models,
@@ -37,3 +38,4 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(forecast.router, prefix="/api/v1")

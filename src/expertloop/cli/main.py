@@ -552,3 +552,6 @@ from . import pay as _pay  # noqa: E402
 
 app.add_typer(_pay.app, name="pay")
 app.add_typer(_disputes.app, name="disputes")
+from . import forecast as _forecast  # noqa: E402
+
+_forecast.register(app)

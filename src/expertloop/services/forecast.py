@@ -1,0 +1,98 @@
+"""What the rest of a project will cost: the forecast from its pilot (``quality.forecast``).
+
+Reads the project's stored consensus fit (the ``refit_consensus`` job's; never fitted here, so a
+request does work proportional to the project's trainers, not its judgments), each trainer's
+counted judgments and mean active seconds, and their pay rate (the project's rate card, else
+the expert's own). Items with no counted judgment yet are the ones left. Forecasts one mix per
+scenario: the pilot's mix of trainers and, when the project has tiers, each tier's members alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain.errors import Conflict, ValidationFailed
+from ..domain.money import from_cents
+from ..domain.policies import Actor, require_staff
+from ..quality.forecast import TrainerPool, forecast, parse_target
+from ..storage import repositories as repo
+from ..storage.orm import Assignment, Expert, Item
+from .consensus import trainer_model
+from .projects import expert_tiers, load_project
+from .uow import reads
+from .views import iso
+
+MAX_DRAWS = 500
+DEFAULT_DRAWS = 100
+SIM_ITEMS = 1000
+
+
+def _usd(cents: int) -> str:
+    return str(from_cents(cents))
+
+
+@reads
+def project_forecast(session: Session, actor: Actor, project_id: int, target: str = "accuracy=0.95", *,
+                     draws: int = DEFAULT_DRAWS, seed: int = 0) -> dict:
+    """Judgments, expert-hours and dollars to bring the project's remaining items to ``target``."""
+    require_staff(actor, "read forecasts")
+    project = load_project(session, project_id)
+    try:
+        kind, value = parse_target(target)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), loc="target") from None
+    if not 1 <= draws <= MAX_DRAWS:
+        raise ValidationFailed(f"must be between 1 and {MAX_DRAWS}, got {draws}", loc="draws")
+    model = trainer_model(session, project_id)
+    if model is None or not model.trainer_ids:
+        raise Conflict(f"project {project_id} has no consensus fit yet: the refit_consensus job makes one after "
+                       "the first submissions; wait for it (a worker runs it) and ask again")
+    pilot = {int(e): (int(n), float(s or 0.0)) for e, n, s in session.execute(
+        select(Assignment.expert_id, func.count(), func.avg(Assignment.active_seconds))
+        .where(Assignment.project_id == project_id, repo.counted_judgment())
+        .group_by(Assignment.expert_id)).all()}
+    ids = [t for t in model.trainer_ids if t in pilot]
+    if not ids:
+        raise Conflict(f"project {project_id} has no counted judgments behind its consensus fit; "
+                       "wait for the refit_consensus job and ask again")
+    experts = {e.id: e for e in session.execute(select(Expert).where(Expert.id.in_(ids))).scalars()}
+    rows = [model.trainer_ids.index(t) for t in ids]
+    conf = np.clip(np.asarray(model.confusions, dtype=float)[rows], 0.0, None)
+    conf = conf / conf.sum(axis=2, keepdims=True)
+    rates = [int(project.hourly_rate_cents if project.hourly_rate_cents is not None
+                 else experts[t].hourly_rate_cents if t in experts else 0) for t in ids]
+    pool = TrainerPool(confusions=conf, share=[pilot[t][0] for t in ids], seconds=[pilot[t][1] for t in ids],
+                       rate_cents=rates, evidence=[model.trainer_judgments.get(t, 0) for t in ids])
+    remaining = int(session.execute(select(func.count()).select_from(Item).where(
+        Item.project_id == project_id, Item.gold.is_(None), Item.done_count == 0)).scalar_one())
+    adaptive = project.adaptive_overlap or {}
+    min_j = max(1, int(adaptive.get("min", 1)))
+    max_j = max(min_j, int(adaptive.get("max", max(5, project.overlap))))
+
+    mixes: list[tuple[str, list[bool]]] = [("pilot mix", [True] * len(ids))]
+    for tier in (project.tiers or {}).get("tiers") or []:
+        members = [t in experts and tier["name"] in expert_tiers(project, experts[t], set()) for t in ids]
+        mixes.append((f"{tier['name']} only", members))
+    prior = np.asarray(model.class_prior, dtype=float)
+    out = []
+    for name, members in mixes:
+        if not any(members):
+            out.append({"mix": name, "trainers": 0, "note": "no trainer of this tier has been measured yet"})
+            continue
+        f = forecast(pool.subset(members), prior, remaining, (kind, value), min_judgments=min_j,
+                     max_judgments=max_j, n_draws=draws, n_sim_items=SIM_ITEMS, random_state=seed)
+        row = {"mix": name, "trainers": int(sum(members)), **f.to_dict()}
+        row["cost_usd"] = {"mean": _usd(f.cost_cents[0]), "low": _usd(f.cost_cents[1]),
+                           "high": _usd(f.cost_cents[2])}
+        out.append(row)
+    spent = repo.project_spent_cents(session, project_id)
+    budget_left = None if project.budget_cents is None else project.budget_cents - spent
+    return {"project_id": project_id, "target": {"kind": kind, "value": value}, "remaining_items": remaining,
+            "min_judgments": min_j, "max_judgments": max_j, "draws": draws, "interval": 0.9,
+            "fitted_at": iso(model.fitted_at), "trainers": len(ids),
+            "budget_cents": project.budget_cents, "spent_cents": int(spent),
+            "budget_left_cents": budget_left,
+            "budget_left_usd": None if budget_left is None else _usd(budget_left),
+            "mixes": out}
