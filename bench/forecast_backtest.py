@@ -54,7 +54,7 @@ def backtest(folder: Path, *, pilot_share: float, max_judgments: int, confidence
     rng = np.random.default_rng(seed)
     uniq = np.array(sorted(set(items.tolist())))
     rng.shuffle(uniq)
-    n_pilot = int(round(pilot_share * len(uniq)))
+    n_pilot = round(pilot_share * len(uniq))
     pilot_items = set(uniq[:n_pilot].tolist())
     in_pilot = np.array([q in pilot_items for q in items])
 
