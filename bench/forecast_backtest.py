@@ -48,7 +48,7 @@ def read_set(folder: Path):
     return ans[:, 0].astype(str), ans[:, 1].astype(str), ans[:, 2].astype(str), truth
 
 
-def backtest(folder: Path, *, pilot_share: float, max_judgments: int, confidence: float, draws: int,
+def backtest(folder: Path, *, rho: float, pilot_share: float, max_judgments: int, confidence: float, draws: int,
              seed: int, seconds: float) -> dict:
     items, workers, labels, truth = read_set(folder)
     rng = np.random.default_rng(seed)
@@ -110,7 +110,7 @@ def backtest(folder: Path, *, pilot_share: float, max_judgments: int, confidence
     cap = int(max(1, min(max_judgments, int(np.median(avail)))))
     t0 = time.perf_counter()
     f = forecast(pool, pilot.class_prior_, len(by_item), ("accuracy", min(actual_acc, 0.9999)),
-                 max_judgments=cap, n_draws=draws, random_state=seed)
+                 max_judgments=cap, n_draws=draws, random_state=seed, error_correlation=rho)
     elapsed = time.perf_counter() - t0
     return {"set": folder.name, "items": len(uniq), "pilot_items": n_pilot, "rest": len(by_item),
             "pilot_trainers": len(pw), "classes": k_pilot, "cap": cap,
@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--rho", type=float, default=0.2, help="error correlation the forecast assumes")
     args = ap.parse_args(argv)
     sets = sorted(p for p in args.data.iterdir() if (p / "answer.csv").exists() and (p / "truth.csv").exists())
     if not sets:
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
              "forecast hours [90%] | actual hours |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for folder in sets:
-        r = backtest(folder, pilot_share=args.pilot, max_judgments=args.max_judgments,
+        r = backtest(folder, rho=args.rho, pilot_share=args.pilot, max_judgments=args.max_judgments,
                      confidence=args.confidence, draws=args.draws, seed=args.seed, seconds=args.seconds)
         f = r["forecast"]
         mean, lo, hi = f.judgments

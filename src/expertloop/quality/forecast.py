@@ -207,8 +207,16 @@ def _per_threshold(grid: FloatArray, conf: FloatArray, min_judgments: int, value
 
 def forecast(pool: TrainerPool, prior: Any, n_items: int, target: str | tuple[str, float] = "accuracy=0.95", *,
              min_judgments: int = 1, max_judgments: int = 5, n_draws: int = 200, n_sim_items: int = 2000,
-             thresholds: Any = None, level: float = 0.90, random_state: Any = 0) -> Forecast:
-    """Judgments, hours and cents to bring ``n_items`` more items to ``target`` (module docstring)."""
+             thresholds: Any = None, level: float = 0.90, error_correlation: float = 0.0,
+             random_state: Any = 0) -> Forecast:
+    """Judgments, hours and cents to bring ``n_items`` more items to ``target`` (module docstring).
+
+    ``error_correlation`` (rho in [0, 1)): each judgment after an item's first repeats that first
+    answer with probability rho instead of being drawn independently (trainers misled alike by a
+    hard item), and the posterior weighs ``n`` judgments as ``n / (1 + rho (n - 1))`` independent
+    ones, as the platform's consensus does; accuracy is then counted against the simulated truth
+    (the posterior is no longer exact). 0: plain Dawid-Skene.
+    """
     kind, value = parse_target(target) if isinstance(target, str) else target
     if kind not in _TARGETS:
         raise ValueError(f"target kind must be accuracy or alpha, got {kind!r}")
@@ -222,6 +230,9 @@ def forecast(pool: TrainerPool, prior: Any, n_items: int, target: str | tuple[st
         raise ValueError("n_items must be >= 0")
     if not 1 <= min_judgments <= max_judgments:
         raise ValueError(f"need 1 <= min_judgments ({min_judgments}) <= max_judgments ({max_judgments})")
+    rho = float(error_correlation)
+    if not 0.0 <= rho < 1.0:
+        raise ValueError(f"error_correlation must be in [0, 1), got {error_correlation}")
     if n_draws < 1 or n_sim_items < 1:
         raise ValueError("n_draws and n_sim_items must be >= 1")
     want = float(value) if kind == "accuracy" else accuracy_for_alpha(float(value), p)
@@ -255,16 +266,23 @@ def forecast(pool: TrainerPool, prior: Any, n_items: int, target: str | tuple[st
         rows = c_b[who, truth[:, None], :]                      # (S, M, K)
         u = rng.random((n_sim_items, max_judgments, 1))
         labels = np.minimum((rows.cumsum(axis=2) < u).sum(axis=2), k - 1)
+        if rho > 0:
+            labels = np.where(rng.random(labels.shape) < rho, labels[:, :1], labels)
         loglik = np.log(np.maximum(c_b[who, :, labels], _EPS))    # (S, M, K): log C[t, k, label]
-        logpost = np.log(np.maximum(p, _EPS)) + np.cumsum(loglik, axis=1)
+        cum = np.cumsum(loglik, axis=1)
+        if rho > 0:  # Kish's design effect, as BayesianDawidSkene.error_correlation
+            cum = cum / (1.0 + rho * (steps - 1))[None, :, None]
+        logpost = np.log(np.maximum(p, _EPS)) + cum
         logpost -= logpost.max(axis=2, keepdims=True)
         post = np.exp(logpost)
         post /= post.sum(axis=2, keepdims=True)
         conf_s = post.max(axis=2)                               # (S, M) confidence after j judgments
+        # expected accuracy at each step: exact (the max posterior) under independence, else counted
+        hit = conf_s if rho == 0 else (post.argmax(axis=2) == truth[:, None]).astype(np.float64)
         cost_cum = np.cumsum(cost_per[who], axis=1)
         sec_cum = np.cumsum(seconds[who], axis=1)
         sums = _per_threshold(grid, conf_s, min_judgments, np.stack([
-            np.broadcast_to(steps, conf_s.shape), conf_s, sec_cum, cost_cum]))
+            np.broadcast_to(steps, conf_s.shape), hit, sec_cum, cost_cum]))
         per = sums / n_sim_items                                # (4, G): judgments, accuracy, seconds, cents
         good = np.flatnonzero(per[1] >= want - 1e-9)
         # unreachable: the cheapest threshold with the best accuracy there is (a judgment that

@@ -27,6 +27,9 @@ from .views import iso
 MAX_DRAWS = 500
 DEFAULT_DRAWS = 100
 SIM_ITEMS = 1000
+# Trainers' errors on one item go together; the consensus weighs agreement by the same rho
+# (BayesianDawidSkene's default), and so does the forecast (bench/forecast_backtest.py).
+ERROR_CORRELATION = 0.2
 
 
 def _usd(cents: int) -> str:
@@ -82,7 +85,8 @@ def project_forecast(session: Session, actor: Actor, project_id: int, target: st
             out.append({"mix": name, "trainers": 0, "note": "no trainer of this tier has been measured yet"})
             continue
         f = forecast(pool.subset(members), prior, remaining, (kind, value), min_judgments=min_j,
-                     max_judgments=max_j, n_draws=draws, n_sim_items=SIM_ITEMS, random_state=seed)
+                     max_judgments=max_j, n_draws=draws, n_sim_items=SIM_ITEMS, random_state=seed,
+                     error_correlation=ERROR_CORRELATION)
         row = {"mix": name, "trainers": int(sum(members)), **f.to_dict()}
         row["cost_usd"] = {"mean": _usd(f.cost_cents[0]), "low": _usd(f.cost_cents[1]),
                            "high": _usd(f.cost_cents[2])}

@@ -141,3 +141,13 @@ def test_per_threshold_sums_match_stopping_item_by_item():
         stop = np.where(ok.any(axis=2), ok.argmax(axis=2), 4)
         brute = np.stack([(stop + 1).sum(1), conf[np.arange(50)[None], stop].sum(1)])
         np.testing.assert_allclose(fast, brute, atol=1e-9)
+
+
+def test_correlated_errors_need_more_judgments_than_independent_ones():
+    p = pool([0.8] * 5, evidence=[200] * 5)
+    independent = forecast(p, [0.5, 0.5], 1000, "accuracy=0.93", **FAST)
+    correlated = forecast(p, [0.5, 0.5], 1000, "accuracy=0.93", error_correlation=0.3, **FAST)
+    assert correlated.judgments[0] > independent.judgments[0]
+    assert correlated.accuracy[0] >= 0.93 - 1e-9 or correlated.reach_probability < 1
+    with pytest.raises(ValueError, match="error_correlation"):
+        forecast(p, [0.5, 0.5], 10, error_correlation=1.0)
