@@ -43,14 +43,25 @@ def test_forecast_prints_a_row_per_tier_mix_and_json(cli):
     r = cli("forecast", str(pid), "--target", "alpha=0.6", "--draws", "20", "--json")
     assert r.exit_code == 0, r.output
     body = json.loads(r.output)
-    assert body["target"] == {"kind": "alpha", "value": 0.6} and len(body["mixes"]) == 3
+    assert body["target"]["kind"] == "alpha" and body["target"]["value"] == 0.6 and len(body["mixes"]) == 3
     assert isinstance(body["mixes"][0]["cost_cents"]["mean"], int)
 
 
+def test_the_cli_fits_now_when_no_fit_is_stored(cli):
+    pid = _project(cli.url, fitted=False)  # no worker has run: the CLI fits, as `expertloop quality` does
+    r = cli("forecast", str(pid), "--draws", "20", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["trainers"] == 3
+
+
 def test_forecast_errors_are_one_line_and_exit_1(cli):
-    pid = _project(cli.url, fitted=False)
+    engine = make_engine(cli.url)
+    with make_sessionmaker(engine)() as s:
+        pid = f.project(s, "label")["id"]
+        f.items(s, pid, "label", 3)
+    engine.dispose()
     r = cli("forecast", str(pid))
-    assert r.exit_code == 1 and "refit_consensus job" in r.output
+    assert r.exit_code == 1 and "no consensus" in r.output
     r = cli("forecast", str(pid), "--target", "speed=1")
     assert r.exit_code == 1 and "accuracy or alpha" in r.output
     r = cli("forecast", "0")

@@ -57,7 +57,7 @@ def test_forecast_reads_the_stored_fit_and_prices_the_remaining_items(session, m
     monkeypatch.setattr(consensus, "fit_consensus", no_fit)
     r = project_forecast(session, f.ADMIN, p["id"], "accuracy=0.9", draws=20)
     assert r["remaining_items"] == 20 - 6
-    assert r["trainers"] == 3 and r["target"] == {"kind": "accuracy", "value": 0.9}
+    assert r["trainers"] == 3 and r["target"] == {"kind": "accuracy", "value": 0.9, "accuracy": 0.9}
     [mix] = r["mixes"]
     assert mix["mix"] == "pilot mix" and mix["trainers"] == 3
     j, cents = mix["judgments"], mix["cost_cents"]
@@ -104,7 +104,8 @@ def test_api_forecast_staff_only_bounded_and_409_before_the_fit(client, session)
     r = client.get(url, headers=admin, params={"target": "alpha:0.6", "draws": 20})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["target"] == {"kind": "alpha", "value": 0.6} and body["mixes"][0]["target_accuracy"] < 1
+    assert body["target"]["kind"] == "alpha" and body["target"]["value"] == 0.6
+    assert body["mixes"][0]["target_accuracy"] < 1
     trainer = f.auth(f.token(session, "trainer", experts[0]["id"]))
     assert client.get(url, headers=trainer).status_code == 403
     for params in ({"target": "accuracy:2"}, {"target": "x" * 100}, {"target": "accuracy:0.9\x00"},

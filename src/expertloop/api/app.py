@@ -13,11 +13,14 @@ from .routes import (
     assignments,
     audit,
     consent,
+    experiments,
     experts,
+    export_jobs,
     exports,
     forecast,
     health,
     jobs,
+    judgments,
     models,
     pay,
     projects,
@@ -34,7 +37,7 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   tokens, jobs, audit, models, health):
+                   export_jobs, judgments, tokens, jobs, audit, models, health, experiments):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

@@ -23,7 +23,7 @@ def forecast_cmd(project: int = typer.Argument(..., min=1, max=MAX_ID, help="Pro
     from ..services.forecast import project_forecast
 
     with _errors(), _session() as session:
-        result = project_forecast(session, OPERATOR, project, target, draws=draws, seed=seed)
+        result = project_forecast(session, OPERATOR, project, target, draws=draws, seed=seed, fresh=True)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return

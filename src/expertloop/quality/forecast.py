@@ -42,7 +42,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Forecast", "TrainerPool", "accuracy_for_alpha", "forecast", "parse_target"]
+__all__ = ["Forecast", "OneCoinForecast", "TrainerPool", "accuracy_for_alpha", "forecast", "forecast_adaptive",
+           "parse_target"]
 
 FloatArray = npt.NDArray[np.float64]
 _EPS = 1e-12
@@ -302,4 +303,89 @@ def forecast(pool: TrainerPool, prior: Any, n_items: int, target: str | tuple[st
                     hours=tri(per_item_s, n_items / 3600.0), cost_cents=(_cents(cost[0]), _cents(cost[1]),
                                                                          _cents(cost[2])),
                     accuracy=tri(acc), threshold=float(np.median(chosen)),
-                    reach_probability=float(reached.mean()), draws=n_draws)
+                    reach_probability=float(reached.mean()), draws=n_draws,
+                    details={"median": {"judgments": float(np.median(per_item_j) * n_items),
+                                        "hours": float(np.median(per_item_s) * n_items / 3600.0),
+                                        "cost_cents": _cents(float(np.median(per_item_c) * n_items)),
+                                        "accuracy": float(np.median(acc))}})
+
+
+# -- the one-coin forecast ------------------------------------------------------------------------
+# Reliabilities taken as known, one-coin errors, no correlation: the simpler model that
+# bench/forecast_backtest_one_coin.py back-tests. ``forecast`` above is the one the platform uses.
+SAMPLE_ITEMS = 2000  # items simulated; totals are scaled to n_items (a wider, not narrower, interval)
+_GRID = (0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999)
+
+
+@dataclass(frozen=True)
+class OneCoinForecast:
+    reached: bool                 # whether some stopping rule reaches the target within max_overlap
+    stop_confidence: float        # the stopping confidence chosen
+    accuracy: tuple[float, float, float]      # simulated accuracy: 5th, 50th, 95th percentile
+    judgments: tuple[float, float, float]     # judgments for the remaining items
+    hours: tuple[float, float, float]         # expert-hours
+    dollars: tuple[float, float, float]
+    mean_overlap: float
+
+
+def forecast_adaptive(reliability: Any, share: Any, seconds: Any, hourly_rate: Any, *, n_items: int,
+                      n_classes: int, target_accuracy: float, min_overlap: int = 1, max_overlap: int = 5,
+                      n_sims: int = 200, random_state: int | np.random.Generator | None = 0) -> OneCoinForecast:
+    """Simulate adaptive overlap on ``n_items`` items; see the module docstring."""
+    r = np.clip(np.asarray(reliability, dtype=np.float64), 1e-3, 1 - 1e-3)
+    w = np.asarray(share, dtype=np.float64)
+    sec = np.asarray(seconds, dtype=np.float64)
+    rate = np.asarray(hourly_rate, dtype=np.float64)
+    if not (r.shape == w.shape == sec.shape == rate.shape) or r.size == 0:
+        raise ValueError("reliability, share, seconds and hourly_rate need one value per trainer")
+    if n_classes < 2 or n_items < 0 or not 0 < target_accuracy < 1:
+        raise ValueError("need n_classes >= 2, n_items >= 0 and a target accuracy in (0, 1)")
+    if not 1 <= min_overlap <= max_overlap:
+        raise ValueError("need 1 <= min_overlap <= max_overlap")
+    if np.any(w < 0) or not w.sum() > 0 or np.any(sec < 0) or np.any(rate < 0):
+        raise ValueError("shares, seconds and rates must be non-negative, shares not all zero")
+    w = w / w.sum()
+    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+    m = min(max(int(n_items), 1), SAMPLE_ITEMS)  # simulate a sample of items and scale up
+    # one draw of trainers and answers per simulation and slot, shared by every stopping rule
+    who = rng.choice(r.size, size=(n_sims, m, max_overlap), p=w)
+    right = rng.random((n_sims, m, max_overlap)) < r[who]
+    wrong = rng.integers(1, n_classes, (n_sims, m, max_overlap))  # truth is class 0
+    answer = np.where(right, 0, wrong)
+    log_right = np.log(r[who])
+    log_wrong = np.log((1 - r[who]) / (n_classes - 1))
+    results = []
+    for stop in _GRID:
+        logp = np.zeros((n_sims, m, n_classes))
+        bought = np.zeros((n_sims, m), dtype=np.int64)
+        open_ = np.ones((n_sims, m), dtype=bool)
+        for j in range(max_overlap):
+            take = open_
+            onehot = answer[:, :, j][..., None] == np.arange(n_classes)
+            add = np.where(onehot, log_right[:, :, j][..., None], log_wrong[:, :, j][..., None])
+            logp += np.where(take[..., None], add, 0.0)
+            bought += take
+            post = np.exp(logp - logp.max(axis=2, keepdims=True))
+            post /= post.sum(axis=2, keepdims=True)
+            if j + 1 >= min_overlap:
+                open_ = open_ & (post.max(axis=2) < stop)
+        post = np.exp(logp - logp.max(axis=2, keepdims=True))
+        ties = post.max(axis=2, keepdims=True) == post
+        correct = ties[:, :, 0] / ties.sum(axis=2)   # ties broken at random: expected share right
+        acc = correct.mean(axis=1)
+        used = np.arange(max_overlap)[None, None, :] < bought[..., None]
+        secs = (sec[who] * used).sum(axis=(1, 2))
+        cost = (sec[who] / 3600 * rate[who] * used).sum(axis=(1, 2))
+        results.append((stop, acc, bought.sum(axis=1), secs / 3600, cost))
+        if np.median(acc) >= target_accuracy:
+            break
+    stop, acc, judg, hours, cost = results[-1]
+    scale = n_items / m  # zero items: the simulation ran on one, the answer is zero
+
+    def q(x: np.ndarray, k: float = 1.0) -> tuple[float, float, float]:
+        lo, mid, hi = np.percentile(x * k, [5, 50, 95])
+        return float(lo), float(mid), float(hi)
+
+    return OneCoinForecast(reached=bool(np.median(acc) >= target_accuracy), stop_confidence=float(stop),
+                    accuracy=q(acc), judgments=q(judg, scale), hours=q(hours, scale), dollars=q(cost, scale),
+                    mean_overlap=float(judg.mean() / m))

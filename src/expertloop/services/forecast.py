@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.money import from_cents
 from ..domain.policies import Actor, require_staff
-from ..quality.forecast import TrainerPool, forecast, parse_target
+from ..domain.projects import TaskType
+from ..quality.forecast import TrainerPool, accuracy_for_alpha, forecast, parse_target
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, Expert, Item
-from .consensus import trainer_model
+from ..storage.orm import Assignment, Expert, Item, Project
+from .assignments import rate_cents
+from .clock import utcnow
+from .consensus import TrainerModel, latest_consensus, trainer_model, trainer_reliability
 from .projects import expert_tiers, load_project
 from .uow import reads
 from .views import iso
@@ -38,8 +41,11 @@ def _usd(cents: int) -> str:
 
 @reads
 def project_forecast(session: Session, actor: Actor, project_id: int, target: str = "accuracy=0.95", *,
-                     draws: int = DEFAULT_DRAWS, seed: int = 0) -> dict:
-    """Judgments, expert-hours and dollars to bring the project's remaining items to ``target``."""
+                     draws: int = DEFAULT_DRAWS, seed: int = 0, fresh: bool = False) -> dict:
+    """Judgments, expert-hours and dollars to bring the project's remaining items to ``target``.
+
+    ``fresh=True`` (the CLI, outside any request) fits the consensus now when the stored fit is
+    missing or behind; requests read the stored fit only."""
     require_staff(actor, "read forecasts")
     project = load_project(session, project_id)
     try:
@@ -48,7 +54,7 @@ def project_forecast(session: Session, actor: Actor, project_id: int, target: st
         raise ValidationFailed(str(exc), loc="target") from None
     if not 1 <= draws <= MAX_DRAWS:
         raise ValidationFailed(f"must be between 1 and {MAX_DRAWS}, got {draws}", loc="draws")
-    model = trainer_model(session, project_id)
+    model = _fresh_model(session, project) if fresh else trainer_model(session, project_id)
     if model is None or not model.trainer_ids:
         raise Conflict(f"project {project_id} has no consensus fit yet: the refit_consensus job makes one after "
                        "the first submissions; wait for it (a worker runs it) and ask again")
@@ -64,8 +70,7 @@ def project_forecast(session: Session, actor: Actor, project_id: int, target: st
     rows = [model.trainer_ids.index(t) for t in ids]
     conf = np.clip(np.asarray(model.confusions, dtype=float)[rows], 0.0, None)
     conf = conf / conf.sum(axis=2, keepdims=True)
-    rates = [int(project.hourly_rate_cents if project.hourly_rate_cents is not None
-                 else experts[t].hourly_rate_cents if t in experts else 0) for t in ids]
+    rates = [rate_cents(project, experts[t]) if t in experts else 0 for t in ids]
     pool = TrainerPool(confusions=conf, share=[pilot[t][0] for t in ids], seconds=[pilot[t][1] for t in ids],
                        rate_cents=rates, evidence=[model.trainer_judgments.get(t, 0) for t in ids])
     remaining = int(session.execute(select(func.count()).select_from(Item).where(
@@ -87,16 +92,51 @@ def project_forecast(session: Session, actor: Actor, project_id: int, target: st
         f = forecast(pool.subset(members), prior, remaining, (kind, value), min_judgments=min_j,
                      max_judgments=max_j, n_draws=draws, n_sim_items=SIM_ITEMS, random_state=seed,
                      error_correlation=ERROR_CORRELATION)
-        row = {"mix": name, "trainers": int(sum(members)), **f.to_dict()}
+        row = {"mix": name, "trainers": int(sum(members)), **f.to_dict(), "median": f.details["median"]}
         row["cost_usd"] = {"mean": _usd(f.cost_cents[0]), "low": _usd(f.cost_cents[1]),
                            "high": _usd(f.cost_cents[2])}
         out.append(row)
+    needed = accuracy_for_alpha(value, model.class_prior) if kind == "alpha" else value
+    target_out = {"kind": kind, "value": value, "accuracy": round(needed, 4)}
+    summary = {"target": target_out, **(_summary(out[0], kind, min_j, max_j) if out and out[0]["trainers"] else {})}
     spent = repo.project_spent_cents(session, project_id)
     budget_left = None if project.budget_cents is None else project.budget_cents - spent
-    return {"project_id": project_id, "target": {"kind": kind, "value": value}, "remaining_items": remaining,
+    return {"project_id": project_id, "remaining_items": remaining,
             "min_judgments": min_j, "max_judgments": max_j, "draws": draws, "interval": 0.9,
             "fitted_at": iso(model.fitted_at), "trainers": len(ids),
             "budget_cents": project.budget_cents, "spent_cents": int(spent),
             "budget_left_cents": budget_left,
             "budget_left_usd": None if budget_left is None else _usd(budget_left),
-            "mixes": out}
+            **summary, "mixes": out}
+
+
+def _summary(pilot: dict, kind: str, min_j: int, max_j: int) -> dict:
+    """The pilot mix at the top level: median and 90% interval (what scripts read first)."""
+    med = pilot["median"]
+
+    def tri(name: str, centre: float, digits: int) -> dict:
+        return {"low": round(pilot[name]["low"], digits), "median": round(centre, digits),
+                "high": round(pilot[name]["high"], digits)}
+
+    return {"reached": pilot["reach_probability"] >= 0.5, "stop_confidence": pilot["threshold"],
+            "mean_overlap": round(pilot["judgments_per_item"]["mean"], 2), "min_overlap": min_j, "max_overlap": max_j,
+            "accuracy": tri("accuracy", med["accuracy"], 4), "judgments": tri("judgments", med["judgments"], 0),
+            "expert_hours": tri("hours", med["hours"], 1),
+            "cost_cents": {"low": pilot["cost_cents"]["low"], "median": med["cost_cents"],
+                           "high": pilot["cost_cents"]["high"]}}
+
+
+def _fresh_model(session: Session, project: Project) -> TrainerModel | None:
+    """The per-trainer part of the consensus as it stands now (fitted here when the stored fit is
+    missing or behind): for the CLI only."""
+    consensus = latest_consensus(session, project.id, TaskType(project.task_type), fresh=True)
+    if consensus is None:
+        return None
+    m = consensus.model
+    ids = [int(t) for t in m.trainer_ids_]
+    evidence = {t: n for t, (_r, n) in trainer_reliability(consensus).items()}
+    return TrainerModel(classes=[str(c) for c in m.classes_], trainer_ids=ids,
+                        confusions=np.asarray(m.confusions_, dtype=float),
+                        class_prior=np.asarray(m.class_prior_, dtype=float),
+                        trainer_judgments={t: evidence.get(t, 0) for t in ids}, reliability={}, judgments=0,
+                        last_assignment_id=None, fitted_at=utcnow())
