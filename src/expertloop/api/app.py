@@ -17,6 +17,7 @@ from .routes import (
     experts,
     export_jobs,
     exports,
+    forecast,
     health,
     integrity,
     jobs,
@@ -41,3 +42,4 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(forecast.router, prefix="/api/v1")
