@@ -33,5 +33,8 @@ class Settings(BaseSettings):
     # Run jobs (consensus refits) in a background thread of each server process. `expertloop
     # serve` turns this on unless told --no-jobs; run `expertloop worker` processes otherwise.
     jobs_in_process: bool = False
+    # Send invitation and password-reset links by mail (smtp://user:password@host:587?from=address,
+    # or smtps://); without it the console shows each link to the staff member who made it.
+    smtp_url: str | None = None
     # Show the demo experts' sign-in details on the sign-in page (set by `serve --demo`).
     demo: bool = False

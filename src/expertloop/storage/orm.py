@@ -70,6 +70,8 @@ class Expert(Base):
     # Domain levels a qualification exam has verified; self-declared ``domains`` stay unverified.
     verified_domains: Mapped[dict] = mapped_column(JSONType, default=dict)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Browser sessions signed in before this time have ended (tokens revoked in the console).
+    sessions_revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -97,6 +99,8 @@ class Project(Base):
     # Consent terms (markdown); version 0 = no terms. Publishing new terms bumps the version.
     terms: Mapped[str | None] = mapped_column(Text)
     terms_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # draft -> live -> paused -> closed -> archived (domain.lifecycle); only live projects lease work.
+    status: Mapped[str] = mapped_column(String(20), default="live", server_default="live")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -121,6 +125,8 @@ class Item(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     # Set when the next judgment must come from a named tier (escalation, cost-aware routing).
     required_tier: Mapped[str | None] = mapped_column(String(50))
+    # A retired item is kept for the record, leased to nobody and left out of exports.
+    retired_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -183,6 +189,36 @@ class ApiToken(Base):
     label: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class GuidelineVersion(Base):
+    """The text of each published version of a project's guidelines."""
+
+    __tablename__ = "guideline_versions"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountLink(Base):
+    """A single-use link: an invitation (``kind="invite"``) or a password reset (``"reset"``).
+    Only a SHA-256 hash of the secret in the link is stored."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str | None] = mapped_column(String(20))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"))
+    profile: Mapped[dict | None] = mapped_column(JSONType)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class InstanceSecret(Base):

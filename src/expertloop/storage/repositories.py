@@ -45,7 +45,7 @@ def next_candidate_item(session: Session, project_id: int, expert_id: int, now: 
             .scalar_subquery())
     mine = exists().where(Assignment.item_id == Item.id, Assignment.expert_id == expert_id,
                           or_(Assignment.state.in_(_SEEN), live_lease_filter(now)))
-    stmt = select(Item.id).where(Item.project_id == project_id, ~mine)
+    stmt = select(Item.id).where(Item.project_id == project_id, Item.retired_at.is_(None), ~mine)
     if gold:
         stmt = stmt.where(Item.gold.is_not(None)).order_by(func.random())
     else:
@@ -224,11 +224,11 @@ def counted_judgment():
 
 def iter_done_assignments(session: Session, project_id: int, batch: int = 500
                           ) -> Iterator[tuple[Assignment, Item, int | None]]:
-    """Counted judgments (:func:`counted_judgment`) with their item and the terms version they
-    were done under, oldest first, streamed in batches."""
+    """Counted judgments (:func:`counted_judgment`) of items not retired, with their item and the
+    terms version they were done under, oldest first, streamed in batches."""
     q = (select(Assignment, Item, Consent.terms_version).join(Item, Item.id == Assignment.item_id)
          .outerjoin(Consent, Consent.id == Assignment.consent_id)
-         .where(Assignment.project_id == project_id, counted_judgment())
+         .where(Assignment.project_id == project_id, counted_judgment(), Item.retired_at.is_(None))
          .order_by(Assignment.submitted_at, Assignment.id)
          .execution_options(yield_per=batch))
     for row in session.execute(q):

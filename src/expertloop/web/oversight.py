@@ -16,7 +16,7 @@ from ..services import experts as experts_svc
 from ..services import oversight
 from ..services import projects as projects_svc
 from ..services.reports import quality_report
-from .common import PageId, form_data, redirect, render, safe_next, signed_in
+from .common import PageId, form_data, redirect, render, signed_in
 
 router = APIRouter()
 QUALITY_BOOTSTRAP = 200   # resamples for the agreement intervals: enough for a page, fast on a programme
@@ -64,16 +64,6 @@ def notifications_page(request: Request, actor: Actor = Depends(signed_in), db: 
     return render(request, "manage/notifications.html", {"notes": notes, "names": names, "nav": "notifications"})
 
 
-@router.get("/manage/items/{item_id}")
-def item_page(item_id: PageId, request: Request, back: str | None = None, actor: Actor = Depends(signed_in),
-              db: Session = Depends(get_session)):
-    history = oversight.item_history(db, actor, item_id)
-    project = projects_svc.get_project(db, actor, history["project_id"])
-    return render(request, "manage/item.html", {"history": history, "project": project, "nav": "manage",
-                                                "back": safe_next(back, f"/manage/projects/{project['id']}")})
-
-
-# -- quality --------------------------------------------------------------------------------------
 @router.get("/manage/projects/{project_id}/quality")
 def quality_page(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
