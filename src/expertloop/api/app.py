@@ -16,6 +16,7 @@ from .routes import (
     exports,
     health,
     jobs,
+    lifecycle,
     projects,
     quality,
     reviews,
@@ -28,5 +29,5 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   health):
+                   health, lifecycle):
         app.include_router(module.router, prefix="/api/v1")

@@ -227,13 +227,18 @@ def experts_set_password(expert: int = typer.Argument(..., help="Expert id."),
 
 
 @project_app.command("create")
-def project_create(file: Path = typer.Argument(..., help="YAML or JSON project definition.")) -> None:
-    """Create a project; prints its id."""
+def project_create(file: Path = typer.Argument(..., help="YAML or JSON project definition."),
+                   draft: bool = typer.Option(False, "--draft", help="Create it as a draft: it leases "
+                                              "nothing until `expertloop project status ID live`.")) -> None:
+    """Create a project (live, or a draft with --draft); prints its id."""
     from ..services.files import read_document
     from ..services.projects import create_project
 
     with _errors(), _session() as session:
-        project = create_project(session, OPERATOR, read_document(file))
+        data = read_document(file)
+        if draft and isinstance(data, dict):
+            data = {**data, "status": "draft"}
+        project = create_project(session, OPERATOR, data)
     out.print(project["id"])
 
 
@@ -489,6 +494,9 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
         result = restore(file, _settings().database_url, overwrite=overwrite)
     out.print(f"restored {result.pages} pages (schema revision {result.schema_revision}) into {result.path}; "
               "run `expertloop init` to bring it to the newest schema", highlight=False)
+
+
+from . import lifecycle as _lifecycle  # noqa: E402,F401  (project status|guidelines|set, items retire)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -105,9 +105,13 @@ def guidelines_text(session: Session, project: Project, version: int) -> str | N
 
 
 @reads
-def guidelines_change(session: Session, project: Project, expert_id: int, assignment_id: int) -> dict | None:
-    """What changed in the guidelines since the version of the expert's previous task in the
-    project (None when nothing did): shown once, on the first task under the new version."""
+def guidelines_change(session: Session, actor: Actor, project_id: int, assignment_id: int) -> dict | None:
+    """What changed in the guidelines since the version of the calling expert's previous task in
+    the project (None when nothing did): shown once, on their first task under the new version."""
+    expert_id = actor.expert_id
+    if expert_id is None:
+        return None
+    project = load_project(session, project_id)
     previous = session.execute(select(Assignment.guidelines_version).where(
         Assignment.project_id == project.id, Assignment.expert_id == expert_id, Assignment.id < assignment_id)
         .order_by(Assignment.id.desc()).limit(1)).scalar_one_or_none()
