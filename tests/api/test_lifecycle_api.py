@@ -55,7 +55,8 @@ def test_a_project_created_without_status_is_live_and_a_draft_leases_nothing(cli
     assert r.json()["released_leases"] == 1 and "1 live lease released" in r.json()["effect"]
     r = client.post(f"/api/v1/assignments/{held}/submit", headers=other, json={"response": {"label": "no"}})
     assert r.status_code == 409
-    assert client.post(f"/api/v1/projects/{draft}/status", headers=admin, json={"status": "archived"}).status_code == 200
+    r = client.post(f"/api/v1/projects/{draft}/status", headers=admin, json={"status": "archived"})
+    assert r.status_code == 200
     r = client.patch(f"/api/v1/projects/{draft}", headers=admin, json={"overlap": 3})
     assert r.status_code == 409 and "archived" in r.json()["detail"]
 
@@ -69,6 +70,10 @@ def test_guidelines_versions_and_settings_changes(client, session):
     r = client.put(f"/api/v1/projects/{pid}/guidelines", headers=admin,
                    json={"guidelines": "Say yes to true statements.\nSay no otherwise.\nSkip opinions."})
     assert r.status_code == 409
+    # an editor who started from version 1 does not overwrite version 2 unseen
+    r = client.put(f"/api/v1/projects/{pid}/guidelines", headers=admin, json={"guidelines": "Other", "base_version": 1})
+    assert r.status_code == 409 and "version 2" in r.json()["detail"]
+    assert client.get(f"/api/v1/projects/{pid}", headers=admin).json()["guidelines_version"] == 2
 
     r = client.patch(f"/api/v1/projects/{pid}", headers=admin, json={"budget_usd": "12,50", "overlap": 0,
                                                                      "colour": "red"})

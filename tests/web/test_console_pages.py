@@ -18,7 +18,8 @@ WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "he
 
 NO_OVERFLOW = """() => { const d = document.documentElement; const over = [];
   for (const el of document.querySelectorAll('body *')) { const r = el.getBoundingClientRect();
-    if (r.width && r.right > d.clientWidth + 1 && !el.closest('.table-wrap')) over.push(el.tagName + '.' + el.className); }
+    if (r.width && r.right > d.clientWidth + 1 && !el.closest('.table-wrap'))
+      over.push(el.tagName + '.' + el.className); }
   return {scroll: d.scrollWidth, width: d.clientWidth, over: over.slice(0, 5)}; }"""
 
 
@@ -367,6 +368,7 @@ def test_the_item_browser_filters_shows_and_retires(visit, live_site, size):
     assert page.inner_text("[data-stat=agreement]") == "100%"
     manager.shot(f"manage-item-{size}")
     page.fill("#retire input[name=reason]", "duplicate")
+    page.check("#retire input[name=confirm]")
     with page.expect_navigation():
         page.click("[data-retire]")
     assert "Item retired" in page.inner_text(".flashes") and page.locator("[data-retired]").count() == 1

@@ -60,9 +60,11 @@ def set_status(session: Session, actor: Actor, project_id: int, status: object, 
 
 @writes
 def publish_guidelines(session: Session, actor: Actor, project_id: int, text: object, *,
-                       now: datetime | None = None) -> dict:
+                       base_version: int | None = None, now: datetime | None = None) -> dict:
     """Publish new guidelines as the next version. Leases already held keep the version they
-    were taken under (exports name it); each trainer's next task shows what changed."""
+    were taken under (exports name it); each trainer's next task shows what changed.
+    ``base_version`` is the version the editor started from: if another one was published
+    meanwhile, nothing is published (Conflict) rather than overwriting it unseen."""
     require_staff(actor, "edit guidelines")
     if not isinstance(text, str):
         raise ValidationFailed("must be text (markdown)", loc="guidelines")
@@ -73,6 +75,9 @@ def publish_guidelines(session: Session, actor: Actor, project_id: int, text: ob
     repo.lock_project(session, project_id)
     project = load_project(session, project_id)
     _editable(project)
+    if base_version is not None and base_version != project.guidelines_version:
+        raise Conflict(f"version {project.guidelines_version} of the guidelines was published since you started "
+                       f"from version {base_version}; nothing was published: read it and edit again")
     if text.strip() == (project.guidelines or "").strip():
         raise Conflict(f"these are already version {project.guidelines_version} of the guidelines")
     now = now or utcnow()

@@ -64,11 +64,21 @@ def change_status(project_id: PageId, request: Request, form: FormData = Depends
 def publish_guidelines(project_id: PageId, request: Request, form: FormData = Depends(form_data),
                        actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     try:
-        done = lifecycle_svc.publish_guidelines(db, actor, project_id, form_text(form, "guidelines"))
+        done = lifecycle_svc.publish_guidelines(db, actor, project_id, form_text(form, "guidelines"),
+                                                base_version=_version(form, "base_version"))
     except (Conflict, ValidationFailed) as exc:
         return redirect(request, _back(project_id, "guidelines"), flash=("error", exc.message))
     return redirect(request, _back(project_id, "guidelines"),
                     flash=("success", f"Guidelines version {done['guidelines_version']} published: {done['effect']}."))
+
+
+def _version(form: FormData, key: str) -> int:
+    """The version a form was opened on (a hidden field of the page), so two editors never
+    overwrite each other unseen."""
+    raw = form_text(form, key).strip()
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationFailed("is missing or not a version number: reload the page", loc=key)
+    return int(raw)
 
 
 def settings_from_form(form: FormData) -> dict:
@@ -132,6 +142,11 @@ def _same_requirements(stored: dict, new: dict) -> bool:
 def publish_terms(project_id: PageId, request: Request, form: FormData = Depends(form_data),
                   actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     try:
+        base = _version(form, "base_version")
+        current = projects_svc.get_project(db, actor, project_id)["terms_version"]
+        if base != current:
+            raise Conflict(f"version {current} of the terms was published since you opened this page; "
+                           "nothing was published: read them and edit again")
         done = consent_svc.publish_terms(db, actor, project_id, form_text(form, "terms"))
     except (Conflict, ValidationFailed) as exc:
         return redirect(request, _back(project_id, "terms"), flash=("error", exc.message))
@@ -214,6 +229,8 @@ def retire(item_id: PageId, request: Request, form: FormData = Depends(form_data
            actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     reason = form_text(form, "reason").strip() or None
     try:
+        if form.get("confirm") != "yes":
+            raise ValidationFailed("tick the box to confirm: a retired item leaves work and exports", loc="confirm")
         done = items_svc.retire_item(db, actor, item_id, reason=reason)
     except (Conflict, ValidationFailed) as exc:
         return redirect(request, f"/manage/items/{item_id}", flash=("error", exc.message))

@@ -24,11 +24,15 @@ def set_status(project_id: Id, body: JsonObject = Body(..., examples=[{"status":
     return svc.set_status(session, actor, project_id, body["status"])
 
 
-@router.put("/projects/{project_id}/guidelines", summary="Publish new guidelines as the next version (admin, manager)",
+@router.put("/projects/{project_id}/guidelines", summary="Publish new guidelines as the next version (admin, manager); "
+            "with `base_version`, refused if another version was published since",
             responses=errors(403, 404, 409))
 def publish_guidelines(project_id: Id, body: JsonObject = Body(..., examples=[{"guidelines": "# Guidelines\n..."}]),
                        actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
-    return svc.publish_guidelines(session, actor, project_id, body.get("guidelines"))
+    base = body.get("base_version")
+    if base is not None and (isinstance(base, bool) or not isinstance(base, int)):
+        raise ValidationFailed("must be the integer version your text started from", loc="base_version")
+    return svc.publish_guidelines(session, actor, project_id, body.get("guidelines"), base_version=base)
 
 
 @router.patch("/projects/{project_id}", summary="Change budget_usd, overlap or requirements (admin, manager); "
