@@ -394,8 +394,8 @@ def test_every_page_fits_a_360_px_phone(visit, live_site):
     phone = WIDTHS["phone"]
     manager = visit("manager", viewport=phone)
     pref, sft = ids["preference"], ids["sft"]
-    pages = MANAGER_PAGES + [f"/manage/projects/{pref}", f"/manage/projects/{pref}/quality",
-                             f"/manage/projects/{pref}/settings", f"/manage/projects/{sft}/items"]
+    pages = [*MANAGER_PAGES, f"/manage/projects/{pref}", f"/manage/projects/{pref}/quality",
+             f"/manage/projects/{pref}/settings", f"/manage/projects/{sft}/items"]
     for path in pages:
         manager.page.goto(path)
         fits(manager)
