@@ -496,7 +496,9 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
               "run `expertloop init` to bring it to the newest schema", highlight=False)
 
 
-from . import lifecycle as _lifecycle  # noqa: E402,F401  (project status|guidelines|set, items retire)
+from .lifecycle import register as _register_lifecycle  # noqa: E402
+
+_register_lifecycle(project_app, items_app)  # project status|guidelines|set, items retire
 
 
 def main() -> None:  # pragma: no cover - console entry
