@@ -135,3 +135,41 @@ def client(app):
 def fresh_url(backend, tmp_path) -> Iterator[str]:
     """A database of its own for tests that need real commits (concurrency, CLI)."""
     yield from fresh_database_url(backend, tmp_path)
+
+
+# --- models ----------------------------------------------------------------------------------
+# A real HTTP server speaking the chat-completions protocol (tests/model_server.py, a TEST
+# server with fixed rules). With EXPERTLOOP_TEST_MODEL_URL (+ EXPERTLOOP_TEST_MODEL, and
+# EXPERTLOOP_TEST_MODEL_KEY_ENV naming the variable with its key) the `model_target` tests run
+# against that real endpoint too.
+MODEL_URL_ENV, MODEL_NAME_ENV, MODEL_KEY_ENV = ("EXPERTLOOP_TEST_MODEL_URL", "EXPERTLOOP_TEST_MODEL",
+                                                "EXPERTLOOP_TEST_MODEL_KEY_ENV")
+
+
+@pytest.fixture(scope="session")
+def model_server():
+    from tests.model_server import ModelServer
+
+    server = ModelServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def fresh_model_server(model_server):
+    """The test model server, its request log cleared."""
+    model_server.reset()
+    return model_server
+
+
+@pytest.fixture(params=["test-server", "real-endpoint"])
+def model_target(request, model_server) -> dict:
+    """Where protocol tests send requests: the test server, and a real endpoint when configured."""
+    if request.param == "test-server":
+        model_server.reset()
+        return {"base_url": model_server.base_url, "model": "test-model", "api_key_env": None, "real": False}
+    url = os.environ.get(MODEL_URL_ENV)
+    if not url:
+        pytest.skip(f"set {MODEL_URL_ENV} and {MODEL_NAME_ENV} to run this against a real endpoint")
+    return {"base_url": url, "model": os.environ.get(MODEL_NAME_ENV, "default"),
+            "api_key_env": os.environ.get(MODEL_KEY_ENV) or None, "real": True}

@@ -3,7 +3,10 @@ command's server really starts with the demo on the default SQLite file and prin
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -19,6 +22,13 @@ def readme_command(tag: str) -> str:
     match = re.search(rf"<!-- command:{tag} -->\s*```bash\n(.+?)\n```", text, re.S)
     assert match, f"README has no command:{tag} block"
     return match.group(1).strip()
+
+
+def readme_python(tag: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    match = re.search(rf"<!-- python:{tag} -->\s*```python\n(.+?)\n```", text, re.S)
+    assert match, f"README has no python:{tag} block"
+    return match.group(1)
 
 
 def test_ci_runs_the_readme_test_command_verbatim():
@@ -54,3 +64,10 @@ def test_run_command_serves_the_demo_on_the_default_sqlite_file(tmp_path):
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
         demo = httpx.get(base + "/api/v1/projects", headers=admin).json()
         assert sum(p["progress"]["items"] for p in demo) > 300
+        # The README's Python examples, exactly as written, against this server.
+        for role in ("trainer", "manager"):
+            env = {**os.environ, "EXPERTLOOP_URL": base, "EXPERTLOOP_TOKEN": tokens[role]}
+            run = subprocess.run([sys.executable, "-c", readme_python(role)], env=env, capture_output=True,
+                                 text=True, timeout=120)
+            assert run.returncode == 0, f"README's python:{role} example failed:\n{run.stderr}"
+            assert run.stdout.strip()

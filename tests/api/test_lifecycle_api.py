@@ -59,6 +59,12 @@ def test_a_project_created_without_status_is_live_and_a_draft_leases_nothing(cli
     assert r.status_code == 200
     r = client.patch(f"/api/v1/projects/{draft}", headers=admin, json={"overlap": 3})
     assert r.status_code == 409 and "archived" in r.json()["detail"]
+    # who moved it and when is in the audit log, oldest move first
+    log = client.get("/api/v1/audit", headers=admin, params={"project_id": draft, "action": "project."}).json()
+    moves = [(e["detail"]["from"], e["detail"]["to"]) for e in reversed(log) if e["action"] == "project.status_changed"]
+    assert moves == [("draft", "live"), ("live", "paused"), ("paused", "live"), ("live", "closed"),
+                     ("closed", "archived")]
+    assert all(e["actor_role"] == "admin" and e["at"] for e in log)
 
 
 def test_guidelines_versions_and_settings_changes(client, session):

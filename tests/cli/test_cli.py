@@ -237,3 +237,37 @@ def test_worker_once_runs_the_queued_refit(cli):
     with Session() as s:
         assert jobs.get_job(s, f.ADMIN, queued["id"])["state"] == "done"
     engine.dispose()
+
+
+def test_audit_lists_what_the_operator_did(cli, tmp_path):
+    spec = tmp_path / "project.json"
+    spec.write_text(json.dumps({"name": "Audited", "task_type": "label", "guidelines": "g",
+                                "options": {"labels": ["a", "b"]}}))
+    assert cli("project", "create", str(spec)).exit_code == 0
+    assert cli("token", "create", "--role", "manager", "--label", "ops").exit_code == 0
+    r = cli("audit", "--json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert [x["action"] for x in rows] == ["token.issued", "project.created"]
+    assert all(x["actor_role"] == "operator" for x in rows)
+    r = cli("audit", "--action", "project.")
+    assert r.exit_code == 0 and "project.created" in r.output and "token.issued" not in r.output
+    assert cli("audit", "--limit", "0").exit_code != 0
+
+
+def test_listings_print_json_arrays_and_say_when_they_are_empty(cli, tmp_path):
+    spec = tmp_path / "project.json"
+    spec.write_text(json.dumps({"name": "No terms", "task_type": "label", "guidelines": "g",
+                                "options": {"labels": ["a", "b"]}}))
+    assert cli("project", "create", str(spec)).exit_code == 0
+    r = cli("consents", "1")
+    assert r.exit_code == 0 and r.stdout == ""
+    assert "no consents on record for project 1 (it has no terms" in r.stderr
+    for args in (["consents", "1"], ["pauses", "1"], ["notifications"], ["exam", "list"], ["audit"],
+                 ["token", "list"]):
+        r = cli(*args, "--json")
+        assert r.exit_code == 0, (args, r.output)
+        assert isinstance(json.loads(r.stdout), list), args
+    assert cli("token", "create", "--role", "admin").exit_code == 0
+    tokens = json.loads(cli("token", "list", "--json").stdout)
+    assert len(tokens) == 1 and tokens[0]["role"] == "admin" and "token" not in tokens[0]

@@ -11,12 +11,14 @@ from fastapi import FastAPI
 from . import errors
 from .routes import (
     assignments,
+    audit,
     consent,
     experts,
     exports,
     health,
     jobs,
     lifecycle,
+    models,
     projects,
     quality,
     reviews,
@@ -29,5 +31,5 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   health, lifecycle):
+                   audit, models, health, lifecycle):
         app.include_router(module.router, prefix="/api/v1")

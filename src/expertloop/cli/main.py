@@ -105,6 +105,20 @@ def _errors():
         raise typer.Exit(1) from None
 
 
+def _listing(rows: list[dict], as_json: bool, line, *, empty: str) -> None:
+    """Print a listing: tab-separated columns, or with ``--json`` one JSON array (``[]`` when
+    empty). An empty listing in columns says so on stderr rather than printing nothing."""
+    import json
+
+    if as_json:
+        out.print(json.dumps(rows, ensure_ascii=False, indent=1), highlight=False, markup=False, soft_wrap=True)
+        return
+    if not rows:
+        err.print(empty, highlight=False, markup=False)
+    for row in rows:
+        out.print(line(row), highlight=False, markup=False, soft_wrap=True)
+
+
 def _fail(message: str) -> None:
     err.print("[red]error:[/red] ", end="", highlight=False)
     err.print(message, highlight=False, markup=False)
@@ -278,15 +292,15 @@ def token_create(role: Role = typer.Option(..., help="admin, manager, reviewer o
 
 
 @token_app.command("list")
-def token_list() -> None:
+def token_list(as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
     """List tokens, newest first: id, role, expert, label, created, revoked (never the secret)."""
     from ..services.tokens import list_tokens
 
     with _errors(), _session() as session:
         rows = list_tokens(session)
-    for r in rows:
-        out.print(f"{r['id']}\t{r['role']}\t{r['expert_id'] or '-'}\t{r['label'] or '-'}\t{r['created_at']}\t"
-                  f"{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'active'}", highlight=False, markup=False)
+    _listing(rows, as_json, lambda r: f"{r['id']}\t{r['role']}\t{r['expert_id'] or '-'}\t{r['label'] or '-'}\t"
+             f"{r['created_at']}\t{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'active'}",
+             empty="no tokens")
 
 
 @token_app.command("revoke")
@@ -298,6 +312,28 @@ def token_revoke(token_id: int = typer.Argument(..., min=1, max=MAX_ID, help="To
         row = revoke_token(session, token_id)
     err.print(f"token {row['id']} ({row['role']}{', expert ' + str(row['expert_id']) if row['expert_id'] else ''}) "
               f"revoked at {row['revoked_at']}", highlight=False, markup=False)
+
+
+@app.command()
+def audit(project: int | None = typer.Option(None, min=1, max=MAX_ID, help="Only entries about this project."),
+          action: str | None = typer.Option(None, help="A whole action (terms.published) or a prefix ending in "
+                                                       "a dot (project.)."),
+          limit: int = typer.Option(100, min=1, max=500, help="At most this many entries, newest first."),
+          as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
+    """Read the audit log of staff actions, newest first (it cannot be edited)."""
+    import json
+
+    from ..services.audit import list_entries
+
+    with _errors(), _session() as session:
+        rows = list_entries(session, None, project_id=project, action=action, limit=limit)
+
+    def line(r: dict) -> str:
+        who = r["actor_role"] + (f" (expert {r['actor_expert_id']})" if r["actor_expert_id"] else "")
+        return (f"{r['id']}\t{r['at']}\t{who}\t{r['action']}\t"
+                f"{'project ' + str(r['project_id']) if r['project_id'] else '-'}\t{r['target'] or '-'}\t"
+                f"{json.dumps(r['detail'], ensure_ascii=False) if r['detail'] else ''}")
+    _listing(rows, as_json, line, empty="no audit entries match")
 
 
 @app.command()
@@ -389,15 +425,14 @@ def exam_create(file: Path = typer.Argument(..., help="YAML or JSON exam: questi
 
 
 @exam_app.command("list")
-def exam_list() -> None:
-    """List exams."""
+def exam_list(as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
+    """List exams: id, domain and level, questions, pass mark, name."""
     from ..services.exams import list_exams
 
     with _errors(), _session() as session:
         rows = list_exams(session, OPERATOR)
-    for e in rows:
-        out.print(f"{e['id']}\t{e['domain']} level {e['level']}\t{e['questions']} questions\t"
-                  f"pass {e['pass_mark']:.0%}\t{e['name']}", highlight=False)
+    _listing(rows, as_json, lambda e: f"{e['id']}\t{e['domain']} level {e['level']}\t{e['questions']} questions\t"
+             f"pass {e['pass_mark']:.0%}\t{e['name']}", empty="no exams")
 
 
 @experts_app.command("status")
@@ -415,7 +450,8 @@ def experts_status(
 
 @app.command()
 def pauses(project: int = typer.Argument(..., help="Project id."),
-           lift: int | None = typer.Option(None, help="Lift the pause of this expert id.")) -> None:
+           lift: int | None = typer.Option(None, help="Lift the pause of this expert id."),
+           as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
     """Trainers paused from a project by its quality floor (and lift one)."""
     from ..services.oversight import lift_pause, list_pauses
 
@@ -423,21 +459,21 @@ def pauses(project: int = typer.Argument(..., help="Project id."),
         if lift is not None:
             lift_pause(session, OPERATOR, project, lift)
         rows = list_pauses(session, OPERATOR, project)
-    for r in rows:
-        state = f"lifted {r['lifted_at']}" if r["lifted_at"] else "paused"
-        out.print(f"{r['expert_id']}\t{r['expert_name']}\t{state}\t{r['reason']}", highlight=False)
+    _listing(rows, as_json, lambda r: f"{r['expert_id']}\t{r['expert_name']}\t"
+             f"{'lifted ' + r['lifted_at'] if r['lifted_at'] else 'paused'}\t{r['reason']}",
+             empty=f"no trainer has been paused from project {project}")
 
 
 @app.command()
 def notifications(project: int | None = typer.Option(None, help="Only this project."),
-                  limit: int = typer.Option(50, help="How many, newest first.")) -> None:
+                  limit: int = typer.Option(50, min=1, max=1000, help="How many, newest first."),
+                  as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
     """Paused trainers and escalated items, newest first."""
     from ..services.oversight import notifications as list_notifications
 
     with _errors(), _session() as session:
         rows = list_notifications(session, OPERATOR, project, limit)
-    for n in rows:
-        out.print(f"{n['created_at']}\t{n['kind']}\t{n['message']}", highlight=False)
+    _listing(rows, as_json, lambda n: f"{n['created_at']}\t{n['kind']}\t{n['message']}", empty="no notifications")
 
 
 @app.command()
@@ -447,7 +483,8 @@ def consents(project: int = typer.Argument(..., help="Project id."),
              reason: str | None = typer.Option(None, help="Why, with --withdraw (kept in the register)."),
              terms: Path | None = typer.Option(None, exists=True, dir_okay=False,
                                                   help="Publish this markdown file as the project's new terms; "
-                                                       "every trainer must agree again before new work.")) -> None:
+                                                       "every trainer must agree again before new work."),
+             as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
     """The consent register of a project: who agreed to which terms version, who withdrew."""
     from ..services import consent
 
@@ -460,12 +497,16 @@ def consents(project: int = typer.Argument(..., help="Project id."),
             out.print(f"consent withdrawn; {done['contributions_removed']} contributions leave every export",
                       highlight=False)
         rows = consent.list_consents(session, OPERATOR, project)
-    for r in rows:
+        has_terms = bool(consent.load_project(session, project).terms_version)
+
+    def line(r: dict) -> str:
         state = f"withdrawn {r['withdrawn_at']} ({r['withdrawal_reason'] or 'no reason given'})" \
             if r["withdrawn_at"] else "in force"
         agreed = ("no terms agreed" if r["recorded_without_terms"]
                   else f"terms v{r['terms_version']}\tagreed {r['agreed_at']}")
-        out.print(f"{r['expert_id']}\t{r['expert_name']}\t{agreed}\t{state}", highlight=False)
+        return f"{r['expert_id']}\t{r['expert_name']}\t{agreed}\t{state}"
+    _listing(rows, as_json, line, empty=f"no consents on record for project {project}" + (
+        "" if has_terms else " (it has no terms: publish them with --terms FILE)"))
 
 
 @app.command("backup")
@@ -495,6 +536,10 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
     out.print(f"restored {result.pages} pages (schema revision {result.schema_revision}) into {result.path}; "
               "run `expertloop init` to bring it to the newest schema", highlight=False)
 
+
+from . import models as _models  # noqa: E402  (its commands import this module's helpers when run)
+
+_models.register(app)
 
 from .lifecycle import register as _register_lifecycle  # noqa: E402
 

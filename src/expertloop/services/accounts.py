@@ -28,6 +28,7 @@ from ..domain.experts import ExpertStatus, parse_expert
 from ..domain.money import to_cents
 from ..domain.policies import Actor, Role, can_grant, require_admin, require_staff
 from ..storage.orm import AccountLink, ApiToken, Expert
+from . import audit
 from .auth import _hasher, check_password_strength, expert_role, password_fingerprint
 from .clock import utcnow
 from .tokens import PREFIX, hash_token
@@ -100,6 +101,8 @@ def create_invitation(session: Session, actor: Actor, data: dict, *, now: dateti
                       created_by=_by(actor), created_at=now, expires_at=now + timedelta(hours=hours))
     session.add(row)
     session.flush()
+    audit.record(session, actor, "expert.invited", target=email, detail={"role": role.value, "link": row.id,
+                                                                        "expires_at": iso(row.expires_at)})
     return {"secret": secret, "path": f"/join/{secret}", **link_view(row, now)}
 
 
@@ -188,6 +191,8 @@ def create_reset(session: Session, actor: Actor | None, expert_id: int | None = 
                       expires_at=now + timedelta(hours=_hours(hours, RESET_HOURS)))
     session.add(row)
     session.flush()
+    if actor is not None:
+        audit.record(session, actor, "expert.reset_link_made", target=f"expert {expert.id}", detail={"link": row.id})
     return {"secret": secret, "path": f"/reset/{secret}", "name": expert.name, **link_view(row, now)}
 
 
@@ -227,6 +232,8 @@ def update_expert(session: Session, actor: Actor, expert_id: int, data: dict) ->
     expert.name, expert.email, expert.degree = spec.name, email, int(spec.degree)
     expert.licenses, expert.domains, expert.languages = list(spec.licenses), dict(spec.domains), list(spec.languages)
     expert.hourly_rate_cents, expert.country = to_cents(spec.hourly_rate_usd), spec.country
+    audit.record(session, actor, "expert.updated", target=f"expert {expert.id}",
+                 detail={"email": email, "hourly_rate_cents": expert.hourly_rate_cents})
     return expert_view(expert)
 
 
@@ -248,6 +255,8 @@ def end_access(session: Session, actor: Actor | None, expert_id: int, *, now: da
     for t in tokens:
         t.revoked_at = now
     expert.sessions_revoked_at = now
+    audit.record(session, actor, "expert.access_ended", target=f"expert {expert.id}",
+                 detail={"revoked_tokens": [t.id for t in tokens]})
     return {"expert_id": expert.id, "revoked_tokens": len(tokens), "sessions_ended_at": iso(now)}
 
 

@@ -30,6 +30,7 @@ from ..domain.policies import Actor, require_expert, require_staff
 from ..domain.projects import parse_terms
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Consent, Expert, Notification, Project
+from . import audit
 from .clock import utcnow
 from .consensus import forget_fit
 from .projects import load_project, project_for_expert
@@ -228,6 +229,9 @@ def withdraw(session: Session, actor: Actor, project_id: int, *, expert_id: int 
                                      f"{'contribution leaves' if removed == 1 else 'contributions leave'} "
                                      "every later export"))
     session.flush()
+    if actor.is_staff:  # recorded on the expert's written request: a staff action
+        audit.record(session, actor, "consent.withdrawn", project_id=project.id, target=f"expert {expert_id}",
+                     detail={"contributions_removed": removed})
     view = {"project_id": project.id, "expert_id": expert_id, "withdrawn": [consent_view(c) for c in consents],
             "released_leases": released, "contributions_removed": removed}
     return view
@@ -248,6 +252,8 @@ def publish_terms(session: Session, actor: Actor, project_id: int, terms: object
     if text == project.terms:
         raise Conflict(f"these are already version {project.terms_version} of project {project.id}'s terms")
     project.terms, project.terms_version = text, (project.terms_version or 0) + 1
+    audit.record(session, actor, "terms.published", project_id=project.id,
+                 target=f"terms version {project.terms_version}")
     view = {"project_id": project.id, "terms": project.terms, "terms_version": project.terms_version}
     return view
 

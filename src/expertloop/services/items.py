@@ -23,6 +23,7 @@ from ..domain.presentation import trainer_view
 from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, ItemEvent
+from . import audit
 from .clock import utcnow
 from .oversight import item_history
 from .projects import load_project
@@ -201,4 +202,6 @@ def retire_item(session: Session, actor: Actor, item_id: int, *, reason: str | N
     session.add(ItemEvent(item_id=item.id, kind="retired", detail={"reason": reason or None, "by": actor.role.value},
                           created_at=now))
     session.flush()
+    audit.record(session, actor, "item.retired", project_id=item.project_id, target=f"item {item.id}",
+                 detail={"reason": reason or None, "released_leases": released})
     return {"item_id": item.id, "retired_at": iso(now), "released_leases": released}

@@ -21,6 +21,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.projects import parse_requirements
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, GuidelineVersion, Item, Project
+from . import audit
 from .clock import utcnow
 from .projects import load_project
 from .uow import reads, writes
@@ -51,6 +52,8 @@ def set_status(session: Session, actor: Actor, project_id: int, status: object, 
             .values(state=AssignmentState.released.value))
         released = int(getattr(result, "rowcount", 0) or 0)
     project.status = target.value
+    audit.record(session, actor, "project.status_changed", project_id=project.id, target=project.name,
+                 detail={"from": current.value, "to": target.value, "released_leases": released})
     effect = EFFECTS[target]
     if released:
         effect += f" ({released} live lease{'' if released == 1 else 's'} released)"
@@ -89,6 +92,8 @@ def publish_guidelines(session: Session, actor: Actor, project_id: int, text: ob
     session.add(GuidelineVersion(project_id=project.id, version=project.guidelines_version, text=text,
                                  created_at=now))
     session.flush()
+    audit.record(session, actor, "guidelines.published", project_id=project.id, target=project.name,
+                 detail={"version": project.guidelines_version})
     held = _live_leases(session, project.id, now)
     leases = f"{held} lease{'' if held == 1 else 's'} in flight"
     return {"project_id": project.id, "guidelines_version": project.guidelines_version,
@@ -199,6 +204,11 @@ def update_settings(session: Session, actor: Actor, project_id: int, changes: di
         held = _live_leases(session, project.id, now)
         effects.append(f"requirements changed: trainers who no longer qualify lease nothing new; "
                        f"the {held} lease{'' if held == 1 else 's'} in flight may be submitted")
-    if not effects:
+    if effects:
+        audit.record(session, actor, "project.settings_changed", project_id=project.id, target=project.name,
+                     detail={"changed": sorted(k for k in changes if k in ("budget_usd", "overlap", "requirements")),
+                             "budget_cents": project.budget_cents, "overlap": project.overlap,
+                             "requirements": project.requirements, "effects": effects})
+    else:
         effects.append("nothing changed")
     return {"project_id": project.id, "effects": effects}

@@ -12,6 +12,7 @@ from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, require_staff
 from ..storage import repositories as repo
 from ..storage.orm import ApiToken, Assignment, Expert, Item, ItemEvent, Notification, ProjectPause
+from . import audit
 from .clock import utcnow
 from .projects import load_project
 from .uow import reads, writes
@@ -31,12 +32,15 @@ def set_status(session: Session, actor: Actor, expert_id: int, status: str) -> d
         raise NotFound(f"expert {expert_id} not found")
     if new == ExpertStatus.active and expert.status == ExpertStatus.applicant.value:
         raise Conflict("an applicant must pass a qualification exam (status qualified) before becoming active")
+    old = expert.status
     expert.status = new.value
     if new == ExpertStatus.offboarded:  # their tokens go too: no API access, no browser session
         now = utcnow()
         session.execute(update(ApiToken).where(ApiToken.expert_id == expert.id, ApiToken.revoked_at.is_(None))
                         .values(revoked_at=now))
         expert.sessions_revoked_at = now
+    audit.record(session, actor, "expert.status_changed", target=f"expert {expert.id}",
+                 detail={"from": old, "to": new.value})
     view = expert_view(expert)
     return view
 
@@ -65,6 +69,8 @@ def lift_pause(session: Session, actor: Actor, project_id: int, expert_id: int, 
     if pause is None:
         raise NotFound(f"expert {expert_id} is not paused from project {project_id}")
     pause.lifted_at = now or utcnow()
+    audit.record(session, actor, "pause.lifted", project_id=project_id, target=f"expert {expert_id}",
+                 detail={"reason": pause.reason})
     view = pause_view(pause, session.get_one(Expert, expert_id).name)
     return view
 

@@ -15,6 +15,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.projects import Requirements, parse_project, unmet_requirements
 from ..storage import repositories as repo
 from ..storage.orm import Certificate, Expert, Project, ProjectPause
+from . import audit
 from .clock import utcnow
 from .uow import reads, writes
 from .views import project_view
@@ -46,6 +47,9 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
     )
     session.add(project)
     session.flush()
+    audit.record(session, actor, "project.created", project_id=project.id, target=project.name,
+                 detail={"task_type": project.task_type, "overlap": project.overlap,
+                         "budget_cents": project.budget_cents})
     view = project_view(project, staff=True)
     return view
 

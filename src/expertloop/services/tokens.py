@@ -14,6 +14,7 @@ from ..domain.errors import NotFound, PermissionDenied, Unauthenticated, Validat
 from ..domain.policies import Actor, Role, can_grant
 from ..storage import repositories as repo
 from ..storage.orm import ApiToken, Expert
+from . import audit
 from .clock import utcnow
 from .uow import reads, writes
 from .views import iso
@@ -69,6 +70,8 @@ def create_token(session: Session, role: Role | str, expert_id: int | None = Non
     row = ApiToken(token_hash=hash_token(token), role=role.value, expert_id=expert_id, label=label)
     session.add(row)
     session.flush()
+    audit.record(session, actor, "token.issued", target=f"token {row.id}",
+                 detail={"role": role.value, "expert_id": expert_id, "label": label})
     return {"token": token, **token_view(row)}
 
 
@@ -103,6 +106,8 @@ def revoke_token(session: Session, token_id: int, *, actor: Actor | None = None,
         raise PermissionDenied(f"a {actor.role.value} may not revoke {row.role} tokens")
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
+        audit.record(session, actor, "token.revoked", target=f"token {row.id}",
+                     detail={"role": row.role, "expert_id": row.expert_id})
     return token_view(row)
 
 

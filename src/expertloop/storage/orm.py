@@ -399,3 +399,65 @@ class ConsensusFit(Base):
     item_posteriors: Mapped[bytes] = mapped_column(LargeBinary)
     # The project's quality report computed from this fit by the same job (None until it is).
     quality_report: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class AuditEntry(Base):
+    """One staff action, appended and never changed: who (role, expert, token), what (a dotted
+    action name), on which project and target, with a small JSON detail. The table has no
+    foreign keys so that entries outlive what they name; triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_project", "project_id", "id"),
+        Index("ix_audit_action", "action", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_expert_id: Mapped[int | None] = mapped_column(Integer)
+    actor_token_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[int | None] = mapped_column(Integer)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class ModelEndpoint(Base):
+    """An OpenAI-compatible chat-completions endpoint. ``api_key_env`` names the environment
+    variable that holds the key, read at call time: the key itself is never stored."""
+
+    __tablename__ = "model_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    base_url: Mapped[str] = mapped_column(String(500))
+    model: Mapped[str] = mapped_column(String(200))
+    api_key_env: Mapped[str | None] = mapped_column(String(128))
+    max_concurrency: Mapped[int] = mapped_column(Integer, default=4)
+    timeout_s: Mapped[float] = mapped_column(Float, default=60.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelCall(Base):
+    """One call to a model endpoint (after its retries): what for, its cost and its outcome."""
+
+    __tablename__ = "model_calls"
+    __table_args__ = (Index("ix_model_calls_endpoint", "endpoint_id", "id"),
+                      Index("ix_model_calls_project", "project_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("model_endpoints.id", ondelete="CASCADE"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(200))
+    n: Mapped[int] = mapped_column(Integer, default=1)
+    params: Mapped[dict | None] = mapped_column(JSONType)
+    tokens_in: Mapped[int | None] = mapped_column(Integer)
+    tokens_out: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20))  # ok | error
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

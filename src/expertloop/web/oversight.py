@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ..deps import get_session
+from ..domain.checks import MAX_ID
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, require_staff
+from ..services import audit as audit_svc
 from ..services import exams as exams_svc
 from ..services import experts as experts_svc
 from ..services import oversight
@@ -21,6 +23,7 @@ from .common import PageId, form_data, redirect, render, signed_in
 router = APIRouter()
 QUALITY_BOOTSTRAP = 200   # resamples for the agreement intervals: enough for a page, fast on a programme
 CONSENSUS_SHOWN = 50      # least-confident items listed
+AUDIT_PAGE = 100          # audit entries per page
 
 
 # -- experts --------------------------------------------------------------------------------------
@@ -64,6 +67,32 @@ def notifications_page(request: Request, actor: Actor = Depends(signed_in), db: 
     return render(request, "manage/notifications.html", {"notes": notes, "names": names, "nav": "notifications"})
 
 
+@router.get("/manage/audit")
+def audit_page(request: Request, project: str | None = None, action: str | None = None, before: str | None = None,
+               actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    """The audit log, newest first, filtered by project and action, one page at a time."""
+    require_staff(actor, "read the audit log")
+    project_id, before_id = _page_int(project), _page_int(before)
+    action = (action or "").strip()[:64] or None
+    entries = audit_svc.list_entries(db, actor, project_id=project_id, action=action, before=before_id,
+                                     limit=AUDIT_PAGE + 1)
+    more = len(entries) > AUDIT_PAGE
+    entries = entries[:AUDIT_PAGE]
+    projects = projects_svc.list_projects(db, actor)
+    return render(request, "manage/audit.html", {
+        "entries": entries, "more": more, "projects": projects, "names": {p["id"]: p["name"] for p in projects},
+        "project_id": project_id, "action": action or "", "nav": "audit"})
+
+
+def _page_int(value: str | None) -> int | None:
+    """A filter's id from the query string; anything that is not an id in range is no filter."""
+    if value is None or not value.strip().isdigit():
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
+
+# -- quality --------------------------------------------------------------------------------------
 @router.get("/manage/projects/{project_id}/quality")
 def quality_page(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):

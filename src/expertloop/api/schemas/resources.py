@@ -282,3 +282,33 @@ class JobOut(View):
     started_at: str | None
     finished_at: str | None
     locked_until: str | None
+
+
+class AuditEntryOut(View):
+    """One staff action from the append-only audit log."""
+
+    id: int
+    at: str | None
+    actor_role: str = Field(description="admin, manager, … or \"operator\" for the command line")
+    actor_expert_id: int | None
+    actor_token_id: int | None
+    action: str = Field(description="A dotted name such as project.created or terms.published")
+    project_id: int | None
+    target: str | None
+    detail: dict[str, Any] | None
+
+
+class ModelEndpointOut(View):
+    """An OpenAI-compatible endpoint; its key is never stored or shown, only the name of the
+    environment variable that holds it."""
+
+    id: int
+    name: str
+    base_url: str
+    model: str
+    api_key_env: str | None
+    api_key_set: bool | None = Field(description="Whether the key's variable is set in this server's environment "
+                                                 "(null without a key)")
+    max_concurrency: int
+    timeout_s: float
+    created_at: str | None

@@ -1,0 +1,247 @@
+"""Model endpoints as use cases: register, list, test; and :func:`call`, the one way the
+product asks a model for completions and records that it did.
+
+An endpoint row says where an OpenAI-compatible server is and which environment variable holds
+its key (read by ``llm.client`` at call time: the key is never stored, returned or logged).
+:func:`call` runs OUTSIDE any transaction — a model call can take a minute and must never hold
+a write lock — so it is for jobs and the command line, never for a request's unit of work:
+load the endpoint (a read unit), call the model (no transaction), record the call in
+``model_calls`` (a write unit of its own), then hand the completions back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import llm
+from ..domain.checks import text_problem
+from ..domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from ..domain.policies import Actor, require_staff
+from ..storage.orm import ModelCall, ModelEndpoint
+from .clock import utcnow
+from .uow import UnitOfWorkError, kind, reads, run_write, writes
+from .views import iso
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+MAX_CONCURRENCY = 256
+MAX_TIMEOUT_S = 3600.0
+DEFAULT_CONCURRENCY = 4
+DEFAULT_TIMEOUT_S = 60.0
+MAX_ERROR_CHARS = 2000
+TEST_PROMPT = "Reply with the single word: ready"
+
+
+def endpoint_view(row: ModelEndpoint) -> dict:
+    """An endpoint as shown to staff: the key's variable NAME and whether it is set here, never
+    its value."""
+    return {"id": row.id, "name": row.name, "base_url": row.base_url, "model": row.model,
+            "api_key_env": row.api_key_env,
+            "api_key_set": bool(row.api_key_env and os.environ.get(row.api_key_env)) if row.api_key_env else None,
+            "max_concurrency": row.max_concurrency, "timeout_s": row.timeout_s, "created_at": iso(row.created_at)}
+
+
+def as_endpoint(row: ModelEndpoint) -> llm.Endpoint:
+    return llm.Endpoint(name=row.name, base_url=row.base_url, model=row.model, api_key_env=row.api_key_env,
+                        max_concurrency=row.max_concurrency, timeout_s=row.timeout_s)
+
+
+def _check(name: Any, base_url: Any, model: Any, api_key_env: Any, max_concurrency: Any,
+           timeout_s: Any) -> tuple[str, str, str, str | None, int, float]:
+    problems: list[Problem] = []
+
+    def text(value: Any, loc: str, limit: int) -> str:
+        if not isinstance(value, str) or not value.strip():
+            problems.append(Problem(loc, "is required (a non-empty string)"))
+            return ""
+        msg = text_problem(value) or (f"must be at most {limit} characters" if len(value) > limit else None)
+        if msg:
+            problems.append(Problem(loc, msg))
+        return value.strip()
+
+    name_s = text(name, "name", 64)
+    if name_s and not NAME_RE.match(name_s):
+        problems.append(Problem("name", "must start with a letter or digit and hold only letters, digits and . _ : -"))
+    url = text(base_url, "base_url", 500)
+    if url:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018  (raises on a port that is not a number)
+        except ValueError:
+            parts = urlsplit("invalid:")
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(Problem("base_url", "must be an http:// or https:// URL, such as http://localhost:8000/v1"))
+        elif parts.query or parts.fragment:
+            problems.append(Problem("base_url", "must not carry a query or fragment"))
+        elif parts.username or parts.password:
+            problems.append(Problem("base_url", "must not hold credentials; name an environment variable with "
+                                                "--api-key-env instead"))
+    model_s = text(model, "model", 200)
+    env: str | None = None
+    if api_key_env is not None and api_key_env != "":
+        if not isinstance(api_key_env, str) or not ENV_RE.match(api_key_env):
+            problems.append(Problem("api_key_env", "must be the NAME of an environment variable (letters, digits, "
+                                                   "underscores), not the key itself"))
+        elif api_key_env.startswith(("sk-", "sk_")):
+            problems.append(Problem("api_key_env", "looks like a key; give the NAME of the environment variable "
+                                                   "that holds it"))
+        else:
+            env = api_key_env
+    conc = DEFAULT_CONCURRENCY if max_concurrency is None else max_concurrency
+    if isinstance(conc, bool) or not isinstance(conc, int) or not 1 <= conc <= MAX_CONCURRENCY:
+        problems.append(Problem("max_concurrency", f"must be an integer from 1 to {MAX_CONCURRENCY}"))
+        conc = DEFAULT_CONCURRENCY
+    timeout = DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0.1 <= timeout <= MAX_TIMEOUT_S:
+        problems.append(Problem("timeout_s", f"must be a number of seconds from 0.1 to {MAX_TIMEOUT_S:g}"))
+        timeout = DEFAULT_TIMEOUT_S
+    if problems:
+        raise ValidationFailed(problems)
+    return name_s, url.rstrip("/"), model_s, env, int(conc), float(timeout)
+
+
+@writes
+def add_endpoint(session: Session, actor: Actor | None, name: Any, base_url: Any, model: Any, *,
+                 api_key_env: Any = None, max_concurrency: Any = None, timeout_s: Any = None) -> dict:
+    """Register an endpoint (``actor=None``: the operator at the command line)."""
+    if actor is not None:
+        require_staff(actor, "register model endpoints")
+    name_s, url, model_s, env, conc, timeout = _check(name, base_url, model, api_key_env, max_concurrency, timeout_s)
+    if session.execute(select(ModelEndpoint.id).where(ModelEndpoint.name == name_s)).first() is not None:
+        raise Conflict(f"a model endpoint named {name_s!r} exists already")
+    row = ModelEndpoint(name=name_s, base_url=url, model=model_s, api_key_env=env, max_concurrency=conc,
+                        timeout_s=timeout, created_at=utcnow())
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # registered by someone else a moment ago
+        raise Conflict(f"a model endpoint named {name_s!r} exists already") from None
+    return endpoint_view(row)
+
+
+@reads
+def list_endpoints(session: Session, actor: Actor | None = None) -> list[dict]:
+    if actor is not None:
+        require_staff(actor, "list model endpoints")
+    rows = session.execute(select(ModelEndpoint).order_by(ModelEndpoint.name)).scalars().all()
+    calls = dict(session.execute(select(ModelCall.endpoint_id, func.count()).group_by(ModelCall.endpoint_id)).all())
+    return [{**endpoint_view(r), "calls": int(calls.get(r.id, 0))} for r in rows]
+
+
+@reads
+def get_endpoint(session: Session, name: str) -> llm.Endpoint:
+    """The endpoint named ``name``, ready for ``llm.complete`` (NotFound otherwise)."""
+    row = _row(session, name)
+    return as_endpoint(row)
+
+
+def _row(session: Session, name: str) -> ModelEndpoint:
+    if not isinstance(name, str) or not name:
+        raise ValidationFailed("is required", loc="model")
+    row = session.execute(select(ModelEndpoint).where(ModelEndpoint.name == name)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no model endpoint named {name!r}; register it with `expertloop models add`")
+    return row
+
+
+@reads
+def endpoint_names(session: Session) -> set[str]:
+    return set(session.execute(select(ModelEndpoint.name)).scalars())
+
+
+Complete = Callable[..., list[llm.Completion]]
+
+
+def call(session: Session, name: str, messages: Sequence[llm.Message], *, purpose: str,
+         project_id: int | None = None, job_id: int | None = None, n: int = 1, temperature: float | None = None,
+         max_tokens: int | None = None, extra: dict[str, Any] | None = None,
+         on_delta: Callable[[str], None] | None = None) -> list[llm.Completion]:
+    """Ask endpoint ``name`` for ``n`` completions of ``messages`` and record the call.
+
+    Never inside a unit of work (it raises ``UnitOfWorkError``): jobs and the command line call
+    it between their units. ``on_delta`` streams the answer (``n`` must be 1). Every outcome,
+    failures included, is a ``model_calls`` row; a failure re-raises the ``llm.ModelError``."""
+    if kind(session) is not None:
+        raise UnitOfWorkError("a model call never runs inside a transaction; call it from a job, between units")
+    with_endpoint = _load(session, name)
+    endpoint_id, endpoint = with_endpoint
+    try:
+        if on_delta is not None:
+            if n != 1:
+                raise ValueError("a streamed call gives one completion (n=1)")
+            completions = [llm.complete_streaming(endpoint, messages, on_delta=on_delta, temperature=temperature,
+                                                  max_tokens=max_tokens, extra=extra)]
+        else:
+            completions = llm.complete(endpoint, messages, n=n, temperature=temperature, max_tokens=max_tokens,
+                                       extra=extra)
+    except llm.ModelError as exc:
+        _record(session, endpoint_id, purpose, project_id, job_id, endpoint.model, n,
+                {"temperature": temperature, "max_tokens": max_tokens, **(extra or {})}, None, None, 0,
+                exc.attempts, "error", exc.message)
+        raise
+    usages = {id(c.usage): c.usage for c in completions}.values()
+    tin = sum(u.prompt_tokens or 0 for u in usages) if all(u.prompt_tokens is not None for u in usages) else None
+    tout = (sum(u.completion_tokens or 0 for u in usages)
+            if all(u.completion_tokens is not None for u in usages) else None)
+    _record(session, endpoint_id, purpose, project_id, job_id, completions[0].model, n, completions[0].params,
+            tin, tout, sum(u.latency_ms for u in usages), sum(u.attempts for u in usages), "ok", None)
+    return completions
+
+
+@reads
+def _load(session: Session, name: str) -> tuple[int, llm.Endpoint]:
+    row = _row(session, name)
+    return row.id, as_endpoint(row)
+
+
+def _record(session: Session, endpoint_id: int, purpose: str, project_id: int | None, job_id: int | None,
+            model: str, n: int, params: dict | None, tokens_in: int | None, tokens_out: int | None,
+            latency_ms: int, attempts: int, status: str, error: str | None) -> None:
+    def write() -> None:
+        session.add(ModelCall(endpoint_id=endpoint_id, project_id=project_id, job_id=job_id, purpose=purpose[:40],
+                        model=model[:200], n=n, params={k: v for k, v in (params or {}).items() if v is not None},
+                        tokens_in=tokens_in, tokens_out=tokens_out, latency_ms=latency_ms, attempts=attempts,
+                        status=status, error=None if error is None else error[:MAX_ERROR_CHARS], created_at=utcnow()))
+        session.flush()
+
+    run_write(session, write)
+
+
+def check_endpoint(session: Session, actor: Actor | None, name: str) -> dict:
+    """Send one short prompt to the endpoint: whether it answered, how fast, with which model
+    (recorded like any call, purpose ``test``). Not a transaction: it runs at the command line."""
+    if actor is not None:
+        require_staff(actor, "test model endpoints")
+    try:
+        [c] = call(session, name, [{"role": "user", "content": TEST_PROMPT}], purpose="test", max_tokens=16)
+    except llm.ModelError as exc:
+        return {"name": name, "ok": False, "error": exc.message, "status": exc.status, "attempts": exc.attempts}
+    return {"name": name, "ok": True, "model": c.model, "latency_ms": c.latency_ms, "reply": c.text[:200],
+            "prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens}
+
+
+@reads
+def list_calls(session: Session, actor: Actor | None = None, *, name: str | None = None,
+               project_id: int | None = None, limit: int = 50) -> list[dict]:
+    """Recent calls, newest first (staff)."""
+    if actor is not None:
+        require_staff(actor, "read model calls")
+    q = (select(ModelCall, ModelEndpoint.name).join(ModelEndpoint, ModelEndpoint.id == ModelCall.endpoint_id)
+         .order_by(ModelCall.id.desc()).limit(limit))
+    if name is not None:
+        q = q.where(ModelEndpoint.name == name)
+    if project_id is not None:
+        q = q.where(ModelCall.project_id == project_id)
+    return [{"id": c.id, "endpoint": ep, "model": c.model, "purpose": c.purpose, "project_id": c.project_id,
+             "job_id": c.job_id, "n": c.n, "params": c.params, "tokens_in": c.tokens_in, "tokens_out": c.tokens_out,
+             "latency_ms": c.latency_ms, "attempts": c.attempts, "status": c.status, "error": c.error,
+             "created_at": iso(c.created_at)} for c, ep in session.execute(q).all()]
