@@ -8,8 +8,8 @@ import re
 import socketserver
 import threading
 from datetime import timedelta
-from typing import ClassVar
 from email import message_from_bytes
+from typing import ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
