@@ -120,6 +120,7 @@ def test_items_are_browsed_filtered_and_retired(client, session):
     assert client.post(f"/api/v1/items/{target}/retire", headers=admin, json={}).status_code == 409
     retired = client.get(f"/api/v1/projects/{pid}/items?status=retired", headers=admin).json()["items"]
     assert [i["id"] for i in retired] == [target]
+    assert client.get(f"/api/v1/projects/{pid}", headers=admin).json()["progress"]["items"] == 3
     seen = set()
     for _ in range(3):
         lease = client.post(f"/api/v1/projects/{pid}/assignments/next", headers=trainer).json()

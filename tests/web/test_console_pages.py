@@ -326,6 +326,8 @@ def test_terms_published_while_a_lease_is_held_lead_to_the_terms_and_back(visit,
     assert "Withdrawal recorded: 1 contribution" in mp.inner_text(".flashes")
     [row] = live_site.api("GET", f"/api/v1/projects/{pid}/consents", "admin").json()
     assert row["withdrawal_reason"] == "asked by email" and row["withdrawn_by"] == "manager"
+    mp.goto(f"/manage/projects/{pid}")                              # the register no longer sends to the API
+    assert "/api/v1" not in mp.inner_text("#consent") and mp.locator("#consent [data-publish-terms-link]").count()
     assert not trainer.errors and not manager.errors
 
 

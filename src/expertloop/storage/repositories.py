@@ -132,7 +132,8 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
     queries however many projects (``None``: every project).
 
     ``judgments`` are counted judgments (:func:`counted_judgment`); ``assignments_by_state``
-    is a census of every assignment row, withdrawn and rejected work included."""
+    is a census of every assignment row, withdrawn and rejected work included. Retired items
+    are not among the items (they are kept for the record only)."""
     ids = None if project_ids is None else list(project_ids)
 
     def scoped(q, column):  # a long id list is not sent: counting every project is as quick
@@ -147,8 +148,8 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
         return out
     complete = func.sum(case((Item.done_count >= Item.target_overlap, 1), else_=0))
     for pid, n_items, n_complete, needed in session.execute(scoped(
-            select(Item.project_id, func.count(), complete, func.coalesce(func.sum(Item.target_overlap), 0)),
-            Item.project_id).group_by(Item.project_id)):
+            select(Item.project_id, func.count(), complete, func.coalesce(func.sum(Item.target_overlap), 0))
+            .where(Item.retired_at.is_(None)), Item.project_id).group_by(Item.project_id)):
         if (row := out.get(pid)) is None:  # a project made since the first query
             continue
         row.update(items=n_items, items_complete=int(n_complete or 0), judgments_needed=int(needed or 0),
