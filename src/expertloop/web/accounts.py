@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ..deps import get_session
-from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
 from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, Role, can_grant, require_staff
 from ..services import accounts as accounts_svc
@@ -19,7 +19,7 @@ from ..services import experts as experts_svc
 from ..services import tokens as tokens_svc
 from ..services.mail import send_mail
 from .auth import current_actor, start_session
-from .common import PageId, form_data, redirect, render, signed_in
+from .common import PageId, form_data, problems_of, redirect, render, signed_in
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -64,12 +64,12 @@ def access_page(request: Request, actor: Actor = Depends(signed_in), db: Session
 def invite(request: Request, form: FormData = Depends(form_data), actor: Actor = Depends(signed_in),
            db: Session = Depends(get_session)):
     require_staff(actor, "invite experts")
-    data = {**_profile(form, [f for f in PROFILE_FORM]), "role": str(form.get("role") or "trainer"),
+    data = {**_profile(form), "role": str(form.get("role") or "trainer"),
             "expires_hours": str(form.get("expires_hours") or "")}
     try:
         link = accounts_svc.create_invitation(db, actor, data)
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
-        errors = getattr(exc, "problems", None) or [type("P", (), {"loc": "", "msg": exc.message})()]
+        errors = problems_of(exc, "")
         return render(request, "manage/access.html", _access_context(db, actor, errors=errors, form=data), status=422
                       if isinstance(exc, ValidationFailed) else exc.status_code)
     url = _absolute(request, link["path"])
@@ -109,7 +109,7 @@ def create_expert(request: Request, form: FormData = Depends(form_data), actor: 
     try:
         expert = experts_svc.create_expert(db, actor, data)
     except (ValidationFailed, Conflict) as exc:
-        errors = getattr(exc, "problems", None) or [type("P", (), {"loc": "email", "msg": exc.message})()]
+        errors = problems_of(exc, "email")
         return render(request, "manage/expert_form.html", {"form": data, "expert": None, "errors": errors,
                                                            "nav": "experts"}, status=422)
     return redirect(request, f"/manage/experts/{expert['id']}",
@@ -141,7 +141,7 @@ def update_expert(expert_id: PageId, request: Request, form: FormData = Depends(
     try:
         expert = accounts_svc.update_expert(db, actor, expert_id, data)
     except (ValidationFailed, Conflict) as exc:
-        errors = getattr(exc, "problems", None) or [type("P", (), {"loc": "email", "msg": exc.message})()]
+        errors = problems_of(exc, "email")
         ctx = _expert_context(db, actor, expert_id, errors=errors)
         ctx["form"] = {**ctx["form"], **data}
         return render(request, "manage/expert_form.html", ctx, status=422)
@@ -237,4 +237,4 @@ def forgot(request: Request, form: FormData = Depends(form_data), db: Session = 
     return redirect(request, "/signin", flash=("info", note))
 
 
-__all__ = ["NotFound", "router"]
+__all__ = ["router"]

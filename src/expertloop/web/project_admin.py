@@ -19,7 +19,7 @@ from ..services import consent as consent_svc
 from ..services import items as items_svc
 from ..services import lifecycle as lifecycle_svc
 from ..services import projects as projects_svc
-from .common import PageId, form_data, redirect, render, safe_next, signed_in
+from .common import PageId, form_data, problems_of, redirect, render, safe_next, signed_in
 
 router = APIRouter()
 
@@ -123,8 +123,7 @@ def update_settings(project_id: PageId, request: Request, form: FormData = Depen
             changes.pop("requirements")
         done = lifecycle_svc.update_settings(db, actor, project_id, changes)
     except (Conflict, ValidationFailed) as exc:
-        ctx = _settings_context(db, actor, project_id, errors=getattr(exc, "problems", None)
-                                or [type("P", (), {"loc": "", "msg": exc.message})()])
+        ctx = _settings_context(db, actor, project_id, errors=problems_of(exc, ""))
         ctx["form"].update({k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"})
         return render(request, "manage/project_settings.html", ctx, status=422)
     note = "Saved: " + "; ".join(done["effects"]) + "."
