@@ -82,7 +82,7 @@ def test_invite_sign_up_reset_and_end_access(visit, live_site, size):
     newcomer.page.fill("input[name=password_again]", "a fine long password")
     with newcomer.page.expect_navigation():
         newcomer.page.click("[data-join]")
-    assert newcomer.page.url.endswith("/work") and "Welcome" in newcomer.page.inner_text(".flashes")
+    assert newcomer.page.url.endswith("/review") and "Welcome" in newcomer.page.inner_text(".flashes")  # their queue
     assert newcomer.page.text_content(".who .role").strip() == "reviewer"          # the invitation's role
     sign_out_in_view(newcomer)
     fits(newcomer)
@@ -107,11 +107,11 @@ def test_invite_sign_up_reset_and_end_access(visit, live_site, size):
     phone.page.fill("input[name=password_again]", "another long password")
     with phone.page.expect_navigation():
         phone.page.click("[data-reset]")
-    assert phone.page.url.endswith("/work")
+    assert phone.page.url.endswith("/review") and "password is changed" in phone.page.inner_text(".flashes")
     newcomer.page.goto("/my-work")
     assert "/signin" in newcomer.page.url                          # the old password's session ended
     newcomer.sign_in_password(email, "another long password")
-    assert newcomer.page.url.endswith("/work")
+    assert newcomer.page.url.endswith("/review")
 
     # revoking the expert's tokens ends their browser sessions too, and takes the reviewer role back
     admin.page.goto(f"/manage/experts/{expert['id']}")
@@ -388,7 +388,8 @@ def test_the_item_browser_filters_shows_and_retires(visit, live_site, size):
 
 
 MANAGER_PAGES = ["/manage", "/manage/experts", "/manage/access", "/manage/exams", "/manage/notifications",
-                 "/review", "/manage/projects/new", "/manage/experts/new"]
+                 "/review", "/manage/projects/new", "/manage/experts/new", "/manage/pay", "/manage/disputes",
+                 "/manage/audit"]
 
 
 def test_every_page_fits_a_360_px_phone(visit, live_site):
@@ -415,7 +416,7 @@ def test_every_page_fits_a_360_px_phone(visit, live_site):
     fits(manager)
 
     trainer = visit("trainer", viewport=phone)
-    for path in ("/work", "/my-work", "/exams"):
+    for path in ("/work", "/my-work", "/exams", "/pay"):
         trainer.page.goto(path)
         fits(trainer)
         sign_out_in_view(trainer)

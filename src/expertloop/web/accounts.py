@@ -82,8 +82,10 @@ def invite(request: Request, form: FormData = Depends(form_data), actor: Actor =
 @router.post("/manage/tokens/{token_id}/revoke")
 def revoke_token(token_id: PageId, request: Request, form: FormData = Depends(form_data),
                  actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
-    token = tokens_svc.revoke_token(db, token_id, actor=actor)
     back = str(form.get("back") or "")
+    if back not in ("", "expert"):
+        raise ValidationFailed("must be empty or expert: the page to return to", loc="back")
+    token = tokens_svc.revoke_token(db, token_id, actor=actor)
     target = "/manage/access#tokens"
     if back == "expert" and token["expert_id"]:
         target = f"/manage/experts/{token['expert_id']}"
@@ -190,7 +192,7 @@ def join(secret: str, request: Request, form: FormData = Depends(form_data), db:
         return render(request, "accounts/join.html", {"invitation": invitation, "secret": secret,
                                                       "error": exc.message, "name": name}, status=422)
     start_session(request, expert_id=actor.expert_id, fingerprint=fingerprint)
-    return redirect(request, "/work", flash=("success", "Welcome! Your account is ready."))
+    return redirect(request, "/", flash=("success", "Welcome! Your account is ready."))
 
 
 @router.get("/reset/{secret}")
@@ -211,7 +213,7 @@ def reset(secret: str, request: Request, form: FormData = Depends(form_data), db
         return render(request, "accounts/reset.html", {"link": link, "secret": secret, "error": exc.message},
                       status=422)
     start_session(request, expert_id=actor.expert_id, fingerprint=fingerprint)
-    return redirect(request, "/work", flash=("success", "Your password is changed; other sessions have ended."))
+    return redirect(request, "/", flash=("success", "Your password is changed; other sessions have ended."))
 
 
 @router.get("/forgot")
