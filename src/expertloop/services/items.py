@@ -17,6 +17,7 @@ from sqlalchemy import String, and_, cast, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import AssignmentState
+from ..domain.checks import text_problem
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.policies import Actor, require_staff
 from ..domain.presentation import trainer_view
@@ -46,7 +47,9 @@ class ItemFilters:
 
     def check(self) -> None:
         problems = []
-        if len(self.q) > MAX_QUERY:
+        if (msg := text_problem(self.q)) is not None:
+            problems.append(("q", msg))
+        elif len(self.q) > MAX_QUERY:
             problems.append(("q", f"must be at most {MAX_QUERY} characters"))
         if self.status and self.status not in STATUSES:
             problems.append(("status", f"must be one of {', '.join(STATUSES)}"))
