@@ -13,10 +13,13 @@ from .routes import (
     assignments,
     audit,
     consent,
+    experiments,
     experts,
+    export_jobs,
     exports,
     health,
     jobs,
+    judgments,
     lifecycle,
     models,
     pay,
@@ -34,7 +37,7 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   tokens, jobs, audit, models, health, lifecycle):
+                   export_jobs, judgments, tokens, jobs, audit, models, health, experiments, lifecycle):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import consensus
+from ..services import consensus, export_jobs
 from ..services.jobs import REFIT_CONSENSUS
 
 Progress = Callable[[dict], None]
@@ -25,4 +25,4 @@ def refit_consensus(session: Session, job: dict, progress: Progress) -> dict:
     return consensus.refit_consensus(session, job["project_id"])
 
 
-HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus}
+HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, export_jobs.EXPORT: export_jobs.run_export}

@@ -28,7 +28,7 @@ from ..domain.responses import parse_response
 from ..storage import repositories as repo
 from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
-from . import retests, review_sampling, routing
+from . import experiments, retests, review_sampling, routing
 from .clock import utcnow
 from .consent import require_consent_standing, require_current_consent, require_live_consent
 from .projects import load_project, require_expert_eligible
@@ -102,6 +102,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         active_seconds=0.0, guidelines_version=project.guidelines_version,
         consent_id=consent.id if consent is not None else None,
         presentation=make_presentation(TaskType(project.task_type), item.payload, _rng))
+    experiments.assign_arm(session, project, expert, item, assignment, now)
     session.add(assignment)
     session.flush()
     view = assignment_view(assignment, item, project, now, staff=False)
@@ -246,7 +247,8 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
     active = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
     minutes = billable_minutes(active, project.max_minutes_per_task)
-    rate = rate_cents(project, expert)
+    arm_rate = experiments.arm_rate_cents(session, a) if a.experiment_id is not None else None
+    rate = rate_cents(project, expert) if arm_rate is None else arm_rate
     amount = pay_within(minutes, from_cents(rate), reserved_for_lease(project.max_minutes_per_task,
                                                                       from_cents(rate)))
     if lapsed and project.budget_cents is not None:
@@ -270,6 +272,11 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     if not retest:
         routing.after_submit(session, project, item, a, now)
         review_sampling.sample_for_review(session, project, a, now, _rng)
+    elif project.quality_floor is not None:
+        session.flush()  # the re-test's answer is part of the agreement it is judged on
+        reason = retests.below_retest_floor(session, project, a.expert_id)
+        if reason is not None:
+            routing.pause_trainer(session, project, a.expert_id, reason, now)
     result = _submit_result(session, a, item, project, now, entry=entry)
     return result
 

@@ -77,6 +77,9 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
         "guidelines_version": a.guidelines_version, "response": a.response,
         "review_feedback": a.review_feedback,
     }
+    shown = (a.presentation or {}).get("guidelines")
+    if shown is not None:  # an experiment arm's guidelines, recorded when the lease was made
+        view["guidelines"] = shown
     if earned_cents is not None:
         view["earned_usd"] = usd(earned_cents)
     if staff:
