@@ -299,7 +299,8 @@ def iter_judgments_by_item(session: Session, project_id: int, batch: int = 2000)
                 Item.external_id, Item.payload, Item.gold, Consent.terms_version)
          .join(Item, Item.id == Assignment.item_id)
          .outerjoin(Consent, Consent.id == Assignment.consent_id)
-         .where(Item.project_id == project_id, Assignment.project_id == project_id, counted_judgment())
+         .where(Item.project_id == project_id, Assignment.project_id == project_id, counted_judgment(),
+                Item.retired_at.is_(None))  # a retired item is kept for the record, out of exports
          .order_by(Item.id, Assignment.id)
          .execution_options(yield_per=batch))
     yield from session.execute(q)
