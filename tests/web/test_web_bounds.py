@@ -85,7 +85,7 @@ def world(app, session, settings):
     spare = tokens_svc.create_token(session, "trainer", e["id"], "spare")
     real = {"project_id": p["id"], "expert_id": e["id"], "item_id": live["item"]["id"],
             "assignment_id": done["assignment_id"], "exam_id": exam["id"], "attempt_id": attempt["attempt_id"],
-            "task_id": 1, "period_id": 1, "dispute_id": 1, "export_id": 1,
+            "task_id": 1, "period_id": 1, "dispute_id": 1, "export_id": 1, "check_id": 1,
             "token_id": spare["id"], "secret": "s" * 43}  # no such invitation or reset link
     with TestClient(app) as manager, TestClient(app) as trainer_client:  # one cookie jar each
         users = {"manager": PageClient(manager, token(session, "manager"), "/manage"),

@@ -18,6 +18,7 @@ from .routes import (
     export_jobs,
     exports,
     health,
+    integrity,
     jobs,
     judgments,
     lifecycle,
@@ -37,7 +38,8 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   export_jobs, judgments, tokens, jobs, audit, models, health, experiments, lifecycle):
+                   export_jobs, judgments, tokens, jobs, audit, models, health, experiments, integrity,
+                   lifecycle):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from ..services.uow import reads
 from ..storage.orm import Expert, Project
 
 DATA = Path(__file__).with_name("data")
+DEFAULT_DEMO_MODEL = "llama3.2:1b"   # Ollama's name; any model the server at EXPERTLOOP_DEMO_MODEL_URL knows
+DEMO_MODEL_ENDPOINT = "demo-model"
 DEMO_MARKER = "[demo]"
 _OPERATOR = Actor(role=Role.admin)
 
@@ -185,8 +188,12 @@ def is_empty(session: Session) -> bool:
             and session.execute(select(func.count()).select_from(Expert)).scalar_one() == 0)
 
 
-def seed_demo(session: Session, *, seed: int = 7) -> None:
-    """Create the demo experts, projects and items (call on an empty database)."""
+def seed_demo(session: Session, *, seed: int = 7, model_url: str | None = None,
+              model: str = DEFAULT_DEMO_MODEL) -> None:
+    """Create the demo experts, projects and items (call on an empty database). With
+    ``model_url`` (an OpenAI-compatible server, ``EXPERTLOOP_DEMO_MODEL_URL``) the last project's
+    candidate answers are written by ``model`` there, in a job; without it they are shipped
+    pre-written, so the demo works offline."""
     rng = random.Random(seed)
     import_experts(session, _OPERATOR, [(i + 1, e) for i, e in enumerate(EXPERTS)])
     questions = _questions()
@@ -305,12 +312,45 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
             attribute_items.append({"external_id": f"tqa-attr-{i}", "prompt": q["Question"],
                                     "responses": [{"text": t, "model": f"candidate-{k}"} for k, t in enumerate(texts)]})
     _import(session, attributes, attribute_items)
+    _model_candidates(session, project, questions[235:265], model_url, model)
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():
         with uow.read(session):
             expert_id = session.execute(select(Expert.id).where(Expert.email == email)).scalar_one()
         set_password(session, _OPERATOR, expert_id, password)
+
+
+def _model_candidates(session: Session, project: Callable[[dict], int], questions: list[dict], model_url: str | None,
+                      model: str) -> None:
+    """A preference project whose answers come from a model: live when the demo has a model
+    server (two answers per question at temperature 0.9, written by the generation job), else
+    pre-written — TruthfulQA's own true and false answers, each recorded as such in
+    ``generation`` (no model wrote them)."""
+    data = {"name": "Model candidates: which answer is more truthful?", "task_type": "preference",
+            "guidelines": GUIDE_PREFERENCE, "options": {"criteria": ["truthfulness", "clarity"]},
+            "requirements": {"languages": ["en"]}, "overlap": 2, "max_minutes_per_task": 10}
+    if model_url:
+        from ..services.models import add_endpoint
+
+        add_endpoint(session, _OPERATOR, DEMO_MODEL_ENDPOINT, model_url, model, max_concurrency=4, timeout_s=120)
+        pid = project({**data, "candidates": {"models": [DEMO_MODEL_ENDPOINT], "per_item": 2, "temperature": 0.9,
+                                              "max_tokens": 300}})
+        _import(session, pid, [{"external_id": f"tqa-model-{i}", "prompt": q["Question"],
+                                "metadata": {"category": q["Category"]}} for i, q in enumerate(questions)])
+        return
+    pid = project(data)
+    source = {"model": None, "source": "TruthfulQA (Lin et al., 2022), pre-written; set EXPERTLOOP_DEMO_MODEL_URL "
+                                      "to have a model write these answers"}
+    items = []
+    for i, q in enumerate(questions):
+        texts = [q["Best Answer"], _split(q["Incorrect Answers"])[0]]
+        if i % 2:
+            texts.reverse()
+        items.append({"external_id": f"tqa-model-{i}", "prompt": q["Question"],
+                      "responses": [{"text": t, "model": "pre-written", "generation": source} for t in texts],
+                      "metadata": {"category": q["Category"]}})
+    _import(session, pid, items)
 
 
 def signin_hints() -> list[dict]:

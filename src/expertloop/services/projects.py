@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from ..domain.errors import NotFound, PermissionDenied, ValidationFailed
+from ..domain.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from ..domain.experts import Degree, ExpertStatus
 from ..domain.lifecycle import ProjectStatus, parse_status, takes_work
 from ..domain.money import to_cents
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import Requirements, parse_project, unmet_requirements
 from ..storage import repositories as repo
-from ..storage.orm import Certificate, Expert, Project, ProjectPause
+from ..storage.orm import Certificate, Expert, ModelEndpoint, Project, ProjectPause
 from . import audit
 from .clock import utcnow
 from .uow import reads, writes
@@ -45,8 +46,9 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
         if spec.tiers else None,
         terms=spec.terms, terms_version=1 if spec.terms else 0, status=status.value,
         review_sampling=spec.review_sampling.to_json() if spec.review_sampling else None,
-        retest_rate=spec.retest_rate, retest_after_hours=spec.retest_after_hours,
+        retest_rate=spec.retest_rate, retest_after_hours=spec.retest_after_hours, models=spec.models_json(),
     )
+    _check_endpoints(session, spec.models_json())
     session.add(project)
     session.flush()
     audit.record(session, actor, "project.created", project_id=project.id, target=project.name,
@@ -54,6 +56,22 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
                          "budget_cents": project.budget_cents})
     view = project_view(project, staff=True)
     return view
+
+
+def _check_endpoints(session: Session, models: dict | None) -> None:
+    """Every endpoint a project's model settings name must be registered."""
+    if not models:
+        return
+    known = set(session.execute(select(ModelEndpoint.name)).scalars())
+    problems = [Problem(f"candidates.models[{i}]", f"no model endpoint named {name!r}; register it with "
+                                                   "`expertloop models add` or POST /api/v1/models")
+                for i, name in enumerate((models.get("candidates") or {}).get("models", [])) if name not in known]
+    for field in ("judge_first", "claims"):
+        name = (models.get(field) or {}).get("model")
+        if name is not None and name not in known:
+            problems.append(Problem(f"{field}.model", f"no model endpoint named {name!r}"))
+    if problems:
+        raise ValidationFailed(problems)
 
 
 @reads
@@ -66,7 +84,26 @@ def load_project(session: Session, project_id: int) -> Project:
 
 @reads
 def passed_exams(session: Session, expert_id: int) -> set[int]:
-    return set(session.execute(select(Certificate.exam_id).where(Certificate.expert_id == expert_id)).scalars())
+    return set(session.execute(_passed_exams_statement(), {"expert_id": expert_id}).scalars())
+
+
+@functools.cache
+def _passed_exams_statement() -> Select:
+    return select(Certificate.exam_id).where(Certificate.expert_id == bindparam("expert_id"))
+
+
+@functools.cache
+def _pause_statement() -> Select:
+    return select(ProjectPause.reason).where(
+        ProjectPause.project_id == bindparam("project_id"), ProjectPause.expert_id == bindparam("expert_id"),
+        ProjectPause.lifted_at.is_(None)).limit(1)
+
+
+def needs_exams(project: Project) -> bool:
+    """Whether telling the project's eligibility (or tiers) apart needs the expert's passed exams."""
+    if (project.requirements or {}).get("exams"):
+        return True
+    return any((t.get("requirements") or {}).get("exams") for t in (project.tiers or {}).get("tiers") or [])
 
 
 def requirement_problems(requirements: dict | None, expert: Expert, exams_passed: set[int]) -> list[str]:
@@ -82,15 +119,14 @@ def eligibility_problems(project: Project, expert: Expert, exams_passed: set[int
     """Why an expert may not work on a project: requirements, or a pause from this project
     (looked up in ``pauses`` from :func:`active_pauses` when given, else queried)."""
     if exams_passed is None:
-        exams_passed = passed_exams(session, expert.id) if session is not None else set()
+        exams_passed = passed_exams(session, expert.id) if session is not None and needs_exams(project) else set()
     problems = requirement_problems(project.requirements, expert, exams_passed)
     pause = None
     if pauses is not None:
         pause = pauses.get(project.id)
     elif session is not None:
-        pause = session.execute(select(ProjectPause.reason).where(
-            ProjectPause.project_id == project.id, ProjectPause.expert_id == expert.id,
-            ProjectPause.lifted_at.is_(None)).limit(1)).scalar_one_or_none()
+        pause = session.execute(_pause_statement(), {"project_id": project.id,
+                                                     "expert_id": expert.id}).scalar_one_or_none()
     if pause is not None:
         problems.append(f"paused from this project: {pause}")
     return problems

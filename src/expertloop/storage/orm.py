@@ -106,6 +106,8 @@ class Project(Base):
     # many hours after the first judgment at the earliest.
     retest_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     retest_after_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # Model settings: {"candidates": {...}, "judge_first": {...}} (None = no models).
+    models: Mapped[dict | None] = mapped_column(JSONType)
     # draft -> live -> paused -> closed -> archived (domain.lifecycle); only live projects lease work.
     status: Mapped[str] = mapped_column(String(20), default="live", server_default="live")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -116,6 +118,9 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external_id"),
         Index("ix_items_queue", "project_id", "priority", "id"),
+        # Covering: progress counts (items, complete, judgments needed) read it alone (0009).
+        Index("ix_items_progress", "project_id", "done_count", "target_overlap"),
+        Index("ix_items_generation", "project_id", "generation"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -132,6 +137,9 @@ class Item(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     # Set when the next judgment must come from a named tier (escalation, cost-aware routing).
     required_tier: Mapped[str | None] = mapped_column(String(50))
+    # "pending" while its candidate answers are being generated (target_overlap is 0 then, so
+    # no one can lease it), "failed" when a model refused it; None for a complete item.
+    generation: Mapped[str | None] = mapped_column(String(20))
     # A retired item is kept for the record, leased to nobody and left out of exports.
     retired_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -172,6 +180,17 @@ class Assignment(Base):
     # A blind re-test: the expert's earlier assignment on the same item (never counted, exported
     # or refitted; paid like any task).
     retest_of: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
+
+
+class ProjectSpend(Base):
+    """A project's spend: the sum of its ledger's amounts, kept by database triggers on
+    ``ledger_entries`` (migration 0009), so every writer of the ledger keeps it in step. Never
+    written by the application."""
+
+    __tablename__ = "project_spend"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    spent_cents: Mapped[int] = mapped_column(BigInteger)
 
 
 class LedgerEntry(Base):
@@ -414,6 +433,36 @@ class ConsensusFit(Base):
     quality_report: Mapped[dict | None] = mapped_column(JSONType)
 
 
+class AuthenticityCheck(Base):
+    """The authenticity evidence of one submitted judgment with free text: the writing-process
+    aggregates the client recorded per field (never the keystrokes), the answer's similarity
+    to the item's model outputs, why it was flagged, and the due process of a flag. ``status``:
+    ``no_signals`` (nothing recorded, nothing flagged), ``clear``, ``flagged`` (awaiting staff),
+    ``cleared`` (staff: the expert's own work) or ``upheld`` (staff: not the expert's own
+    writing). Nothing here changes pay."""
+
+    __tablename__ = "authenticity_checks"
+    __table_args__ = (Index("ix_authenticity_project_status", "project_id", "status", "id"),
+                      Index("ix_authenticity_expert", "expert_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    signals: Mapped[dict | None] = mapped_column(JSONType)
+    similarity: Mapped[dict | None] = mapped_column(JSONType)
+    reasons: Mapped[list | None] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    expert_reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+
+
 class Experiment(Base):
     """Arms compared inside a project; ``unit`` is what is randomised: ``trainer`` or ``item``."""
 
@@ -564,4 +613,27 @@ class ModelCall(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20))  # ok | error
     error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelJudgment(Base):
+    """A model's answer as a judge on one item in one order of presentation (``ab``: the
+    item's responses as imported; ``ba``: swapped; ``-`` for one-shot types). ``answer`` is in
+    the item's own terms (the imported index chosen, or the label); None when the reply could
+    not be read. Kept apart from expert judgments: never in consensus, never paid."""
+
+    __tablename__ = "model_judgments"
+    __table_args__ = (UniqueConstraint("item_id", "model", "order", name="uq_model_judgments_item_model_order"),
+                      Index("ix_model_judgments_project", "project_id", "model"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(64))
+    order: Mapped[str] = mapped_column(String(8))
+    answer: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    raw: Mapped[str | None] = mapped_column(Text)
+    generation: Mapped[dict | None] = mapped_column(JSONType)
+    job_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

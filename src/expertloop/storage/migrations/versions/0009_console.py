@@ -12,7 +12,7 @@
   have ended (set when their tokens are revoked from the console).
 
 Revision ID: 0009_console
-Revises: 0009_experiments
+Revises: 0009_integrity, 0010_model_work
 Create Date: 2026-11-29 22:30:00
 """
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0009_console'
-down_revision = '0009_experiments'
+down_revision = ('0009_integrity', '0010_model_work')  # also joins main's two heads
 branch_labels = None
 depends_on = None
 
