@@ -53,10 +53,14 @@ def main(argv=None) -> int:
         lease = trainer.post(f"/work/projects/{pref}/next", data={"csrf_token": csrf_of(trainer)},
                              follow_redirects=False)
         task = lease.headers["location"]
+        item = httpx.get(base + f"/api/v1/projects/{pref}/items",
+                         headers={"Authorization": f"Bearer {tokens['admin']}"}).json()["items"][0]["id"]
         pages = [(trainer, "/work"), (trainer, task), (trainer, "/my-work"), (trainer, "/exams"),
                  (manager, "/manage"), (manager, f"/manage/projects/{pref}"), (manager, "/review"),
                  (manager, f"/manage/projects/{pref}/quality"), (manager, "/manage/experts"),
-                 (manager, "/manage/exams")]
+                 (manager, "/manage/exams"), (manager, f"/manage/projects/{pref}/settings"),
+                 (manager, f"/manage/projects/{pref}/items"), (manager, f"/manage/projects/{pref}/items?q=the"),
+                 (manager, f"/manage/items/{item}"), (manager, "/manage/access")]
         rows = []
         for client, url in pages:
             times = []

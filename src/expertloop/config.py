@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Files the server writes (exports run as jobs go to DATA_DIR/exports); any worker that runs
     # jobs and every server process must see the same folder.
     data_dir: Path = Path("./expertloop-data")
+    # Send invitation and password-reset links by mail (smtp://user:password@host:587?from=address,
+    # or smtps://); without it the console shows each link to the staff member who made it.
+    smtp_url: str | None = None
     # Show the demo experts' sign-in details on the sign-in page (set by `serve --demo`).
     demo: bool = False
     # An OpenAI-compatible server (up to /v1) for the demo's model-candidates project; without it

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as assignments_svc
 from expertloop.services import exams as exams_svc
+from expertloop.services import tokens as tokens_svc
 from expertloop.services import uow
 from expertloop.storage.orm import Assignment, Base, Project
 from expertloop.web import common
@@ -81,9 +82,11 @@ def world(app, session, settings):
     live = assignments_svc.lease_next(session, trainer, p["id"])
     exam = exams_svc.create_exam(session, ADMIN, EXAM)
     attempt = exams_svc.start_attempt(session, trainer, exam["id"])
+    spare = tokens_svc.create_token(session, "trainer", e["id"], "spare")
     real = {"project_id": p["id"], "expert_id": e["id"], "item_id": live["item"]["id"],
             "assignment_id": done["assignment_id"], "exam_id": exam["id"], "attempt_id": attempt["attempt_id"],
-            "task_id": 1, "period_id": 1, "dispute_id": 1, "check_id": 1, "export_id": 1}
+            "task_id": 1, "period_id": 1, "dispute_id": 1, "export_id": 1, "check_id": 1,
+            "token_id": spare["id"], "secret": "s" * 43}  # no such invitation or reset link
     with TestClient(app) as manager, TestClient(app) as trainer_client:  # one cookie jar each
         users = {"manager": PageClient(manager, token(session, "manager"), "/manage"),
                  "trainer": PageClient(trainer_client, token(session, "trainer", e["id"]), "/work")}

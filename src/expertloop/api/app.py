@@ -22,6 +22,7 @@ from .routes import (
     integrity,
     jobs,
     judgments,
+    lifecycle,
     models,
     pay,
     projects,
@@ -38,7 +39,8 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   export_jobs, judgments, tokens, jobs, audit, models, health, experiments, integrity):
+                   export_jobs, judgments, tokens, jobs, audit, models, health, experiments, integrity,
+                   lifecycle):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

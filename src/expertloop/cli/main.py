@@ -244,13 +244,18 @@ def experts_set_password(expert: int = typer.Argument(..., help="Expert id."),
 
 
 @project_app.command("create")
-def project_create(file: Path = typer.Argument(..., help="YAML or JSON project definition.")) -> None:
-    """Create a project; prints its id."""
+def project_create(file: Path = typer.Argument(..., help="YAML or JSON project definition."),
+                   draft: bool = typer.Option(False, "--draft", help="Create it as a draft: it leases "
+                                              "nothing until `expertloop project status ID live`.")) -> None:
+    """Create a project (live, or a draft with --draft); prints its id."""
     from ..services.files import read_document
     from ..services.projects import create_project
 
     with _errors(), _session() as session:
-        project = create_project(session, OPERATOR, read_document(file))
+        data = read_document(file)
+        if draft and isinstance(data, dict):
+            data = {**data, "status": "draft"}
+        project = create_project(session, OPERATOR, data)
     out.print(project["id"])
 
 
@@ -588,6 +593,10 @@ _models.register(app)
 from .integrity import register as _register_integrity  # noqa: E402  (uses the helpers above)
 
 _register_integrity(app)
+
+from .lifecycle import register as _register_lifecycle  # noqa: E402
+
+_register_lifecycle(project_app, items_app)  # project status|guidelines|set, items retire
 
 
 def main() -> None:  # pragma: no cover - console entry

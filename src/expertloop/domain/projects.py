@@ -227,6 +227,11 @@ def _parse_requirements(c: Checker, data: Any, loc: str = "requirements") -> Req
                         verified=verified, exams=tuple(exams))
 
 
+def parse_requirements(c: Checker, data: Any, loc: str = "requirements") -> Requirements:
+    """Requirements alone (a change to a live project's), problems recorded in ``c``."""
+    return _parse_requirements(c, data, loc)
+
+
 def check_options(c: Checker, t: str, options: Obj) -> Obj:
     """Options each task type understands (``TaskTypeSpec.check_options``); returns them normalised."""
     return task_type(t).check_options(c, options)

@@ -19,6 +19,7 @@ from ..config import Settings
 from ..domain.assignments import AssignmentState, add_active_time, lease_expiry
 from ..domain.authenticity import parse_signals
 from ..domain.errors import BudgetExhausted, Conflict, LeaseExpired, NotFound, PermissionDenied
+from ..domain.lifecycle import takes_work
 from ..domain.money import from_cents, to_cents
 from ..domain.payments import billable_minutes, pay_within, reserved_for_lease, worst_case_lease_cost
 from ..domain.policies import Actor, can_see_assignment, can_work_on, require_expert
@@ -72,6 +73,9 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         item = session.get_one(Item, held.item_id)
         view = assignment_view(held, item, project, now, staff=False)
         return view
+    if not takes_work(project.status):
+        raise Conflict(f"project {project.id} is {project.status}: it takes no new work"
+                       + (" until it goes live" if project.status in ("draft", "paused") else ""))
     if project.budget_cents is not None:
         _check_budget(session, project, expert, now)
     if project.retest_rate > 0 and _rng.random() < project.retest_rate:

@@ -114,10 +114,14 @@ def actor_for_token_id(session: Session, token_id: int) -> Actor:
 
 
 @reads
-def actor_for_expert(session: Session, expert_id: int, fingerprint: str) -> Actor:
+def actor_for_expert(session: Session, expert_id: int, fingerprint: str, issued_at: float | None = None) -> Actor:
+    """The actor of a password session; Unauthenticated when the expert was offboarded, changed
+    password, or had their sessions ended (``sessions_revoked_at``) after ``issued_at``."""
     expert = session.get(Expert, expert_id)
     if (expert is None or expert.status == ExpertStatus.offboarded.value
-            or not secrets.compare_digest(password_fingerprint(expert.password_hash), fingerprint)):
+            or not secrets.compare_digest(password_fingerprint(expert.password_hash), fingerprint)
+            or (expert.sessions_revoked_at is not None
+                and (issued_at is None or issued_at <= expert.sessions_revoked_at.timestamp()))):
         raise Unauthenticated("your session has ended; sign in again")
     return Actor(role=expert_role(session, expert.id), expert_id=expert.id)
 

@@ -262,6 +262,8 @@ def publish_terms(session: Session, actor: Actor, project_id: int, terms: object
         raise ValidationFailed("must be non-empty text (markdown)", loc="terms")
     repo.lock_project(session, project_id)  # two publishes never get the same version number
     project = load_project(session, project_id)
+    if project.status == "archived":
+        raise Conflict(f"project {project.id} is archived: it is a read-only record")
     if text == project.terms:
         raise Conflict(f"these are already version {project.terms_version} of project {project.id}'s terms")
     project.terms, project.terms_version = text, (project.terms_version or 0) + 1

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, require_staff
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, ProjectPause
+from ..storage.orm import ApiToken, Assignment, Expert, Item, ItemEvent, Notification, ProjectPause
 from . import audit
 from .clock import utcnow
 from .projects import load_project
@@ -34,6 +34,11 @@ def set_status(session: Session, actor: Actor, expert_id: int, status: str) -> d
         raise Conflict("an applicant must pass a qualification exam (status qualified) before becoming active")
     old = expert.status
     expert.status = new.value
+    if new == ExpertStatus.offboarded:  # their tokens go too: no API access, no browser session
+        now = utcnow()
+        session.execute(update(ApiToken).where(ApiToken.expert_id == expert.id, ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=now))
+        expert.sessions_revoked_at = now
     audit.record(session, actor, "expert.status_changed", target=f"expert {expert.id}",
                  detail={"from": old, "to": new.value})
     view = expert_view(expert)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from ..domain.experts import Degree, ExpertStatus
+from ..domain.lifecycle import ProjectStatus, parse_status, takes_work
 from ..domain.money import to_cents
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import Requirements, parse_project, unmet_requirements
@@ -24,6 +25,12 @@ from .views import project_view
 @writes
 def create_project(session: Session, actor: Actor, data: dict) -> dict:
     require_staff(actor, "create projects")
+    status = ProjectStatus.live
+    if isinstance(data, dict) and "status" in data:  # "draft" or "live" (the default)
+        data = dict(data)
+        status = parse_status(data.pop("status"))
+        if status not in (ProjectStatus.draft, ProjectStatus.live):
+            raise ValidationFailed("a new project is draft or live", loc="status")
     spec = parse_project(data)
     project = Project(
         name=spec.name, task_type=spec.task_type.value, guidelines=spec.guidelines,
@@ -37,7 +44,7 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
         quality_floor=spec.quality_floor.to_json() if spec.quality_floor else None,
         tiers={"tiers": [t.to_json() for t in spec.tiers], "escalation_tier": spec.escalation_tier}
         if spec.tiers else None,
-        terms=spec.terms, terms_version=1 if spec.terms else 0,
+        terms=spec.terms, terms_version=1 if spec.terms else 0, status=status.value,
         review_sampling=spec.review_sampling.to_json() if spec.review_sampling else None,
         retest_rate=spec.retest_rate, retest_after_hours=spec.retest_after_hours, models=spec.models_json(),
     )
@@ -159,7 +166,8 @@ def list_projects(session: Session, actor: Actor) -> list[dict]:
             return []
         exams = passed_exams(session, expert.id)
         pauses = active_pauses(session, expert.id)
-        projects = [p for p in projects if not eligibility_problems(p, expert, exams, pauses=pauses)]
+        projects = [p for p in projects if takes_work(p.status)
+                    and not eligibility_problems(p, expert, exams, pauses=pauses)]
     if not projects:
         return []
     progress = repo.progress_by_project(session, [p.id for p in projects], utcnow())

@@ -39,7 +39,8 @@ def project_view(p: Project, *, staff: bool, progress: dict | None = None,
         "requirements": p.requirements, "overlap": p.overlap, "lease_minutes": p.lease_minutes,
         "max_minutes_per_task": p.max_minutes_per_task, "adaptive_overlap": p.adaptive_overlap,
         "tiers": (p.tiers or {}).get("tiers"), "escalation_tier": (p.tiers or {}).get("escalation_tier"),
-        "terms": p.terms, "terms_version": p.terms_version or 0, "created_at": iso(p.created_at),
+        "terms": p.terms, "terms_version": p.terms_version or 0, "status": p.status or "live",
+        "created_at": iso(p.created_at),
     }
     if staff:
         # Gold policy and quality floor stay staff-only: knowing them helps game the gold.

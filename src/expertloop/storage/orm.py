@@ -71,6 +71,8 @@ class Expert(Base):
     # Domain levels a qualification exam has verified; self-declared ``domains`` stay unverified.
     verified_domains: Mapped[dict] = mapped_column(JSONType, default=dict)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Browser sessions signed in before this time have ended (tokens revoked in the console).
+    sessions_revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -106,6 +108,8 @@ class Project(Base):
     retest_after_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     # Model settings: {"candidates": {...}, "judge_first": {...}} (None = no models).
     models: Mapped[dict | None] = mapped_column(JSONType)
+    # draft -> live -> paused -> closed -> archived (domain.lifecycle); only live projects lease work.
+    status: Mapped[str] = mapped_column(String(20), default="live", server_default="live")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -136,6 +140,8 @@ class Item(Base):
     # "pending" while its candidate answers are being generated (target_overlap is 0 then, so
     # no one can lease it), "failed" when a model refused it; None for a complete item.
     generation: Mapped[str | None] = mapped_column(String(20))
+    # A retired item is kept for the record, leased to nobody and left out of exports.
+    retired_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -215,6 +221,36 @@ class ApiToken(Base):
     label: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class GuidelineVersion(Base):
+    """The text of each published version of a project's guidelines."""
+
+    __tablename__ = "guideline_versions"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountLink(Base):
+    """A single-use link: an invitation (``kind="invite"``) or a password reset (``"reset"``).
+    Only a SHA-256 hash of the secret in the link is stored."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str | None] = mapped_column(String(20))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"))
+    profile: Mapped[dict | None] = mapped_column(JSONType)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class InstanceSecret(Base):

@@ -77,7 +77,7 @@ def _candidate_statement(gold: bool | None, tiers: bool, doubt_first: bool, excl
             .scalar_subquery())
     mine = exists().where(Assignment.item_id == Item.id, Assignment.expert_id == bindparam("expert_id"),
                           or_(Assignment.state.in_(_SEEN), live_lease_filter(now)))
-    stmt = select(Item.id).where(Item.project_id == bindparam("project_id"), ~mine)
+    stmt = select(Item.id).where(Item.project_id == bindparam("project_id"), Item.retired_at.is_(None), ~mine)
     if gold:
         # An item still waiting for models (target_overlap 0) is no gold question yet.
         stmt = stmt.where(Item.gold.is_not(None), Item.target_overlap > 0).order_by(func.random())
@@ -226,7 +226,8 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
     queries however many projects (``None``: every project), each answered from an index.
 
     ``judgments`` are counted judgments (:func:`counted_judgment`); ``assignments_by_state``
-    is a census of every assignment row, withdrawn and rejected work included."""
+    is a census of every assignment row, withdrawn and rejected work included. Retired items
+    are not among the items (they are kept for the record only)."""
     ids = None if project_ids is None else list(project_ids)
 
     def scoped(q, column):  # a long id list is not sent: counting every project is as quick
@@ -244,8 +245,8 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
     complete = func.sum(case((and_(Item.done_count >= Item.target_overlap,
                                    or_(Item.target_overlap > 0, Item.generation == "judged")), 1), else_=0))
     for pid, n_items, n_complete, needed in session.execute(scoped(
-            select(Item.project_id, func.count(), complete, func.coalesce(func.sum(Item.target_overlap), 0)),
-            Item.project_id).group_by(Item.project_id)):
+            select(Item.project_id, func.count(), complete, func.coalesce(func.sum(Item.target_overlap), 0))
+            .where(Item.retired_at.is_(None)), Item.project_id).group_by(Item.project_id)):
         if (row := out.get(pid)) is None:  # a project made since the first query
             continue
         row.update(items=n_items, items_complete=int(n_complete or 0), judgments_needed=int(needed or 0),
@@ -381,11 +382,11 @@ def counted_judgment():
 
 def iter_done_assignments(session: Session, project_id: int, batch: int = 500
                           ) -> Iterator[tuple[Assignment, Item, int | None]]:
-    """Counted judgments (:func:`counted_judgment`) with their item and the terms version they
-    were done under, oldest first, streamed in batches."""
+    """Counted judgments (:func:`counted_judgment`) of items not retired, with their item and the
+    terms version they were done under, oldest first, streamed in batches."""
     q = (select(Assignment, Item, Consent.terms_version).join(Item, Item.id == Assignment.item_id)
          .outerjoin(Consent, Consent.id == Assignment.consent_id)
-         .where(Assignment.project_id == project_id, counted_judgment())
+         .where(Assignment.project_id == project_id, counted_judgment(), Item.retired_at.is_(None))
          .order_by(Assignment.submitted_at, Assignment.id)
          .execution_options(yield_per=batch))
     for row in session.execute(q):
@@ -408,7 +409,8 @@ def iter_judgments_by_item(session: Session, project_id: int, batch: int = 2000)
                 Item.external_id, Item.payload, Item.gold, Consent.terms_version)
          .join(Item, Item.id == Assignment.item_id)
          .outerjoin(Consent, Consent.id == Assignment.consent_id)
-         .where(Item.project_id == project_id, Assignment.project_id == project_id, counted_judgment())
+         .where(Item.project_id == project_id, Assignment.project_id == project_id, counted_judgment(),
+                Item.retired_at.is_(None))  # a retired item is kept for the record, out of exports
          .order_by(Item.id, Assignment.id)
          .execution_options(yield_per=batch))
     yield from session.execute(q)

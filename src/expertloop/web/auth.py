@@ -141,7 +141,7 @@ def current_actor(request: Request, db: Session) -> Actor | None:
         if ws.kind == "token" and ws.token_id is not None:
             actor = auth_svc.actor_for_token_id(db, int(ws.token_id))
         elif ws.kind == "password" and ws.expert_id is not None:
-            actor = auth_svc.actor_for_expert(db, int(ws.expert_id), ws.fp or "")
+            actor = auth_svc.actor_for_expert(db, int(ws.expert_id), ws.fp or "", ws.iat)
     except Unauthenticated:
         end_session(request)
         add_flash(request, "info", "Your session has ended. Please sign in again.")

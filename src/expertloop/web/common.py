@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from ..deps import get_session
 from ..domain.assignments import AssignmentState
 from ..domain.checks import MAX_ID
-from ..domain.errors import ValidationFailed
+from ..domain.errors import ExpertloopError, Problem, ValidationFailed
 from ..domain.policies import Actor, Role
 from ..domain.tasks import TASK_TYPES
 from ..services import auth as auth_svc
@@ -134,6 +134,11 @@ def signed_in(request: Request, db: Session = Depends(get_session)) -> Actor:
         if actor.is_staff:  # the count beside "Notifications" in the staff navigation
             request.state.notification_count = oversight_svc.notification_count(db, actor)
     return actor
+
+
+def problems_of(exc: ExpertloopError, loc: str = "") -> list[Problem]:
+    """A refusal as the list of problems a form shows: each located one, or the message."""
+    return list(exc.problems) if isinstance(exc, ValidationFailed) else [Problem(loc, exc.message)]
 
 
 def is_reviewer(actor: Actor | None) -> bool:

@@ -74,14 +74,18 @@ def create_project(request: Request, form: FormData = Depends(form_data), actor:
                 cleanup(path)
         else:
             data = project_from_form(form)
+        if isinstance(data, dict) and "status" not in data:  # the console starts projects as drafts
+            data = {**data, "status": "live" if form.get("start") == "live" else "draft"}
         project = projects_svc.create_project(db, actor, data)
     except ValidationFailed as exc:
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
         return render(request, "manage/new_project.html", {"form": values, "errors": exc.problems,
                                                            "from_file": upload is not None, "nav": "new"},
                       status=422)
-    return redirect(request, f"/manage/projects/{project['id']}",
-                    flash=("success", f"Project “{project['name']}” created. Upload its items below."))
+    note = (f"Project “{project['name']}” created as a draft: upload its items below, then go live from "
+            "“Run”." if project["status"] == "draft" else f"Project “{project['name']}” created and live. "
+            "Upload its items below.")
+    return redirect(request, f"/manage/projects/{project['id']}", flash=("success", note))
 
 
 def _dashboard_context(db: Session, actor: Actor, project_id: int, **extra) -> dict:

@@ -18,7 +18,7 @@ from ..services import experts as experts_svc
 from ..services import oversight
 from ..services import projects as projects_svc
 from ..services.reports import quality_report
-from .common import PageId, form_data, redirect, render, safe_next, signed_in
+from .common import PageId, form_data, redirect, render, signed_in
 
 router = APIRouter()
 QUALITY_BOOTSTRAP = 200   # resamples for the agreement intervals: enough for a page, fast on a programme
@@ -74,7 +74,7 @@ def audit_page(request: Request, project: str | None = None, action: str | None 
     require_staff(actor, "read the audit log")
     project_id, before_id = _page_int(project), _page_int(before)
     action = (action or "").strip()[:64] or None
-    if action and text_problem(action):  # NUL or a lone surrogate: no action is named like that
+    if action is not None and text_problem(action) is not None:  # no database stores NUL: no such action
         action = None
     entries = audit_svc.list_entries(db, actor, project_id=project_id, action=action, before=before_id,
                                      limit=AUDIT_PAGE + 1)
@@ -92,15 +92,6 @@ def _page_int(value: str | None) -> int | None:
         return None
     number = int(value)
     return number if 1 <= number <= MAX_ID else None
-
-
-@router.get("/manage/items/{item_id}")
-def item_page(item_id: PageId, request: Request, back: str | None = None, actor: Actor = Depends(signed_in),
-              db: Session = Depends(get_session)):
-    history = oversight.item_history(db, actor, item_id)
-    project = projects_svc.get_project(db, actor, history["project_id"])
-    return render(request, "manage/item.html", {"history": history, "project": project, "nav": "manage",
-                                                "back": safe_next(back, f"/manage/projects/{project['id']}")})
 
 
 # -- quality --------------------------------------------------------------------------------------

@@ -13,13 +13,15 @@ from starlette.datastructures import FormData
 from ..config import Settings
 from ..deps import get_session, get_settings
 from ..domain.assignments import AssignmentState
-from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
+from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, can_work_on
 from ..domain.projects import TaskType
 from ..services import assignments as assignments_svc
 from ..services import authenticity as authenticity_svc
+from ..services import consent as consent_svc
 from ..services import exams as exams_svc
 from ..services import experts as experts_svc
+from ..services import lifecycle as lifecycle_svc
 from ..services import projects as projects_svc
 from ..services import reviews as reviews_svc
 from ..services import work_summary as work_svc
@@ -85,7 +87,8 @@ def _task_context(db: Session, actor: Actor, view: dict) -> dict:
     if "guidelines" in view:  # an experiment arm's guidelines: the version this task was leased under
         project = {**project, "guidelines": view["guidelines"], "guidelines_version": view["guidelines_version"]}
     return {"task": view, "project": project, "item": view["item"], "options": project["options"] or {},
-            "task_type": view["task_type"], "idempotency_key": secrets.token_urlsafe(16), "nav": "work"}
+            "task_type": view["task_type"], "idempotency_key": secrets.token_urlsafe(16), "nav": "work",
+            "guidelines_change": lifecycle_svc.guidelines_change(db, actor, view["project_id"], view["assignment_id"])}
 
 
 @router.get("/tasks/{assignment_id}")
@@ -96,7 +99,25 @@ def task_page(assignment_id: PageId, request: Request, actor: Actor = Depends(si
         return redirect(request, f"/review/{assignment_id}")
     if view["state"] not in WORKABLE:
         return redirect(request, f"/my-work/{assignment_id}")
+    if view["state"] == LIVE and _needs_terms(db, actor, view["project_id"]):
+        return _to_terms(request, view["project_id"])
     return render(request, "tasks/page.html", _task_context(db, actor, view))
+
+
+def _needs_terms(db: Session, actor: Actor, project_id: int) -> bool:
+    """Terms were published while the trainer held this lease (taken when the project had none),
+    and they have agreed to no version: the submit would be refused, so they read them first."""
+    try:
+        terms = consent_svc.my_terms(db, actor, project_id)
+    except NotFound:
+        return False
+    return bool(terms["terms_version"]) and terms["consent"] is None
+
+
+def _to_terms(request: Request, project_id: int) -> Response:
+    return redirect(request, f"/work/projects/{project_id}/terms",
+                    flash=("info", "This project published terms while you held your task. Agree to them to go "
+                                   "back to it (your answer is kept as a draft in this browser)."))
 
 
 @router.post("/tasks/{assignment_id}/submit")
@@ -115,6 +136,8 @@ def submit(assignment_id: PageId, request: Request, form: FormData = Depends(for
         ctx = _task_context(db, actor, view)
         ctx.update(errors=exc.problems, prefill=response)
         return render(request, "tasks/page.html", ctx, status=422)
+    except ConsentRequired:
+        return _to_terms(request, view["project_id"])
     except Conflict as exc:
         return redirect(request, "/work", flash=("error", exc.message))
     earned = result.get("earned_usd")

@@ -67,6 +67,7 @@ class ProjectOut(View):
     lease_minutes: int
     max_minutes_per_task: int
     terms_version: int
+    status: str = Field("live", description="draft, live, paused, closed or archived; only live projects lease work")
     created_at: str | None
     budget_usd: str | None = Field(None, description="Staff only")
     spent_usd: str | None = Field(None, description="Staff only")
