@@ -12,6 +12,7 @@ from . import errors
 from .routes import (
     assignments,
     audit,
+    chat,
     consent,
     experts,
     exports,
@@ -30,5 +31,5 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   audit, models, health):
+                   audit, models, chat, health):
         app.include_router(module.router, prefix="/api/v1")

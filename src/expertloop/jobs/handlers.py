@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import consensus
+from ..services import chat, consensus
 from ..services.jobs import REFIT_CONSENSUS
 
 Progress = Callable[[dict], None]
@@ -25,4 +25,9 @@ def refit_consensus(session: Session, job: dict, progress: Progress) -> dict:
     return consensus.refit_consensus(session, job["project_id"])
 
 
-HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus}
+def chat_turn(session: Session, job: dict, progress: Progress) -> dict:
+    progress({"step": "asking the model"})
+    return chat.generate_turn(session, job)
+
+
+HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, chat.CHAT_TURN: chat_turn}

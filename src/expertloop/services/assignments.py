@@ -24,6 +24,7 @@ from ..domain.policies import Actor, can_see_assignment, can_work_on, require_ex
 from ..domain.presentation import make_presentation
 from ..domain.projects import TaskType
 from ..domain.responses import parse_response
+from ..domain.tasks import task_type
 from ..storage import repositories as repo
 from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
@@ -234,6 +235,9 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
         a.consent_id = require_live_consent(session, project, a.expert_id).id
     lapsed = now >= a.lease_expires_at
     _revive_or_fail(session, a, project, now)
+    spec = task_type(project.task_type)
+    if spec.keeps_draft and isinstance(response, dict):  # the conversation the server kept, not one typed in
+        response = spec.response_with_draft(response, a.draft)
     clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
     active = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
     minutes = billable_minutes(active, project.max_minutes_per_task)
@@ -249,6 +253,8 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     a.last_seen_at = now
     a.active_seconds = active
     a.idempotency_key = idempotency_key
+    if spec.keeps_draft:
+        a.draft = None  # the response holds it now
     # The item was read under its lock (or the SQLite write lock), so counting here is exact; the
     # write goes out with the routing decision's, in one UPDATE.
     item.done_count += 1

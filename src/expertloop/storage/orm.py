@@ -153,6 +153,10 @@ class Assignment(Base):
     reviewed_at: Mapped[datetime | None]
     original_response: Mapped[dict | None] = mapped_column(JSONType)
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))  # terms it was done under
+    # Work in progress the server keeps (a live chat's conversation), and what an AI suggestion
+    # showed the trainer and what they did with it (migration 0010).
+    draft: Mapped[dict | None] = mapped_column(JSONType, deferred=True)
+    ai_assistance: Mapped[dict | None] = mapped_column(JSONType)
 
 
 class LedgerEntry(Base):
@@ -424,4 +428,21 @@ class ModelCall(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20))  # ok | error
     error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AiSuggestion(Base):
+    """A model's suggestion for one item (a draft answer, a pre-selected label or verdicts),
+    generated ahead by a job and shown to the trainers who lease the item."""
+
+    __tablename__ = "ai_suggestions"
+    __table_args__ = (Index("ix_ai_suggestions_project", "project_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))          # draft | preselect
+    model: Mapped[str] = mapped_column(String(200))        # the endpoint name
+    content: Mapped[dict] = mapped_column(JSONType)        # {"completion": …} / {"label": …} / {"claims": […]}
+    provenance: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
