@@ -5,8 +5,6 @@ back with ``datasets`` in TRL's conversational layouts. Runs on SQLite and Postg
 
 from __future__ import annotations
 
-import json
-
 from expertloop.services import models
 from tests.factories import auth, expert, run_jobs, token
 
@@ -74,7 +72,7 @@ def test_a_chat_with_choices_rewrites_edits_and_an_error(client, session, model_
     assert turn["status"] == "ready" and not chat["pending"]
     assert [c["text"] for c in turn["candidates"]] == ["test-model answer 0: Where should we go?",
                                                        "test-model answer 1: Where should we go?"]
-    assert "model" not in json.dumps(turn["candidates"])               # trainers never see model names
+    assert all(set(c) == {"index", "text"} for c in turn["candidates"])  # trainers never see model names
     sent = model_server.requests[-1]
     assert sent["n"] == 2 and sent["messages"][0] == {"role": "system", "content": "Be brief."}
     staff = client.get(url, headers=admin).json()
@@ -90,7 +88,8 @@ def test_a_chat_with_choices_rewrites_edits_and_an_error(client, session, model_
         {"role": "user", "content": "Where should we go?"},
         {"role": "assistant", "content": "test-model answer 1: Where should we go?"},
         {"role": "user", "content": "And then?"}]
-    chat = client.post(url, headers=trainer, json={"action": "decide", "turn": 1, "rewrite": "Bring **lemonade**."}).json()
+    chat = client.post(url, headers=trainer,
+                       json={"action": "decide", "turn": 1, "rewrite": "Bring **lemonade**."}).json()
     assert chat["turns"][1]["rewrite"] == "Bring **lemonade**." and len(chat["turns"]) == 2
 
     # A model error keeps the trainer's message and offers a retry.
@@ -146,7 +145,7 @@ def test_a_chat_with_choices_rewrites_edits_and_an_error(client, session, model_
         {"role": "assistant", "content": "Sunny, take a hat."}]
     turns = ds[0]["metadata"]["turns"]
     assert [t["model"] for t in turns] == ["test-model", "test-model"]
-    assert [t["rewritten"] for t in turns] == [False, True] and turns[0]["rating"] is None
+    assert [t["rewritten"] for t in turns] == [False, True] and turns[0]["rating"] == 4
     assert ds[0]["metadata"]["ai_assistance"] is None
 
     # preference: one pair per turn with a choice or a rewrite.
@@ -198,7 +197,7 @@ def test_a_redteam_chat_labels_the_failing_turn(client, session, model_server, t
 
 
 def test_failure_labels_and_other_trainers_are_refused(client, session, model_server):
-    admin, trainer, project, aid = _setup(client, session, model_server)
+    admin, trainer, _, aid = _setup(client, session, model_server)
     url = f"/api/v1/assignments/{aid}/chat"
     client.post(url, headers=trainer, json={"action": "send", "text": "Hi"})
     run_jobs(session)

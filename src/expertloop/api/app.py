@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from . import errors
 from .routes import (
+    ai_help,
     assignments,
     audit,
     chat,
@@ -31,5 +32,5 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   audit, models, chat, health):
+                   audit, models, chat, ai_help, health):
         app.include_router(module.router, prefix="/api/v1")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import chat, consensus
+from ..services import ai_help, chat, consensus
 from ..services.jobs import REFIT_CONSENSUS
 
 Progress = Callable[[dict], None]
@@ -30,4 +30,11 @@ def chat_turn(session: Session, job: dict, progress: Progress) -> dict:
     return chat.generate_turn(session, job)
 
 
-HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, chat.CHAT_TURN: chat_turn}
+def ai_suggestions(session: Session, job: dict, progress: Progress) -> dict:
+    if job["project_id"] is None:
+        raise ValueError("an ai_suggestions job needs a project_id")
+    return ai_help.generate(session, job["project_id"], job_id=job["id"], progress=progress)
+
+
+HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, chat.CHAT_TURN: chat_turn,
+                                ai_help.AI_SUGGESTIONS: ai_suggestions}

@@ -28,7 +28,7 @@ from ..domain.tasks import task_type
 from ..storage import repositories as repo
 from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
-from . import routing
+from . import ai_help, routing
 from .clock import utcnow
 from .consent import require_consent_standing, require_current_consent, require_live_consent
 from .projects import load_project, require_expert_eligible
@@ -93,7 +93,8 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         lease_expires_at=lease_expiry(now, project.lease_minutes), last_seen_at=now,
         active_seconds=0.0, guidelines_version=project.guidelines_version,
         consent_id=consent.id if consent is not None else None,
-        presentation=make_presentation(TaskType(project.task_type), item.payload, _rng))
+        presentation=make_presentation(TaskType(project.task_type), item.payload, _rng),
+        ai_assistance=ai_help.shown(session, project, item_id, now))
     session.add(assignment)
     session.flush()
     view = assignment_view(assignment, item, project, now, staff=False)
@@ -209,19 +210,21 @@ def release(session: Session, actor: Actor, assignment_id: int, *, now: datetime
 
 @writes
 def submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
-           idempotency_key: str | None = None, now: datetime | None = None) -> dict:
+           idempotency_key: str | None = None, now: datetime | None = None, ai_discarded: bool = False) -> dict:
     """Validate and store a response, and pay for the active time (capped) in one transaction.
 
     With an ``Idempotency-Key``, a retried submit returns the first result instead of failing.
     Concurrent submits of one assignment are serialised on its row: the first stores the
     response, the others return that result (same key) or a 409 (any other key). A submit
     that PostgreSQL aborts to break a deadlock is retried from scratch by the unit of work.
+    ``ai_discarded``: the trainer threw away the AI suggestion they were shown.
     """
-    return _submit(session, actor, assignment_id, response, settings, idempotency_key=idempotency_key, now=now)
+    return _submit(session, actor, assignment_id, response, settings, idempotency_key=idempotency_key, now=now,
+                   ai_discarded=ai_discarded)
 
 
 def _submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
-            idempotency_key: str | None, now: datetime | None) -> dict:
+            idempotency_key: str | None, now: datetime | None, ai_discarded: bool = False) -> dict:
     now = now or utcnow()
     a, item, project, expert = _load_for_submit(session, actor, assignment_id, now)
     if a.state in (AssignmentState.submitted.value, AssignmentState.accepted.value,
@@ -255,6 +258,8 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     a.idempotency_key = idempotency_key
     if spec.keeps_draft:
         a.draft = None  # the response holds it now
+    if a.ai_assistance:
+        a.ai_assistance = ai_help.outcome(spec, a.ai_assistance, clean, discarded=ai_discarded)
     # The item was read under its lock (or the SQLite write lock), so counting here is exact; the
     # write goes out with the routing decision's, in one UPDATE.
     item.done_count += 1

@@ -34,6 +34,7 @@ from ..domain.records import ExportFormat, check_compatible, check_consensus_for
 from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Project
+from . import ai_help
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
 from .uow import reads, reads_stream
@@ -147,6 +148,7 @@ def _metadata(project: Project, item, a, terms_version: int | None) -> dict:
         "expert": pseudonym(project, a.expert_id), "submitted_at": iso(a.submitted_at),
         "guidelines_version": a.guidelines_version, "terms_version": terms_version,
         "is_gold": item.gold is not None, "review": review, "reviewer": reviewer,
+        "ai_assistance": ai_help.export_record(a.ai_assistance),
     }
 
 
@@ -252,7 +254,8 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     "experts": sorted({pseudonym(project, a.expert_id) for a in judgments}),
                     "review": None, "reviewer": None,
                     "reviews": dict(Counter(state for state, _ in reviews)),
-                    "editors": sorted({r for state, r in reviews if state == "edited" and r is not None})}
+                    "editors": sorted({r for state, r in reviews if state == "edited" and r is not None}),
+                    "ai_assistance": ai_help.summary([a.ai_assistance for a in judgments])}
         yield from spec.consensus_records(fmt, item.payload, project.options or {}, cons, metadata)
 
 

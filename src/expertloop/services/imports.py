@@ -18,6 +18,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
 from ..storage.orm import Item
+from . import ai_help
 from .clock import utcnow
 from .projects import load_project
 from .uow import run_write, write
@@ -104,6 +105,8 @@ def _store(session: Session, project, specs: list[ItemSpec], external_ids: list[
              "created_at": now} for s in chunk])
         if progress:
             progress("store", start + len(chunk))
+    if fresh:
+        ai_help.queue_suggestions(session, project)  # AI help is generated ahead, by a job
     return {"project_id": project.id, "imported": len(fresh), "skipped_existing": len(specs) - len(fresh),
             "with_gold": sum(1 for s in fresh if s.gold is not None)}
 

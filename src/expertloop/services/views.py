@@ -70,6 +70,9 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
         "submitted_at": iso(a.submitted_at), "active_seconds": round(a.active_seconds, 1),
         "guidelines_version": a.guidelines_version, "response": a.response,
         "review_feedback": a.review_feedback,
+        # The AI suggestion shown with the task (never the model that made it, to a trainer).
+        "ai_suggestion": ({"kind": a.ai_assistance["kind"], **a.ai_assistance["suggestion"]}
+                          if a.ai_assistance else None),
     }
     if earned_cents is not None:
         view["earned_usd"] = usd(earned_cents)
@@ -78,4 +81,5 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
         view["item"]["metadata"] = item.meta
         view["item"]["payload"] = item.payload
         view["presentation"] = a.presentation
+        view["ai_assistance"] = a.ai_assistance
     return view

@@ -102,7 +102,8 @@ def submit(assignment_id: PageId, request: Request, form: FormData = Depends(for
     response = response_from_form(form, TaskType(view["task_type"]), project["options"] or {}, view["item"])
     key = str(form.get("idempotency_key") or "") or None
     try:
-        result = assignments_svc.submit(db, actor, assignment_id, response, settings, idempotency_key=key)
+        result = assignments_svc.submit(db, actor, assignment_id, response, settings, idempotency_key=key,
+                                        ai_discarded=form.get("ai_discarded") == "1")
     except ValidationFailed as exc:
         ctx = _task_context(db, actor, view)
         ctx.update(errors=exc.problems, prefill=response)

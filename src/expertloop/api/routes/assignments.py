@@ -64,7 +64,8 @@ def release(assignment_id: Id, actor: Actor = Depends(get_actor), session: Sessi
              summary="Submit a typed response; Idempotency-Key makes retries safe",
              description="The body is read as JSON whatever its Content-Type. A retry with the same "
                          "`Idempotency-Key` returns the first result; any other submit of a submitted "
-                         "assignment is a 409.",
+                         "assignment is a 409. `ai_discarded: true` records that the trainer threw away "
+                         "the AI suggestion shown with the task.",
              response_model=Submitted, responses=errors(403, 404, 409))
 def submit(assignment_id: Id,
            body: JsonObject = Body(..., examples=[{"response": {"choice": 0, "strength": 2}}]),
@@ -73,4 +74,8 @@ def submit(assignment_id: Id,
            settings: Settings = Depends(get_settings)) -> dict:
     if "response" not in body:
         raise ValidationFailed("is required", loc="response")
-    return svc.submit(session, actor, assignment_id, body["response"], settings, idempotency_key=idempotency_key)
+    discarded = body.get("ai_discarded", False)
+    if not isinstance(discarded, bool):
+        raise ValidationFailed("must be true or false", loc="ai_discarded")
+    return svc.submit(session, actor, assignment_id, body["response"], settings, idempotency_key=idempotency_key,
+                      ai_discarded=discarded)

@@ -218,9 +218,10 @@ class TaskTypeSpec(ABC):
         reply is unusable (nothing is then shown)."""
         raise NotImplementedError
 
-    def suggestion_outcome(self, suggestion: Obj, response: Obj) -> tuple[str, str, str]:
-        """The suggested and the submitted answer as two comparable texts, and the unit of the
-        edit distance between them (``characters`` or ``answers``)."""
+    def suggestion_outcome(self, suggestion: Obj, response: Obj) -> tuple[Any, Any, str]:
+        """The suggested and the submitted answer in comparable form, and the unit of the edit
+        distance between them: two texts (``characters``: Levenshtein distance) or two lists of
+        answers (``answers``: how many differ)."""
         raise NotImplementedError
 
     # -- what a trainer sees ---------------------------------------------------------------
@@ -362,12 +363,29 @@ def check_ai_assistance(c: Checker, options: Obj, kinds: tuple[str, ...]) -> Non
         return
     loc = "options.ai_assistance"
     if not isinstance(value, dict):
-        c.fail(loc, "must be an object such as {\"model\": \"NAME\", \"kind\": \"%s\"}" % kinds[0])
+        c.fail(loc, f"must be an object such as {{\"model\": \"NAME\", \"kind\": \"{kinds[0]}\"}}")
         return
     c.text(value, "model", loc, max_len=64)
     if value.get("kind") not in kinds:
         c.fail(join(loc, "kind"), f"must be one of {', '.join(kinds)} for this task type; got {value.get('kind')!r}")
     c.no_unknown(value, ("model", "kind"), loc)
+
+
+def reply_json(reply: str) -> Any:
+    """The JSON object in a model's reply (bare, or inside a fenced block); None if there is none."""
+    import json
+
+    text = reply.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        text = text[text.find("\n") + 1:] if "\n" in text else text
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        return json.loads(text[start:end + 1])
+    except ValueError:
+        return None
 
 
 def form_text(form: FormFields, key: str) -> str:

@@ -270,7 +270,8 @@ class Chat(TaskTypeSpec):
             return turn["rewrite"], None, cands[src]["text"], cands[src].get("model"), "rewrite"
         if len(cands) > 1 and isinstance(turn.get("chosen"), int):
             other = next(i for i in range(len(cands)) if i != src)
-            return cands[src]["text"], cands[src].get("model"), cands[other]["text"], cands[other].get("model"), "choice"
+            return (cands[src]["text"], cands[src].get("model"), cands[other]["text"], cands[other].get("model"),
+                    "choice")
         return None
 
     def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
@@ -285,7 +286,7 @@ class Chat(TaskTypeSpec):
                 if pair is None:
                     continue
                 chosen, chosen_model, rejected, rejected_model, why = pair
-                prompt = conversation(payload, system, turns[:i]) + [{"role": "user", "content": turn["user"]}]
+                prompt = [*conversation(payload, system, turns[:i]), {"role": "user", "content": turn["user"]}]
                 out.append({"prompt": prompt, "chosen": [{"role": "assistant", "content": chosen}],
                             "rejected": [{"role": "assistant", "content": rejected}],
                             "metadata": {**meta, "turn": i, "source": why, "chosen_model": chosen_model,
