@@ -6,7 +6,8 @@ common misconception (preference, ranking), truthfulness fact-checks and labels 
 answers (sft) and rubric scoring; after those six, step-by-step solutions to TruthfulQA questions
 to rate (steps), agent runs answering them to grade (trajectory), a preference project on a
 signed −3…+3 scale, questions to write rubrics for (rubric_authoring) and three answers per
-question to score on HelpSteer2's five attributes (rubric with several answers). Vetting and routing:
+question to score on HelpSteer2's five attributes (rubric with several answers); with
+``EXPERTLOOP_DEMO_MODEL_URL`` set, a live chat with that model (chat). Vetting and routing:
 a qualification exam (general knowledge, level 3) with one applicant waiting to take it; the
 first preference project uses adaptive overlap,
 adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,12 +307,48 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
             attribute_items.append({"external_id": f"tqa-attr-{i}", "prompt": q["Question"],
                                     "responses": [{"text": t, "model": f"candidate-{k}"} for k, t in enumerate(texts)]})
     _import(session, attributes, attribute_items)
+    # -- live chat, only with a real model (EXPERTLOOP_DEMO_MODEL_URL, + EXPERTLOOP_DEMO_MODEL) ----
+    if os.environ.get("EXPERTLOOP_DEMO_MODEL_URL"):
+        chat_model = _demo_model_endpoint(session)
+        chat = project({"name": "Talk with the model: plan it together (live chat)", "task_type": "chat",
+                        "guidelines": GUIDE_CHAT, "requirements": {"languages": ["en"]}, "overlap": 1,
+                        "max_minutes_per_task": 15,
+                        "options": {"model": chat_model, "candidates_per_turn": 2, "min_turns": 2, "max_turns": 6,
+                                    "system_prompt": "You are a helpful, honest assistant. Answer briefly."}})
+        _import(session, chat, [{"external_id": f"chat-{i}", "scenario": s} for i, s in enumerate(CHAT_SCENARIOS)])
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():
         with uow.read(session):
             expert_id = session.execute(select(Expert.id).where(Expert.email == email)).scalar_one()
         set_password(session, _OPERATOR, expert_id, password)
+
+
+GUIDE_CHAT = """# Talk with the model
+
+Write what a real user would write, one message at a time. Each turn the model offers two
+answers: **choose** the better one (`1`, `2`), **rate** it (`+`/`-`), and **rewrite** it (`r`) when
+neither is what an expert would say: your rewrite is what the model reads next. Edit an earlier
+message (`e`) to take the conversation another way. Submit after two to six turns.
+"""
+
+CHAT_SCENARIOS = [
+    "Plan a three-day trip to Lisbon on a student budget.",
+    "You are unsure whether a common health claim you read is true: find out with the assistant.",
+    "Get help writing a polite email asking a landlord to fix the heating.",
+]
+
+
+def _demo_model_endpoint(session: Session) -> str:
+    """The endpoint at EXPERTLOOP_DEMO_MODEL_URL: one registered already, or ``demo-model``."""
+    from ..services import models
+
+    url = os.environ["EXPERTLOOP_DEMO_MODEL_URL"].rstrip("/")
+    for endpoint in models.list_endpoints(session):
+        if endpoint["base_url"] == url:
+            return str(endpoint["name"])
+    return str(models.add_endpoint(session, None, "demo-model", url,
+                                   os.environ.get("EXPERTLOOP_DEMO_MODEL") or "default")["name"])
 
 
 def signin_hints() -> list[dict]:
