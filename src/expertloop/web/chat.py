@@ -39,8 +39,8 @@ def _action(form: FormData) -> dict:
             out[key] = int(value) if value.lstrip("-").isdigit() and len(value) < 10 else (value or None)
     for key in TEXT_FIELDS:
         if key in form:
-            value = form.get(key)
-            out[key] = value.replace("\r\n", "\n") if isinstance(value, str) and value != "" else None
+            raw = form.get(key)
+            out[key] = raw.replace("\r\n", "\n") if isinstance(raw, str) and raw != "" else None
     return out
 
 

@@ -276,11 +276,11 @@ class Chat(TaskTypeSpec):
 
     def records(self, fmt: ExportFormat, payload: Obj, response: Obj, metadata: Obj) -> list[Obj]:
         system, turns = response.get("system"), response["turns"]
-        meta = {**metadata, "turns": turn_metadata(turns)}
+        meta: Obj = {**metadata, "turns": turn_metadata(turns)}
         if fmt == ExportFormat.sft:
             return [{"messages": conversation(payload, system, turns), "metadata": meta}]
         if fmt == ExportFormat.preference:
-            out = []
+            out: list[Obj] = []
             for i, turn in enumerate(turns):
                 pair = self._pair(turn)
                 if pair is None:
