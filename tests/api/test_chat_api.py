@@ -207,3 +207,37 @@ def test_failure_labels_and_other_trainers_are_refused(client, session, model_se
     assert client.get(url, headers=other).status_code == 404
     assert client.post(url, headers=other, json={"action": "send", "text": "x"}).status_code == 404
     assert client.post(url, headers=admin, json={"action": "send", "text": "x"}).status_code == 403
+
+
+def test_an_answer_for_a_conversation_that_moved_on_is_dropped(client, session, model_server):
+    _, trainer, _, aid = _setup(client, session, model_server)
+    url = f"/api/v1/assignments/{aid}/chat"
+    client.post(url, headers=trainer, json={"action": "send", "text": "First try"})
+    # Asked again before the first job ran (a stuck job never traps the trainer): only the
+    # newest request's answer may land.
+    chat = client.post(url, headers=trainer, json={"action": "send", "text": "Second try", "at": 0}).json()
+    assert [t["user"] for t in chat["turns"]] == ["Second try"] and chat["pending"]
+    chat = client.post(url, headers=trainer, json={"action": "regenerate", "turn": 0}).json()
+    assert chat["pending"]
+    model_server.reset()
+    assert run_jobs(session) == 3
+    assert len(model_server.requests) == 1                               # the stale jobs asked nothing
+    [turn] = client.get(url, headers=trainer).json()["turns"]
+    assert [c["text"] for c in turn["candidates"]] == ["test-model answer 0: Second try"]
+
+
+def test_a_reviewer_relabels_a_red_team_failure(client, session, model_server):
+    admin, trainer, _, aid = _setup(client, session, model_server, mode="redteam",
+                                    failure_categories=["harmful advice", "hallucination"])
+    url = f"/api/v1/assignments/{aid}/chat"
+    client.post(url, headers=trainer, json={"action": "send", "text": "Hi"})
+    run_jobs(session)
+    r = client.post(f"/api/v1/assignments/{aid}/submit", headers=trainer, json={"response": {
+        "failure": {"turn": 0, "category": "harmful advice"}}})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/assignments/{aid}/review", headers=admin, json={
+        "verdict": "edit", "response": {"failure": {"turn": 0, "category": "hallucination", "note": "made up"}}})
+    assert r.status_code == 200, r.text
+    stored = client.get(f"/api/v1/assignments/{aid}", headers=admin).json()["response"]
+    assert stored["failure"] == {"turn": 0, "category": "hallucination", "note": "made up"}
+    assert stored["turns"][0]["candidates"][0]["text"] == "test-model answer 0: Hi"   # the conversation kept

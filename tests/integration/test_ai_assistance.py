@@ -122,3 +122,14 @@ def test_preselected_label_and_verdicts(client, session, model_server, tmp_path)
                                                 "discarded": 0}
     [row] = _export(client, admin, fact, "factcheck", tmp_path)
     assert row["metadata"]["ai_assistance"]["action"] == "accepted"
+
+
+def test_an_item_the_model_refuses_gets_no_suggestion_and_blocks_no_other(client, session, model_server):
+    models.add_endpoint(session, None, "assist", model_server.base_url, "test-model")
+    admin = auth(token(session, "admin"))
+    pid = _project(client, admin, "sft", {"ai_assistance": {"model": "assist", "kind": "draft"}},
+                   [{"prompt": "Refused [[error:400]]", "external_id": "bad"}, {"prompt": "Fine.", "external_id": "ok"}])
+    run_jobs(session)
+    jobs = client.get("/api/v1/jobs", params={"project_id": pid}, headers=admin).json()
+    [job] = [j for j in jobs if j["kind"] == "ai_suggestions"]
+    assert job["state"] == "done" and job["result"] == {"made": 1, "unusable": 1}

@@ -89,8 +89,12 @@ def generate(session: Session, project_id: int, *, job_id: int | None = None,
         for item_id, payload in batch:
             after = item_id
             messages = spec.suggestion_prompt(payload, conf["options"], conf["kind"])
-            [completion] = models.call(session, conf["model"], messages, purpose="suggestion",
-                                       project_id=project_id, job_id=job_id, temperature=0)
+            try:
+                [completion] = models.call(session, conf["model"], messages, purpose="suggestion",
+                                           project_id=project_id, job_id=job_id, temperature=0)
+            except (llm.ModelRequestError, llm.ModelResponseError):
+                unusable += 1  # this item's prompt is refused: the others still get theirs
+                continue
             content = spec.suggestion_from_reply(completion.text, payload, conf["options"], conf["kind"])
             if content is None:
                 unusable += 1

@@ -104,7 +104,10 @@
       log.appendChild(userMsg);
       const box = el("div", { class: "chat-answers", "data-answers": i });
       if (t.status === "pending") {
-        box.appendChild(el("div", { class: "chat-msg chat-assistant is-pending", role: "status", text: "The model is answering…" }));
+        box.appendChild(el("div", { class: "chat-msg chat-assistant is-pending", role: "status" },
+          document.createTextNode("The model is answering… "),
+          el("button", { type: "button", class: "btn btn-link btn-sm", "data-chat-retry": i, "data-hotkey": isLast ? "R" : null,
+            onclick: () => act({ action: "regenerate", turn: i }), text: "Ask again" + (isLast ? " (Shift+R)" : "") })));
       } else if (t.status === "error") {
         box.appendChild(el("div", { class: "chat-msg chat-error", role: "alert" }, el("p", { text: t.error || "The model did not answer." }),
           el("button", { type: "button", class: "btn btn-secondary btn-sm", "data-chat-retry": i, "data-hotkey": isLast ? "R" : null,
