@@ -128,7 +128,8 @@ def test_an_item_the_model_refuses_gets_no_suggestion_and_blocks_no_other(client
     models.add_endpoint(session, None, "assist", model_server.base_url, "test-model")
     admin = auth(token(session, "admin"))
     pid = _project(client, admin, "sft", {"ai_assistance": {"model": "assist", "kind": "draft"}},
-                   [{"prompt": "Refused [[error:400]]", "external_id": "bad"}, {"prompt": "Fine.", "external_id": "ok"}])
+                   [{"prompt": "Refused [[error:400]]", "external_id": "bad"},
+                    {"prompt": "Fine.", "external_id": "ok"}])
     run_jobs(session)
     jobs = client.get("/api/v1/jobs", params={"project_id": pid}, headers=admin).json()
     [job] = [j for j in jobs if j["kind"] == "ai_suggestions"]
