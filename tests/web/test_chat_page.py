@@ -81,3 +81,34 @@ def test_a_chat_with_a_rewrite_survives_a_reload(visit, live_site, model_server)
     assert page.locator(".chat-readonly .chat-rewrite strong").inner_text() == "park"
     assert page.locator(".chat-readonly img, .chat-readonly script").count() == 0
     assert v.dialogs == [] and v.errors == []
+
+
+def test_an_ai_draft_is_discarded_in_the_browser(visit, live_site, model_server):
+    r = live_site.api("POST", "/api/v1/models", "admin", json={"name": "page-assist", "base_url": model_server.base_url,
+                                                                "model": "test-model"})
+    assert r.status_code in (201, 409), r.text
+    r = live_site.api("POST", "/api/v1/projects", "admin", json={
+        "name": "Answers with an AI draft", "task_type": "sft", "overlap": 1,
+        "options": {"ai_assistance": {"model": "page-assist", "kind": "draft"}}})
+    pid = r.json()["id"]
+    live_site.api("POST", f"/api/v1/projects/{pid}/items", "admin", json=[{"prompt": "Name a river."}])
+    deadline = time.monotonic() + 20                                     # the server's job thread makes it
+    while time.monotonic() < deadline:
+        jobs = live_site.api("GET", "/api/v1/jobs", "admin", params={"project_id": pid}).json()
+        if any(j["kind"] == "ai_suggestions" and j["state"] == "done" for j in jobs):
+            break
+        time.sleep(0.3)
+    aid = live_site.api("POST", f"/api/v1/projects/{pid}/assignments/next", "trainer").json()["assignment_id"]
+    v = visit("trainer")
+    page = v.page
+    page.goto(f"/tasks/{aid}")
+    assert page.input_value("textarea[name=completion]") == "test-model answer 0: Name a river."
+    page.click("[data-ai-discard]")
+    assert page.input_value("textarea[name=completion]") == ""
+    assert "discarded" in page.inner_text("[data-ai-suggestion]")
+    page.fill("textarea[name=completion]", "The Danube.")
+    page.click("button[name=then][value=stop]")
+    page.wait_for_url(lambda url: f"/tasks/{aid}" not in url)
+    record = stored(live_site, aid)["ai_assistance"]
+    assert record["action"] == "discarded" and record["model"] == "test-model"
+    assert v.errors == []
