@@ -20,9 +20,12 @@ from .routes import (
     health,
     jobs,
     models,
+    pay,
     projects,
     quality,
+    review_tasks,
     reviews,
+    standing,
     tokens,
     vetting,
 )
@@ -31,6 +34,8 @@ from .routes import (
 def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
-    for module in (experts, projects, assignments, reviews, vetting, consent, quality, exports, tokens, jobs,
-                   audit, models, chat, ai_help, health):
+    for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
+                   tokens, jobs, audit, models, chat, ai_help, health):
+        app.include_router(module.router, prefix="/api/v1")
+    for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

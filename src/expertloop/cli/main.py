@@ -543,3 +543,10 @@ def main() -> None:  # pragma: no cover - console entry
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+from . import disputes as _disputes  # noqa: E402  (sub-apps import this module's helpers)
+from . import pay as _pay  # noqa: E402
+
+app.add_typer(_pay.app, name="pay")
+app.add_typer(_disputes.app, name="disputes")

@@ -5,6 +5,8 @@
        ├──release──▶ released      (the trainer skipped it; not offered to them again)
        └──(time)───▶ expired       (the slot is free again; may be offered to them again)
 
+    leased (a blind re-test) ──submit──▶ retested   (compared with the first judgment; never counted)
+
 A lease is *live* while ``now < lease_expires_at``. An expired lease that nobody else took may
 still be submitted late: expiry frees the slot, it does not throw work away.
 """
@@ -22,6 +24,7 @@ class AssignmentState(enum.StrEnum):
     rejected = "rejected"
     released = "released"
     expired = "expired"
+    retested = "retested"
 
 
 # States whose judgment counts toward an item's overlap.

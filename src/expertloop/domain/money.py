@@ -2,7 +2,10 @@
 
 Amounts are parsed strictly and never guessed: ``"1,250.00"`` (commas between groups of three
 digits) is one thousand two hundred and fifty dollars, but ``"12,50"`` — a decimal comma in
-some locales, a typo in others — is refused with a message saying how to write it.
+some locales, a typo in others — is refused with a message saying how to write it, unless
+the form that sent it declares a locale whose decimal separator is a comma (``de-DE``: ``12,50``
+is twelve dollars fifty, ``1.250,50`` one thousand two hundred and fifty; see
+:func:`parse_amount`).
 """
 
 from __future__ import annotations
@@ -58,6 +61,60 @@ def parse_usd(value: object) -> Decimal:
     if amount != amount.quantize(CENT):
         raise ValueError(f"must have at most two decimals, got {_show(value)}")
     return amount.quantize(CENT)
+
+
+# Languages whose numbers write decimals with a comma (CLDR); a locale "de-DE" is read by its language,
+# except the few regions listed below that write a point.
+DECIMAL_COMMA_LANGUAGES = frozenset({
+    "af", "az", "be", "bg", "bs", "ca", "cs", "da", "de", "el", "es", "et", "eu", "fi", "fo", "fr", "gl",
+    "hr", "hu", "hy", "id", "is", "it", "ka", "kk", "ky", "lt", "lv", "mk", "mn", "nb", "nl", "nn", "no",
+    "pl", "pt", "ro", "ru", "sk", "sl", "sq", "sr", "sv", "tr", "uk", "uz", "vi"})
+DECIMAL_POINT_REGIONS = frozenset({"de-ch", "de-li", "es-mx", "es-us", "fr-ch", "it-ch"})
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+_COMMA_PLAIN = re.compile(r"^\d+(,\d+)?$")
+_COMMA_GROUPED = re.compile(r"^\d{1,3}([. \u00a0\u202f]\d{3})+(,\d+)?$")
+
+
+def decimal_comma(locale: str | None) -> bool:
+    """True when ``locale`` (a BCP 47 tag such as ``de-DE``) writes decimals with a comma."""
+    if not locale:
+        return False
+    tag = locale.strip().replace("_", "-").lower()
+    if not _LOCALE.match(tag):
+        raise ValueError(f"is not a locale tag such as en-US or de-DE: {_show(locale)}")
+    if tag in DECIMAL_POINT_REGIONS or "-".join(tag.split("-")[:2]) in DECIMAL_POINT_REGIONS:
+        return False
+    return tag.split("-")[0] in DECIMAL_COMMA_LANGUAGES
+
+
+def parse_amount(value: object, *, locale: str | None = None, signed: bool = False) -> Decimal:
+    """An amount typed by a person, read as the declaring form's ``locale`` writes numbers.
+
+    Without a locale, or with one that writes a decimal point, this is :func:`parse_usd`
+    (``12,50`` is refused). With a decimal-comma locale (``de-DE``, ``fr``) a comma is the decimal
+    separator and a point or a space groups thousands: ``12,50`` and ``1.250,50``; a lone point
+    (``12.50``) is refused there, since that form would mean twelve thousand five hundred.
+    ``signed`` allows a leading minus (adjustments may take money back)."""
+    negative = False
+    if signed and isinstance(value, str) and value.strip().startswith("-"):
+        negative, value = True, value.strip()[1:]
+    elif signed and isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value < 0:
+        negative, value = True, -value
+    if isinstance(value, str) and decimal_comma(locale):
+        text = value.strip()
+        if text.startswith("$"):
+            text = text[1:].strip()
+        if text.startswith("-"):
+            raise ValueError(f"must be a non-negative amount, got {_show(value)}")
+        if _COMMA_PLAIN.match(text):
+            value = text.replace(",", ".")
+        elif _COMMA_GROUPED.match(text):
+            value = re.sub(r"[. \u00a0\u202f]", "", text).replace(",", ".")
+        else:
+            raise ValueError(f"{_show(value)} is not an amount in locale {locale}: write decimals with a comma "
+                             "and group thousands with a point, e.g. 1.250,50")
+    amount = parse_usd(value)
+    return -amount if negative else amount
 
 
 def _show(value: object) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from .checks import MAX_ID, Checker, join
 from .experts import MAX_DOMAIN_LEVEL, Degree, ExpertStatus
 from .money import parse_usd
+from .people import ReviewSampling, parse_retest, parse_review_sampling
 from .routing import (
     AdaptiveOverlapSpec,
     GoldPolicy,
@@ -79,6 +80,9 @@ class ProjectSpec:
     tiers: list[Tier] | None = None
     escalation_tier: str | None = None
     terms: str | None = None
+    review_sampling: ReviewSampling | None = None
+    retest_rate: float = 0.0
+    retest_after_hours: int = 24
 
     @property
     def starting_overlap(self) -> int:
@@ -88,7 +92,8 @@ class ProjectSpec:
 
 PROJECT_FIELDS = ("name", "task_type", "guidelines", "options", "requirements", "overlap",
                   "lease_minutes", "max_minutes_per_task", "budget_usd", "hourly_rate_usd",
-                  "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms")
+                  "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms",
+                  "review_sampling", "retest_rate", "retest_after_hours")
 MAX_TERMS_CHARS = 50_000
 
 
@@ -132,13 +137,16 @@ def parse_project(data: Any) -> ProjectSpec:
     budget = _usd(c, obj, "budget_usd")
     rate = _usd(c, obj, "hourly_rate_usd")
     terms = parse_terms(c, obj.get("terms"))
+    sampling = parse_review_sampling(c, obj.get("review_sampling"))
+    retest_rate, retest_after = parse_retest(c, obj.get("retest_rate"), obj.get("retest_after_hours"))
     c.raise_if_any()
     assert name is not None and task_type is not None  # each recorded a problem otherwise
     return ProjectSpec(name=name.strip(), task_type=task_type, guidelines=guidelines,
                        options=options, requirements=requirements, overlap=overlap,
                        lease_minutes=lease, max_minutes_per_task=cap, budget_usd=budget,
                        hourly_rate_usd=rate, adaptive_overlap=adaptive, gold_policy=gold_policy,
-                       quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation, terms=terms)
+                       quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation, terms=terms,
+                       review_sampling=sampling, retest_rate=retest_rate, retest_after_hours=retest_after)
 
 
 def parse_terms(c: Checker, value: Any, loc: str = "terms") -> str | None:

@@ -28,7 +28,7 @@ from ..domain.tasks import task_type
 from ..storage import repositories as repo
 from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
-from . import ai_help, routing
+from . import ai_help, retests, review_sampling, routing
 from .clock import utcnow
 from .consent import require_consent_standing, require_current_consent, require_live_consent
 from .projects import load_project, require_expert_eligible
@@ -75,6 +75,11 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         return view
     if project.budget_cents is not None:
         _check_budget(session, project, expert, now)
+    if project.retest_rate > 0 and _rng.random() < project.retest_rate:
+        retest = retests.claim_retest(session, project, expert_id, consent.id if consent is not None else None,
+                                      now, _rng)
+        if retest is not None:  # served like any lease: the view carries no mark
+            return assignment_view(retest, session.get_one(Item, retest.item_id), project, now, staff=False)
     item_id = None
     for query in routing.claim_plan(session, project, expert, _rng):
         item_id = _claim_item(session, project, expert_id, now, query)
@@ -164,7 +169,7 @@ def _revive_or_fail(session: Session, a: Assignment, project: Project, now: date
         return
     repo.lock_item(session, a.item_id)
     item = session.get_one(Item, a.item_id)
-    if not routing.in_gold_pool(project, item) and repo.open_slots(session, a.item_id, now,
+    if a.retest_of is None and not routing.in_gold_pool(project, item) and repo.open_slots(session, a.item_id, now,
                                                                     except_assignment=a.id) <= 0:
         # Recorded and refused: the lease is closed for good, and the caller learns why.
         a.state = AssignmentState.expired.value
@@ -228,7 +233,7 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     now = now or utcnow()
     a, item, project, expert = _load_for_submit(session, actor, assignment_id, now)
     if a.state in (AssignmentState.submitted.value, AssignmentState.accepted.value,
-                   AssignmentState.rejected.value):
+                   AssignmentState.rejected.value, AssignmentState.retested.value):
         if idempotency_key and a.idempotency_key == idempotency_key:
             result = _submit_result(session, a, item, project, now)
             return result
@@ -250,7 +255,8 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     if lapsed and project.budget_cents is not None:
         # A lapsed lease no longer held its reservation: others may have spent it since.
         _check_late_budget(session, project, a, now, to_cents(amount))
-    a.state = AssignmentState.submitted.value
+    retest = a.retest_of is not None
+    a.state = AssignmentState.retested.value if retest else AssignmentState.submitted.value
     a.response = clean
     a.submitted_at = now
     a.last_seen_at = now
@@ -261,13 +267,16 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     if a.ai_assistance:
         a.ai_assistance = ai_help.outcome(spec, a.ai_assistance, clean, discarded=ai_discarded)
     # The item was read under its lock (or the SQLite write lock), so counting here is exact; the
-    # write goes out with the routing decision's, in one UPDATE.
-    item.done_count += 1
+    # write goes out with the routing decision's, in one UPDATE. A re-test is paid, never counted.
+    if not retest:
+        item.done_count += 1
     entry = LedgerEntry(expert_id=a.expert_id, project_id=a.project_id, assignment_id=a.id,
                         kind="earning", minutes=str(minutes), rate_cents=rate,
                         amount_cents=to_cents(amount), created_at=now)
     session.add(entry)
-    routing.after_submit(session, project, item, a, now)
+    if not retest:
+        routing.after_submit(session, project, item, a, now)
+        review_sampling.sample_for_review(session, project, a, now, _rng)
     result = _submit_result(session, a, item, project, now, entry=entry)
     return result
 

@@ -37,6 +37,8 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
         tiers={"tiers": [t.to_json() for t in spec.tiers], "escalation_tier": spec.escalation_tier}
         if spec.tiers else None,
         terms=spec.terms, terms_version=1 if spec.terms else 0,
+        review_sampling=spec.review_sampling.to_json() if spec.review_sampling else None,
+        retest_rate=spec.retest_rate, retest_after_hours=spec.retest_after_hours,
     )
     session.add(project)
     session.flush()

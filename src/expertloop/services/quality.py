@@ -64,6 +64,7 @@ def project_quality(session: Session, actor: Actor, project_id: int, *, n_boot: 
         if authors is not None:
             report["author_agreement"] = authors
     report["trainers"] = _scorecards(project, task_type, rows, experts, consensus)
+    _people_cards(session, project, report["trainers"])
     report["groups"] = _groups(consensus, experts, project)
     return report
 
@@ -252,6 +253,19 @@ def _scorecards(project: Project, task_type: TaskType, rows: list[dict], experts
                 card["agreement_with_consensus"] = round(sum(agree) / len(agree), 4)
         cards.append(card)
     return cards
+
+
+def _people_cards(session: Session, project: Project, cards: list[dict]) -> None:
+    """Each scorecard gains the trainer's test–retest agreement (with its interval) and their
+    review outcomes (accepted / edited / rejected by reviewers)."""
+    from .retests import retest_agreement
+    from .review_tasks import review_outcomes
+
+    retest = retest_agreement(session, project)
+    reviews = review_outcomes(session, project.id)
+    for card in cards:
+        card["retest"] = retest.get(card["expert_id"])
+        card["reviews"] = reviews.get(card["expert_id"])
 
 
 def _reliabilities(consensus: Consensus | None) -> dict[int, tuple[float, list[float]]]:

@@ -26,7 +26,7 @@ from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT, parse_response
 from ..domain.tasks import task_type
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, Item, Project
+from ..storage.orm import Assignment, Expert, Item, Project, ReviewTask
 from . import jobs
 from .assignments import load_visible
 from .clock import utcnow
@@ -50,8 +50,10 @@ def require_reviewer(actor: Actor) -> None:
 
 @writes
 def review(session: Session, actor: Actor, assignment_id: int, verdict: str, feedback: str | None = None,
-           response: object = None, *, now: datetime | None = None) -> dict:
-    """Record a verdict on a submitted response; one transaction."""
+           response: object = None, *, now: datetime | None = None, assigned: bool = False) -> dict:
+    """Record a verdict on a submitted response; one transaction. In a project with review
+    sampling, reviewers review only what they are assigned (``assigned``: through a leased review
+    task); staff may still review directly, which settles a queued level-1 review of the work."""
     require_reviewer(actor)
     if verdict not in VERDICTS:
         raise ValidationFailed(f"must be one of {', '.join(VERDICTS)}; got {verdict!r}", loc="verdict")
@@ -72,6 +74,12 @@ def review(session: Session, actor: Actor, assignment_id: int, verdict: str, fee
     if a.state != AssignmentState.submitted.value:
         raise Conflict(f"assignment {a.id} is {a.state}; only submitted work can be reviewed")
     project = session.get_one(Project, a.project_id)
+    if project.review_sampling is not None and not assigned:
+        if not actor.is_staff:
+            raise PermissionDenied("reviews in this project are assigned: ask for your next review")
+        for task in session.execute(select(ReviewTask).where(ReviewTask.assignment_id == a.id,
+                                                             ReviewTask.level == 1)).scalars():
+            task.state, task.verdict, task.reviewer_id, task.done_at = "done", verdict, actor.expert_id, now
     item = session.get_one(Item, a.item_id)
     if verdict == "edit":
         if response is None:
@@ -118,8 +126,8 @@ def review_queue(session: Session, actor: Actor, project_id: int | None = None, 
     is not reviewed. Light rows: no item payloads."""
     require_reviewer(actor)
     q = (select(Assignment.id, Assignment.project_id, Project.name, Project.task_type, Assignment.item_id,
-                Assignment.expert_id, Assignment.submitted_at, Assignment.active_seconds)
-         .join(Project, Project.id == Assignment.project_id)
+                Assignment.expert_id, Assignment.submitted_at, Assignment.active_seconds, Expert.name)
+         .join(Project, Project.id == Assignment.project_id).join(Expert, Expert.id == Assignment.expert_id)
          .where(Assignment.state == AssignmentState.submitted.value, repo.counted_judgment())
          .order_by(Assignment.submitted_at, Assignment.id)
          .limit(min(max(limit, 1), 1000)))
@@ -127,9 +135,12 @@ def review_queue(session: Session, actor: Actor, project_id: int | None = None, 
         q = q.where(Assignment.project_id == project_id)
     if actor.expert_id is not None:
         q = q.where(Assignment.expert_id != actor.expert_id)
+    if not actor.is_staff:  # reviews in a sampled project are assigned, not picked from a list
+        q = q.where(Project.review_sampling.is_(None))
     return [{"assignment_id": r.id, "project_id": r.project_id, "project_name": r.name,
              "task_type": r.task_type, "item_id": r.item_id, "expert_id": r.expert_id,
-             "submitted_at": iso(r.submitted_at), "active_seconds": round(r.active_seconds, 1)}
+             "submitted_at": iso(r.submitted_at), "active_seconds": round(r.active_seconds, 1),
+             "expert_name": r[8]}  # every role that may review sees whose work it is
             for r in session.execute(q)]
 
 
@@ -144,6 +155,8 @@ def queue_counts(session: Session, actor: Actor) -> list[dict]:
          .group_by(Project.id, Project.name, Project.task_type).order_by(Project.id))
     if actor.expert_id is not None:
         q = q.where(Assignment.expert_id != actor.expert_id)
+    if not actor.is_staff:
+        q = q.where(Project.review_sampling.is_(None))
     return [{"project_id": pid, "project_name": name, "task_type": task_type, "pending": n,
              "oldest_submitted_at": iso(oldest)} for pid, name, task_type, n, oldest in session.execute(q).all()]
 

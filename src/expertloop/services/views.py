@@ -45,13 +45,18 @@ def project_view(p: Project, *, staff: bool, progress: dict | None = None,
         # Gold policy and quality floor stay staff-only: knowing them helps game the gold.
         view.update(gold_rate=p.gold_policy, quality_floor=p.quality_floor,
                     budget_usd=usd(p.budget_cents), hourly_rate_usd=usd(p.hourly_rate_cents),
-                    spent_usd=usd(spent_cents) if spent_cents is not None else None)
+                    spent_usd=usd(spent_cents) if spent_cents is not None else None,
+                    # Staff-only like gold: a trainer who knows the rates could tell a re-test.
+                    review_sampling=p.review_sampling, retest_rate=p.retest_rate,
+                    retest_after_hours=p.retest_after_hours)
     if progress is not None:
         view["progress"] = progress
     return view
 
 
-def effective_state(a: Assignment, now: datetime) -> str:
+def effective_state(a: Assignment, now: datetime, *, staff: bool = True) -> str:
+    if a.state == AssignmentState.retested.value and not staff:
+        return AssignmentState.submitted.value  # a blind re-test stays unmarked for its trainer
     if a.state == AssignmentState.leased.value and not is_live(AssignmentState.leased, a.lease_expires_at, now):
         return AssignmentState.expired.value
     return a.state
@@ -63,7 +68,7 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
     task_type = TaskType(project.task_type)
     view: dict[str, Any] = {
         "assignment_id": a.id, "project_id": a.project_id, "task_type": project.task_type,
-        "state": effective_state(a, now), "expert_id": a.expert_id,
+        "state": effective_state(a, now, staff=staff), "expert_id": a.expert_id,
         "item": {"id": item.id, "external_id": item.external_id,
                  **trainer_view(task_type, item.payload, a.presentation)},
         "leased_at": iso(a.leased_at), "lease_expires_at": iso(a.lease_expires_at),
@@ -82,4 +87,5 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
         view["item"]["payload"] = item.payload
         view["presentation"] = a.presentation
         view["ai_assistance"] = a.ai_assistance
+        view["retest_of"] = a.retest_of
     return view

@@ -102,9 +102,12 @@ class MyWork:
 
 
 def _effective_state(now: datetime):
-    """The state as the trainer sees it, in SQL: a leased row whose lease has lapsed is expired."""
+    """The state as the trainer sees it, in SQL: a leased row whose lease has lapsed is expired; a
+    submitted blind re-test is submitted (unmarked)."""
     return case((and_(Assignment.state == AssignmentState.leased.value, Assignment.lease_expires_at <= now),
-                 AssignmentState.expired.value), else_=Assignment.state)
+                 AssignmentState.expired.value),
+                (Assignment.state == AssignmentState.retested.value, AssignmentState.submitted.value),
+                else_=Assignment.state)
 
 
 def _expert_id(session: Session, actor: Actor, expert_id: int | None) -> int:

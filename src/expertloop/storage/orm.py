@@ -5,12 +5,13 @@ Money is integer cents; times are UTC (stored naive, returned aware); JSON is JS
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -97,6 +98,12 @@ class Project(Base):
     # Consent terms (markdown); version 0 = no terms. Publishing new terms bumps the version.
     terms: Mapped[str | None] = mapped_column(Text)
     terms_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Review sampling (None = off): {"rate", "new_rate", "new_until", "flagged_rate", "level2_rate"}.
+    review_sampling: Mapped[dict | None] = mapped_column(JSONType)
+    # Blind re-tests: the share of leases that serve an expert's own earlier item again, and how
+    # many hours after the first judgment at the earliest.
+    retest_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    retest_after_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -153,6 +160,9 @@ class Assignment(Base):
     reviewed_at: Mapped[datetime | None]
     original_response: Mapped[dict | None] = mapped_column(JSONType)
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))  # terms it was done under
+    # A blind re-test: the expert's earlier assignment on the same item (never counted, exported
+    # or refitted; paid like any task).
+    retest_of: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
     # Work in progress the server keeps (a live chat's conversation), and what an AI suggestion
     # showed the trainer and what they did with it (migration 0010).
     draft: Mapped[dict | None] = mapped_column(JSONType, deferred=True)
@@ -367,6 +377,66 @@ class ConsensusFit(Base):
     item_posteriors: Mapped[bytes] = mapped_column(LargeBinary)
     # The project's quality report computed from this fit by the same job (None until it is).
     quality_report: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class PayPeriod(Base):
+    """A pay period: ledger entries dated from ``starts_on`` to ``ends_on`` (inclusive, UTC
+    dates). A closed period takes no more bonuses or adjustments."""
+
+    __tablename__ = "pay_periods"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewTask(Base):
+    """One sampled review: a trainer's judgment (level 1) or a level-1 review (level 2), leased
+    to one reviewer at a time under the project's lease rules. States: ``queued`` →
+    ``leased`` → ``done`` (a lapsed lease is queued again when the next reviewer asks)."""
+
+    __tablename__ = "review_tasks"
+    __table_args__ = (Index("ix_review_tasks_queue", "state", "project_id", "id"),
+                      UniqueConstraint("assignment_id", "level", name="uq_review_tasks_assignment_level"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    reason: Mapped[str] = mapped_column(String(20), default="sampled")  # sampled | new | flagged
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"))
+    leased_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None]
+    verdict: Mapped[str | None] = mapped_column(String(20))
+    feedback: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GoldDispute(Base):
+    """An expert's dispute of a gold answer, decided by staff. Upheld: the item's gold is
+    corrected (the old answer is kept here) and every score that used it is computed again."""
+
+    __tablename__ = "gold_disputes"
+    __table_args__ = (Index("ix_gold_disputes_state", "state", "project_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), unique=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open | upheld | rejected
+    old_gold: Mapped[dict | None] = mapped_column(JSONType)
+    new_gold: Mapped[dict | None] = mapped_column(JSONType)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):

@@ -211,7 +211,9 @@ def counted_judgment():
     - a reviewer has not rejected it (``rejected`` is a state of its own, so the first rule
       already leaves it out; rejected work reopens its slot and is redone by someone else);
     - the consent it was done under stands (see :func:`consent_stands`): work of an expert who
-      withdrew, including work done before the project had terms, is out.
+      withdrew, including work done before the project had terms, is out;
+    - it is not a blind re-test: a submitted re-test is ``retested``, a state of its own, so the
+      first rule leaves it out (never counted, exported or reviewed twice).
 
     Every reader that turns judgments into a decision or a figure uses it: consensus fits,
     the quality report (scorecards, agreement, bias, groups), adaptive overlap, the quality

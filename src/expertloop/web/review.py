@@ -11,6 +11,7 @@ from ..domain.assignments import AssignmentState
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.policies import Actor
 from ..domain.projects import TaskType
+from ..services import review_tasks as tasks_svc
 from ..services import reviews as reviews_svc
 from .common import OptionalPageId, PageId, form_data, redirect, render, signed_in
 from .forms import response_from_form
@@ -28,8 +29,10 @@ def queue(request: Request, project_id: OptionalPageId = None, actor: Actor = De
     reviews_svc.require_reviewer(actor)
     projects = reviews_svc.queue_counts(db, actor)
     rows = reviews_svc.review_queue(db, actor, project_id, limit=200)
+    assigned = tasks_svc.my_queue(db, actor)
     return render(request, "review/queue.html", {"projects": projects, "rows": rows, "project_id": project_id,
-                                                 "total": sum(p["pending"] for p in projects), "nav": "review"})
+                                                 "total": sum(p["pending"] for p in projects), "nav": "review",
+                                                 "assigned": assigned})
 
 
 @router.get("/review/next")
@@ -37,11 +40,68 @@ def next_in_queue(request: Request, project_id: OptionalPageId = None, actor: Ac
                   db: Session = Depends(get_session)):
     rows = reviews_svc.review_queue(db, actor, project_id, limit=1)
     if not rows:
+        # True messages only: "empty" when nothing waits anywhere, else say where work is left.
+        left = sum(p["pending"] for p in reviews_svc.queue_counts(db, actor))
+        if project_id is not None and left:
+            return redirect(request, _queue_url(None),
+                            flash=("info", f"Nothing left to review in this project; {left} "
+                                           f"submission{'s' if left != 1 else ''} wait in other projects."))
+        if left:
+            return redirect(request, _queue_url(None), flash=("info", f"{left} submission{'s' if left != 1 else ''} "
+                                                                      "wait for review."))
         return redirect(request, _queue_url(None), flash=("info", "The review queue is empty. Nice work."))
     return redirect(request, f"/review/{rows[0]['assignment_id']}?project_id={rows[0]['project_id']}")
 
 
+@router.post("/review/assigned/next")
+def next_assigned(request: Request, project_id: OptionalPageId = None, actor: Actor = Depends(signed_in),
+                  db: Session = Depends(get_session)):
+    view = tasks_svc.next_review(db, actor, project_id)
+    if view is None:
+        return redirect(request, "/review", flash=("info", "No review is waiting for you right now."))
+    return redirect(request, f"/review/task/{view['review_task_id']}")
+
+
+def _task_context(view: dict, *, editing: bool = False, **extra) -> dict:
+    return _context(view, editing=editing, action=f"/review/task/{view['review_task_id']}",
+                    edit_url=f"/review/task/{view['review_task_id']}?edit=1" if view["level"] == 1 else None,
+                    **extra)
+
+
+@router.get("/review/task/{task_id}")
+def review_task_page(task_id: PageId, request: Request, edit: bool = False, actor: Actor = Depends(signed_in),
+                     db: Session = Depends(get_session)):
+    view = tasks_svc.get_task(db, actor, task_id)
+    return render(request, "review/item.html", _task_context(view, editing=edit and view["level"] == 1))
+
+
+@router.post("/review/task/{task_id}")
+def review_task_submit(task_id: PageId, request: Request, form: FormData = Depends(form_data),
+                       actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    view = tasks_svc.get_task(db, actor, task_id)
+    verdict = str(form.get("verdict") or "")
+    feedback = str(form.get("feedback") or "")
+    response = None
+    if verdict == "edit":
+        response = response_from_form(form, TaskType(view["task_type"]), view["project"]["options"] or {},
+                                      view["item"])
+    try:
+        out = tasks_svc.submit_review(db, actor, task_id, verdict, feedback, response)
+    except ValidationFailed as exc:
+        return render(request, "review/item.html", _task_context(view, editing=verdict == "edit",
+                                                                 errors=exc.problems, feedback=feedback,
+                                                                 prefill=response), status=422)
+    except Conflict as exc:
+        return redirect(request, "/review", flash=("error", exc.message))
+    earlier = "; ".join(f"level {r['level']} said {r['verdict']}" for r in out["earlier_reviews"])
+    note = f"Review #{task_id}: {verdict} recorded." + (f" Earlier: {earlier}." if earlier else "")
+    return redirect(request, "/review", flash=("success", note))
+
+
 def _context(view: dict, *, editing: bool = False, **extra) -> dict:
+    extra.setdefault("action", f"/review/{view['assignment_id']}")
+    extra.setdefault("edit_url", f"/review/{view['assignment_id']}?edit=1"
+                                 + (f"&project_id={view['project_id']}" if view.get("project_id") else ""))
     return {"task": view, "item": view["item"], "project": view["project"], "editing": editing,
             "options": view["project"]["options"] or {}, "task_type": view["task_type"], "nav": "review", **extra}
 

@@ -119,6 +119,7 @@ class QueueEntry(View):
     task_type: str
     item_id: int
     expert_id: int
+    expert_name: str | None = None
     submitted_at: str | None
     active_seconds: float
 

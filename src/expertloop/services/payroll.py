@@ -1,0 +1,303 @@
+"""Payroll: pay periods, bonuses and adjustments with their reasons, statements per expert and a
+payroll CSV per period.
+
+Every amount is integer cents from the ledger, summed as integers and printed as
+``Decimal`` dollars: a statement's lines add up to its total to the cent, and the payroll
+CSV's rows to the ledger's. A line of a statement explains itself: the active minutes worked,
+the project's cap per task, the minutes paid, the hourly rate, the amount; a bonus or an
+adjustment carries the reason staff gave (and is in the audit log).
+
+A pay period covers ledger entries dated ``starts_on`` to ``ends_on`` inclusive (UTC dates).
+Periods never overlap, so no entry is paid twice. A closed period takes no more bonuses or
+adjustments dated inside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from ..domain.checks import text_problem
+from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..domain.money import decimal_comma, from_cents, parse_amount, to_cents
+from ..domain.policies import Actor, can_read_expert, require_staff
+from ..storage.orm import Assignment, Expert, LedgerEntry, PayPeriod, Project
+from . import audit
+from .clock import utcnow
+from .uow import reads, writes
+
+KINDS = ("bonus", "adjustment")
+MAX_REASON = 2000
+MAX_PERIOD_DAYS = 366
+
+
+def _parse_date(value: object, loc: str) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValidationFailed("must be a date written YYYY-MM-DD", loc=loc)
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationFailed(f"must be a date written YYYY-MM-DD, got {value[:40]!r}", loc=loc) from None
+
+
+def _bounds(period: PayPeriod) -> tuple[datetime, datetime]:
+    return (datetime.combine(period.starts_on, time(), UTC),
+            datetime.combine(period.ends_on + timedelta(days=1), time(), UTC))
+
+
+def period_view(p: PayPeriod) -> dict:
+    return {"id": p.id, "name": p.name, "starts_on": p.starts_on.isoformat(), "ends_on": p.ends_on.isoformat(),
+            "closed": p.closed_at is not None, "closed_at": p.closed_at.isoformat() if p.closed_at else None}
+
+
+@writes
+def create_period(session: Session, actor: Actor | None, name: str, starts_on: object, ends_on: object) -> dict:
+    """A new pay period; it may not overlap another."""
+    if actor is not None:
+        require_staff(actor, "manage pay periods")
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name or len(name) > 100 or text_problem(name) is not None:
+        raise ValidationFailed("must be a name of 1 to 100 characters", loc="name")
+    start, end = _parse_date(starts_on, "starts_on"), _parse_date(ends_on, "ends_on")
+    if end < start:
+        raise ValidationFailed(f"must be on or after starts_on ({start})", loc="ends_on")
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        raise ValidationFailed(f"a period may cover at most {MAX_PERIOD_DAYS} days", loc="ends_on")
+    if session.execute(select(PayPeriod.id).where(PayPeriod.name == name)).first() is not None:
+        raise Conflict(f"a pay period named {name!r} exists already")
+    clash = session.execute(select(PayPeriod).where(PayPeriod.starts_on <= end, PayPeriod.ends_on >= start)
+                            .limit(1)).scalar_one_or_none()
+    if clash is not None:
+        raise Conflict(f"pay period {clash.name!r} ({clash.starts_on} to {clash.ends_on}) overlaps "
+                       f"{start} to {end}; periods never overlap, so nothing is paid twice")
+    period = PayPeriod(name=name, starts_on=start, ends_on=end)
+    session.add(period)
+    session.flush()
+    audit.record(session, actor, "pay.period_created", target=f"pay_period:{period.id}",
+                 detail={"name": name, "starts_on": start.isoformat(), "ends_on": end.isoformat()})
+    return period_view(period)
+
+
+@writes
+def close_period(session: Session, actor: Actor | None, period_id: int, *, now: datetime | None = None) -> dict:
+    if actor is not None:
+        require_staff(actor, "manage pay periods")
+    period = _period(session, period_id)
+    if period.closed_at is not None:
+        raise Conflict(f"pay period {period.name!r} is closed already")
+    period.closed_at = now or utcnow()
+    audit.record(session, actor, "pay.period_closed", target=f"pay_period:{period.id}", detail={"name": period.name})
+    return period_view(period)
+
+
+@reads
+def list_periods(session: Session, actor: Actor) -> list[dict]:
+    """Every period, newest first (trainers too: they pick a statement by period)."""
+    return [period_view(p) for p in session.execute(select(PayPeriod).order_by(PayPeriod.starts_on.desc()))
+            .scalars()]
+
+
+def _period(session: Session, period_id: int) -> PayPeriod:
+    period = session.get(PayPeriod, period_id)
+    if period is None:
+        raise NotFound(f"pay period {period_id} not found")
+    return period
+
+
+@writes
+def add_entry(session: Session, actor: Actor | None, expert_id: int, kind: str, amount: object, reason: object, *,
+              project_id: int | None = None, locale: str | None = None, now: datetime | None = None) -> dict:
+    """A bonus (positive) or an adjustment (either sign, not zero) with its reason, in the ledger
+    and the audit log. ``amount`` is parsed strictly in the form's declared ``locale``."""
+    if actor is not None:
+        require_staff(actor, "add bonuses or adjustments")
+    if kind not in KINDS:
+        raise ValidationFailed(f"must be one of {', '.join(KINDS)}; got {str(kind)[:40]!r}", loc="kind")
+    try:
+        decimal_comma(locale)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), loc="locale") from None
+    try:
+        value = parse_amount(amount, locale=locale, signed=kind == "adjustment")
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), loc="amount_usd") from None
+    if value == 0 or (kind == "bonus" and value < 0):
+        raise ValidationFailed("must be more than 0" if kind == "bonus" else "must not be 0", loc="amount_usd")
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        raise ValidationFailed("is required: say why, the expert reads it on their statement", loc="reason")
+    if len(text) > MAX_REASON or text_problem(text) is not None:
+        raise ValidationFailed(f"must be text of at most {MAX_REASON} characters", loc="reason")
+    expert = session.get(Expert, expert_id)
+    if expert is None:
+        raise NotFound(f"expert {expert_id} not found")
+    if project_id is not None and session.get(Project, project_id) is None:
+        raise NotFound(f"project {project_id} not found")
+    now = now or utcnow()
+    closed = session.execute(select(PayPeriod).where(PayPeriod.starts_on <= now.date(),
+                                                     PayPeriod.ends_on >= now.date(),
+                                                     PayPeriod.closed_at.is_not(None))).scalar_one_or_none()
+    if closed is not None:
+        raise Conflict(f"pay period {closed.name!r} covering {now.date()} is closed")
+    entry = LedgerEntry(expert_id=expert_id, project_id=project_id, kind=kind, minutes="0", rate_cents=0,
+                        amount_cents=to_cents(value), note=text, created_at=now)
+    session.add(entry)
+    session.flush()
+    audit.record(session, actor, "pay.bonus_added" if kind == "bonus" else "pay.adjusted", project_id=project_id,
+                 target=f"expert:{expert_id}", detail={"ledger_entry": entry.id, "amount_usd": str(value),
+                                                       "reason": text})
+    return {"id": entry.id, "expert_id": expert_id, "project_id": project_id, "kind": kind,
+            "amount_usd": str(from_cents(entry.amount_cents)), "reason": text, "created_at": now.isoformat()}
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    date: str
+    kind: str
+    project_id: int | None
+    project_name: str | None
+    item_id: int | None
+    assignment_id: int | None
+    active_minutes: Decimal | None
+    cap_minutes: int | None
+    paid_minutes: Decimal
+    capped: bool
+    rate_usd: Decimal | None
+    amount_cents: int
+    reason: str | None
+
+    def as_dict(self) -> dict:
+        return {"date": self.date, "kind": self.kind, "project_id": self.project_id,
+                "project_name": self.project_name, "item_id": self.item_id, "assignment_id": self.assignment_id,
+                "active_minutes": None if self.active_minutes is None else str(self.active_minutes),
+                "cap_minutes": self.cap_minutes, "paid_minutes": str(self.paid_minutes), "capped": self.capped,
+                "rate_usd": None if self.rate_usd is None else str(self.rate_usd),
+                "amount_usd": str(from_cents(self.amount_cents)), "reason": self.reason}
+
+
+STATEMENT_COLUMNS = ("date", "kind", "project_id", "project_name", "item_id", "assignment_id", "active_minutes",
+                     "cap_minutes", "paid_minutes", "capped", "rate_usd", "amount_usd", "reason")
+
+
+@reads
+def statement(session: Session, actor: Actor, expert_id: int, period_id: int) -> dict:
+    """One expert's pay in one period, line by line (the expert's own, or staff: anyone's)."""
+    if not can_read_expert(actor, expert_id):
+        raise PermissionDenied("trainers may read only their own statements")
+    expert = session.get(Expert, expert_id)
+    if expert is None:
+        raise NotFound(f"expert {expert_id} not found")
+    period = _period(session, period_id)
+    start, end = _bounds(period)
+    q = (select(LedgerEntry, Assignment.item_id, Assignment.active_seconds, Project.name,
+                Project.max_minutes_per_task)
+         .outerjoin(Assignment, Assignment.id == LedgerEntry.assignment_id)
+         .outerjoin(Project, Project.id == LedgerEntry.project_id)
+         .where(LedgerEntry.expert_id == expert_id, LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
+         .order_by(LedgerEntry.created_at, LedgerEntry.id))
+    lines: list[StatementLine] = []
+    totals = {"earning": 0, "bonus": 0, "adjustment": 0}
+    minutes = Decimal(0)
+    for entry, item_id, active_seconds, project_name, cap in session.execute(q):
+        work = entry.kind == "earning"
+        active = (Decimal(str(round(active_seconds, 3))) / 60).quantize(Decimal("0.01")) \
+            if work and active_seconds is not None else None
+        paid = Decimal(entry.minutes)
+        minutes += paid
+        lines.append(StatementLine(
+            date=entry.created_at.date().isoformat(), kind=entry.kind, project_id=entry.project_id,
+            project_name=project_name, item_id=item_id, assignment_id=entry.assignment_id, active_minutes=active,
+            cap_minutes=cap if work else None, paid_minutes=paid,
+            capped=bool(work and active is not None and cap is not None and active > cap),
+            rate_usd=from_cents(entry.rate_cents) if work else None, amount_cents=entry.amount_cents,
+            reason=entry.note))
+        totals[entry.kind if entry.kind in totals else "adjustment"] += entry.amount_cents
+    total = sum(totals.values())
+    return {"expert_id": expert.id, "expert_name": expert.name,
+            "hourly_rate_usd": str(from_cents(expert.hourly_rate_cents)), "period": period_view(period),
+            "lines": [line.as_dict() for line in lines], "tasks": sum(1 for x in lines if x.kind == "earning"),
+            "paid_minutes": str(minutes), "earnings_usd": str(from_cents(totals["earning"])),
+            "bonuses_usd": str(from_cents(totals["bonus"])), "adjustments_usd": str(from_cents(totals["adjustment"])),
+            "total_usd": str(from_cents(total))}
+
+
+def statement_csv(data: dict) -> str:
+    """A statement (from :func:`statement`) as CSV: one row per line, then a total row."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(STATEMENT_COLUMNS)
+    for line in data["lines"]:
+        w.writerow(["" if line[c] is None else line[c] for c in STATEMENT_COLUMNS])
+    w.writerow(["total", "", "", "", "", "", "", "", data["paid_minutes"], "", "", data["total_usd"], ""])
+    return _safe(buf.getvalue())
+
+
+PAYROLL_COLUMNS = ("expert_id", "name", "email", "tasks", "paid_minutes", "earnings_usd", "bonuses_usd",
+                   "adjustments_usd", "total_usd")
+
+
+@reads
+def payroll(session: Session, actor: Actor | None, period_id: int) -> dict:
+    """What every expert is owed for a period: one row per expert with ledger entries in it."""
+    if actor is not None:
+        require_staff(actor, "read payroll")
+    period = _period(session, period_id)
+    start, end = _bounds(period)
+    by_kind = {k: func.coalesce(func.sum(LedgerEntry.amount_cents).filter(LedgerEntry.kind == k), 0)
+               for k in ("earning", "bonus", "adjustment")}
+    tasks = func.count(LedgerEntry.id).filter(LedgerEntry.kind == "earning")
+    q = (select(Expert.id, Expert.name, Expert.email, tasks, by_kind["earning"], by_kind["bonus"],
+                by_kind["adjustment"], func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
+         .join(LedgerEntry, and_(LedgerEntry.expert_id == Expert.id, LedgerEntry.created_at >= start,
+                                 LedgerEntry.created_at < end))
+         .group_by(Expert.id, Expert.name, Expert.email).order_by(Expert.id))
+    minutes_q = (select(LedgerEntry.expert_id, LedgerEntry.minutes)
+                 .where(LedgerEntry.created_at >= start, LedgerEntry.created_at < end))
+    minutes: dict[int, Decimal] = {}
+    for expert_id, text in session.execute(minutes_q):
+        minutes[expert_id] = minutes.get(expert_id, Decimal(0)) + Decimal(text)  # exact: summed as Decimal
+    rows = []
+    grand = 0
+    for eid, name, email, n, earned, bonus, adjusted, total in session.execute(q):
+        grand += int(total)
+        rows.append({"expert_id": eid, "name": name, "email": email, "tasks": int(n),
+                     "paid_minutes": str(minutes.get(eid, Decimal(0))),
+                     "earnings_usd": str(from_cents(int(earned))), "bonuses_usd": str(from_cents(int(bonus))),
+                     "adjustments_usd": str(from_cents(int(adjusted))), "total_usd": str(from_cents(int(total)))})
+    return {"period": period_view(period), "rows": rows, "total_usd": str(from_cents(grand))}
+
+
+def payroll_csv(data: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(PAYROLL_COLUMNS)
+    for row in data["rows"]:
+        w.writerow([row[c] for c in PAYROLL_COLUMNS])
+    return _safe(buf.getvalue())
+
+
+def _safe(text: str) -> str:
+    """CSV for spreadsheets: a cell starting with = + - @ is a formula there; money cells are
+    plain numbers, so only text cells (names, reasons) are neutralised, with a leading quote."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    for row in csv.reader(io.StringIO(text)):
+        w.writerow([("'" + c) if c[:1] in ("=", "+", "@") or (c[:1] == "-" and not _is_number(c)) else c
+                    for c in row])
+    return out.getvalue()
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        Decimal(cell)
+    except ArithmeticError:
+        return False
+    return True
