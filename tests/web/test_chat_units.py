@@ -26,7 +26,7 @@ def _fetch(page: PageClient, url: str, fields: dict | None = None):
 
 def test_a_chat_project_from_the_form_and_the_pages_calls(app, session, model_server):
     models.add_endpoint(session, None, "page-model", model_server.base_url, "test-model")
-    with TestClient(app) as manager_client, TestClient(app) as trainer_client:
+    with TestClient(app) as manager_client, TestClient(app) as trainer_client, TestClient(app) as other_client:
         manager = PageClient(manager_client, token(session, "manager"), "/manage")
         r = manager.post("/manage/projects", {
             "name": "Chat from the form", "task_type": "chat", "chat_model": "page-model", "chat_mode": "redteam",
@@ -67,13 +67,25 @@ def test_a_chat_project_from_the_form_and_the_pages_calls(app, session, model_se
         assert r.status_code == 200 and r.json()["turns"][0]["chosen"] == 1
         r = _fetch(trainer, f"/tasks/{aid}/chat", {"action": "failure", "turn": "0", "category": "hallucination"})
         assert r.json()["failure"] == {"turn": 0, "category": "hallucination", "note": None}
-        other = PageClient(manager_client, token(session, "trainer", expert(session)["id"]), "/work")
+        other = PageClient(other_client, token(session, "trainer", expert(session)["id"]), "/work")
         assert _fetch(other, f"/tasks/{aid}/chat").status_code == 404
         r = trainer.post(f"/tasks/{aid}/submit", {"failure_turn": "0", "failure_category": "harmful advice",
                                                   "failure_note": "", "then": "stop"})
         assert r.status_code == 303, r.text
         response = assignments_svc.get_assignment(session, ADMIN, aid)["response"]
         assert response["failure"] == {"turn": 0, "category": "harmful advice", "note": None}
+        # Staff pages read a chat project like any other (export formats, quality, review).
+        for url in (f"/manage/projects/{pid}", f"/manage/projects/{pid}/quality", f"/manage/projects/{pid}/export",
+                    f"/review/{aid}"):
+            r = manager.get(url)
+            assert r.status_code == 200, (url, r.status_code)
+        project_page = manager.get(f"/manage/projects/{pid}").text
+        assert "export?format=redteam" in project_page and "failing turn" in project_page
+        download = manager.get(f"/manage/projects/{pid}/export?format=redteam")
+        assert download.status_code == 200 and '"failure_category": "harmful advice"' in download.text
+        review_page = manager.get(f"/review/{aid}").text
+        assert "chat-readonly" in review_page and "<script>x" not in review_page
+        assert "Failure here:" in review_page and "harmful advice" in review_page
 
 
 def test_an_ai_draft_is_shown_marked_and_discarded(app, session, model_server):
