@@ -5,6 +5,8 @@ back with ``datasets`` in TRL's conversational layouts. Runs on SQLite and Postg
 
 from __future__ import annotations
 
+import pytest
+
 from expertloop.services import models
 from tests.factories import auth, expert, run_jobs, token
 
@@ -241,3 +243,22 @@ def test_a_reviewer_relabels_a_red_team_failure(client, session, model_server):
     stored = client.get(f"/api/v1/assignments/{aid}", headers=admin).json()["response"]
     assert stored["failure"] == {"turn": 0, "category": "hallucination", "note": "made up"}
     assert stored["turns"][0]["candidates"][0]["text"] == "test-model answer 0: Hi"   # the conversation kept
+
+
+def test_the_python_client_holds_a_chat(client, session, model_server):
+    from expertloop.client import ApiError, Client
+
+    _, _, _, aid = _setup(client, session, model_server, candidates_per_turn=2)
+    trainer_token = token(session, "trainer", expert(session)["id"])
+    owner = client.get(f"/api/v1/assignments/{aid}", headers=auth(token(session, "admin"))).json()["expert_id"]
+    sdk = Client(token=token(session, "trainer", owner), http=client)
+    chat = sdk.chat_action(aid, "send", text="Hello")
+    assert chat["pending"]
+    run_jobs(session)
+    assert len(sdk.chat(aid)["turns"][0]["candidates"]) == 2
+    chat = sdk.chat_action(aid, "decide", turn=0, chosen=1, rewrite="Hello there.")
+    assert chat["turns"][0]["rewrite"] == "Hello there."
+    assert sdk.submit(aid, {})["response"]["turns"][0]["rewrite"] == "Hello there."
+    with pytest.raises(ApiError) as refused:
+        Client(token=trainer_token, http=client).chat(aid)
+    assert refused.value.status == 404                                   # another trainer's chat is not there
