@@ -6,6 +6,7 @@ down (``create_app(settings)``), so tests can hand in their own.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
@@ -33,5 +34,8 @@ class Settings(BaseSettings):
     # Run jobs (consensus refits) in a background thread of each server process. `expertloop
     # serve` turns this on unless told --no-jobs; run `expertloop worker` processes otherwise.
     jobs_in_process: bool = False
+    # Files the server writes (exports run as jobs go to DATA_DIR/exports); any worker that runs
+    # jobs and every server process must see the same folder.
+    data_dir: Path = Path("./expertloop-data")
     # Show the demo experts' sign-in details on the sign-in page (set by `serve --demo`).
     demo: bool = False

@@ -146,7 +146,9 @@ def test_openapi_names_every_response_and_the_error_body(client):
             ok = next(code for code in op["responses"] if code.startswith("2"))
             content = op["responses"][ok].get("content", {})
             if path.endswith("/export"):
-                assert "application/x-ndjson" in content
+                assert "application/x-ndjson" in content and "application/vnd.apache.parquet" in content
+            elif path.endswith("/download"):  # an export's file
+                assert {"application/x-ndjson", "application/vnd.apache.parquet"} <= set(content)
             elif not path.endswith("/health"):
                 schema = content["application/json"]["schema"]
                 assert "$ref" in schema or "$ref" in schema.get("items", {}), (method, path, schema)

@@ -149,8 +149,9 @@ def test_bad_project_and_expert_files(cli, tmp_path):
     r = cli("project", "create", str(p))
     assert r.exit_code == 1 and "invalid YAML" in r.output and "line" in r.output
     e = tmp_path / "e.jsonl"
-    e.write_text('{"name": "A", "email": "a@example.org"}\n{"name": "B", "email": "A@example.org"}\n'
-                 '{"name": "C", "email": "c@example.org", "degree": "dr"}\n')
+    e.write_text('{"name": "A", "email": "a@example.org", "hourly_rate_usd": 50}\n'
+                 '{"name": "B", "email": "A@example.org", "hourly_rate_usd": 50}\n'
+                 '{"name": "C", "email": "c@example.org", "degree": "dr", "hourly_rate_usd": 50}\n')
     r = cli("experts", "import", str(e))
     assert r.exit_code == 1 and "line 3: degree" in r.output
     assert "line 2: email" in r.output and "appears twice (also line 1)" in r.output

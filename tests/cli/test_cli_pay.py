@@ -70,3 +70,10 @@ def test_disputes_commands(cli):
     assert r.exit_code == 1 and "dispute 7 not found" in r.stderr
     r = cli("disputes", "decide", "7")
     assert r.exit_code == 1 and "exactly one" in r.stderr
+
+
+def test_empty_listings_say_so(cli):
+    r = cli("pay", "periods")
+    assert r.exit_code == 0 and r.stdout == "" and "no pay periods" in r.stderr
+    r = cli("disputes", "list")
+    assert r.exit_code == 0 and "no open disputes" in r.stderr

@@ -29,7 +29,8 @@ def test_exam_create_list_and_status(fresh_url, tmp_path):
     assert r.exit_code == 1 and "level" in r.output and "questions" in r.output
 
     experts = tmp_path / "e.jsonl"
-    experts.write_text(json.dumps({"name": "A", "email": "a@example.org", "status": "applicant"}) + "\n")
+    experts.write_text(json.dumps({"name": "A", "email": "a@example.org", "status": "applicant",
+                                              "hourly_rate_usd": "90.00"}) + "\n")
     assert runner.invoke(app, ["experts", "import", str(experts)], env=env).exit_code == 0
     r = runner.invoke(app, ["experts", "status", "1", "active"], env=env)
     assert r.exit_code == 1 and "qualification exam" in r.output
@@ -54,7 +55,8 @@ def test_consent_register_withdrawal_and_new_terms(fresh_url, tmp_path):
     env = {"EXPERTLOOP_DATABASE_URL": fresh_url}
     assert runner.invoke(app, ["init"], env=env).exit_code == 0
     experts = tmp_path / "e.jsonl"
-    experts.write_text("".join(json.dumps({"name": n, "email": f"{n}@example.org"}) + "\n" for n in ("Ada", "Bo")))
+    experts.write_text("".join(json.dumps({"name": n, "email": f"{n}@example.org", "hourly_rate_usd": 60}) + "\n"
+                               for n in ("Ada", "Bo")))
     assert runner.invoke(app, ["experts", "import", str(experts)], env=env).exit_code == 0
     project = tmp_path / "p.yaml"
     project.write_text("name: P\ntask_type: label\noptions: {labels: ['a', 'b']}\n"

@@ -252,3 +252,28 @@ def test_upheld_dispute_corrects_gold_and_rescoring(session):
     assert after == {ann["id"]: 1.0, ben["id"]: 1.0}
     mine = standing.standing(session, f.trainer_actor(ann), ann["id"], p["id"])
     assert mine["gold"]["accuracy"] == 1.0 and mine["disputes"][0]["state"] == "upheld"
+
+
+def test_quality_floor_on_retest_agreement_pauses_an_inconsistent_trainer(session, monkeypatch):
+    p = f.project(session, "label", retest_rate=0.5, retest_after_hours=0,
+                  quality_floor={"retest_agreement": 0.9, "min_retests": 3})
+    assert p["quality_floor"]["retest_agreement"] == 0.9
+    f.items(session, p["id"], "label", 5)
+    e = f.expert(session)
+    actor = f.trainer_actor(e)
+    monkeypatch.setattr(work, "_rng", AlwaysRetest(5))
+    at = T0
+    for n in range(6):   # first answers and their re-tests alternate: yes, then no the second time
+        a = work.lease_next(session, actor, p["id"], now=at)
+        with uow.read(session):
+            is_retest = session.get(Assignment, a["assignment_id"]).retest_of is not None
+        assert is_retest == (n % 2 == 1)
+        work.submit(session, actor, a["assignment_id"], {"label": "no" if is_retest else "yes"}, SETTINGS,
+                    now=at + timedelta(seconds=20))
+        at += timedelta(minutes=1)
+    with pytest.raises(PermissionDenied, match="paused"):
+        work.lease_next(session, actor, p["id"], now=at)
+    from expertloop.services.oversight import list_pauses
+    assert "re-test agreement 0% over 3 re-tests" in list_pauses(session, f.ADMIN, p["id"])[0]["reason"]
+    with pytest.raises(ValidationFailed, match="re-test"):
+        f.project(session, "sft", quality_floor={"retest_agreement": 0.8})

@@ -129,3 +129,26 @@ def test_a_trainer_disputes_gold_and_the_upheld_dispute_rescores(visit, live_sit
     assert page.inner_text("#gold-accuracy").startswith("100%")
     assert "upheld" in page.inner_text("#disputes")
     assert not trainer.errors and not manager.errors
+
+
+# Elements of the page's own content (the shared top bar is the layout's) that stick out to the
+# right of a phone's screen; wide tables scroll inside their .table-wrap and do not count.
+STICKING_OUT = """() => [...document.querySelectorAll('main *')]
+  .filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > window.innerWidth + 1)
+  .map(e => e.tagName + '.' + e.className)"""
+
+
+def test_pay_and_standing_pages_fit_a_phone(visit, live_site):
+    """At 360 px the content of the new pages fits the screen; wide tables scroll in their card."""
+    trainer = visit("trainer", viewport={"width": 360, "height": 740})
+    for url in ("/pay", f"/work/projects/{_any_project(live_site)}/standing"):
+        trainer.page.goto(url)
+        assert trainer.page.evaluate(STICKING_OUT) == [], url
+    manager = visit("manager", viewport={"width": 360, "height": 740})
+    for url in ("/manage/pay", "/manage/disputes"):
+        manager.page.goto(url)
+        assert manager.page.evaluate(STICKING_OUT) == [], url
+
+
+def _any_project(site) -> int:
+    return min(p["id"] for p in site.api("GET", "/api/v1/projects", "admin").json())

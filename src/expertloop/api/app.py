@@ -16,9 +16,11 @@ from .routes import (
     chat,
     consent,
     experts,
+    export_jobs,
     exports,
     health,
     jobs,
+    judgments,
     models,
     pay,
     projects,
@@ -35,7 +37,7 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   tokens, jobs, audit, models, chat, ai_help, health):
+                   export_jobs, judgments, tokens, jobs, audit, models, chat, ai_help, health):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

@@ -7,7 +7,7 @@ import json
 import typer
 
 from ..domain.checks import MAX_ID
-from .main import OPERATOR, _errors, _session, err, out
+from .main import OPERATOR, _errors, _listing, _session, err
 
 app: typer.Typer = typer.Typer(help="Gold disputes raised by experts: list and decide.", no_args_is_help=True)
 
@@ -15,7 +15,7 @@ app: typer.Typer = typer.Typer(help="Gold disputes raised by experts: list and d
 @app.command("list")
 def list_cmd(state: str = typer.Option("open", "--state", help="open, upheld, rejected or all."),
              project: int | None = typer.Option(None, "--project", min=1, max=MAX_ID, help="Only this project."),
-             as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+             as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
     """Disputes: id, project, item, expert, state, reason."""
     from ..domain.errors import ValidationFailed
     from ..services.standing import list_disputes
@@ -24,12 +24,9 @@ def list_cmd(state: str = typer.Option("open", "--state", help="open, upheld, re
         if state not in ("open", "upheld", "rejected", "all"):
             raise ValidationFailed(f"--state must be open, upheld, rejected or all; got {state!r}")
         rows = list_disputes(session, OPERATOR, state=None if state == "all" else state, project_id=project)
-    if as_json:
-        out.print_json(data=rows)
-        return
-    for d in rows:
-        out.print(f"{d['id']}\tproject {d['project_id']}\titem {d['item_id']}\texpert {d['expert_id']}\t{d['state']}\t"
-                  f"{d['reason']}", highlight=False, markup=False)
+    _listing(rows, as_json, lambda d: f"{d['id']}\tproject {d['project_id']}\titem {d['item_id']}\t"
+             f"expert {d['expert_id']}\t{d['state']}\t{d['reason']}",
+             empty=f"no {'' if state == 'all' else state + ' '}disputes")
 
 
 @app.command("decide")

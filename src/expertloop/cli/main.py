@@ -213,15 +213,17 @@ def _seed_demo(session, base: str) -> None:
 
 @experts_app.command("import")
 def experts_import(file: Path = typer.Argument(..., help="JSONL, JSON or CSV of experts.")) -> None:
-    """Register experts from a file; all-or-nothing."""
+    """Register experts from a file; all-or-nothing, idempotent by email (registered ones are
+    skipped). Every row needs hourly_rate_usd (0 for unpaid work)."""
     from ..services.experts import import_experts
     from ..services.files import read_records
 
     with _errors(), _session() as session:
-        rows = import_experts(session, OPERATOR, read_records(file))
+        records = read_records(file)
+        rows = import_experts(session, OPERATOR, records, roster=True)
     for row in rows:
         out.print(f"{row['id']}\t{row['email']}", highlight=False)
-    err.print(f"imported {len(rows)} experts")
+    err.print(f"imported {len(rows)} experts ({len(records) - len(rows)} already registered)")
 
 
 @experts_app.command("set-password")
@@ -254,22 +256,24 @@ def project_create(file: Path = typer.Argument(..., help="YAML or JSON project d
 @items_app.command("import")
 def items_import(project: int = typer.Argument(..., help="Project id."),
                  file: Path = typer.Argument(..., help="JSONL, JSON, CSV or Parquet of items.")) -> None:
-    """Import items; all-or-nothing, idempotent by external_id, with a progress bar."""
-    from ..services.files import read_records
+    """Import items; all-or-nothing, idempotent by external_id, streamed with a progress bar."""
+    from ..services.files import RecordFile
     from ..services.imports import import_items
 
     with _errors(), _session() as session:
-        with err.status(f"reading {file.name}…"):
-            records = read_records(file)
+        records = RecordFile(file)
+        total = records.total
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err, transient=True,
-                      disable=len(records) < 2000 or not err.is_terminal) as bar:
-            tasks = {"validate": bar.add_task("validating", total=len(records)),
-                     "store": bar.add_task("storing", total=len(records))}
-            result = import_items(session, OPERATOR, project, records,
-                                  progress=lambda phase, n: bar.update(tasks[phase], completed=n),
-                                  max_item_bytes=_settings().max_item_bytes,
-                                  unit="row" if file.suffix.lower() == ".parquet" else "line")
+                      TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err, transient=True,
+                      disable=(total or 0) < 2000 or not err.is_terminal) as bar:
+            task = bar.add_task(f"importing {file.name}", total=total, rate="")
+
+            def progress(_phase: str, n: int) -> None:
+                elapsed = bar.tasks[0].elapsed or 0
+                bar.update(task, completed=n, rate=f"{n / elapsed:,.0f} items/s" if elapsed > 0.5 else "")
+
+            result = import_items(session, OPERATOR, project, records, progress=progress,
+                                  max_item_bytes=_settings().max_item_bytes, unit=records.unit)
     out.print(f"imported {result['imported']} items into project {project} "
               f"({result['skipped_existing']} already present, {result['with_gold']} with gold)", highlight=False)
 
@@ -344,7 +348,9 @@ def export(project: int = typer.Argument(..., help="Project id."),
            min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
                                                        help="Leave out items whose consensus posterior is "
                                                             "lower (categorical task types).")) -> None:
-    """Export collected judgments in TRL's layouts, with provenance metadata.
+    """Export collected judgments in TRL's layouts, with provenance metadata, item by item.
+
+    Streamed at flat memory: JSONL line by line, Parquet one row group at a time.
 
     A summary line on stderr says how many records were written and what was left out and why."""
     from ..services.exports import iter_jsonl, iter_records, write_file
@@ -358,7 +364,10 @@ def export(project: int = typer.Argument(..., help="Project id."),
             sys.stdout.flush()
             err.print(f"wrote {records.written} records; {records.summary_line()}", highlight=False, soft_wrap=True)
             return
-        n = write_file(records, output)
+        with Progress(TextColumn("exporting"), TextColumn("{task.completed:,} records"), TimeElapsedColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("export", total=None)
+            n = write_file(records, output, progress=lambda done: bar.update(task, completed=done), every=10_000)
     err.print(f"wrote {n} records to {output}; {records.summary_line()}", highlight=False, soft_wrap=True)
 
 
@@ -386,13 +395,15 @@ def quality(project: int = typer.Argument(..., help="Project id."),
     for name, crit in (report.get("criteria") or {}).items():
         a = crit["agreement"]["krippendorff_alpha"]
         out.print(f"{name}: alpha (interval) {a['value']} [{a['low']}, {a['high']}]", highlight=False)
-    table = Table("expert", "judgments", "gold acc [95%]", "agrees", "reliability", "median s", "flags")
+    table = Table("expert", "judgments", "gold acc [95%]", "agrees", "reliability", "retest [95%]", "median s",
+                  "flags")
     for c in report["trainers"]:
-        gold = c["gold"]
+        gold, retest = c["gold"], c.get("retest")
         gold_text = f"{gold['accuracy']:.2f} [{gold['low']:.2f}, {gold['high']:.2f}]" if gold else "—"
+        retest_text = f"{retest['agreement']:.2f} [{retest['low']:.2f}, {retest['high']:.2f}]" if retest else "—"
         table.add_row(f"{c['expert_id']} {c['name']}", str(c["judgments"]), gold_text,
                       "—" if c["agreement_with_consensus"] is None else f"{c['agreement_with_consensus']:.2f}",
-                      "—" if c["reliability"] is None else f"{c['reliability']:.2f}",
+                      "—" if c["reliability"] is None else f"{c['reliability']:.2f}", retest_text,
                       str(c["median_active_seconds"]), ", ".join(f["kind"] for f in c["flags"]) or "")
     out.print(table)
     doubtful = [c for c in report.get("consensus", []) if c["confidence"] < 0.9][:10]
@@ -531,6 +542,14 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
     out.print(f"restored {result.pages} pages (schema revision {result.schema_revision}) into {result.path}; "
               "run `expertloop init` to bring it to the newest schema", highlight=False)
 
+
+def _register_topics() -> None:
+    from .judgments import judgments_app
+
+    app.add_typer(judgments_app, name="judgments")
+
+
+_register_topics()
 
 from . import models as _models  # noqa: E402  (its commands import this module's helpers when run)
 

@@ -8,25 +8,21 @@ from pathlib import Path
 import typer
 
 from ..domain.checks import MAX_ID
-from .main import OPERATOR, _errors, _session, err, out
+from .main import OPERATOR, _errors, _listing, _session, err, out
 
 app: typer.Typer = typer.Typer(help="Pay periods, bonuses and adjustments, statements and payroll.",
                                no_args_is_help=True)
 
 
 @app.command("periods")
-def periods(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def periods(as_json: bool = typer.Option(False, "--json", help="Print a JSON array instead of columns.")) -> None:
     """List pay periods, newest first: id, name, dates, open or closed."""
     from ..services.payroll import list_periods
 
     with _errors(), _session() as session:
         rows = list_periods(session, OPERATOR)
-    if as_json:
-        out.print_json(data=rows)
-        return
-    for p in rows:
-        out.print(f"{p['id']}\t{p['name']}\t{p['starts_on']}\t{p['ends_on']}\t{'closed' if p['closed'] else 'open'}",
-                  highlight=False, markup=False)
+    _listing(rows, as_json, lambda p: f"{p['id']}\t{p['name']}\t{p['starts_on']}\t{p['ends_on']}\t"
+             f"{'closed' if p['closed'] else 'open'}", empty="no pay periods; open one with `expertloop pay open`")
 
 
 @app.command("open")

@@ -6,6 +6,7 @@ options (label set, rubric scales, number of claims) and the domain layer stays 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +36,33 @@ def text_problem(value: str) -> str | None:
     except UnicodeEncodeError:
         return "must be valid Unicode (it holds an unpaired surrogate such as \\ud800)"
     return None
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
+_NINETEEN_DIGITS = "0" * 19
+
+
+def storable_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """The value as compact JSON text (``ensure_ascii=False``) when it plainly has none of the
+    problems :func:`json_problems` looks for; None when it may have one (or is not JSON at all).
+
+    A fast test for bulk imports: one C-speed serialisation instead of a walk in Python. It is
+    conservative: a value it answers None for may still be fine, so callers then run
+    :func:`json_problems` for the located verdict. NUL is escaped as ``\\u0000`` in the text,
+    an unpaired surrogate fails to encode, an integer beyond 64 bits needs 19 digits in a row,
+    and no value nests deeper than it has containers.
+    """
+    try:
+        text = _COMPACT.encode(value)
+        text.encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+        return None
+    if "\\u0000" in text or text.count("{") + text.count("[") > max_depth:
+        return None
+    if _NINETEEN_DIGITS in text.translate(_DIGITS_AS_ZERO):
+        return None
+    return text
 
 
 def json_problems(value: Any, loc: str = "", *, max_depth: int = MAX_JSON_DEPTH) -> list[Problem]:

@@ -59,8 +59,11 @@ EXPERT_FIELDS = ("name", "email", "degree", "licenses", "domains", "languages",
                  "hourly_rate_usd", "country", "status")
 
 
-def parse_expert(data: Any, loc: str = "") -> ExpertSpec:
-    """Validate one expert record; raises ValidationFailed naming every bad field."""
+def parse_expert(data: Any, loc: str = "", *, require_rate: bool = False) -> ExpertSpec:
+    """Validate one expert record; raises ValidationFailed naming every bad field.
+
+    ``require_rate``: a record without ``hourly_rate_usd`` is refused rather than paid $0.00/h
+    (a roster file: a missing cell is a mistake, never a rate)."""
     c = Checker()
     obj = c.require_mapping(data, loc or "expert")
     c.no_unknown(obj, EXPERT_FIELDS, loc)
@@ -93,6 +96,9 @@ def parse_expert(data: Any, loc: str = "") -> ExpertSpec:
             if lv is not None:
                 domains[dom.strip().lower()] = lv
     rate = Decimal("0.00")
+    if obj.get("hourly_rate_usd") is None and require_rate:
+        c.fail(join(loc, "hourly_rate_usd"), "is required: the expert's hourly rate in dollars, e.g. 120.00 "
+                                             "(write 0 for unpaid work)")
     if obj.get("hourly_rate_usd") is not None:
         try:
             rate = parse_usd(obj["hourly_rate_usd"])

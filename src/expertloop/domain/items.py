@@ -31,12 +31,16 @@ class ItemSpec:
     gold: Obj | None = None
 
 
-def parse_item(record: Any, t: str, options: Obj, loc: str = "") -> ItemSpec:
-    """Validate one imported record for a project; ValidationFailed names each bad field."""
+def parse_item(record: Any, t: str, options: Obj, loc: str = "", *, json_checked: bool = False) -> ItemSpec:
+    """Validate one imported record for a project; ValidationFailed names each bad field.
+
+    ``json_checked``: the caller has already found the record storable
+    (:func:`~expertloop.domain.checks.storable_json`), so the walk over every value is skipped."""
     c = Checker()
     obj = c.require_mapping(record, loc or "item")
-    c.json(obj, loc)
-    c.raise_if_any()
+    if not json_checked:
+        c.json(obj, loc)
+        c.raise_if_any()
     payload = {k: v for k, v in obj.items() if k not in CONTROL_FIELDS}
     external_id = obj.get("external_id")
     if external_id is not None:

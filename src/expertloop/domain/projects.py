@@ -130,6 +130,9 @@ def parse_project(data: Any) -> ProjectSpec:
     if quality_floor is not None and quality_floor.reliability is not None and task_type in OPEN_ENDED:
         c.fail("quality_floor.reliability", f"needs categorical answers to estimate reliability; "
                                             f"a {task_type.value} project can set gold_accuracy only")
+    if quality_floor is not None and quality_floor.retest_agreement is not None and task_type in OPEN_ENDED:
+        c.fail("quality_floor.retest_agreement", f"needs categorical answers to compare; a {task_type.value} "
+                                                 "project cannot floor re-test agreement")
     tiers, escalation = parse_tiers(c, obj.get("tiers"), obj.get("escalation_tier"),
                                     lambda data, loc: _parse_requirements(c, data, loc))
     lease = c.integer(obj, "lease_minutes", "", lo=1, hi=24 * 60, required=False) or 30

@@ -61,10 +61,16 @@ class QualityFloor:
     min_gold: int = 10
     reliability: float | None = None
     min_judgments: int = 20
+    # Test–retest agreement (blind re-tests, see domain/people.py) and the re-tests it needs.
+    retest_agreement: float | None = None
+    min_retests: int = 5
 
     def to_json(self) -> Obj:
-        return {"gold_accuracy": self.gold_accuracy, "min_gold": self.min_gold,
-                "reliability": self.reliability, "min_judgments": self.min_judgments}
+        out: Obj = {"gold_accuracy": self.gold_accuracy, "min_gold": self.min_gold,
+                    "reliability": self.reliability, "min_judgments": self.min_judgments}
+        if self.retest_agreement is not None:
+            out.update(retest_agreement=self.retest_agreement, min_retests=self.min_retests)
+        return out
 
 
 @dataclass(frozen=True)
@@ -120,19 +126,24 @@ def parse_quality_floor(c: Checker, value: Any) -> QualityFloor | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        c.fail("quality_floor", "must be an object {gold_accuracy, min_gold, reliability, min_judgments}")
+        c.fail("quality_floor", "must be an object {gold_accuracy, min_gold, reliability, min_judgments, "
+                                "retest_agreement, min_retests}")
         return None
-    c.no_unknown(value, ("gold_accuracy", "min_gold", "reliability", "min_judgments"), "quality_floor")
-    if "gold_accuracy" not in value and "reliability" not in value:
-        c.fail("quality_floor", "needs gold_accuracy, reliability or both")
+    c.no_unknown(value, ("gold_accuracy", "min_gold", "reliability", "min_judgments", "retest_agreement",
+                         "min_retests"), "quality_floor")
+    if "gold_accuracy" not in value and "reliability" not in value and "retest_agreement" not in value:
+        c.fail("quality_floor", "needs gold_accuracy, reliability, retest_agreement or several")
         return None
     acc = _fraction(c, value, "gold_accuracy", "quality_floor") if "gold_accuracy" in value else None
     rel = _fraction(c, value, "reliability", "quality_floor") if "reliability" in value else None
     n_gold = c.integer(value, "min_gold", "quality_floor", lo=1, hi=10_000, required=False) or 10
     n_judged = c.integer(value, "min_judgments", "quality_floor", lo=1, hi=100_000, required=False) or 20
-    if acc is None and rel is None:
+    retest = _fraction(c, value, "retest_agreement", "quality_floor") if "retest_agreement" in value else None
+    n_retests = c.integer(value, "min_retests", "quality_floor", lo=1, hi=10_000, required=False) or 5
+    if acc is None and rel is None and retest is None:
         return None
-    return QualityFloor(gold_accuracy=acc, min_gold=n_gold, reliability=rel, min_judgments=n_judged)
+    return QualityFloor(gold_accuracy=acc, min_gold=n_gold, reliability=rel, min_judgments=n_judged,
+                        retest_agreement=retest, min_retests=n_retests)
 
 
 class _Requirements(Protocol):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import ai_help, chat, consensus
+from ..services import ai_help, chat, consensus, export_jobs
 from ..services.jobs import REFIT_CONSENSUS
 
 Progress = Callable[[dict], None]
@@ -37,4 +37,5 @@ def ai_suggestions(session: Session, job: dict, progress: Progress) -> dict:
 
 
 HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, chat.CHAT_TURN: chat_turn,
-                                ai_help.AI_SUGGESTIONS: ai_suggestions}
+                                ai_help.AI_SUGGESTIONS: ai_suggestions,
+                                export_jobs.EXPORT: export_jobs.run_export}

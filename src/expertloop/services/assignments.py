@@ -277,6 +277,11 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     if not retest:
         routing.after_submit(session, project, item, a, now)
         review_sampling.sample_for_review(session, project, a, now, _rng)
+    elif project.quality_floor is not None:
+        session.flush()  # the re-test's answer is part of the agreement it is judged on
+        reason = retests.below_retest_floor(session, project, a.expert_id)
+        if reason is not None:
+            routing.pause_trainer(session, project, a.expert_id, reason, now)
     result = _submit_result(session, a, item, project, now, entry=entry)
     return result
 

@@ -30,8 +30,13 @@ def create_expert(session: Session, actor: Actor, data: dict) -> dict:
 
 
 @writes
-def import_experts(session: Session, actor: Actor, records: Sequence[tuple[int | None, dict]]) -> list[dict]:
-    """Validate every record, then insert all or none. ``records`` pairs each with its line."""
+def import_experts(session: Session, actor: Actor, records: Sequence[tuple[int | None, dict]], *,
+                   roster: bool = False) -> list[dict]:
+    """Validate every record, then insert all or none. ``records`` pairs each with its line.
+
+    ``roster`` (a file of experts): every record must give a rate, and records whose email is
+    registered already are skipped, so a roster with new rows imports again like an item file
+    (idempotent by email). Otherwise an email taken already is a conflict."""
     require_staff(actor, "register experts")
     specs: list[ExpertSpec] = []
     problems: list[Problem] = []
@@ -39,7 +44,7 @@ def import_experts(session: Session, actor: Actor, records: Sequence[tuple[int |
     for line, data in records:
         where = f"line {line}" if line is not None else ""
         try:
-            spec = parse_expert(data)
+            spec = parse_expert(data, require_rate=roster)
         except ValidationFailed as exc:
             problems += exc.prefixed(where).problems if where else exc.problems
             continue
@@ -51,9 +56,9 @@ def import_experts(session: Session, actor: Actor, records: Sequence[tuple[int |
     if problems:
         raise ValidationFailed(problems)
     taken = set(session.execute(select(Expert.email).where(Expert.email.in_(list(seen)))).scalars())
-    if taken:
+    if taken and not roster:
         raise Conflict(f"an expert with email {', '.join(sorted(taken))} already exists; nothing was imported")
-    rows = [_row(s) for s in specs]
+    rows = [_row(s) for s in specs if s.email not in taken]
     session.add_all(rows)
     session.flush()
     views = [expert_view(r) for r in rows]

@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import AssignmentState
@@ -33,7 +32,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.records import ExportFormat, check_compatible, check_consensus_format, raw_record
 from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, Project
+from ..storage.orm import Project
 from . import ai_help
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
@@ -99,10 +98,10 @@ class ExportStream(Iterator[dict]):
 
 
 @reads
-def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
+def check_export(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
                  consensus: bool = False, min_judgments: int | None = None,
-                 min_confidence: float | None = None) -> ExportStream:
-    """Records of a project in ``fmt``. Checks run before the first record is produced."""
+                 min_confidence: float | None = None) -> tuple[Project, TaskTypeSpec, ExportFormat]:
+    """Every check an export makes before its first record: access, format, options."""
     require_staff(actor, "export data")
     fmt = parse_format(fmt) if isinstance(fmt, str) else fmt
     project = load_project(session, project_id)
@@ -121,6 +120,17 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
         if not spec.has_consensus:
             raise ValidationFailed(f"{spec.name} projects have no consensus to be confident about",
                                    loc="min_confidence")
+    return project, spec, fmt
+
+
+@reads
+def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
+                 consensus: bool = False, min_judgments: int | None = None,
+                 min_confidence: float | None = None) -> ExportStream:
+    """Records of a project in ``fmt``, item by item (in import order; an item's judgments
+    oldest first). Checks run before the first record is produced."""
+    project, spec, fmt = check_export(session, actor, project_id, fmt, consensus=consensus,
+                                      min_judgments=min_judgments, min_confidence=min_confidence)
     stream = ExportStream(fmt, consensus)
     need_fit = spec.has_consensus and (consensus or fmt != ExportFormat.raw or min_confidence is not None)
     inferred = latest_consensus(session, project.id, TaskType(spec.name), fresh=True) if need_fit else None
@@ -132,39 +142,45 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
     return stream
 
 
-def review_of(project: Project, a: Assignment) -> tuple[str, str | None]:
-    """(review state, reviewer pseudonym) of a counted judgment."""
+def review_of(project: Project, a) -> tuple[str, str | None]:
+    """(review state, reviewer pseudonym) of a counted judgment (an assignment or a row of
+    :func:`~expertloop.storage.repositories.iter_judgments_by_item`)."""
     if a.state != AssignmentState.accepted.value:
         return "unreviewed", None
     reviewer = pseudonym(project, a.reviewed_by) if a.reviewed_by is not None else None
     return ("edited" if a.original_response is not None else "accepted"), reviewer
 
 
-def _metadata(project: Project, item, a, terms_version: int | None) -> dict:
-    review, reviewer = review_of(project, a)
+class _Pseudonyms:
+    """Pseudonyms of a project's experts, each hashed once per export."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.cache: dict[int, str] = {}
+
+    def __call__(self, expert_id: int) -> str:
+        name = self.cache.get(expert_id)
+        if name is None:
+            name = self.cache[expert_id] = pseudonym(self.project, expert_id)
+        return name
+
+    def review(self, row) -> tuple[str, str | None]:
+        if row.state != AssignmentState.accepted.value:
+            return "unreviewed", None
+        reviewer = self(row.reviewed_by) if row.reviewed_by is not None else None
+        return ("edited" if row.original_response is not None else "accepted"), reviewer
+
+
+def _metadata(project: Project, names: _Pseudonyms, row, terms_version: int | None) -> dict:
+    review, reviewer = names.review(row)
     return {
-        "project_id": project.id, "project": project.name, "item_id": item.id,
-        "item_external_id": item.external_id, "assignment_id": a.id,
-        "expert": pseudonym(project, a.expert_id), "submitted_at": iso(a.submitted_at),
-        "guidelines_version": a.guidelines_version, "terms_version": terms_version,
-        "is_gold": item.gold is not None, "review": review, "reviewer": reviewer,
-        "ai_assistance": ai_help.export_record(a.ai_assistance),
+        "project_id": project.id, "project": project.name, "item_id": row.item_id,
+        "item_external_id": row.external_id, "assignment_id": row.id,
+        "expert": names(row.expert_id), "submitted_at": iso(row.submitted_at),
+        "guidelines_version": row.guidelines_version, "terms_version": terms_version,
+        "is_gold": row.gold is not None, "review": review, "reviewer": reviewer,
+        "ai_assistance": ai_help.export_record(row.ai_assistance),
     }
-
-
-def _counted_responses(session: Session, project_id: int, with_responses: bool) -> dict[int, list[dict]]:
-    """Per item, its counted judgments' responses (or, without responses, one ``{}`` each)."""
-    counted = (Assignment.project_id == project_id, repo.counted_judgment())
-    out: dict[int, list[dict]] = {}
-    if with_responses:
-        q = select(Assignment.item_id, Assignment.response).where(*counted).order_by(Assignment.id)
-        for item_id, response in session.execute(q):
-            out.setdefault(item_id, []).append(response)
-    else:
-        q2 = select(Assignment.item_id, func.count()).where(*counted).group_by(Assignment.item_id)
-        for item_id, n in session.execute(q2):
-            out[item_id] = [{}] * n
-    return out
 
 
 def item_consensus(spec: TaskTypeSpec, item_id: int, responses: list[dict],
@@ -193,38 +209,47 @@ def _filter(cons: ItemConsensus, min_judgments: int | None, min_confidence: floa
     return None
 
 
+def _by_item(session: Session, project_id: int) -> Iterator[list]:
+    """The counted judgments of a project, one item's at a time: memory holds one item."""
+    group: list = []
+    for row in repo.iter_judgments_by_item(session, project_id):
+        if group and group[0].item_id != row.item_id:
+            yield group
+            group = []
+        group.append(row)
+    if group:
+        yield group
+
+
 @reads_stream
 def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: ExportFormat,
               inferred: Consensus | None, stream: ExportStream, min_judgments: int | None,
               min_confidence: float | None) -> Iterator[dict]:
-    by_item = _counted_responses(session, project.id, with_responses=inferred is not None)
-    cache: dict[int, ItemConsensus] = {}
-
-    def consensus_of(item_id: int) -> ItemConsensus:
-        if item_id not in cache:
-            cache[item_id] = item_consensus(spec, item_id, by_item.get(item_id, []), inferred)
-        return cache[item_id]
-
-    for a, item, terms_version in repo.iter_done_assignments(session, project.id):
-        response = a.response
-        assert response is not None  # every submitted judgment has one
-        cons = consensus_of(item.id)
-        reason = _filter(cons, min_judgments, min_confidence)
-        if reason is None and fmt != ExportFormat.raw:
-            reason = spec.left_out_reason(fmt, response)
-        if reason is not None:
-            stream.leave_out(reason)
-            continue
-        metadata = {**_metadata(project, item, a, terms_version), "judgments": cons.judgments}
-        if fmt == ExportFormat.raw:
-            yield raw_record(spec.name, item.payload, response, metadata, presentation=a.presentation,
-                             active_seconds=a.active_seconds, gold=item.gold,
-                             original_response=a.original_response)
-            continue
-        for record in spec.records(fmt, item.payload, response, metadata):
-            if inferred is not None:
-                spec.attach_consensus(record, project.options or {}, item.payload, cons)
-            yield record
+    names = _Pseudonyms(project)
+    options = project.options or {}
+    for judgments in _by_item(session, project.id):
+        first = judgments[0]
+        cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
+        item_reason = _filter(cons, min_judgments, min_confidence)
+        for row in judgments:
+            response = row.response
+            reason = item_reason
+            if reason is None and fmt != ExportFormat.raw:
+                reason = spec.left_out_reason(fmt, response)
+            if reason is not None:
+                stream.leave_out(reason)
+                continue
+            metadata = _metadata(project, names, row, row.terms_version)
+            metadata["judgments"] = cons.judgments
+            if fmt == ExportFormat.raw:
+                yield raw_record(spec.name, row.payload, response, metadata, presentation=row.presentation,
+                                 active_seconds=row.active_seconds, gold=row.gold,
+                                 original_response=row.original_response)
+                continue
+            for record in spec.records(fmt, row.payload, response, metadata):
+                if inferred is not None:
+                    spec.attach_consensus(record, options, row.payload, cons)
+                yield record
 
 
 @reads_stream
@@ -232,36 +257,51 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                         inferred: Consensus | None, stream: ExportStream, min_judgments: int | None,
                         min_confidence: float | None) -> Iterator[dict]:
     """One item at a time: its consensus records, or the reason it has none."""
-    by_item: dict[int, list] = {}
-    items = {}
-    terms: dict[int, set] = {}
-    for a, item, terms_version in repo.iter_done_assignments(session, project.id):
-        by_item.setdefault(item.id, []).append(a)
-        items[item.id] = item
-        terms.setdefault(item.id, set()).add(terms_version)
-    for item_id, judgments in by_item.items():
-        item = items[item_id]
-        cons = item_consensus(spec, item_id, [a.response for a in judgments], inferred)
+    names = _Pseudonyms(project)
+    for judgments in _by_item(session, project.id):
+        first = judgments[0]
+        cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
         reason = _filter(cons, min_judgments, min_confidence) or spec.consensus_left_out_reason(fmt, cons)
         if reason is not None:
             stream.leave_out(reason.replace(" ", "_"))
             continue
-        versions = sorted(v for v in terms[item_id] if v is not None)
-        reviews = [review_of(project, a) for a in judgments]
-        metadata = {**_metadata(project, item, judgments[0], max(versions) if versions else None),
+        versions = sorted({row.terms_version for row in judgments if row.terms_version is not None})
+        reviews = [names.review(row) for row in judgments]
+        metadata = {**_metadata(project, names, first, max(versions) if versions else None),
                     "terms_versions": versions, "assignment_id": None, "expert": None,
-                    "submitted_at": iso(max(a.submitted_at for a in judgments)),
-                    "experts": sorted({pseudonym(project, a.expert_id) for a in judgments}),
+                    "submitted_at": iso(max(row.submitted_at for row in judgments)),
+                    "experts": sorted({names(row.expert_id) for row in judgments}),
                     "review": None, "reviewer": None,
                     "reviews": dict(Counter(state for state, _ in reviews)),
                     "editors": sorted({r for state, r in reviews if state == "edited" and r is not None}),
-                    "ai_assistance": ai_help.summary([a.ai_assistance for a in judgments])}
-        yield from spec.consensus_records(fmt, item.payload, project.options or {}, cons, metadata)
+                    "ai_assistance": ai_help.summary([row.ai_assistance for row in judgments])}
+        yield from spec.consensus_records(fmt, first.payload, project.options or {}, cons, metadata)
 
 
-def iter_jsonl(records: Iterator[dict]) -> Iterator[bytes]:
+# -- writing ------------------------------------------------------------------------------------
+CHUNK_BYTES = 1 << 20      # a streamed JSONL body is sent in pieces of about this size
+ROW_GROUP = 20_000         # records per Parquet row group (memory holds one group)
+FILE_TYPES = ("jsonl", "parquet")
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def iter_jsonl(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """JSON Lines in chunks of many records (about ``chunk_bytes`` each): a streamed response
+    hands the event loop a few hundred pieces for a million records, not a million."""
+    parts: list[str] = []
+    size = 0
     for record in records:
-        yield (json.dumps(record, ensure_ascii=False) + "\n").encode()
+        line = _encode(record)
+        parts.append(line)
+        size += len(line)
+        if size >= chunk_bytes:
+            parts.append("")
+            yield "\n".join(parts).encode("utf-8", "surrogatepass")
+            parts, size = [], 0
+    if parts:
+        parts.append("")
+        yield "\n".join(parts).encode("utf-8", "surrogatepass")
 
 
 # Parquet needs one type per column: raw's nested payloads (a preference ``choice`` is 0, 1 or
@@ -276,25 +316,129 @@ def _parquet_row(fmt: ExportFormat | None) -> Callable[[dict], dict]:
                         for k, v in row.items()}
 
 
-def write_file(records: Iterator[dict], path: Path) -> int:
-    """Write records to ``.jsonl`` (streamed) or ``.parquet``; returns the record count."""
+class ParquetFileWriter:
+    """Writes records to a Parquet file one row group at a time (memory holds one group).
+
+    The schema is inferred from the records. When a later group brings a field the file has
+    not seen, or a value where every earlier one was null, the schemas are unified and the
+    groups written so far are rewritten under the wider schema (nulls cast to any type), so a
+    column is never silently dropped. Types that cannot be unified raise ``ValidationFailed``.
+    """
+
+    def __init__(self, path: Path, *, row_group: int = ROW_GROUP):
+        self.path = path
+        self.row_group = row_group
+        self.rows: list[dict] = []
+        self.count = 0
+        self.schema = None
+        self.writer = None
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.row_group:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self.rows:
+            return
+        table = pa.Table.from_pylist(self.rows)
+        self.count += len(self.rows)
+        self.rows = []
+        if self.writer is None:
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        elif table.schema != self.schema:
+            try:
+                wider = pa.unify_schemas([self.schema, table.schema], promote_options="permissive")
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise ValidationFailed(f"the records do not fit one Parquet schema ({exc}); export as JSONL",
+                                       loc="file") from None
+            if wider != self.schema:
+                self._rewrite(wider)
+            table = table.cast(self.schema)
+        assert self.writer is not None
+        self.writer.write_table(table)
+
+    def _rewrite(self, schema) -> None:
+        import pyarrow.parquet as pq
+
+        assert self.writer is not None
+        self.writer.close()
+        old = self.path.with_name(self.path.name + ".old")
+        self.path.replace(old)
+        self.schema = schema
+        self.writer = pq.ParquetWriter(self.path, schema)
+        source = pq.ParquetFile(old)
+        for i in range(source.num_row_groups):
+            self.writer.write_table(source.read_row_group(i).cast(schema))
+        old.unlink()
+
+    def close(self) -> int:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._flush()
+        if self.writer is None:  # no records: an empty file with no columns
+            pq.write_table(pa.table({}), self.path)
+        else:
+            self.writer.close()
+        return self.count
+
+
+def iter_parquet(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """A Parquet file's bytes for a streamed response. Parquet puts its schema in a footer
+    written last (and a later row group may widen it), so the file is written to a private
+    temporary file first (flat memory, row group by row group), then sent and removed."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="expertloop-export-"))
+    path = folder / "export.parquet"
+    try:
+        write_file(records, path)
+        with path.open("rb") as fh:
+            while chunk := fh.read(chunk_bytes):
+                yield chunk
+    finally:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+
+
+Progress = Callable[[int], None]
+
+
+def write_file(records: Iterator[dict], path: Path, *, progress: Progress | None = None,
+               every: int = 20_000) -> int:
+    """Write records to ``.jsonl`` or ``.parquet``, streamed; returns the record count.
+
+    Written under ``NAME.partial`` and renamed at the end: a crash mid-export never leaves a
+    truncated file under the real name. ``progress(n)`` is called every ``every`` records."""
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".parquet"):
         raise ValidationFailed(f"output must end in .jsonl or .parquet, got {path.name!r}", loc="output")
     tmp = path.with_name(path.name + ".partial")
     n = 0
-    if suffix == ".jsonl":
-        with tmp.open("wb") as fh:
-            for chunk in iter_jsonl(records):
-                fh.write(chunk)
+    try:
+        if suffix == ".jsonl":
+            with tmp.open("wb") as fh:
+                for record in records:
+                    fh.write(_encode(record).encode("utf-8", "surrogatepass") + b"\n")
+                    n += 1
+                    if progress and n % every == 0:
+                        progress(n)
+        else:
+            to_row = _parquet_row(getattr(records, "fmt", None))
+            writer = ParquetFileWriter(tmp)
+            for record in records:
+                writer.add(to_row(record))
                 n += 1
-    else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        to_row = _parquet_row(getattr(records, "fmt", None))
-        rows = [to_row(r) for r in records]
-        n = len(rows)
-        pq.write_table(pa.Table.from_pylist(rows), tmp)
-    tmp.replace(path)  # a crash mid-export never leaves a truncated file under the real name
+                if progress and n % every == 0:
+                    progress(n)
+            writer.close()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
     return n

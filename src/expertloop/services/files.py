@@ -1,7 +1,9 @@
 """Reading records from user files (JSONL, JSON, CSV, Parquet, YAML), each with its line.
 
-Every parse error names the file and the line (or row) it is on, and nothing is returned
-until the whole file has been read: imports are all-or-nothing from the first byte.
+Every parse error names the file and the line (or row) it is on. :class:`RecordFile` streams a
+file's records (flat memory for a million of them) and hands each unreadable line to the reader
+as a :class:`~expertloop.domain.errors.Problem`, so an import reports every bad line at once and
+stays all-or-nothing; :func:`read_records` reads a small file whole.
 """
 
 from __future__ import annotations
@@ -17,23 +19,95 @@ import yaml
 from ..domain.errors import Problem, ValidationFailed
 
 RECORD_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
+READ_BATCH = 1000  # Parquet rows decoded at a time
 
 
-def read_records(path: Path) -> list[tuple[int, dict]]:
-    """Records of a data file paired with their 1-based line (CSV: the file line; Parquet: row)."""
-    if not path.exists():
-        raise ValidationFailed(f"no such file: {path}", loc="file")
-    suffix = path.suffix.lower()
-    readers = {".jsonl": _jsonl, ".ndjson": _jsonl, ".json": _json_list, ".csv": _csv, ".parquet": _parquet}
-    if suffix not in readers:
-        raise ValidationFailed(f"{path.name}: unsupported file type {suffix or '(none)'}; use "
-                               + ", ".join(RECORD_SUFFIXES), loc="file")
-    try:
-        return list(readers[suffix](path))
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed(_not_utf8(path, exc), loc="file") from None
-    except RecursionError:
-        raise ValidationFailed(f"{path.name}: nested too deeply to read", loc="file") from None
+class RecordFile:
+    """The records of a data file, read lazily: iterating yields ``(line, record)`` pairs, and
+    ``(line, Problem)`` for a line that cannot be read (bad UTF-8, bad JSON, too deep), so a
+    reader sees every bad line of the file, not only the first, and memory stays flat however
+    large the file. JSONL, CSV and Parquet stream (Parquet in row batches); a ``.json`` list is
+    one document and is read whole.
+
+    ``total`` is the number of records to expect (JSONL and CSV: lines, counted quickly before
+    reading; Parquet: rows from its footer), for progress bars. ``unit`` names a record's place:
+    ``row`` for Parquet, ``line`` otherwise.
+    """
+
+    def __init__(self, path: Path):
+        if not path.exists():
+            raise ValidationFailed(f"no such file: {path}", loc="file")
+        if path.is_dir():
+            raise ValidationFailed(f"{path} is a folder, not a file", loc="file")
+        self.path = path
+        self.suffix = path.suffix.lower()
+        if self.suffix not in RECORD_SUFFIXES:
+            raise ValidationFailed(f"{path.name}: unsupported file type {self.suffix or '(none)'}; use "
+                                   + ", ".join(RECORD_SUFFIXES), loc="file")
+        self.unit = "row" if self.suffix == ".parquet" else "line"
+        self._document: list | None = None
+
+    @property
+    def total(self) -> int | None:
+        if self.suffix in (".jsonl", ".ndjson", ".csv"):
+            return _count_lines(self.path) - (1 if self.suffix == ".csv" else 0)
+        if self.suffix == ".parquet":
+            return self._parquet_file().metadata.num_rows
+        return len(self._json_document())
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        try:
+            if self.suffix in (".jsonl", ".ndjson"):
+                yield from _jsonl(self.path)
+            elif self.suffix == ".csv":
+                yield from _csv(self.path)
+            elif self.suffix == ".parquet":
+                yield from _parquet(self.path, self._parquet_file())
+            else:
+                yield from ((i + 1, r) for i, r in enumerate(self._json_document()))
+        except RecursionError:
+            raise ValidationFailed(f"{self.path.name}: nested too deeply to read", loc="file") from None
+
+    def _json_document(self) -> list:
+        if self._document is None:
+            data = read_document(self.path)
+            if not isinstance(data, list):
+                raise ValidationFailed(f"{self.path.name}: a .json file must hold a list of records")
+            self._document = data
+        return self._document
+
+    def _parquet_file(self):
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(self.path)
+        except Exception as exc:  # pyarrow raises many types for a damaged file
+            raise ValidationFailed(f"{self.path.name}: not a readable Parquet file ({exc})") from None
+
+
+def read_records(path: Path) -> list[tuple[int, Any]]:
+    """Every record of a (small) data file with its 1-based line (CSV: the file line; Parquet:
+    row); every unreadable line is reported at once, nothing is returned until all are read."""
+    problems: list[Problem] = []
+    records: list[tuple[int, Any]] = []
+    for line, record in RecordFile(path):
+        if isinstance(record, Problem):
+            problems.append(record)
+        else:
+            records.append((line, record))
+    if problems:
+        raise ValidationFailed(problems)
+    return records
+
+
+def _count_lines(path: Path) -> int:
+    n = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (0 if last == b"\n" else 1)
 
 
 def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
@@ -81,10 +155,8 @@ def read_document(path: Path) -> Any:
         raise ValidationFailed(f"{path.name}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """Every line is read, so every bad line (bad UTF-8, bad JSON, too deep) is reported at once."""
-    problems: list[Problem] = []
-    records = []
+def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """Line by line; a bad line (bad UTF-8, bad JSON, too deep) gives its ``Problem``."""
     with path.open("rb") as fh:
         for n, raw in enumerate(fh, 1):
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -92,23 +164,13 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                problems.append(Problem(f"line {n}", f"is not UTF-8 text (byte {exc.start + 1} of the line)"))
+                yield n, Problem(f"line {n}", f"is not UTF-8 text (byte {exc.start + 1} of the line)")
                 continue
             if not line.strip():
                 continue
+            problems: list[Problem] = []
             record = _decode_json(line, f"line {n}", problems)
-            if record is not _UNREADABLE:
-                records.append((n, record))
-    if problems:
-        raise ValidationFailed(problems)
-    return iter(records)
-
-
-def _json_list(path: Path) -> Iterator[tuple[int, dict]]:
-    data = read_document(path)
-    if not isinstance(data, list):
-        raise ValidationFailed(f"{path.name}: a .json file must hold a list of records")
-    return ((i + 1, r) for i, r in enumerate(data))
+            yield (n, problems[0]) if record is _UNREADABLE else (n, record)
 
 
 def _csv_cell(value: str) -> Any:
@@ -125,35 +187,43 @@ def _csv_cell(value: str) -> Any:
     return value
 
 
-def _csv(path: Path) -> Iterator[tuple[int, dict]]:
+def _csv(path: Path) -> Iterator[tuple[int, Any]]:
     """CSV cells: empty means absent, JSON lists/objects are parsed, integers become integers.
     Text columns (``text``, ``prompt``, ``response``, ``name``...) stay text."""
     keep_text = {"text", "prompt", "response", "name", "email", "external_id", "country", "completion"}
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
-        if reader.fieldnames is None:
-            raise ValidationFailed(f"{path.name}: empty CSV file")
-        out = []
-        for row in reader:
-            line = reader.line_num
-            if None in row:
-                raise ValidationFailed(f"line {line}: more cells than the header has columns")
-            record = {}
-            for key, value in row.items():
-                cell = value if key in keep_text else _csv_cell(value or "")
-                if key in keep_text and (value or "").strip() == "":
-                    cell = None
-                if cell is not None:
-                    record[key.strip()] = cell
-            out.append((line, record))
-    return iter(out)
+        try:
+            if reader.fieldnames is None:
+                raise ValidationFailed(f"{path.name}: empty CSV file")
+            for row in reader:
+                line = reader.line_num
+                if None in row:
+                    yield line, Problem(f"line {line}", "more cells than the header has columns")
+                    continue
+                record = {}
+                for key, value in row.items():
+                    cell = value if key in keep_text else _csv_cell(value or "")
+                    if key in keep_text and (value or "").strip() == "":
+                        cell = None
+                    if cell is not None:
+                        record[key.strip()] = cell
+                yield line, record
+        except UnicodeDecodeError:
+            yield reader.line_num + 1, Problem(f"line {reader.line_num + 1}",
+                                               "is not UTF-8 text (the file is read no further); save it as UTF-8")
+        except csv.Error as exc:
+            yield reader.line_num, Problem(f"line {reader.line_num}", f"unreadable CSV: {exc}")
 
 
-def _parquet(path: Path) -> Iterator[tuple[int, dict]]:
-    import pyarrow.parquet as pq
-
+def _parquet(path: Path, pf) -> Iterator[tuple[int, Any]]:
+    n = 0
     try:
-        rows = pq.read_table(path).to_pylist()
-    except Exception as exc:  # pyarrow raises many types for a damaged file
-        raise ValidationFailed(f"{path.name}: not a readable Parquet file ({exc})") from None
-    return ((i + 1, {k: v for k, v in r.items() if v is not None}) for i, r in enumerate(rows))
+        for batch in pf.iter_batches(batch_size=READ_BATCH):
+            for row in batch.to_pylist():
+                n += 1
+                yield n, {k: v for k, v in row.items() if v is not None}
+    except ValidationFailed:
+        raise
+    except Exception as exc:  # a damaged row group
+        yield n + 1, Problem(f"row {n + 1}", f"not readable from {path.name} ({exc})")

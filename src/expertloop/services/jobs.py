@@ -108,7 +108,7 @@ def claim_next(session: Session, worker_id: str, *, kinds: tuple[str, ...] | Non
     job.started_at = now
     job.error = None
     session.flush()
-    return {**job_view(job), "payload": job.payload}
+    return {**job_view(job), "payload": job.payload}  # the handler's input
 
 
 def _own(session: Session, job_id: int, worker_id: str) -> Job | None:

@@ -96,3 +96,18 @@ def retest_agreement(session: Session, project: Project, expert_id: int | None =
         out[e] = {"pairs": n, "agreement": round(k / n, 4), "low": round(float(low), 4),
                   "high": round(float(high), 4)}
     return out
+
+
+def below_retest_floor(session: Session, project: Project, expert_id: int) -> str | None:
+    """Why the expert is below the project's retest-agreement floor (the 95% upper bound of their
+    agreement under it, with at least ``min_retests`` re-tests), or None."""
+    floor = project.quality_floor or {}
+    if floor.get("retest_agreement") is None:
+        return None
+    card = retest_agreement(session, project, expert_id).get(expert_id)
+    if card is None or card["pairs"] < floor.get("min_retests", 5):
+        return None
+    if card["high"] >= floor["retest_agreement"]:
+        return None
+    return (f"re-test agreement {card['agreement']:.0%} over {card['pairs']} re-tests; 95% upper bound "
+            f"{card['high']:.0%} is below the project's floor of {floor['retest_agreement']:.0%}")

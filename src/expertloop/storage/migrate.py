@@ -19,11 +19,32 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring ``engine``'s database to the newest revision; safe to run again."""
+    """Bring ``engine``'s database to the newest revision; safe to run again.
+
+    On SQLite a migration that alters a table rebuilds it (copy, drop, rename), and dropping a
+    table other rows point at fails while foreign keys are enforced. So, as SQLite's own
+    procedure for schema changes says, enforcement is off during the upgrade (it can only be
+    switched outside a transaction), every reference is checked before the upgrade commits, and
+    enforcement is back on afterwards."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the upgrade would leave rows pointing at nothing: {broken[:5]}")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(engine: Engine) -> str | None:

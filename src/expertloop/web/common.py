@@ -45,7 +45,8 @@ TASK_LABELS = {str(t): spec.title for t, spec in TASK_TYPES.items()}
 TASK_SHORTCUTS = {str(t): list(spec.shortcuts) for t, spec in TASK_TYPES.items()}
 STATE_LABELS = {AssignmentState.leased: "In progress", AssignmentState.submitted: "Awaiting review",
                 AssignmentState.accepted: "Accepted", AssignmentState.rejected: "Rejected",
-                AssignmentState.released: "Skipped", AssignmentState.expired: "Expired"}
+                AssignmentState.released: "Skipped", AssignmentState.expired: "Expired",
+                AssignmentState.retested: "Re-test (not counted)"}  # staff only: trainers see "submitted"
 
 # Ids in page addresses, as the database stores them (PostgreSQL ``integer``). Any other number
 # fails validation, which pages show as "not found" (see views.install): never a query, never a 500.

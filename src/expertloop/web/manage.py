@@ -4,7 +4,7 @@ download exports."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -13,8 +13,9 @@ from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..domain.records import COMPATIBLE, ExportFormat
+from ..domain.tasks import task_type as task_type_spec
 from ..services import consent as consent_svc
-from ..services import dashboards, oversight
+from ..services import dashboards, export_jobs, oversight
 from ..services import exports as exports_svc
 from ..services import files as files_svc
 from ..services import imports as imports_svc
@@ -85,7 +86,10 @@ def create_project(request: Request, form: FormData = Depends(form_data), actor:
 
 def _dashboard_context(db: Session, actor: Actor, project_id: int, **extra) -> dict:
     dash = dashboards.project_dashboard(db, actor, project_id)
-    return {"dash": dash, "project": dash["project"], "formats": export_formats(dash["project"]["task_type"]),
+    task_type = dash["project"]["task_type"]
+    return {"dash": dash, "project": dash["project"], "formats": export_formats(task_type),
+            "consensus_formats": [f.value for f in task_type_spec(task_type).consensus_formats],
+            "exports": export_jobs.list_exports(db, actor, project_id, limit=5),
             "pauses": oversight.list_pauses(db, actor, project_id),
             "consents": consent_svc.list_consents(db, actor, project_id) if dash["project"]["terms_version"] else [],
             "notes": oversight.notifications(db, actor, project_id, limit=20),
@@ -109,12 +113,11 @@ def upload_items(project_id: PageId, request: Request, form: FormData = Depends(
             raise ValidationFailed("choose a JSONL, JSON, CSV or Parquet file to upload", loc="file")
         path = save_upload(upload, files_svc.RECORD_SUFFIXES)
         try:
-            records = files_svc.read_records(path)
+            records = files_svc.RecordFile(path)  # streamed: flat memory for a file of any size
+            result = imports_svc.import_items(db, actor, project_id, records, unit=records.unit,
+                                              max_item_bytes=request.app.state.settings.max_item_bytes)
         finally:
             cleanup(path)
-        unit = "row" if path.suffix.lower() == ".parquet" else "line"
-        result = imports_svc.import_items(db, actor, project_id, records, unit=unit,
-                                          max_item_bytes=request.app.state.settings.max_item_bytes)
     except ValidationFailed as exc:
         ctx = _dashboard_context(db, actor, project_id, import_errors=exc.problems, import_file=filename)
         return render(request, "manage/project.html", ctx, status=422)
@@ -123,20 +126,84 @@ def upload_items(project_id: PageId, request: Request, form: FormData = Depends(
     return redirect(request, f"/manage/projects/{project_id}#items", flash=("success", note))
 
 
-@router.get("/manage/projects/{project_id}/export")
-def export(project_id: PageId, request: Request, format: str = ExportFormat.raw.value,
-           actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
-    fmt = exports_svc.parse_format(format)
-    exports_svc.iter_records(db, actor, project_id, fmt)  # access and format are checked before streaming
+def _export_options(values) -> dict:
+    """Export options from a console form or query: empty fields are absent; numbers are checked
+    by the export itself (a bad one is named there)."""
+    def number(key: str, kind):
+        text = str(values.get(key) or "").strip()
+        if not text:
+            return None
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValidationFailed(f"must be a number, got {text!r}", loc=key) from None
+
+    file = str(values.get("file") or "jsonl")
+    if file not in exports_svc.FILE_TYPES:
+        raise ValidationFailed(f"must be one of {', '.join(exports_svc.FILE_TYPES)}; got {file!r}", loc="file")
+    return {"consensus": str(values.get("consensus") or "") in ("1", "true", "on"),
+            "min_judgments": number("min_judgments", int), "min_confidence": number("min_confidence", float),
+            "file": file}
+
+
+def _download(request: Request, actor: Actor, project_id: int, fmt: ExportFormat, options: dict):
+    file = options.pop("file")
     factory = request.app.state.sessionmaker
 
     def body():
         stream_session = factory()
         try:
-            yield from exports_svc.iter_jsonl(exports_svc.iter_records(stream_session, actor, project_id, fmt))
+            records = exports_svc.iter_records(stream_session, actor, project_id, fmt, **options)
+            yield from (exports_svc.iter_parquet(records) if file == "parquet" else exports_svc.iter_jsonl(records))
         finally:
             stream_session.close()
 
-    filename = f"project-{project_id}-{fmt.value}.jsonl"
-    return finish(request, StreamingResponse(body(), media_type="application/x-ndjson", headers={
+    suffix = "-consensus" if options["consensus"] else ""
+    filename = f"project-{project_id}-{fmt.value}{suffix}.{file}"
+    media = "application/vnd.apache.parquet" if file == "parquet" else "application/x-ndjson"
+    return finish(request, StreamingResponse(body(), media_type=media, headers={
         "Content-Disposition": f'attachment; filename="{filename}"'}))
+
+
+@router.get("/manage/projects/{project_id}/export")
+def export(project_id: PageId, request: Request, format: str = ExportFormat.raw.value,
+           actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    """Download an export now (streamed): ``format``, ``file`` (jsonl or parquet), ``consensus``,
+    ``min_judgments``, ``min_confidence`` as query parameters."""
+    fmt = exports_svc.parse_format(format)
+    options = _export_options(request.query_params)
+    exports_svc.check_export(db, actor, project_id, fmt, consensus=options["consensus"],
+                             min_judgments=options["min_judgments"], min_confidence=options["min_confidence"])
+    return _download(request, actor, project_id, fmt, options)
+
+
+@router.post("/manage/projects/{project_id}/exports")
+def export_from_form(project_id: PageId, request: Request, form: FormData = Depends(form_data),
+                     actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    """The export form: download now, or (``mode=job``) prepare the file in the background and
+    show its download link on the project page when it is written."""
+    try:
+        fmt = exports_svc.parse_format(str(form.get("format") or ""))
+        options = _export_options(form)
+        if form.get("mode") == "job":
+            job = export_jobs.request_export(db, actor, project_id, fmt.value,
+                                             data_dir=request.app.state.settings.data_dir, **options)
+        else:
+            exports_svc.check_export(db, actor, project_id, fmt, consensus=options["consensus"],
+                                     min_judgments=options["min_judgments"],
+                                     min_confidence=options["min_confidence"])
+            return _download(request, actor, project_id, fmt, options)
+    except ValidationFailed as exc:
+        ctx = _dashboard_context(db, actor, project_id, export_errors=exc.problems)
+        return render(request, "manage/project.html", ctx, status=422)
+    note = (f"Export {job['id']} queued: the {fmt.value} {options['file']} file is being written. "
+            "Its download link appears under Export when it is ready.")
+    return redirect(request, f"/manage/projects/{project_id}#export", flash=("success", note))
+
+
+@router.get("/manage/exports/{export_id}/download")
+def download_export(export_id: PageId, request: Request, actor: Actor = Depends(signed_in),
+                    db: Session = Depends(get_session)):
+    path, name = export_jobs.export_file(db, actor, export_id)
+    media = "application/vnd.apache.parquet" if path.suffix == ".parquet" else "application/x-ndjson"
+    return finish(request, FileResponse(path, media_type=media, filename=name))

@@ -1,4 +1,5 @@
 import json
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -14,7 +15,10 @@ router = APIRouter(tags=["exports"])
 
 EXPORT_DESCRIPTION = """\
 Streams one JSON record per line (`application/x-ndjson`) in the TRL layout `format` names, each
-with provenance in `metadata` (pseudonymous expert, `review`, `reviewer`, `is_gold`, `judgments`).
+with provenance in `metadata` (pseudonymous expert, `review`, `reviewer`, `is_gold`, `judgments`),
+item by item. `file=parquet` sends a Parquet file instead (written first, then sent: the first
+byte comes when the whole file is ready). For exports that may outrun a request, queue one with
+`POST /projects/{id}/exports` and download its file when done.
 
 `consensus=true` gives one record per item built from the project's consensus (label, factcheck,
 preference, ranking, stepwise and trajectory formats) with `judgments`, `agreement` and `confidence`. `min_judgments`
@@ -30,15 +34,17 @@ What was left out is only known once the stream ends, when headers are long sent
 
 @router.get("/projects/{project_id}/export", summary="Stream a project's judgments as JSONL in a TRL layout",
             description=EXPORT_DESCRIPTION, response_class=StreamingResponse,
-            responses={200: {"description": "JSON Lines, one record per line",
-                             "content": {"application/x-ndjson": {}}}, **errors(401, 403, 404, 422)})
+            responses={200: {"description": "JSON Lines, one record per line (or a Parquet file)",
+                             "content": {"application/x-ndjson": {}, "application/vnd.apache.parquet": {}}},
+                       **errors(401, 403, 404, 422)})
 def export(project_id: Id, request: Request, format: ExportFormat = Query(...),
            consensus: bool = Query(False, description="one record per item, built from the consensus"),
            min_judgments: int | None = Query(None, ge=1, le=1_000_000,
                                              description="leave out items with fewer counted judgments"),
            min_confidence: float | None = Query(None, ge=0.0, le=1.0,
                                                 description="leave out items whose consensus posterior is lower"),
-           summary: bool = Query(False, description='end the stream with a {"_summary": ...} line'),
+           summary: bool = Query(False, description='end the stream with a {"_summary": ...} line (JSONL)'),
+           file: Literal["jsonl", "parquet"] = Query("jsonl", description="jsonl (streamed) or parquet"),
            actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> StreamingResponse:
     def records(s: Session) -> svc.ExportStream:
         return svc.iter_records(s, actor, project_id, format, consensus=consensus, min_judgments=min_judgments,
@@ -50,12 +56,16 @@ def export(project_id: Id, request: Request, format: ExportFormat = Query(...),
         stream_session = request.app.state.sessionmaker()
         try:
             stream = records(stream_session)
+            if file == "parquet":
+                yield from svc.iter_parquet(stream)
+                return
             yield from svc.iter_jsonl(stream)
             if summary:
                 yield (json.dumps({"_summary": stream.summary()}) + "\n").encode()
         finally:
             stream_session.close()
 
-    filename = f"project-{project_id}-{format.value}.jsonl"
-    return StreamingResponse(body(), media_type="application/x-ndjson",
+    filename = f"project-{project_id}-{format.value}.{file}"
+    return StreamingResponse(body(), media_type="application/vnd.apache.parquet" if file == "parquet"
+                             else "application/x-ndjson",
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})

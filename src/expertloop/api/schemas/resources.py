@@ -284,6 +284,39 @@ class JobOut(View):
     locked_until: str | None
 
 
+class ExportOut(View):
+    """An export run as a job: its progress, and a download link once the file is written."""
+
+    id: int
+    project_id: int | None
+    state: str = Field(description="queued, running, done or failed")
+    format: str | None
+    file_type: str | None = Field(description="jsonl or parquet")
+    consensus: bool
+    min_judgments: int | None
+    min_confidence: float | None
+    records: int | None = Field(description="records written so far (running) or in all (done)")
+    left_out: dict[str, int] | None
+    summary: str | None
+    bytes: int | None
+    file_name: str | None
+    error: str | None
+    created_at: str | None
+    finished_at: str | None
+    download_url: str | None = Field(description="where to GET the file once the export is done")
+
+
+class JudgmentImportResult(View):
+    project_id: int
+    source: str = Field(description="label-studio, argilla or raw")
+    records: int
+    judgments: int = Field(description="judgments stored")
+    items_created: int
+    experts_created: int
+    skipped_existing: int = Field(description="judgments the project already held (a re-import)")
+    skipped_in_source: int = Field(description="cancelled, empty or unsubmitted annotations")
+
+
 class AuditEntryOut(View):
     """One staff action from the append-only audit log."""
 
