@@ -80,7 +80,7 @@ def test_a_chat_project_from_the_form_and_the_pages_calls(app, session, model_se
             r = manager.get(url)
             assert r.status_code == 200, (url, r.status_code)
         project_page = manager.get(f"/manage/projects/{pid}").text
-        assert "export?format=redteam" in project_page and "failing turn" in project_page
+        assert '<option value="redteam">' in project_page and "failing turn" in project_page
         download = manager.get(f"/manage/projects/{pid}/export?format=redteam")
         assert download.status_code == 200 and '"failure_category": "harmful advice"' in download.text
         review_page = manager.get(f"/review/{aid}").text
