@@ -27,8 +27,12 @@ Choices (also in bench/README.md):
   columns 1..3 are taken as three workers.
 * WMT23 MQM zh-en: an item is one system's translation of one segment (``system`` +
   ``globalSegId``), its text source + translation. Each rater's error rows on the segment
-  give that rater's class: ``major`` if any Major error (``Non-translation!`` counts as major),
-  else ``minor`` if any Minor error, else ``none``. Attention-check rows (``HOTW-test``) are
+  are scored with the MQM weights of Freitag et al. 2021 (Major 5, Non-translation 25, Minor
+  1, Minor Fluency/Punctuation 0.1; Source issue rows 0: they fault the source, not the
+  translation) and the score gives that rater's class: ``none`` below 1 (no error, or
+  punctuation only), ``minor`` below 5, ``major`` from 5 (a major error, or five minor ones).
+  ``--wmt-labels worst`` gives the earlier class instead: ``major`` if any Major error, else
+  ``minor`` if any Minor error, else ``none``. Attention-check rows (``HOTW-test``) are
   dropped; a rater left with no rows on a segment gives no judgment there.
 """
 
@@ -135,7 +139,21 @@ def convert_pandalm(src: Path, out: Path) -> tuple[int, int]:
 _MARK = re.compile(r"</?v>")
 
 
-def convert_wmt23(src: Path, out: Path) -> tuple[int, int]:
+# MQM error weights of Freitag et al. 2021 ("Experts, errors, and context", TACL 9), the scoring
+# the WMT MQM releases use: Major 5 (Non-translation 25), Minor 1 (Minor Fluency/Punctuation 0.1).
+def _mqm_weight(severity: str, category: str) -> float:
+    if category.startswith("Source issue"):
+        return 0.0                     # a problem of the source text, not of the translation
+    if category.startswith("Non-translation"):
+        return 25.0
+    if severity == "major":
+        return 5.0
+    if severity == "minor":
+        return 0.1 if category == "Fluency/Punctuation" else 1.0
+    return 0.0                         # No-error, Neutral
+
+
+def convert_wmt23(src: Path, out: Path, labels: str = "mqm") -> tuple[int, int]:
     archive = next((src / "wmt23-mqm-zhen").glob("*.tsv.tar.gz"))
     with tarfile.open(archive) as tar:
         member = next(m for m in tar.getmembers() if m.name.endswith(".tsv"))
@@ -144,17 +162,26 @@ def convert_wmt23(src: Path, out: Path) -> tuple[int, int]:
         text = io.TextIOWrapper(raw, encoding="utf-8")
         rows = list(csv.DictReader(text, delimiter="\t", quoting=csv.QUOTE_NONE))
     items: dict[str, str] = {}
-    worst: dict[tuple[str, str], int] = {}   # (segment, rater) -> 0 none, 1 minor, 2 major
+    worst: dict[tuple[str, str], float] = {}   # (segment, rater) -> worst level, or MQM score
     for r in rows:
         if r["severity"] == "HOTW-test":
             continue
         q = f"{r['system']}:{r['globalSegId']}"
         items.setdefault(q, f"source: {_MARK.sub('', r['source'])} translation: {_MARK.sub('', r['target'])}")
         sev = r["severity"].strip().lower()
-        level = 2 if sev == "major" or r["category"].startswith("Non-translation") else 1 if sev == "minor" else 0
-        worst[(q, r["rater"])] = max(worst.get((q, r["rater"]), 0), level)
-    names = ("none", "minor", "major")
-    return _write(out, items, ((q, rater, names[v]) for (q, rater), v in sorted(worst.items())))
+        key = (q, r["rater"])
+        if labels == "mqm":
+            worst[key] = worst.get(key, 0.0) + _mqm_weight(sev, r["category"])
+        else:
+            level = 2 if sev == "major" or r["category"].startswith("Non-translation") else 1 if sev == "minor" else 0
+            worst[key] = max(worst.get(key, 0), level)
+
+    def name(v: float) -> str:
+        if labels == "mqm":
+            return "none" if v < 1.0 else "minor" if v < 5.0 else "major"
+        return ("none", "minor", "major")[int(v)]
+
+    return _write(out, items, ((q, rater, name(v)) for (q, rater), v in sorted(worst.items())))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder to write one sub-folder per set into")
     ap.add_argument("--sets", default=",".join(SETS), help=f"comma-separated subset of {','.join(SETS)}")
     ap.add_argument("--xsum-workers", choices=("slot", "judgment"), default="slot")
+    ap.add_argument("--wmt-labels", choices=("mqm", "worst"), default="mqm",
+                    help="WMT23 class per rater: from the MQM score (default) or the worst severity marked")
     args = ap.parse_args(argv)
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in SETS]
@@ -178,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "pandalm":
                 n_items, n_answers = convert_pandalm(args.src, out)
             else:
-                n_items, n_answers = convert_wmt23(args.src, out)
+                n_items, n_answers = convert_wmt23(args.src, out, args.wmt_labels)
         except FileNotFoundError as e:
             print(f"{name}: source file missing: {e.filename}", file=sys.stderr)
             return 1

@@ -15,7 +15,10 @@ regression. What changes is how the training items' judgments become training ro
   weighted by its posterior), items below a confidence threshold left out.
 
 Fixed variants of the consensus recipe are reported as extra columns (``el_hard``: consensus
-label, no weight; ``el_weighted``: label weighted by confidence; ``el_soft``: posterior rows).
+label, no weight; ``el_weighted``: label weighted by confidence; ``el_soft``: posterior rows;
+``el_predictive``: rows weighted by the predictive distribution of one more judgment).
+``oracle_reference`` is a ceiling, not a recipe: the training items labelled by the rule that
+labels the test items (truth, or the strict majority of their judgments).
 Every recipe's row weights are scaled to one per training item and the judge's C is chosen per
 split on the training items, so recipes differ in their labels, not in their regularisation
 (``all_unnormalised``: ``all`` with unit weights, to show that effect). ``vs_test_consensus``
@@ -70,7 +73,11 @@ INNER_FOLDS = 3
 # The consensus recipes inner cross-validation chooses from: (rows, confidence threshold).
 # rows: "hard" = consensus label weighted by its confidence; "soft" = one row per class
 # weighted by the posterior. Items whose confidence is below the threshold are left out.
-RECIPES = (("hard", 0.0), ("hard", 0.8), ("soft", 0.0), ("soft", 0.8))
+# "predictive" = one row per class weighted by the consensus' predictive distribution of one more
+# judgment from the same pool of trainers (the posterior through their judgment-weighted mean
+# confusion matrix): the right soft label when the reference is what trainers answer, not the
+# latent class the consensus estimates.
+RECIPES = (("hard", 0.0), ("hard", 0.8), ("soft", 0.0), ("soft", 0.8), ("predictive", 0.0))
 ADAPTIVE_MIN = 2           # adaptive overlap: judgments every item gets before any stops (with one
 #                            judgment per item the consensus cannot rate the trainers)
 ADAPTIVE_TARGET = 0.99     # ... then an item stops once its consensus posterior reaches this
@@ -178,11 +185,31 @@ def consensus_probas(ds: TextSet, fit: Consensus, rows: np.ndarray, items: np.nd
     return out
 
 
-def recipe_rows(items: np.ndarray, probas: np.ndarray, rows: str, threshold: float, weighted: bool = True):
+def consensus_predictive(ds: TextSet, fit: Consensus, probas: np.ndarray) -> np.ndarray:
+    """Per item, the distribution of one more judgment from the same trainers: the posterior
+    (``ds.classes`` order) through the judgment-weighted mean of their confusion matrices."""
+    model = fit.model
+    cols = [ds.classes.index(str(c)) for c in model.classes_]
+    weights = np.asarray(model.n_judgments_, dtype=float)
+    mean_conf = np.einsum("t,tko->ko", weights, np.asarray(model.confusions_)) / weights.sum()
+    k = len(ds.classes)
+    conf = np.zeros((k, k))
+    conf[np.ix_(cols, cols)] = mean_conf
+    missing = [c for c in range(k) if c not in cols]
+    conf[missing, missing] = 1.0
+    out: np.ndarray = probas @ conf
+    return out
+
+
+def recipe_rows(items: np.ndarray, probas: np.ndarray, rows: str, threshold: float, weighted: bool = True,
+                predictive: np.ndarray | None = None):
     """Training rows (item, label, weight) from consensus posteriors of ``items``."""
     conf = probas.max(axis=1)
     keep = conf >= threshold
     items, probas, conf = items[keep], probas[keep], conf[keep]
+    if rows == "predictive":
+        assert predictive is not None
+        probas = predictive[keep]
     if rows == "hard":
         return items, probas.argmax(axis=1), (conf if weighted else np.ones(len(items)))
     it, lab = np.nonzero(probas > 1e-3)
@@ -260,7 +287,7 @@ def split(ds: TextSet, by_item: list[np.ndarray], rng: np.random.Generator):
     return train, scored, np.array([ref[i] for i in scored], dtype=np.int64)
 
 
-def choose_recipe(ds, X, by_item, train, probas_train, rng) -> tuple[str, float]:
+def choose_recipe(ds, X, by_item, train, probas_train, rng, predictive=None) -> tuple[str, float]:
     """The consensus recipe with the best inner cross-validated accuracy (training items only;
     each fold's items are scored against the majority of their own judgments)."""
     k = len(ds.classes)
@@ -277,7 +304,8 @@ def choose_recipe(ds, X, by_item, train, probas_train, rng) -> tuple[str, float]
         y = ref[held].astype(np.int64)
         total += len(held)
         for r, (rows, threshold) in enumerate(RECIPES):
-            it, lab, w = recipe_rows(inner, probas_train[inner], rows, threshold)
+            it, lab, w = recipe_rows(inner, probas_train[inner], rows, threshold,
+                                     predictive=None if predictive is None else predictive[inner])
             pred = judge(X, train[it], lab, w, k)(X[train[held]])
             correct[r] += float(np.sum(pred == y))
     best = int(np.argmax(correct)) if total else 0
@@ -318,9 +346,22 @@ def run_seed(ds: TextSet, by_item: list[np.ndarray], seed: int) -> dict[str, obj
     record("el_weighted", it, lab, w)
     it, lab, w = recipe_rows(train, probas, "soft", 0.0)
     record("el_soft", it, lab, w)
-    chosen = choose_recipe(ds, X, by_item, train, probas, rng)
-    it, lab, w = recipe_rows(train, probas, *chosen)
+    predictive = consensus_predictive(ds, fit, probas)
+    it, lab, w = recipe_rows(train, probas, "predictive", 0.0, predictive=predictive)
+    record("el_predictive", it, lab, w)
+    chosen = choose_recipe(ds, X, by_item, train, probas, rng, predictive)
+    it, lab, w = recipe_rows(train, probas, *chosen, predictive=predictive)
     record("expertloop", it, lab, w)
+    # Ceiling, not a recipe (it reads the reference): the training items labelled by the very rule
+    # that labels the test items (their truth, or the strict majority of all their judgments; ties
+    # left out). No labelling of the training items is closer to what the judge is scored on.
+    ref_items, ref_labels = [], []
+    for i in train:
+        r = ds.truth.get(int(i)) if ds.truth else majority(ds.judg_label[by_item[i]], k, None)
+        if r is not None:
+            ref_items.append(i)
+            ref_labels.append(r)
+    record("oracle_reference", np.array(ref_items, dtype=np.int64), np.array(ref_labels, dtype=np.int64))
     out["recipe"] = f"{chosen[0]}>={chosen[1]:g}"
     return out
 
@@ -373,7 +414,8 @@ def curve_seed(ds: TextSet, by_item: list[np.ndarray], seed: int, max_k: int) ->
 
 # -- driver --------------------------------------------------------------------------------
 
-KEYS = ("single", "all", "majority", "expertloop", "el_hard", "el_weighted", "el_soft", "all_unnormalised")
+KEYS = ("single", "all", "majority", "expertloop", "el_hard", "el_weighted", "el_soft", "el_predictive",
+        "all_unnormalised", "oracle_reference")
 
 
 def evaluate(folder: Path, seeds: int) -> dict[str, object]:

@@ -41,7 +41,8 @@ def test_exam_create_list_and_status(fresh_url, tmp_path):
                        "overlap: {min: 1, max: 3, target_confidence: 0.9}\n")
     assert runner.invoke(app, ["project", "create", str(project)], env=env).exit_code == 0
     r = runner.invoke(app, ["pauses", "1"], env=env)
-    assert r.exit_code == 0 and r.output == ""
+    assert r.exit_code == 0 and r.stdout == ""  # an empty listing says so on stderr only
+    assert "no trainer has been paused" in r.stderr
     assert runner.invoke(app, ["notifications"], env=env).exit_code == 0
     r = runner.invoke(app, ["pauses", "1", "--lift", "1"], env=env)
     assert r.exit_code == 1 and "not paused" in r.output

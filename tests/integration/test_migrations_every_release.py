@@ -10,7 +10,7 @@ and the ORM of today must read each of them (new columns filled by their migrati
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -54,8 +54,10 @@ def _value(table: sa.Table, column: sa.Column, dialect: str):
     t = column.type
     if isinstance(t, sa.Boolean):
         return True
-    if isinstance(t, (sa.DateTime, sa.Date)):
+    if isinstance(t, sa.DateTime):
         return WHEN
+    if isinstance(t, sa.Date):
+        return WHEN.date()
     if isinstance(t, sa.Float | sa.Numeric):
         return 1.5
     if isinstance(t, sa.Integer):
@@ -122,6 +124,8 @@ def test_every_revision_with_data_upgrades_to_head(backend, tmp_path):
                             value = json.loads(value)
                         elif isinstance(value, datetime) and isinstance(got, str):
                             got = datetime.fromisoformat(got)
+                        elif isinstance(value, date) and isinstance(got, str):
+                            got = date.fromisoformat(got)
                         elif isinstance(value, str) and isinstance(got, (dict, list)):
                             value = json.loads(value)
                         elif isinstance(value, bytes):

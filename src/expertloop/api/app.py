@@ -15,6 +15,7 @@ from .routes import (
     audit,
     chat,
     consent,
+    experiments,
     experts,
     export_jobs,
     exports,
@@ -37,7 +38,7 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   export_jobs, judgments, tokens, jobs, audit, models, chat, ai_help, health):
+                   export_jobs, judgments, tokens, jobs, audit, models, chat, ai_help, health, experiments):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

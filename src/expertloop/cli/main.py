@@ -542,6 +542,12 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
     out.print(f"restored {result.pages} pages (schema revision {result.schema_revision}) into {result.path}; "
               "run `expertloop init` to bring it to the newest schema", highlight=False)
 
+from .experiments import experiment_app  # noqa: E402  (a sub-app in its own module)
+from .forecast import forecast as forecast_cmd  # noqa: E402
+
+app.add_typer(experiment_app, name="experiment")
+app.command("forecast")(forecast_cmd)
+
 
 def _register_topics() -> None:
     from .judgments import judgments_app

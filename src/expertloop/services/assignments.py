@@ -28,7 +28,7 @@ from ..domain.tasks import task_type
 from ..storage import repositories as repo
 from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
-from . import ai_help, retests, review_sampling, routing
+from . import ai_help, experiments, retests, review_sampling, routing
 from .clock import utcnow
 from .consent import require_consent_standing, require_current_consent, require_live_consent
 from .projects import load_project, require_expert_eligible
@@ -100,6 +100,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         consent_id=consent.id if consent is not None else None,
         presentation=make_presentation(TaskType(project.task_type), item.payload, _rng),
         ai_assistance=ai_help.shown(session, project, item_id, now))
+    experiments.assign_arm(session, project, expert, item, assignment, now)
     session.add(assignment)
     session.flush()
     view = assignment_view(assignment, item, project, now, staff=False)
@@ -249,7 +250,8 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
     active = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
     minutes = billable_minutes(active, project.max_minutes_per_task)
-    rate = rate_cents(project, expert)
+    arm_rate = experiments.arm_rate_cents(session, a) if a.experiment_id is not None else None
+    rate = rate_cents(project, expert) if arm_rate is None else arm_rate
     amount = pay_within(minutes, from_cents(rate), reserved_for_lease(project.max_minutes_per_task,
                                                                       from_cents(rate)))
     if lapsed and project.budget_cents is not None:

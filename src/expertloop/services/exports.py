@@ -23,6 +23,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -179,6 +180,7 @@ def _metadata(project: Project, names: _Pseudonyms, row, terms_version: int | No
         "expert": names(row.expert_id), "submitted_at": iso(row.submitted_at),
         "guidelines_version": row.guidelines_version, "terms_version": terms_version,
         "is_gold": row.gold is not None, "review": review, "reviewer": reviewer,
+        "experiment_id": row.experiment_id, "arm": row.experiment_arm,
         "ai_assistance": ai_help.export_record(row.ai_assistance),
     }
 
@@ -274,8 +276,15 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     "review": None, "reviewer": None,
                     "reviews": dict(Counter(state for state, _ in reviews)),
                     "editors": sorted({r for state, r in reviews if state == "edited" and r is not None}),
+                    # one arm when every judgment shares it (per-item experiments), else none
+                    "arm": _one({row.experiment_arm for row in judgments}),
+                    "arms": sorted({row.experiment_arm for row in judgments if row.experiment_arm is not None}),
                     "ai_assistance": ai_help.summary([row.ai_assistance for row in judgments])}
         yield from spec.consensus_records(fmt, first.payload, project.options or {}, cons, metadata)
+
+
+def _one(values: set) -> Any:
+    return next(iter(values)) if len(values) == 1 else None
 
 
 # -- writing ------------------------------------------------------------------------------------

@@ -79,6 +79,9 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
         "ai_suggestion": ({"kind": a.ai_assistance["kind"], **a.ai_assistance["suggestion"]}
                           if a.ai_assistance else None),
     }
+    shown = (a.presentation or {}).get("guidelines")
+    if shown is not None:  # an experiment arm's guidelines, recorded when the lease was made
+        view["guidelines"] = shown
     if earned_cents is not None:
         view["earned_usd"] = usd(earned_cents)
     if staff:

@@ -160,6 +160,9 @@ class Assignment(Base):
     reviewed_at: Mapped[datetime | None]
     original_response: Mapped[dict | None] = mapped_column(JSONType)
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))  # terms it was done under
+    # The running experiment's arm when the lease was made (migration 0009); never recomputed.
+    experiment_id: Mapped[int | None] = mapped_column(Integer)
+    experiment_arm: Mapped[str | None] = mapped_column(String(60))
     # A blind re-test: the expert's earlier assignment on the same item (never counted, exported
     # or refitted; paid like any task).
     retest_of: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
@@ -379,6 +382,37 @@ class ConsensusFit(Base):
     quality_report: Mapped[dict | None] = mapped_column(JSONType)
 
 
+class Experiment(Base):
+    """Arms compared inside a project; ``unit`` is what is randomised: ``trainer`` or ``item``."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (Index("ix_experiments_project", "project_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(20))
+    arms: Mapped[list] = mapped_column(JSONType)  # [{"name", "kind", "config"}], the first is the control
+    seed: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[datetime | None]
+
+
+class ExperimentUnit(Base):
+    """The arm a trainer or an item got, fixed the first time it was leased work."""
+
+    __tablename__ = "experiment_units"
+    __table_args__ = (UniqueConstraint("experiment_id", "unit_id", name="uq_experiment_units_unit"),
+                      Index("ix_experiment_units_stratum", "experiment_id", "stratum"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(Integer)
+    stratum: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)  # its place in the stratum's sequence
+    arm: Mapped[str] = mapped_column(String(60))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
 class PayPeriod(Base):
     """A pay period: ledger entries dated from ``starts_on`` to ``ends_on`` (inclusive, UTC
     dates). A closed period takes no more bonuses or adjustments."""

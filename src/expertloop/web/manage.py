@@ -16,6 +16,7 @@ from ..domain.records import COMPATIBLE, ExportFormat
 from ..domain.tasks import task_type as task_type_spec
 from ..services import consent as consent_svc
 from ..services import dashboards, export_jobs, oversight
+from ..services import experiments as experiments_svc
 from ..services import exports as exports_svc
 from ..services import files as files_svc
 from ..services import imports as imports_svc
@@ -93,7 +94,8 @@ def _dashboard_context(db: Session, actor: Actor, project_id: int, **extra) -> d
             "pauses": oversight.list_pauses(db, actor, project_id),
             "consents": consent_svc.list_consents(db, actor, project_id) if dash["project"]["terms_version"] else [],
             "notes": oversight.notifications(db, actor, project_id, limit=20),
-            "jobs": jobs_svc.list_jobs(db, actor, project_id=project_id, limit=10), "nav": "manage", **extra}
+            "jobs": jobs_svc.list_jobs(db, actor, project_id=project_id, limit=10),
+            "experiment": experiments_svc.project_experiment(db, actor, project_id), "nav": "manage", **extra}
 
 
 @router.get("/manage/projects/{project_id}")

@@ -78,6 +78,8 @@ def nothing_left(project_id: PageId, request: Request, actor: Actor = Depends(si
 
 def _task_context(db: Session, actor: Actor, view: dict) -> dict:
     project = projects_svc.get_project(db, actor, view["project_id"])
+    if "guidelines" in view:  # an experiment arm's guidelines: the version this task was leased under
+        project = {**project, "guidelines": view["guidelines"], "guidelines_version": view["guidelines_version"]}
     return {"task": view, "project": project, "item": view["item"], "options": project["options"] or {},
             "task_type": view["task_type"], "idempotency_key": secrets.token_urlsafe(16), "nav": "work"}
 

@@ -284,3 +284,28 @@ def test_class_prior_stays_anchored_without_overlap():
     assert model.class_prior_selected_ == "anchored"
     pinned = BayesianDawidSkene(select_class_prior=False).fit(items, trainers, labels)
     assert np.allclose(model.confidence_, pinned.confidence_)
+
+
+def test_reported_confidence_is_less_sure_where_agreement_overstates_accuracy():
+    # errors that go together, no gold: the untempered, self-counting posterior is too sure
+    items, trainers, labels, truth, _ = _correlated_crowd(1, hard_share=0.3)
+    new = BayesianDawidSkene().fit(items, trainers, labels)
+    old = BayesianDawidSkene(consistent_confidence=False).fit(items, trainers, labels)
+    np.testing.assert_array_equal(new.labels_, old.labels_)  # the decision is unchanged
+    np.testing.assert_allclose(new.fit_probas_, old.probas_)
+    ok = new.labels_ == truth[new.item_ids_]
+    assert _ece(new.confidence_, ok) < _ece(old.confidence_, ok) - 0.02
+    assert new.confidence_.mean() < old.confidence_.mean()
+    np.testing.assert_allclose(new.probas_.sum(axis=1), 1.0)
+
+
+def test_reported_confidence_needs_overlap_and_defers_to_gold():
+    items, trainers, labels = _one_per_item()
+    new = BayesianDawidSkene().fit(items, trainers, labels)
+    old = BayesianDawidSkene(consistent_confidence=False).fit(items, trainers, labels)
+    np.testing.assert_allclose(new.confidence_, old.confidence_)  # nothing to refit on
+    items, trainers, labels, _truth, gold = _correlated_crowd(1, hard_share=0.3)
+    new = BayesianDawidSkene().fit(items, trainers, labels, gold=gold)
+    old = BayesianDawidSkene(consistent_confidence=False).fit(items, trainers, labels, gold=gold)
+    assert new.error_correlation_ >= 0.4  # fitted on gold, which calibrates the plain posterior
+    np.testing.assert_allclose(new.confidence_, old.confidence_)
