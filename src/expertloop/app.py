@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     settings = settings or Settings()
     if session_factory is None:
         session_factory = make_sessionmaker(make_engine(settings.database_url,
-                                                        busy_timeout_ms=settings.sqlite_busy_timeout_ms))
+                                                        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                                                        pool_size=settings.db_pool_size))
     run_jobs = settings.jobs_in_process if run_jobs is None else run_jobs
 
     @asynccontextmanager

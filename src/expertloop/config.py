@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     heartbeat_idle_seconds: int = 120
     # SQLite waits this long for the write lock before giving up (BEGIN IMMEDIATE).
     sqlite_busy_timeout_ms: int = 30_000
+    # Database connections each server process keeps open (as many more may open under load).
+    # Unset: 5 on PostgreSQL (SQLAlchemy's default), 20 on SQLite. Keep workers x 2 x this under
+    # the PostgreSQL server's max_connections.
+    db_pool_size: Annotated[int, Field(ge=1, le=1000)] | None = None
     # Cookies are marked Secure when the site is served over HTTPS.
     secure_cookies: bool = False
     # The largest item an import accepts, in bytes of its JSON content (prompt, answers, claims,

@@ -95,3 +95,85 @@ def test_other_database_errors_are_not_retried(session):
     with pytest.raises(OperationalError):
         uow.run_write(session, broken)
     assert len(attempts) == 1
+
+
+def test_sqlite_writers_of_one_process_queue_and_a_failed_unit_frees_the_queue(tmp_path):
+    """Threads of one process take turns at the write lock (a failing unit gives its turn back):
+    all commit, and what the failed units wrote is gone."""
+    import threading
+    import time
+
+    from expertloop.storage.db import make_engine, make_sessionmaker, sqlite_writer_lock
+    from expertloop.storage.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'queue.db'}", busy_timeout_ms=10_000)
+    upgrade(engine)
+    Session = make_sessionmaker(engine)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        start.wait()
+        with Session() as s:
+            try:
+                with uow.write(s):
+                    s.add(Expert(name=f"W{n}", email=f"w{n}@example.org", degree=3, hourly_rate_cents=100))
+                    s.flush()
+                    time.sleep(0.01)
+                    if n % 2:
+                        raise Conflict("refused")
+            except Conflict:
+                pass
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    queue = sqlite_writer_lock(engine)
+    assert queue is not None and queue[0].acquire(timeout=0)  # nobody holds it any more
+    queue[0].release()
+    with Session() as s:
+        assert _experts(s) == 4
+        with uow.write(s), uow.write(s):  # a nested unit joins; the queue is re-entrant
+            f.expert(s)
+    engine.dispose()
+
+
+def test_the_sqlite_writer_queue_serves_waiters_in_arrival_order():
+    """A released lock goes to the longest waiter, not to whoever asks next (a plain lock lets
+    the releasing thread take it straight back, and waiters starve until their timeout)."""
+    import threading
+    import time
+
+    from expertloop.storage.db import WriterQueue
+
+    queue = WriterQueue()
+    assert queue.acquire(timeout=1) and queue.acquire(timeout=1)  # re-entrant
+    order: list[str] = []
+
+    def waiter(name: str) -> None:
+        assert queue.acquire(timeout=10)
+        order.append(name)
+        queue.release()
+
+    threads = []
+    for name in ("first", "second", "third"):
+        t = threading.Thread(target=waiter, args=(name,))
+        t.start()
+        threads.append(t)
+        while queue.waiting() < len(threads):
+            time.sleep(0.001)
+    queue.release()
+    queue.release()
+    assert queue.acquire(timeout=10)  # the holder asks again at once: it queues behind them
+    order.append("holder again")
+    queue.release()
+    for t in threads:
+        t.join()
+    assert order == ["first", "second", "third", "holder again"]
+    assert queue.acquire(timeout=0)  # free again
+    queue.release()

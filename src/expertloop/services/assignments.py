@@ -12,7 +12,7 @@ import functools
 import random
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -64,9 +64,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         raise NotFound(f"expert {expert_id} not found")
     require_expert_eligible(session, project, expert)
     consent = require_current_consent(session, project, expert_id)
-    held = session.execute(
-        select(Assignment).where(Assignment.project_id == project.id, Assignment.expert_id == expert_id,
-                                 repo.live_lease_filter(now)).limit(1)).scalar_one_or_none()
+    held = repo.held_lease(session, project.id, expert_id, now)
     if held is not None:
         if held.consent_id is None and consent is not None:  # leased before the terms existed
             held.consent_id = consent.id
@@ -88,9 +86,7 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
     if item_id is None:
         return None
     # An old lapsed lease of this expert on the item is closed, so only one can ever be submitted.
-    session.execute(update(Assignment).where(
-        Assignment.item_id == item_id, Assignment.expert_id == expert_id,
-        Assignment.state == AssignmentState.leased.value).values(state=AssignmentState.expired.value))
+    repo.close_old_leases(session, item_id, expert_id)
     item = session.get_one(Item, item_id)
     assignment = Assignment(
         project_id=project.id, item_id=item_id, expert_id=expert_id,
@@ -140,11 +136,12 @@ def _claim_item(session: Session, project: Project, expert_id: int, now: datetim
 def _check_budget(session: Session, project: Project, expert: Expert, now: datetime) -> None:
     assert project.budget_cents is not None  # called only for a project with a budget
     repo.lock_project(session, project.id)  # budget checks of one project run one at a time
+    # Live leases first, then the spend: a submit that commits between the two reads is then
+    # counted twice (reserved and spent), never missed (neither) as in the other order.
+    rates = repo.live_lease_rates(session, project.id, now)
     spent = repo.project_spent_cents(session, project.id)
     if project.hourly_rate_cents is not None:
-        rates = [project.hourly_rate_cents] * len(repo.live_lease_rates(session, project.id, now))
-    else:
-        rates = repo.live_lease_rates(session, project.id, now)
+        rates = [project.hourly_rate_cents] * len(rates)
     worst = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)
     mine = to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(rate_cents(project, expert))))
     if spent + worst + mine > project.budget_cents:
@@ -299,7 +296,6 @@ def _load_for_submit(session: Session, actor: Actor, assignment_id: int,
     PostgreSQL: one unlocked read to authorize and learn which rows to lock, then the locks in
     the order a claim takes them — the project (a late submit checks the budget), the item, then
     the assignment — each lock's statement re-reading its row."""
-    fresh = {"populate_existing": True}
     sqlite = is_sqlite(session)
     row = session.execute(_submit_rows(sqlite), {"assignment_id": assignment_id}).one_or_none()
     if row is None or not can_see_assignment(actor, row[0].expert_id):
@@ -311,11 +307,16 @@ def _load_for_submit(session: Session, actor: Actor, assignment_id: int,
         return a, item, project, expert
     a, project, expert = row
     if now >= a.lease_expires_at:  # the budget is checked against the project as it stands locked
-        project = session.execute(select(Project).where(Project.id == a.project_id).with_for_update()
-                                  .execution_options(**fresh)).scalar_one()
-    item = session.execute(select(Item).where(Item.id == a.item_id).with_for_update()
-                           .execution_options(**fresh)).scalar_one()
-    return _lock_assignment(session, a.id), item, project, expert
+        project = session.execute(_locked(Project), {"row_id": a.project_id}).scalar_one()
+    item = session.execute(_locked(Item), {"row_id": a.item_id}).scalar_one()
+    return session.execute(_locked(Assignment), {"row_id": a.id}).scalar_one(), item, project, expert
+
+
+@functools.cache
+def _locked(entity: type[Project] | type[Item] | type[Assignment]) -> Select:
+    """One row re-read under a row lock (PostgreSQL), built once per table."""
+    return (select(entity).where(entity.id == bindparam("row_id")).with_for_update()
+            .execution_options(populate_existing=True))
 
 
 @functools.cache
@@ -329,21 +330,13 @@ def _submit_rows(with_item: bool) -> Select:
     return stmt.execution_options(populate_existing=True)
 
 
-def _lock_assignment(session: Session, assignment_id: int) -> Assignment:
-    """The assignment re-read under a row lock (PostgreSQL; SQLite's write lock is held already)."""
-    stmt = select(Assignment).where(Assignment.id == assignment_id).execution_options(populate_existing=True)
-    if not is_sqlite(session):
-        stmt = stmt.with_for_update()
-    return session.execute(stmt).scalar_one()
-
-
 def _check_late_budget(session: Session, project: Project, a: Assignment, now: datetime, cost_cents: int) -> None:
     """Refuse (409) to revive a lapsed lease when the budget can no longer cover ``cost_cents``
     on top of what is spent and what the live leases have reserved."""
     assert project.budget_cents is not None  # called only for a project with a budget
     repo.lock_project(session, project.id)
-    spent = repo.project_spent_cents(session, project.id)
     rates = repo.live_lease_rates(session, project.id, now)  # a lapsed lease is not among them
+    spent = repo.project_spent_cents(session, project.id)  # read second, as in a claim's check
     if project.hourly_rate_cents is not None:
         rates = [project.hourly_rate_cents] * len(rates)
     reserved = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)

@@ -18,9 +18,10 @@ no new work there; if the project publishes terms, agreeing to them lets them wo
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES
@@ -63,9 +64,22 @@ def consent_view(c: Consent, name: str | None = None) -> dict:
 @reads
 def live_consent(session: Session, project_id: int, expert_id: int) -> Consent | None:
     """The expert's consent in force in the project (the newest not withdrawn), if any."""
-    return session.execute(select(Consent).where(
-        Consent.project_id == project_id, Consent.expert_id == expert_id, Consent.withdrawn_at.is_(None))
-        .order_by(Consent.id.desc()).limit(1)).scalar_one_or_none()
+    return session.execute(_live_consent_statement(), {"project_id": project_id,
+                                                       "expert_id": expert_id}).scalar_one_or_none()
+
+
+@functools.cache
+def _live_consent_statement() -> Select:
+    return select(Consent).where(
+        Consent.project_id == bindparam("project_id"), Consent.expert_id == bindparam("expert_id"),
+        Consent.withdrawn_at.is_(None)).order_by(Consent.id.desc()).limit(1)
+
+
+@functools.cache
+def _withdrawn_without_terms_statement() -> Select:
+    return select(Consent.withdrawn_at).where(
+        Consent.project_id == bindparam("project_id"), Consent.expert_id == bindparam("expert_id"),
+        Consent.terms_version.is_(None)).order_by(Consent.id.desc()).limit(1)
 
 
 @reads
@@ -74,9 +88,8 @@ def require_current_consent(session: Session, project: Project, expert_id: int) 
     Projects without terms need none (None), unless the expert's withdrawal from the project is
     on record: then they take no new work there."""
     if not project.terms_version:
-        withdrawn = session.execute(select(Consent.withdrawn_at).where(
-            Consent.project_id == project.id, Consent.expert_id == expert_id, Consent.terms_version.is_(None))
-            .order_by(Consent.id.desc()).limit(1)).scalar_one_or_none()
+        withdrawn = session.execute(_withdrawn_without_terms_statement(), {
+            "project_id": project.id, "expert_id": expert_id}).scalar_one_or_none()
         if withdrawn is not None:
             raise ConsentWithdrawn(f"consent to work in project {project.id} was withdrawn on {iso(withdrawn)}; "
                                    "it takes no new work from this expert")

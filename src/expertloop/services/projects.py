@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import NotFound, PermissionDenied
@@ -59,7 +60,26 @@ def load_project(session: Session, project_id: int) -> Project:
 
 @reads
 def passed_exams(session: Session, expert_id: int) -> set[int]:
-    return set(session.execute(select(Certificate.exam_id).where(Certificate.expert_id == expert_id)).scalars())
+    return set(session.execute(_passed_exams_statement(), {"expert_id": expert_id}).scalars())
+
+
+@functools.cache
+def _passed_exams_statement() -> Select:
+    return select(Certificate.exam_id).where(Certificate.expert_id == bindparam("expert_id"))
+
+
+@functools.cache
+def _pause_statement() -> Select:
+    return select(ProjectPause.reason).where(
+        ProjectPause.project_id == bindparam("project_id"), ProjectPause.expert_id == bindparam("expert_id"),
+        ProjectPause.lifted_at.is_(None)).limit(1)
+
+
+def needs_exams(project: Project) -> bool:
+    """Whether telling the project's eligibility (or tiers) apart needs the expert's passed exams."""
+    if (project.requirements or {}).get("exams"):
+        return True
+    return any((t.get("requirements") or {}).get("exams") for t in (project.tiers or {}).get("tiers") or [])
 
 
 def requirement_problems(requirements: dict | None, expert: Expert, exams_passed: set[int]) -> list[str]:
@@ -75,15 +95,14 @@ def eligibility_problems(project: Project, expert: Expert, exams_passed: set[int
     """Why an expert may not work on a project: requirements, or a pause from this project
     (looked up in ``pauses`` from :func:`active_pauses` when given, else queried)."""
     if exams_passed is None:
-        exams_passed = passed_exams(session, expert.id) if session is not None else set()
+        exams_passed = passed_exams(session, expert.id) if session is not None and needs_exams(project) else set()
     problems = requirement_problems(project.requirements, expert, exams_passed)
     pause = None
     if pauses is not None:
         pause = pauses.get(project.id)
     elif session is not None:
-        pause = session.execute(select(ProjectPause.reason).where(
-            ProjectPause.project_id == project.id, ProjectPause.expert_id == expert.id,
-            ProjectPause.lifted_at.is_(None)).limit(1)).scalar_one_or_none()
+        pause = session.execute(_pause_statement(), {"project_id": project.id,
+                                                     "expert_id": expert.id}).scalar_one_or_none()
     if pause is not None:
         problems.append(f"paused from this project: {pause}")
     return problems

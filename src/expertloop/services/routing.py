@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import BindParameter, Select, and_, bindparam, func, insert, select
+from sqlalchemy import BindParameter, Insert, Select, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain.grading import categorical_answers, gold_tally
@@ -95,7 +95,8 @@ def after_submit(session: Session, project: Project, item: Item, assignment: Ass
         if project.adaptive_overlap is not None and not in_gold_pool(project, item):
             evidence.load()
     _decide(session, project, task_type, item, assignment, evidence, now, events)
-    session.execute(insert(ItemEvent), events)
+    session.flush()  # the events' item is written (and the ORM's pending work with it) first
+    session.connection().execute(_insert_events(), events)  # Core: no ORM bulk-insert machinery
 
 
 def _decide(session: Session, project: Project, task_type: TaskType, item: Item, assignment: Assignment,
@@ -210,6 +211,12 @@ class ItemEvidence:
                 confusions = np.array([model.confusion_of(e) for e, _v in answers])
                 out.append(posterior_for_item([code[v] for _e, v in answers], confusions, model.class_prior))
         return out
+
+
+@functools.cache
+def _insert_events() -> Insert:
+    """The item's history rows as a plain INSERT (the ORM's bulk insert costs more than it does)."""
+    return insert(ItemEvent)
 
 
 @functools.cache

@@ -115,7 +115,8 @@ def revoke_token(session: Session, token_id: int, *, actor: Actor | None = None,
 def authenticate(session: Session, token: str | None) -> Actor:
     if not token:
         raise Unauthenticated("missing bearer token (Authorization: Bearer el_...)")
-    row = repo.token_by_hash(session, hash_token(token.strip()))
+    row = repo.token_identity(session, hash_token(token.strip()))
     if row is None:
         raise Unauthenticated("unknown or revoked token")
-    return Actor(role=Role(row.role), expert_id=row.expert_id, token_id=row.id)
+    token_id, role, expert_id = row
+    return Actor(role=Role(role), expert_id=expert_id, token_id=token_id)

@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, cast
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..storage.db import WRITE_OPTION
+from ..storage.db import WRITE_OPTION, WriterQueue, sqlite_writer_lock
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -90,22 +90,39 @@ def write(session: Session) -> Iterator[Session]:
     if current == "read":
         raise UnitOfWorkError("a write unit was opened inside a read unit; open it on its own")
     _refuse_foreign_transaction(session)
-    session.begin()
-    session.info[UNIT_KEY] = "write"
+    queue = _writer_queue(session)
     try:
-        session.connection(execution_options={WRITE_OPTION: True})
-        yield session
-        session.flush()
-    except CommitThenRaise as signal:
+        session.begin()
+        session.info[UNIT_KEY] = "write"
+        try:
+            session.connection(execution_options={WRITE_OPTION: True})
+            yield session
+            session.flush()
+        except CommitThenRaise as signal:
+            session.info.pop(UNIT_KEY, None)
+            session.commit()
+            raise signal.error from None
+        except BaseException:
+            session.info.pop(UNIT_KEY, None)
+            session.rollback()
+            raise
         session.info.pop(UNIT_KEY, None)
         session.commit()
-        raise signal.error from None
-    except BaseException:
-        session.info.pop(UNIT_KEY, None)
-        session.rollback()
-        raise
-    session.info.pop(UNIT_KEY, None)
-    session.commit()
+    finally:
+        if queue is not None:
+            queue.release()
+
+
+def _writer_queue(session: Session) -> WriterQueue | None:
+    """On SQLite, wait for this process's writer queue (see :mod:`expertloop.storage.db`) and
+    return it held; None elsewhere, or when the wait outlasts the busy timeout (SQLite's own
+    wait then decides, as it would without the queue)."""
+    bind = session.get_bind()
+    found = sqlite_writer_lock(bind) if isinstance(bind, Engine) else None
+    if found is None:
+        return None
+    lock, timeout = found
+    return lock if lock.acquire(timeout=timeout) else None
 
 
 def _refuse_foreign_transaction(session: Session) -> None:

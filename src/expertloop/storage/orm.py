@@ -112,6 +112,8 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external_id"),
         Index("ix_items_queue", "project_id", "priority", "id"),
+        # Covering: progress counts (items, complete, judgments needed) read it alone (0009).
+        Index("ix_items_progress", "project_id", "done_count", "target_overlap"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -170,6 +172,17 @@ class Assignment(Base):
     # showed the trainer and what they did with it (migration 0010).
     draft: Mapped[dict | None] = mapped_column(JSONType, deferred=True)
     ai_assistance: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class ProjectSpend(Base):
+    """A project's spend: the sum of its ledger's amounts, kept by database triggers on
+    ``ledger_entries`` (migration 0009), so every writer of the ledger keeps it in step. Never
+    written by the application."""
+
+    __tablename__ = "project_spend"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    spent_cents: Mapped[int] = mapped_column(BigInteger)
 
 
 class LedgerEntry(Base):

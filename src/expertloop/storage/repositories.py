@@ -5,15 +5,30 @@ List and count queries name their columns and never load item payloads.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, UnaryExpression, and_, case, exists, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    Select,
+    UnaryExpression,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES, SEEN_STATES, AssignmentState
-from .orm import ApiToken, Assignment, Consent, Expert, Item, LedgerEntry, Project
+from .orm import ApiToken, Assignment, Consent, Expert, Item, LedgerEntry, Project, ProjectSpend
 
 _LEASED = AssignmentState.leased.value
 _DONE = [s.value for s in DONE_STATES]
@@ -21,11 +36,14 @@ _SEEN = [s.value for s in SEEN_STATES]
 MAX_IN_IDS = 500  # ids sent in one IN (...) list by queries over many projects
 
 
-def live_lease_filter(now: datetime):
+def live_lease_filter(now: datetime | BindParameter[datetime]):
     return and_(Assignment.state == _LEASED, Assignment.lease_expires_at > now)
 
 
 # -- the claim ----------------------------------------------------------------------------------
+# The lease and submit run many times a second; building a statement (coercing every operand,
+# then computing its cache key) costs SQLAlchemy more than running it. The statements of that
+# path are built once, with bind parameters, and reused (``functools.cache``).
 def next_candidate_item(session: Session, project_id: int, expert_id: int, now: datetime,
                         *, skip_locked: bool, wait_locked: bool = False, exclude: Sequence[int] = (),
                         gold: bool | None = None,
@@ -40,15 +58,31 @@ def next_candidate_item(session: Session, project_id: int, expert_id: int, now: 
     to the next item instead of queueing; the caller re-checks the slot count under the lock.
     ``wait_locked`` locks with a plain ``FOR UPDATE`` instead, waiting for the current holder.
     """
+    lock = "skip" if skip_locked else "wait" if wait_locked else None
+    stmt = _candidate_statement(gold, tiers is not None, doubt_first, bool(exclude), lock)
+    params: dict[str, Any] = {"project_id": project_id, "expert_id": expert_id, "now": now}
+    if tiers is not None:
+        params["tiers"] = list(tiers)
+    if exclude:
+        params["exclude"] = list(exclude)
+    return session.execute(stmt, params).scalar_one_or_none()
+
+
+@functools.cache
+def _candidate_statement(gold: bool | None, tiers: bool, doubt_first: bool, exclude: bool,
+                         lock: str | None) -> Select:
+    now: BindParameter[datetime] = bindparam("now")
     live = (select(func.count()).select_from(Assignment)
             .where(Assignment.item_id == Item.id, live_lease_filter(now))
             .scalar_subquery())
-    mine = exists().where(Assignment.item_id == Item.id, Assignment.expert_id == expert_id,
+    mine = exists().where(Assignment.item_id == Item.id, Assignment.expert_id == bindparam("expert_id"),
                           or_(Assignment.state.in_(_SEEN), live_lease_filter(now)))
-    stmt = select(Item.id).where(Item.project_id == project_id, ~mine)
+    stmt = select(Item.id).where(Item.project_id == bindparam("project_id"), ~mine)
     if gold:
         stmt = stmt.where(Item.gold.is_not(None)).order_by(func.random())
     else:
+        # ``done_count < target_overlap`` is the predicate of the partial index ix_items_claim,
+        # written as in the index so that both databases match it.
         stmt = stmt.where(Item.done_count < Item.target_overlap, Item.done_count + live < Item.target_overlap)
         if gold is False:
             stmt = stmt.where(Item.gold.is_(None))
@@ -56,44 +90,92 @@ def next_candidate_item(session: Session, project_id: int, expert_id: int, now: 
         if doubt_first:
             order.append((Item.done_count > 0).desc())
         stmt = stmt.order_by(*order, Item.id.asc())
-    if tiers is not None:
-        stmt = stmt.where(or_(Item.required_tier.is_(None), Item.required_tier.in_(list(tiers))))
+    if tiers:
+        stmt = stmt.where(or_(Item.required_tier.is_(None), Item.required_tier.in_(bindparam("tiers", expanding=True))))
     stmt = stmt.limit(1)
     if exclude:
-        stmt = stmt.where(Item.id.not_in(list(exclude)))
-    if skip_locked:
+        stmt = stmt.where(Item.id.not_in(bindparam("exclude", expanding=True)))
+    if lock == "skip":
         stmt = stmt.with_for_update(skip_locked=True, of=Item)
-    elif wait_locked:
+    elif lock == "wait":
         stmt = stmt.with_for_update(of=Item)
-    return session.execute(stmt).scalar_one_or_none()
+    return stmt
+
+
+def held_lease(session: Session, project_id: int, expert_id: int, now: datetime) -> Assignment | None:
+    """The expert's live lease in the project, if any."""
+    return session.execute(_held_statement(), {"project_id": project_id, "expert_id": expert_id,
+                                               "now": now}).scalar_one_or_none()
+
+
+@functools.cache
+def _held_statement() -> Select:
+    return select(Assignment).where(Assignment.project_id == bindparam("project_id"),
+                                    Assignment.expert_id == bindparam("expert_id"),
+                                    live_lease_filter(bindparam("now"))).limit(1)
+
+
+def close_old_leases(session: Session, item_id: int, expert_id: int) -> None:
+    """Mark the expert's earlier (lapsed) leases on an item expired, so only one can be submitted."""
+    session.execute(_close_old_statement(), {"old_item_id": item_id, "old_expert_id": expert_id},
+                    execution_options={"synchronize_session": False})
+
+
+@functools.cache
+def _close_old_statement() -> Update:
+    return update(Assignment).where(
+        Assignment.item_id == bindparam("old_item_id"), Assignment.expert_id == bindparam("old_expert_id"),
+        Assignment.state == _LEASED).values(state=AssignmentState.expired.value)
 
 
 def open_slots(session: Session, item_id: int, now: datetime, *, except_assignment: int | None = None) -> int:
     """Slots still free on an item: its target overlap minus done minus other live leases."""
-    target, done = session.execute(select(Item.target_overlap, Item.done_count).where(Item.id == item_id)).one()
-    q = select(func.count()).select_from(Assignment).where(Assignment.item_id == item_id,
-                                                           live_lease_filter(now))
-    if except_assignment is not None:
-        q = q.where(Assignment.id != except_assignment)
-    return target - done - session.execute(q).scalar_one()
+    row = session.execute(_open_slots_statement(), {"slot_item_id": item_id, "now": now,
+                                                    "except_id": except_assignment or 0}).one()
+    return row[0] - row[1] - row[2]
+
+
+@functools.cache
+def _open_slots_statement() -> Select:
+    """(target, done, other live leases) of an item in one statement (assignment ids start at 1,
+    so ``except_id`` 0 excepts none)."""
+    live = (select(func.count()).select_from(Assignment)
+            .where(Assignment.item_id == bindparam("slot_item_id"), live_lease_filter(bindparam("now")),
+                   Assignment.id != bindparam("except_id")).scalar_subquery())
+    return select(Item.target_overlap, Item.done_count, live).where(Item.id == bindparam("slot_item_id"))
 
 
 def expert_has_item(session: Session, item_id: int, expert_id: int, now: datetime) -> bool:
-    q = select(Assignment.id).where(
-        Assignment.item_id == item_id, Assignment.expert_id == expert_id,
-        or_(Assignment.state.in_(_SEEN), live_lease_filter(now))).limit(1)
-    return session.execute(q).first() is not None
+    return session.execute(_has_item_statement(), {"has_item_id": item_id, "has_expert_id": expert_id,
+                                                   "now": now}).first() is not None
+
+
+@functools.cache
+def _has_item_statement() -> Select:
+    return select(Assignment.id).where(
+        Assignment.item_id == bindparam("has_item_id"), Assignment.expert_id == bindparam("has_expert_id"),
+        or_(Assignment.state.in_(_SEEN), live_lease_filter(bindparam("now")))).limit(1)
 
 
 def lock_item(session: Session, item_id: int) -> None:
     """Serialise writers on one item (PostgreSQL row lock; SQLite already holds the DB lock)."""
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(select(Item.id).where(Item.id == item_id).with_for_update())
+        session.execute(_lock_item_statement(), {"lock_item_id": item_id})
+
+
+@functools.cache
+def _lock_item_statement() -> Select:
+    return select(Item.id).where(Item.id == bindparam("lock_item_id")).with_for_update()
 
 
 def lock_project(session: Session, project_id: int) -> None:
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+        session.execute(_lock_project_statement(), {"project_id": project_id})
+
+
+@functools.cache
+def _lock_project_statement() -> Select:
+    return select(Project.id).where(Project.id == bindparam("project_id")).with_for_update()
 
 
 def bump_done(session: Session, item_id: int, delta: int) -> None:
@@ -103,16 +185,27 @@ def bump_done(session: Session, item_id: int, delta: int) -> None:
 
 # -- money --------------------------------------------------------------------------------------
 def project_spent_cents(session: Session, project_id: int) -> int:
-    q = select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-        LedgerEntry.project_id == project_id)
-    return int(session.execute(q).scalar_one())
+    return int(session.execute(_spent_statement(), {"project_id": project_id}).scalar_one())
+
+
+@functools.cache
+def _spent_statement() -> Select:
+    """The project's spend as the ledger's triggers keep it (``project_spend``): one row read,
+    however long the ledger. No row yet: nothing spent."""
+    spent = select(ProjectSpend.spent_cents).where(ProjectSpend.project_id == bindparam("project_id"))
+    return select(func.coalesce(spent.scalar_subquery(), 0))
 
 
 def live_lease_rates(session: Session, project_id: int, now: datetime) -> list[int]:
     """Hourly rate (cents) of the expert behind each live lease on a project."""
-    q = (select(Expert.hourly_rate_cents).join(Assignment, Assignment.expert_id == Expert.id)
-         .where(Assignment.project_id == project_id, live_lease_filter(now)))
-    return [int(r) for r in session.execute(q).scalars()]
+    return [int(r) for r in session.execute(_live_rates_statement(), {"project_id": project_id,
+                                                                      "now": now}).scalars()]
+
+
+@functools.cache
+def _live_rates_statement() -> Select:
+    return (select(Expert.hourly_rate_cents).join(Assignment, Assignment.expert_id == Expert.id)
+            .where(Assignment.project_id == bindparam("project_id"), live_lease_filter(bindparam("now"))))
 
 
 def expert_ledger(session: Session, expert_id: int) -> list[LedgerEntry]:
@@ -128,8 +221,8 @@ def project_progress(session: Session, project: Project, now: datetime) -> dict:
 
 
 def progress_by_project(session: Session, project_ids: Sequence[int] | None, now: datetime) -> dict[int, dict]:
-    """Item and judgment counts per project, without loading a single payload: four grouped
-    queries however many projects (``None``: every project).
+    """Item and judgment counts per project, without loading a single payload: three grouped
+    queries however many projects (``None``: every project), each answered from an index.
 
     ``judgments`` are counted judgments (:func:`counted_judgment`); ``assignments_by_state``
     is a census of every assignment row, withdrawn and rejected work included."""
@@ -158,16 +251,17 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
             .where(live_lease_filter(now)), Assignment.project_id).group_by(Assignment.project_id)):
         if pid in out:
             out[pid].update(items_in_progress=items_leased, live_leases=live)
-    for pid, state, n in session.execute(scoped(
-            select(Assignment.project_id, Assignment.state, func.count()), Assignment.project_id)
+    # The census by state and the counted judgments in one pass over the covering index.
+    standing = func.sum(case((consent_stands(), 1), else_=0))
+    for pid, state, n, n_standing in session.execute(scoped(
+            select(Assignment.project_id, Assignment.state, func.count(), standing), Assignment.project_id)
             .group_by(Assignment.project_id, Assignment.state)):
-        if pid in out and state in out[pid]["assignments_by_state"]:
+        if pid not in out:
+            continue
+        if state in out[pid]["assignments_by_state"]:
             out[pid]["assignments_by_state"][state] = n
-    for pid, n in session.execute(scoped(
-            select(Assignment.project_id, func.count()).where(counted_judgment()), Assignment.project_id)
-            .group_by(Assignment.project_id)):
-        if pid in out:
-            out[pid]["judgments"] = n
+        if state in _DONE:  # counted_judgment(): done, under a consent that stands
+            out[pid]["judgments"] += int(n_standing or 0)
     return out
 
 
@@ -230,6 +324,18 @@ def insert_items(session: Session, project_id: int, target_overlap: int, created
 def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
     return session.execute(select(ApiToken).where(ApiToken.token_hash == token_hash,
                                                   ApiToken.revoked_at.is_(None))).scalar_one_or_none()
+
+
+def token_identity(session: Session, token_hash: str) -> tuple[int, str, int | None] | None:
+    """(id, role, expert id) of a live token: what every request reads, in one prebuilt query."""
+    row = session.execute(_token_identity_statement(), {"token_hash": token_hash}).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+@functools.cache
+def _token_identity_statement() -> Select:
+    return select(ApiToken.id, ApiToken.role, ApiToken.expert_id).where(
+        ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
 
 
 def release_live_leases(session: Session, project_id: int, expert_id: int) -> int:
