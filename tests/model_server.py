@@ -79,6 +79,8 @@ class ModelServer:
         self.seen: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        # Requests whose messages contain this text answer 503 while it is set (an outage).
+        self.unavailable_for: str | None = None
         self._lock = threading.Lock()
         server = self
 
@@ -166,6 +168,7 @@ class ModelServer:
             self.requests.clear()
             self.seen.clear()
             self.max_in_flight = 0
+            self.unavailable_for = None
 
     # -----------------------------------------------------------------------------------------
 
@@ -191,6 +194,9 @@ class ModelServer:
             self.seen[all_text] += 1
             count = self.seen[all_text]
         markers = {m.group(1): m.group(2) for m in MARKER.finditer(all_text)}
+        if self.unavailable_for is not None and self.unavailable_for in all_text:
+            h._json(503, {"error": {"message": "test server unavailable", "type": "server_error"}})
+            return
         if "slow" in markers:
             time.sleep(float(markers["slow"] or 1))
         if "error" in markers:

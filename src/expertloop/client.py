@@ -70,6 +70,13 @@ ENDPOINTS: dict[str, tuple[Method, str]] = {
     "issue_token": ("POST", "/tokens"),
     "revoke_token": ("DELETE", "/tokens/{token_id}"),
     "audit": ("GET", "/audit"),
+    "signing_key": ("GET", "/signing-key"),
+    "signed_export": ("GET", "/projects/{project_id}/export/signed"),
+    "revocations": ("GET", "/projects/{project_id}/revocations"),
+    "authenticity_queue": ("GET", "/projects/{project_id}/authenticity"),
+    "my_flags": ("GET", "/authenticity/mine"),
+    "decide_flag": ("POST", "/authenticity/{check_id}/decision"),
+    "reply_to_flag": ("POST", "/authenticity/{check_id}/reply"),
 }
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -335,6 +342,35 @@ class Client:
               limit: int = 100) -> list[dict[str, Any]]:
         return self._json("audit", params={"project_id": project_id, "action": action, "before": before,
                                            "limit": limit})
+
+
+    # -- passports and authenticity ---------------------------------------------------------------
+    def signing_key(self) -> dict[str, Any]:
+        """The server's Ed25519 public key and its fingerprint (pin it for `expertloop verify --trust`)."""
+        return self._json("signing_key")
+
+    def signed_export(self, project_id: int, format: str, *, hub: bool = False, **options: Any) -> bytes:
+        """A ZIP of the export with its signed manifest.json (``hub=True``: a Hugging Face Hub folder)."""
+        params = {"format": format, "hub": hub or None,
+                  **{k: (v if not isinstance(v, bool) else (v or None)) for k, v in options.items()}}
+        return self._send("signed_export", path={"project_id": project_id}, params=params).content
+
+    def revocations(self, project_id: int) -> dict[str, Any]:
+        """The signed list of judgments whose author withdrew consent."""
+        return self._json("revocations", path={"project_id": project_id})
+
+    def authenticity_queue(self, project_id: int, *, status: str = "flagged", limit: int = 100) -> list[dict[str, Any]]:
+        return self._json("authenticity_queue", path={"project_id": project_id},
+                          params={"status": status, "limit": limit})
+
+    def my_flags(self) -> list[dict[str, Any]]:
+        return self._json("my_flags")
+
+    def decide_flag(self, check_id: int, outcome: str, note: str | None = None) -> dict[str, Any]:
+        return self._json("decide_flag", path={"check_id": check_id}, body={"outcome": outcome, "note": note})
+
+    def reply_to_flag(self, check_id: int, reply: str) -> dict[str, Any]:
+        return self._json("reply_to_flag", path={"check_id": check_id}, body={"reply": reply})
 
 
 def _error(r: httpx.Response) -> ApiError:

@@ -38,8 +38,20 @@ class Settings(BaseSettings):
     # Run jobs (consensus refits) in a background thread of each server process. `expertloop
     # serve` turns this on unless told --no-jobs; run `expertloop worker` processes otherwise.
     jobs_in_process: bool = False
+    # Authenticity flags (docs/integrity.md): a free-text field of at least `min_chars`
+    # characters is flagged for staff review when this share of its text arrived by paste or
+    # other insertion without keystrokes, or when this share of its character 5-grams is found
+    # in one of the item's model outputs. A flag never changes pay by itself.
+    authenticity_unkeyed_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    authenticity_similarity: Annotated[float, Field(gt=0, le=1)] = 0.8
+    authenticity_min_chars: Annotated[int, Field(ge=1)] = 200
     # Files the server writes (exports run as jobs go to DATA_DIR/exports); any worker that runs
     # jobs and every server process must see the same folder.
     data_dir: Path = Path("./expertloop-data")
     # Show the demo experts' sign-in details on the sign-in page (set by `serve --demo`).
     demo: bool = False
+    # An OpenAI-compatible server (up to /v1) for the demo's model-candidates project; without it
+    # the demo ships pre-written answers and works offline.
+    demo_model_url: str | None = None
+    # The model the demo asks for at demo_model_url (e.g. Ollama's llama3.2:1b).
+    demo_model: str = "llama3.2:1b"

@@ -9,16 +9,13 @@ from expertloop.services.projects import list_projects
 from tests.factories import ADMIN
 
 
-def test_the_demo_chats_with_the_configured_model_only(session, model_server, monkeypatch):
-    monkeypatch.delenv("EXPERTLOOP_DEMO_MODEL_URL", raising=False)
+def test_the_demo_chats_with_the_configured_model_only(session, model_server):
     seed_demo(session)
     assert "chat" not in {p["task_type"] for p in list_projects(session, ADMIN)}
 
 
-def test_the_demo_registers_the_model_and_a_chat_project(session, model_server, monkeypatch):
-    monkeypatch.setenv("EXPERTLOOP_DEMO_MODEL_URL", model_server.base_url + "/")
-    monkeypatch.setenv("EXPERTLOOP_DEMO_MODEL", "test-model")
-    seed_demo(session)
+def test_the_demo_registers_the_model_and_a_chat_project(session, model_server):
+    seed_demo(session, model_url=model_server.base_url, model="test-model")
     [chat] = [p for p in list_projects(session, ADMIN) if p["task_type"] == "chat"]
     [endpoint] = models.list_endpoints(session)
     assert chat["options"]["model"] == endpoint["name"] == "demo-model"

@@ -24,8 +24,8 @@ from expertloop.storage.migrate import alembic_config, upgrade
 
 URL_PLACEHOLDER = "sqlite://"
 WHEN = datetime(2024, 5, 1, 12, 0, 0)
-# project_spend is derived: triggers on ledger_entries keep it the sum of the ledger, so a value
-# written into it directly is not what an upgrade must keep.
+# project_spend is derived: triggers on ledger_entries keep it equal to the ledger's sum, so a
+# row written into it by hand would be counted twice; it is checked against the ledger instead.
 SKIP_TABLES = {"alembic_version", "project_spend"}
 # Values for columns whose meaning matters to the rows that read them.
 NAMED = {
@@ -133,6 +133,10 @@ def test_every_revision_with_data_upgrades_to_head(backend, tmp_path):
                         elif isinstance(value, bytes):
                             got = bytes(got)
                         assert got == value, (rev, table, column, got, value)
+            with engine.connect() as conn:  # the derived spend agrees with the ledger it sums
+                ledger = conn.execute(text("SELECT coalesce(sum(amount_cents), 0) FROM ledger_entries")).scalar_one()
+                spend = conn.execute(text("SELECT coalesce(sum(spent_cents), 0) FROM project_spend")).scalar_one()
+                assert spend == ledger, (rev, spend, ledger)
             # today's ORM reads every row the old schema held
             with make_sessionmaker(engine)() as session, session.begin():
                 for model in (orm.Expert, orm.Project, orm.Item, orm.Assignment, orm.LedgerEntry, orm.ApiToken):

@@ -3,6 +3,8 @@ listed, tested, every call recorded; the key is only ever an environment variabl
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -89,6 +91,11 @@ def test_api_staff_register_and_list_the_key_is_never_shown(client, session, mon
     r = client.post("/api/v1/models", headers=manager, json={"name": "b", "base_url": "http://h/v1", "model": "m",
                                                              "api_key": "sk-x"})
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == "api_key"
+    r = client.get("/api/v1/model-calls", headers=manager, params={"model": "openai"})
+    assert r.status_code == 200 and r.json() == []
+    assert client.get("/api/v1/model-calls", headers=trainer).status_code == 403
+    assert client.get("/api/v1/model-calls", headers=manager, params={"limit": 0}).status_code == 422
+    assert client.get("/api/v1/model-calls", headers=manager, params={"model": "a\x00b"}).status_code == 422
 
 
 def test_cli_add_list_test(fresh_url, model_server):
@@ -101,9 +108,13 @@ def test_cli_add_list_test(fresh_url, model_server):
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli_app, ["models", "list"], env=env)
     assert r.exit_code == 0 and "local" in r.output and "EL_UNSET_KEY_VAR (NOT set)" in r.output
+    r = runner.invoke(cli_app, ["models", "list", "--json"], env=env)
+    assert r.exit_code == 0 and [m["name"] for m in json.loads(r.output)] == ["keyed", "local"]
     r = runner.invoke(cli_app, ["models", "test", "local"], env=env)
     assert r.exit_code == 0, r.output
     assert "local: ok, tm answered" in r.output
+    r = runner.invoke(cli_app, ["models", "calls", "local"], env=env)
+    assert r.exit_code == 0 and r.output.split()[1:3] == ["local", "test"] and r.output.split()[-1] == "ok"
     r = runner.invoke(cli_app, ["models", "test", "keyed"], env=env)
     assert r.exit_code == 1 and "EL_UNSET_KEY_VAR" in r.output and "is not set" in r.output
     r = runner.invoke(cli_app, ["models", "test", "nope"], env=env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -148,16 +149,28 @@ def test_a_manager_creates_a_project_uploads_items_and_exports(visit, live_site)
     assert "line 3" in page.inner_text(".problems-box")
 
     # exports: only the formats this task type supports, streamed as a download
-    formats = page.eval_on_selector_all("#export a", "els => els.map(e => e.textContent.trim())")
+    formats = page.eval_on_selector_all("#export-form select[name=format] option", "els => els.map(e => e.value)")
     assert formats == ["label", "raw"]
     ids = demo_projects(live_site)
     page.goto(f"/manage/projects/{ids['sft']}")
+    page.select_option("#export-form select[name=format]", "sft")
     with page.expect_download() as download:
-        page.click("#export a:text-is('sft')")
+        page.click("#export-form button[value=now]")
     path = download.value.path()
     with open(path, encoding="utf-8") as exported:
         lines = [json.loads(line) for line in exported]
     assert lines and all(rec["messages"][-1]["role"] == "assistant" for rec in lines)
+    # the same export signed: a ZIP whose manifest verifies
+    with page.expect_download() as download:
+        page.click("#export a[data-signed-export='sft']")
+    import zipfile
+
+    from expertloop.services.passport import verify
+
+    folder = Path(download.value.path()).parent / "signed-sft"
+    zipfile.ZipFile(download.value.path()).extractall(folder)
+    result = verify(folder)
+    assert result.ok and result.manifest["counts"]["records"] == len(lines), result.problems
 
     # a project from an uploaded YAML definition
     page.goto("/manage/projects/new")

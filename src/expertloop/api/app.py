@@ -20,6 +20,7 @@ from .routes import (
     export_jobs,
     exports,
     health,
+    integrity,
     jobs,
     judgments,
     models,
@@ -38,7 +39,8 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   export_jobs, judgments, tokens, jobs, audit, models, chat, ai_help, health, experiments):
+                   export_jobs, judgments, tokens, jobs, audit, models, chat, ai_help, health, experiments,
+                   integrity):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

@@ -193,8 +193,9 @@ def _seed_demo(session, base: str) -> None:
     from ..demo import demo_tokens, is_empty, is_seeded, seed, seed_demo
 
     if is_empty(session):
-        with err.status("seeding the demo programme (TruthfulQA, 6 projects)…"):
-            seed_demo(session)
+        settings = _settings()
+        with err.status("seeding the demo programme (TruthfulQA)…"):
+            seed_demo(session, model_url=settings.demo_model_url, model=settings.demo_model)
         out.print("demo programme seeded.")
     elif not is_seeded(session):
         raise ValidationFailed("--demo needs an empty database (or one seeded by --demo); this one has other data. "
@@ -339,7 +340,8 @@ def audit(project: int | None = typer.Option(None, min=1, max=MAX_ID, help="Only
 def export(project: int = typer.Argument(..., help="Project id."),
            format: ExportFormat = typer.Option(..., "--format", "-f", help="Record layout."),
            output: Path | None = typer.Option(None, "-o", "--output",
-                                                 help="FILE.jsonl or FILE.parquet (default: JSONL to stdout)."),
+                                                 help="FILE.jsonl or FILE.parquet (default: JSONL to stdout); "
+                                                      "with --manifest, the folder to write."),
            consensus: bool = typer.Option(False, "--consensus",
                                           help="One record per item, built from the consensus (label, "
                                                "factcheck, preference, ranking, stepwise, trajectory)."),
@@ -347,14 +349,37 @@ def export(project: int = typer.Argument(..., help="Project id."),
                                                     help="Leave out items with fewer counted judgments."),
            min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
                                                        help="Leave out items whose consensus posterior is "
-                                                            "lower (categorical task types).")) -> None:
+                                                            "lower (categorical task types)."),
+           manifest: bool = typer.Option(False, "--manifest",
+                                         help="Write -o DIR: the data file and a signed manifest.json "
+                                              "(see `expertloop verify`)."),
+           file_format: str = typer.Option("jsonl", "--file-format",
+                                           help="With --manifest: jsonl or parquet."),
+           hub_dir: Path | None = typer.Option(None, "--hub-dir", file_okay=False,
+                                               help="Write a Hugging Face Hub folder: data/train and "
+                                                    "data/test Parquet, README.md card, signed manifest."),
+           test_share: float = typer.Option(0.1, "--test-share", min=0.0, max=0.99,
+                                            help="With --hub-dir: the share of items in the test split."),
+           seed: int = typer.Option(0, "--seed", min=0, help="With --hub-dir: the split's seed."),
+           license: str = typer.Option("other", "--license", help="With --hub-dir: the card's licence id."),
+           include_audit: bool = typer.Option(False, "--include-audit",
+                                              help="With --manifest or --hub-dir: add the project's audit log "
+                                                   "(audit.jsonl).")) -> None:
     """Export collected judgments in TRL's layouts, with provenance metadata, item by item.
 
     Streamed at flat memory: JSONL line by line, Parquet one row group at a time.
 
-    A summary line on stderr says how many records were written and what was left out and why."""
+    A summary line on stderr says how many records were written and what was left out and why.
+    With --manifest or --hub-dir the export is a folder with a signed manifest.json."""
     from ..services.exports import iter_jsonl, iter_records, write_file
 
+    if manifest or hub_dir is not None or include_audit:
+        from .integrity import signed_export
+
+        signed_export(project, format, output=output, hub_dir=hub_dir, file_format=file_format,
+                      consensus=consensus, min_judgments=min_judgments, min_confidence=min_confidence,
+                      test_share=test_share, seed=seed, license=license, include_audit=include_audit)
+        return
     with _errors(), _session() as session:
         records = iter_records(session, OPERATOR, project, format, consensus=consensus,
                                min_judgments=min_judgments, min_confidence=min_confidence)
@@ -379,9 +404,10 @@ def quality(project: int = typer.Argument(..., help="Project id."),
     from rich.table import Table
 
     from ..services.quality import project_quality
+    from ..services.reports import with_model_sections
 
     with _errors(), _session() as session:
-        report = project_quality(session, OPERATOR, project, n_boot=n_boot)
+        report = with_model_sections(session, project, project_quality(session, OPERATOR, project, n_boot=n_boot))
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         return
@@ -560,6 +586,10 @@ _register_topics()
 from . import models as _models  # noqa: E402  (its commands import this module's helpers when run)
 
 _models.register(app)
+
+from .integrity import register as _register_integrity  # noqa: E402  (uses the helpers above)
+
+_register_integrity(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

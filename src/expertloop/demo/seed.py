@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,8 @@ from ..services.uow import reads
 from ..storage.orm import Expert, Project
 
 DATA = Path(__file__).with_name("data")
+DEFAULT_DEMO_MODEL = "llama3.2:1b"   # Ollama's name; any model the server at EXPERTLOOP_DEMO_MODEL_URL knows
+DEMO_MODEL_ENDPOINT = "demo-model"
 DEMO_MARKER = "[demo]"
 _OPERATOR = Actor(role=Role.admin)
 
@@ -187,8 +189,12 @@ def is_empty(session: Session) -> bool:
             and session.execute(select(func.count()).select_from(Expert)).scalar_one() == 0)
 
 
-def seed_demo(session: Session, *, seed: int = 7) -> None:
-    """Create the demo experts, projects and items (call on an empty database)."""
+def seed_demo(session: Session, *, seed: int = 7, model_url: str | None = None,
+              model: str = DEFAULT_DEMO_MODEL) -> None:
+    """Create the demo experts, projects and items (call on an empty database). With
+    ``model_url`` (an OpenAI-compatible server, ``EXPERTLOOP_DEMO_MODEL_URL``) the last project's
+    candidate answers are written by ``model`` there, in a job; without it they are shipped
+    pre-written, so the demo works offline."""
     rng = random.Random(seed)
     import_experts(session, _OPERATOR, [(i + 1, e) for i, e in enumerate(EXPERTS)])
     questions = _questions()
@@ -307,13 +313,14 @@ def seed_demo(session: Session, *, seed: int = 7) -> None:
             attribute_items.append({"external_id": f"tqa-attr-{i}", "prompt": q["Question"],
                                     "responses": [{"text": t, "model": f"candidate-{k}"} for k, t in enumerate(texts)]})
     _import(session, attributes, attribute_items)
-    # -- live chat, only with a real model (EXPERTLOOP_DEMO_MODEL_URL, + EXPERTLOOP_DEMO_MODEL) ----
-    if os.environ.get("EXPERTLOOP_DEMO_MODEL_URL"):
-        chat_model = _demo_model_endpoint(session)
+    _model_candidates(session, project, questions[235:265], model_url, model)
+    # -- live chat, only with a real model (EXPERTLOOP_DEMO_MODEL_URL) --------------------------------
+    if model_url:
         chat = project({"name": "Talk with the model: plan it together (live chat)", "task_type": "chat",
                         "guidelines": GUIDE_CHAT, "requirements": {"languages": ["en"]}, "overlap": 1,
                         "max_minutes_per_task": 15,
-                        "options": {"model": chat_model, "candidates_per_turn": 2, "min_turns": 2, "max_turns": 6,
+                        "options": {"model": DEMO_MODEL_ENDPOINT, "candidates_per_turn": 2, "min_turns": 2,
+                                    "max_turns": 6,
                                     "system_prompt": "You are a helpful, honest assistant. Answer briefly."}})
         _import(session, chat, [{"external_id": f"chat-{i}", "scenario": s} for i, s in enumerate(CHAT_SCENARIOS)])
     from ..services.auth import set_password
@@ -339,16 +346,36 @@ CHAT_SCENARIOS = [
 ]
 
 
-def _demo_model_endpoint(session: Session) -> str:
-    """The endpoint at EXPERTLOOP_DEMO_MODEL_URL: one registered already, or ``demo-model``."""
-    from ..services import models
+def _model_candidates(session: Session, project: Callable[[dict], int], questions: list[dict], model_url: str | None,
+                      model: str) -> None:
+    """A preference project whose answers come from a model: live when the demo has a model
+    server (two answers per question at temperature 0.9, written by the generation job), else
+    pre-written — TruthfulQA's own true and false answers, each recorded as such in
+    ``generation`` (no model wrote them)."""
+    data = {"name": "Model candidates: which answer is more truthful?", "task_type": "preference",
+            "guidelines": GUIDE_PREFERENCE, "options": {"criteria": ["truthfulness", "clarity"]},
+            "requirements": {"languages": ["en"]}, "overlap": 2, "max_minutes_per_task": 10}
+    if model_url:
+        from ..services.models import add_endpoint
 
-    url = os.environ["EXPERTLOOP_DEMO_MODEL_URL"].rstrip("/")
-    for endpoint in models.list_endpoints(session):
-        if endpoint["base_url"] == url:
-            return str(endpoint["name"])
-    return str(models.add_endpoint(session, None, "demo-model", url,
-                                   os.environ.get("EXPERTLOOP_DEMO_MODEL") or "default")["name"])
+        add_endpoint(session, _OPERATOR, DEMO_MODEL_ENDPOINT, model_url, model, max_concurrency=4, timeout_s=120)
+        pid = project({**data, "candidates": {"models": [DEMO_MODEL_ENDPOINT], "per_item": 2, "temperature": 0.9,
+                                              "max_tokens": 300}})
+        _import(session, pid, [{"external_id": f"tqa-model-{i}", "prompt": q["Question"],
+                                "metadata": {"category": q["Category"]}} for i, q in enumerate(questions)])
+        return
+    pid = project(data)
+    source = {"model": None, "source": "TruthfulQA (Lin et al., 2022), pre-written; set EXPERTLOOP_DEMO_MODEL_URL "
+                                      "to have a model write these answers"}
+    items = []
+    for i, q in enumerate(questions):
+        texts = [q["Best Answer"], _split(q["Incorrect Answers"])[0]]
+        if i % 2:
+            texts.reverse()
+        items.append({"external_id": f"tqa-model-{i}", "prompt": q["Question"],
+                      "responses": [{"text": t, "model": "pre-written", "generation": source} for t in texts],
+                      "metadata": {"category": q["Category"]}})
+    _import(session, pid, items)
 
 
 def signin_hints() -> list[dict]:

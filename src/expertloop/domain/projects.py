@@ -12,6 +12,7 @@ from typing import Any
 
 from .checks import MAX_ID, Checker, join
 from .experts import MAX_DOMAIN_LEVEL, Degree, ExpertStatus
+from .modelwork import parse_candidates, parse_claims, parse_judge_first
 from .money import parse_usd
 from .people import ReviewSampling, parse_retest, parse_review_sampling
 from .routing import (
@@ -83,6 +84,15 @@ class ProjectSpec:
     review_sampling: ReviewSampling | None = None
     retest_rate: float = 0.0
     retest_after_hours: int = 24
+    candidates: Obj | None = None
+    judge_first: Obj | None = None
+    claims: Obj | None = None
+
+    def models_json(self) -> Obj | None:
+        """The project's model settings as stored (None when it uses no models)."""
+        out = {k: v for k, v in (("candidates", self.candidates), ("judge_first", self.judge_first),
+                                 ("claims", self.claims)) if v}
+        return out or None
 
     @property
     def starting_overlap(self) -> int:
@@ -93,7 +103,7 @@ class ProjectSpec:
 PROJECT_FIELDS = ("name", "task_type", "guidelines", "options", "requirements", "overlap",
                   "lease_minutes", "max_minutes_per_task", "budget_usd", "hourly_rate_usd",
                   "gold_rate", "quality_floor", "tiers", "escalation_tier", "terms",
-                  "review_sampling", "retest_rate", "retest_after_hours")
+                  "review_sampling", "retest_rate", "retest_after_hours", "candidates", "judge_first", "claims")
 MAX_TERMS_CHARS = 50_000
 
 
@@ -142,6 +152,9 @@ def parse_project(data: Any) -> ProjectSpec:
     terms = parse_terms(c, obj.get("terms"))
     sampling = parse_review_sampling(c, obj.get("review_sampling"))
     retest_rate, retest_after = parse_retest(c, obj.get("retest_rate"), obj.get("retest_after_hours"))
+    candidates = parse_candidates(c, obj.get("candidates"), task_type)
+    judge_first = parse_judge_first(c, obj.get("judge_first"), task_type)
+    claims = parse_claims(c, obj.get("claims"), task_type)
     c.raise_if_any()
     assert name is not None and task_type is not None  # each recorded a problem otherwise
     return ProjectSpec(name=name.strip(), task_type=task_type, guidelines=guidelines,
@@ -149,7 +162,8 @@ def parse_project(data: Any) -> ProjectSpec:
                        lease_minutes=lease, max_minutes_per_task=cap, budget_usd=budget,
                        hourly_rate_usd=rate, adaptive_overlap=adaptive, gold_policy=gold_policy,
                        quality_floor=quality_floor, tiers=tiers, escalation_tier=escalation, terms=terms,
-                       review_sampling=sampling, retest_rate=retest_rate, retest_after_hours=retest_after)
+                       review_sampling=sampling, retest_rate=retest_rate, retest_after_hours=retest_after,
+                       candidates=candidates, judge_first=judge_first, claims=claims)
 
 
 def parse_terms(c: Checker, value: Any, loc: str = "terms") -> str | None:

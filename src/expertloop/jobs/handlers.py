@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import ai_help, chat, consensus, export_jobs
-from ..services.jobs import REFIT_CONSENSUS
+from ..services import ai_help, chat, claims, consensus, export_jobs, generation, judging
+from ..services.jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, REFIT_CONSENSUS, SPLIT_CLAIMS
 
 Progress = Callable[[dict], None]
 Handler = Callable[[Session, dict, Progress], dict | None]
@@ -36,6 +36,29 @@ def ai_suggestions(session: Session, job: dict, progress: Progress) -> dict:
     return ai_help.generate(session, job["project_id"], job_id=job["id"], progress=progress)
 
 
-HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, chat.CHAT_TURN: chat_turn,
-                                ai_help.AI_SUGGESTIONS: ai_suggestions,
-                                export_jobs.EXPORT: export_jobs.run_export}
+def generate_candidates(session: Session, job: dict, progress: Progress) -> dict:
+    if job["project_id"] is None:
+        raise ValueError("a generate_candidates job needs a project_id")
+    progress({"step": "generating", "done": 0})
+    return generation.generate_candidates(session, job["project_id"], job_id=job["id"], progress=progress)
+
+
+def judge_items(session: Session, job: dict, progress: Progress) -> dict:
+    model = (job.get("payload") or {}).get("model")
+    if job["project_id"] is None or not model:
+        raise ValueError("a judge_items job needs a project_id and payload.model")
+    progress({"step": "judging", "model": model, "judged": 0})
+    return judging.judge_items(session, job["project_id"], model, job_id=job["id"], progress=progress)
+
+
+def split_claims(session: Session, job: dict, progress: Progress) -> dict:
+    if job["project_id"] is None:
+        raise ValueError("a split_claims job needs a project_id")
+    progress({"step": "splitting claims", "done": 0})
+    return claims.split_claims(session, job["project_id"], job_id=job["id"], progress=progress)
+
+
+HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, export_jobs.EXPORT: export_jobs.run_export,
+                                GENERATE_CANDIDATES: generate_candidates, JUDGE_ITEMS: judge_items,
+                                SPLIT_CLAIMS: split_claims, chat.CHAT_TURN: chat_turn,
+                                ai_help.AI_SUGGESTIONS: ai_suggestions}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..domain.assignments import AssignmentState, add_active_time, lease_expiry
+from ..domain.authenticity import parse_signals
 from ..domain.errors import BudgetExhausted, Conflict, LeaseExpired, NotFound, PermissionDenied
 from ..domain.money import from_cents, to_cents
 from ..domain.payments import billable_minutes, pay_within, reserved_for_lease, worst_case_lease_cost
@@ -29,6 +30,7 @@ from ..storage import repositories as repo
 from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
 from . import ai_help, experiments, retests, review_sampling, routing
+from . import authenticity as authenticity_svc
 from .clock import utcnow
 from .consent import require_consent_standing, require_current_consent, require_live_consent
 from .projects import load_project, require_expert_eligible
@@ -213,21 +215,28 @@ def release(session: Session, actor: Actor, assignment_id: int, *, now: datetime
 
 @writes
 def submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
-           idempotency_key: str | None = None, now: datetime | None = None, ai_discarded: bool = False) -> dict:
+           idempotency_key: str | None = None, now: datetime | None = None, authenticity: object = None,
+           ai_discarded: bool = False) -> dict:
     """Validate and store a response, and pay for the active time (capped) in one transaction.
 
     With an ``Idempotency-Key``, a retried submit returns the first result instead of failing.
     Concurrent submits of one assignment are serialised on its row: the first stores the
     response, the others return that result (same key) or a 409 (any other key). A submit
     that PostgreSQL aborts to break a deadlock is retried from scratch by the unit of work.
+
+    ``authenticity`` carries the client's writing-process aggregates per free-text field
+    (:func:`expertloop.domain.authenticity.parse_signals`); with the answer's similarity to the
+    item's model outputs they are stored as the judgment's authenticity check.
     ``ai_discarded``: the trainer threw away the AI suggestion they were shown.
     """
     return _submit(session, actor, assignment_id, response, settings, idempotency_key=idempotency_key, now=now,
-                   ai_discarded=ai_discarded)
+                   authenticity=authenticity, ai_discarded=ai_discarded)
 
 
 def _submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
-            idempotency_key: str | None, now: datetime | None, ai_discarded: bool = False) -> dict:
+            idempotency_key: str | None, now: datetime | None, authenticity: object = None,
+            ai_discarded: bool = False) -> dict:
+    signals = parse_signals(authenticity)
     now = now or utcnow()
     a, item, project, expert = _load_for_submit(session, actor, assignment_id, now)
     if a.state in (AssignmentState.submitted.value, AssignmentState.accepted.value,
@@ -273,6 +282,7 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
                         kind="earning", minutes=str(minutes), rate_cents=rate,
                         amount_cents=to_cents(amount), created_at=now)
     session.add(entry)
+    authenticity_svc.record(session, a, item, signals, settings, now)
     if not retest:
         routing.after_submit(session, project, item, a, now)
         review_sampling.sample_for_review(session, project, a, now, _rng)

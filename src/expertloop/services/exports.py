@@ -6,7 +6,9 @@ no name or email), submission time, the guideline version the expert worked unde
 of the project's terms they consented to (None when the project has no terms), whether the item
 is gold (``is_gold``), how many counted judgments the item has (``judgments``), and the review
 (``review``: ``unreviewed`` / ``accepted`` / ``edited``, with the reviewer's pseudonym in
-``reviewer``; an edited judgment exports the edit, and ``raw`` keeps the trainer's original).
+``reviewer``; an edited judgment exports the edit, and ``raw`` keeps the trainer's original),
+and ``authenticity`` (the writing-process signals, the closest similarity to a model output,
+the reasons of any flag and its ``outcome``; see :mod:`.authenticity`).
 Work done under a withdrawn consent, and rejected work, is in no export.
 
 ``consensus=True`` gives one record per item (``label``, ``factcheck``, ``preference``,
@@ -35,6 +37,7 @@ from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec,
 from ..storage import repositories as repo
 from ..storage.orm import Project
 from . import ai_help
+from .authenticity import checks_by_assignment, export_view
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
 from .uow import reads, reads_stream
@@ -229,6 +232,7 @@ def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: Expor
               min_confidence: float | None) -> Iterator[dict]:
     names = _Pseudonyms(project)
     options = project.options or {}
+    checks = checks_by_assignment(session, project.id)
     for judgments in _by_item(session, project.id):
         first = judgments[0]
         cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
@@ -243,6 +247,7 @@ def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: Expor
                 continue
             metadata = _metadata(project, names, row, row.terms_version)
             metadata["judgments"] = cons.judgments
+            metadata["authenticity"] = export_view(checks.get(row.id))
             if fmt == ExportFormat.raw:
                 yield raw_record(spec.name, row.payload, response, metadata, presentation=row.presentation,
                                  active_seconds=row.active_seconds, gold=row.gold,
@@ -260,6 +265,7 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                         min_confidence: float | None) -> Iterator[dict]:
     """One item at a time: its consensus records, or the reason it has none."""
     names = _Pseudonyms(project)
+    checks = checks_by_assignment(session, project.id)
     for judgments in _by_item(session, project.id):
         first = judgments[0]
         cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
@@ -279,12 +285,20 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     # one arm when every judgment shares it (per-item experiments), else none
                     "arm": _one({row.experiment_arm for row in judgments}),
                     "arms": sorted({row.experiment_arm for row in judgments if row.experiment_arm is not None}),
+                    "authenticity": _item_authenticity([export_view(checks.get(row.id)) for row in judgments]),
                     "ai_assistance": ai_help.summary([row.ai_assistance for row in judgments])}
         yield from spec.consensus_records(fmt, first.payload, project.options or {}, cons, metadata)
 
 
 def _one(values: set) -> Any:
     return next(iter(values)) if len(values) == 1 else None
+
+
+def _item_authenticity(views: list[dict]) -> dict:
+    """A consensus record's authenticity: how many of its judgments are human-authenticated,
+    and the outcomes of their checks."""
+    return {"judgments": len(views), "human_authenticated": sum(v["human_authenticated"] for v in views),
+            "outcomes": dict(Counter(v["outcome"] for v in views))}
 
 
 # -- writing ------------------------------------------------------------------------------------

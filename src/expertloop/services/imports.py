@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from ..domain.checks import storable_json
@@ -27,6 +28,7 @@ from ..domain.items import CONTROL_FIELDS, ItemSpec, parse_item
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
+from ..storage.orm import Item
 from . import ai_help
 from .clock import utcnow
 from .projects import load_project
@@ -41,6 +43,10 @@ DEFAULT_MAX_ITEM_BYTES = 1_000_000  # Settings.max_item_bytes
 # grows to a million items, whatever the batch size.
 ANALYZE_MIN = 1000
 ANALYZE_GROWTH = 1.2
+# items.generation: what an item waits for before experts may lease it (its target_overlap is 0
+# meanwhile). PENDING: its candidate answers or claims; FAILED: a model refused to write them;
+# SCREENING: the judge_first judge; JUDGED: the judge decided it confidently, no expert needed.
+PENDING, FAILED, SCREENING, JUDGED = "pending", "failed", "screening", "judged"
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -91,10 +97,13 @@ class _Import:
         self.max_item_bytes = max_item_bytes
         self.progress = progress
         self.target = (project.adaptive_overlap or {}).get("min", project.overlap)
+        models = project.models or {}
+        self.candidates, self.splitter = models.get("candidates"), models.get("claims")
+        self.screened = bool(models.get("judge_first"))
 
     def run(self, records: Iterable[tuple[int | None, object]]) -> dict:
         self.problems: list[Problem] = []
-        self.imported = self.skipped = self.with_gold = self.read = 0
+        self.imported = self.skipped = self.with_gold = self.read = self.awaiting = 0
         self.lines = array("q")  # the line of each row inserted, in insertion (id) order
         self.floor = repo.max_item_id(self.session)  # rows above it were inserted by this import
         self.now = utcnow()
@@ -117,8 +126,17 @@ class _Import:
             raise ValidationFailed(self.problems)
         if not self.read:
             raise ValidationFailed("the file holds no items")
-        return {"project_id": self.project.id, "imported": self.imported, "skipped_existing": self.skipped,
-                "with_gold": self.with_gold}
+        result = {"project_id": self.project.id, "imported": self.imported, "skipped_existing": self.skipped,
+                  "with_gold": self.with_gold, "awaiting_candidates": self.awaiting}
+        from .jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, SPLIT_CLAIMS, enqueue
+
+        if self.awaiting:
+            kind = SPLIT_CLAIMS if self.splitter else GENERATE_CANDIDATES
+            result["job_id"] = enqueue(self.session, kind, project_id=self.project.id, debounce=True)
+        elif self.screened and self.imported:
+            result["job_id"] = enqueue(self.session, JUDGE_ITEMS, project_id=self.project.id,
+                                       payload={"model": (self.project.models or {})["judge_first"]["model"]})
+        return result
 
     def _parse(self, where: str, record: object) -> tuple[ItemSpec, str] | None:
         """The item and its payload as JSON text, or None after recording its problems."""
@@ -133,7 +151,14 @@ class _Import:
             v is None or isinstance(v, (str, int)) or storable_json(v) is not None  # str, int: parse_item checks
             for v in (fields.get("gold"), fields.get("metadata"), fields.get("external_id")))
         try:
-            spec = parse_item(record, self.task_type, self.project.options, json_checked=checked)
+            if self.candidates and isinstance(record, dict) and record.get("responses") is None:
+                # checked as if its candidate answers were there; stored without them
+                spec = self._without(record, "responses", [{"text": "(candidate to be generated)"}]
+                                     * self.candidates["per_item"], checked)
+            elif self.splitter and isinstance(record, dict) and record.get("claims") is None:
+                spec = self._without(record, "claims", ["(claims to be split)"], checked)
+            else:
+                spec = parse_item(record, self.task_type, self.project.options, json_checked=checked)
         except ValidationFailed as exc:
             self.problems += exc.prefixed(where).problems
             return None
@@ -145,6 +170,18 @@ class _Import:
                                                 f"{self.max_item_bytes:,} (EXPERTLOOP_MAX_ITEM_BYTES)"))
             return None
         return spec, body
+
+    def _without(self, record: dict, field: str, placeholder: list, checked: bool) -> ItemSpec:
+        """An item a model completes (its candidate answers, its claims), checked with a
+        placeholder for the part the model writes, and stored without it."""
+        spec = parse_item({**record, field: placeholder}, self.task_type, self.project.options, json_checked=checked)
+        return replace(spec, payload={k: v for k, v in spec.payload.items() if k != field})
+
+    def _waits_for(self, spec: ItemSpec) -> str | None:
+        """What a new item waits for before experts may lease it (None: nothing)."""
+        if (self.candidates or self.splitter) and "responses" not in spec.payload and "claims" not in spec.payload:
+            return PENDING
+        return SCREENING if self.screened else None
 
     def _store(self, batch: list[tuple[str, int | None, ItemSpec, str]]) -> None:
         if batch:
@@ -172,11 +209,29 @@ class _Import:
                     else:
                         self.skipped += 1
                     continue
-            rows.append((eid, spec.priority, body, _json_or_none(spec.gold),
-                         _json_or_none(spec.metadata)))
+            rows.append((self._waits_for(spec), (eid, spec.priority, body, _json_or_none(spec.gold),
+                                                 _json_or_none(spec.metadata))))
             self.lines.append(-1 if line is None else line)
             self.with_gold += spec.gold is not None
-        repo.insert_items(self.session, self.project.id, self.target, self.now, rows)
+        # Runs of rows in insertion order (lines follow ids): an item waiting for models has no
+        # slot to lease (target_overlap 0) and says what it waits for.
+        start = 0
+        while start < len(rows):
+            waits = rows[start][0]
+            end = start
+            while end < len(rows) and rows[end][0] == waits:
+                end += 1
+            run = [r for _, r in rows[start:end]]
+            if waits is None:
+                repo.insert_items(self.session, self.project.id, self.target, self.now, run)
+            else:
+                before = repo.max_item_id(self.session)
+                repo.insert_items(self.session, self.project.id, 0, self.now, run)
+                self.session.execute(update(Item).where(Item.project_id == self.project.id, Item.id > before,
+                                                        Item.target_overlap == 0, Item.generation.is_(None))
+                                     .values(generation=waits))
+                self.awaiting += len(run) if waits == PENDING else 0
+            start = end
         self.imported += len(rows)
 
     def _repeat(self, where: str, external_id: str, first: int | None) -> None:

@@ -32,6 +32,9 @@ LEASE_SECONDS = 300           # a running job whose worker is silent this long i
 BACKOFF_SECONDS = 5           # first retry after this; doubles with each attempt
 MAX_BACKOFF_SECONDS = 600
 REFIT_CONSENSUS = "refit_consensus"
+GENERATE_CANDIDATES = "generate_candidates"
+JUDGE_ITEMS = "judge_items"
+SPLIT_CLAIMS = "split_claims"
 
 
 def default_worker_id() -> str:
@@ -39,7 +42,7 @@ def default_worker_id() -> str:
 
 
 def job_view(job: Job) -> dict:
-    return {"id": job.id, "kind": job.kind, "project_id": job.project_id, "state": job.state,
+    return {"id": job.id, "kind": job.kind, "project_id": job.project_id, "payload": job.payload, "state": job.state,
             "attempts": job.attempts, "max_attempts": job.max_attempts, "progress": job.progress,
             "result": job.result, "error": job.error, "created_at": iso(job.created_at),
             "run_after": iso(job.run_after), "started_at": iso(job.started_at),

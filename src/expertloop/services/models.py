@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +28,7 @@ from ..domain.checks import text_problem
 from ..domain.errors import Conflict, NotFound, Problem, ValidationFailed
 from ..domain.policies import Actor, require_staff
 from ..storage.orm import ModelCall, ModelEndpoint
+from . import audit
 from .clock import utcnow
 from .uow import UnitOfWorkError, kind, reads, run_write, writes
 from .views import iso
@@ -125,6 +128,9 @@ def add_endpoint(session: Session, actor: Actor | None, name: Any, base_url: Any
             session.flush()
     except IntegrityError:  # registered by someone else a moment ago
         raise Conflict(f"a model endpoint named {name_s!r} exists already") from None
+    audit.record(session, actor, "model.registered", target=name_s,
+                 detail={"base_url": url, "model": model_s, "api_key_env": env, "max_concurrency": conc,
+                         "timeout_s": timeout})
     return endpoint_view(row)
 
 
@@ -158,7 +164,68 @@ def endpoint_names(session: Session) -> set[str]:
     return set(session.execute(select(ModelEndpoint.name)).scalars())
 
 
-Complete = Callable[..., list[llm.Completion]]
+@dataclass(frozen=True)
+class CallRequest:
+    """One call of a batch (:func:`call_many`)."""
+
+    name: str
+    messages: Sequence[llm.Message]
+    n: int = 1
+    temperature: float | None = None
+    max_tokens: int | None = None
+    extra: dict[str, Any] | None = None
+
+
+def call_many(session: Session, requests: Sequence[CallRequest], *, purpose: str, project_id: int | None = None,
+              job_id: int | None = None, max_workers: int = 32) -> list[list[llm.Completion] | llm.ModelError]:
+    """Run many calls at once (each endpoint still holds its own concurrency limit) and record
+    them all in one write unit; per request, its completions or the ``ModelError`` it ended in.
+    Like :func:`call`, never inside a unit of work."""
+    if kind(session) is not None:
+        raise UnitOfWorkError("a model call never runs inside a transaction; call it from a job, between units")
+    if not requests:
+        return []
+    endpoints = {name: _load(session, name) for name in {r.name for r in requests}}
+    workers = max(1, min(max_workers, len(requests), sum(ep.max_concurrency for _, ep in endpoints.values())))
+
+    def one(r: CallRequest) -> list[llm.Completion] | llm.ModelError:
+        try:
+            return llm.complete(endpoints[r.name][1], r.messages, n=r.n, temperature=r.temperature,
+                                max_tokens=r.max_tokens, extra=r.extra)
+        except llm.ModelError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model-call") as pool:
+        results = list(pool.map(one, requests))
+
+    def write() -> None:
+        for r, got in zip(requests, results, strict=True):
+            endpoint_id, ep = endpoints[r.name]
+            if isinstance(got, llm.ModelError):
+                _add_call(session, endpoint_id, purpose, project_id, job_id, ep.model, r.n,
+                          {"temperature": r.temperature, "max_tokens": r.max_tokens, **(r.extra or {})},
+                          None, None, 0, got.attempts, "error", got.message)
+            else:
+                usages = _usages(got)
+                _add_call(session, endpoint_id, purpose, project_id, job_id, got[0].model, r.n, got[0].params,
+                          *_tokens(got), sum(u.latency_ms for u in usages), sum(u.attempts for u in usages),
+                          "ok", None)
+        session.flush()
+
+    run_write(session, write)
+    return results
+
+
+def _usages(completions: Sequence[llm.Completion]) -> list[llm.Usage]:
+    return list({id(c.usage): c.usage for c in completions}.values())
+
+
+def _tokens(completions: Sequence[llm.Completion]) -> tuple[int | None, int | None]:
+    usages = _usages(completions)
+    tin = sum(u.prompt_tokens or 0 for u in usages) if all(u.prompt_tokens is not None for u in usages) else None
+    tout = (sum(u.completion_tokens or 0 for u in usages)
+            if all(u.completion_tokens is not None for u in usages) else None)
+    return tin, tout
 
 
 def call(session: Session, name: str, messages: Sequence[llm.Message], *, purpose: str,
@@ -172,8 +239,7 @@ def call(session: Session, name: str, messages: Sequence[llm.Message], *, purpos
     failures included, is a ``model_calls`` row; a failure re-raises the ``llm.ModelError``."""
     if kind(session) is not None:
         raise UnitOfWorkError("a model call never runs inside a transaction; call it from a job, between units")
-    with_endpoint = _load(session, name)
-    endpoint_id, endpoint = with_endpoint
+    endpoint_id, endpoint = _load(session, name)
     try:
         if on_delta is not None:
             if n != 1:
@@ -188,12 +254,9 @@ def call(session: Session, name: str, messages: Sequence[llm.Message], *, purpos
                 {"temperature": temperature, "max_tokens": max_tokens, **(extra or {})}, None, None, 0,
                 exc.attempts, "error", exc.message)
         raise
-    usages = {id(c.usage): c.usage for c in completions}.values()
-    tin = sum(u.prompt_tokens or 0 for u in usages) if all(u.prompt_tokens is not None for u in usages) else None
-    tout = (sum(u.completion_tokens or 0 for u in usages)
-            if all(u.completion_tokens is not None for u in usages) else None)
+    usages = _usages(completions)
     _record(session, endpoint_id, purpose, project_id, job_id, completions[0].model, n, completions[0].params,
-            tin, tout, sum(u.latency_ms for u in usages), sum(u.attempts for u in usages), "ok", None)
+            *_tokens(completions), sum(u.latency_ms for u in usages), sum(u.attempts for u in usages), "ok", None)
     return completions
 
 
@@ -207,13 +270,21 @@ def _record(session: Session, endpoint_id: int, purpose: str, project_id: int | 
             model: str, n: int, params: dict | None, tokens_in: int | None, tokens_out: int | None,
             latency_ms: int, attempts: int, status: str, error: str | None) -> None:
     def write() -> None:
-        session.add(ModelCall(endpoint_id=endpoint_id, project_id=project_id, job_id=job_id, purpose=purpose[:40],
-                        model=model[:200], n=n, params={k: v for k, v in (params or {}).items() if v is not None},
-                        tokens_in=tokens_in, tokens_out=tokens_out, latency_ms=latency_ms, attempts=attempts,
-                        status=status, error=None if error is None else error[:MAX_ERROR_CHARS], created_at=utcnow()))
+        _add_call(session, endpoint_id, purpose, project_id, job_id, model, n, params, tokens_in, tokens_out,
+                  latency_ms, attempts, status, error)
         session.flush()
 
     run_write(session, write)
+
+
+def _add_call(session: Session, endpoint_id: int, purpose: str, project_id: int | None, job_id: int | None,
+              model: str, n: int, params: dict | None, tokens_in: int | None, tokens_out: int | None,
+              latency_ms: int, attempts: int, status: str, error: str | None) -> None:
+    session.add(ModelCall(endpoint_id=endpoint_id, project_id=project_id, job_id=job_id, purpose=purpose[:40],
+                          model=model[:200], n=n, params={k: v for k, v in (params or {}).items() if v is not None},
+                          tokens_in=tokens_in, tokens_out=tokens_out, latency_ms=latency_ms, attempts=attempts,
+                          status=status, error=None if error is None else error[:MAX_ERROR_CHARS],
+                          created_at=utcnow()))
 
 
 def check_endpoint(session: Session, actor: Actor | None, name: str) -> dict:
@@ -235,6 +306,8 @@ def list_calls(session: Session, actor: Actor | None = None, *, name: str | None
     """Recent calls, newest first (staff)."""
     if actor is not None:
         require_staff(actor, "read model calls")
+    if name is not None and (problem := text_problem(name)):
+        raise ValidationFailed(problem, loc="model")
     q = (select(ModelCall, ModelEndpoint.name).join(ModelEndpoint, ModelEndpoint.id == ModelCall.endpoint_id)
          .order_by(ModelCall.id.desc()).limit(limit))
     if name is not None:

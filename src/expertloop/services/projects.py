@@ -8,13 +8,13 @@ import secrets
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from ..domain.errors import NotFound, PermissionDenied
+from ..domain.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from ..domain.experts import Degree, ExpertStatus
 from ..domain.money import to_cents
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import Requirements, parse_project, unmet_requirements
 from ..storage import repositories as repo
-from ..storage.orm import Certificate, Expert, Project, ProjectPause
+from ..storage.orm import Certificate, Expert, ModelEndpoint, Project, ProjectPause
 from . import audit
 from .clock import utcnow
 from .uow import reads, writes
@@ -39,8 +39,9 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
         if spec.tiers else None,
         terms=spec.terms, terms_version=1 if spec.terms else 0,
         review_sampling=spec.review_sampling.to_json() if spec.review_sampling else None,
-        retest_rate=spec.retest_rate, retest_after_hours=spec.retest_after_hours,
+        retest_rate=spec.retest_rate, retest_after_hours=spec.retest_after_hours, models=spec.models_json(),
     )
+    _check_endpoints(session, spec.models_json())
     session.add(project)
     session.flush()
     audit.record(session, actor, "project.created", project_id=project.id, target=project.name,
@@ -48,6 +49,22 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
                          "budget_cents": project.budget_cents})
     view = project_view(project, staff=True)
     return view
+
+
+def _check_endpoints(session: Session, models: dict | None) -> None:
+    """Every endpoint a project's model settings name must be registered."""
+    if not models:
+        return
+    known = set(session.execute(select(ModelEndpoint.name)).scalars())
+    problems = [Problem(f"candidates.models[{i}]", f"no model endpoint named {name!r}; register it with "
+                                                   "`expertloop models add` or POST /api/v1/models")
+                for i, name in enumerate((models.get("candidates") or {}).get("models", [])) if name not in known]
+    for field in ("judge_first", "claims"):
+        name = (models.get(field) or {}).get("model")
+        if name is not None and name not in known:
+            problems.append(Problem(f"{field}.model", f"no model endpoint named {name!r}"))
+    if problems:
+        raise ValidationFailed(problems)
 
 
 @reads

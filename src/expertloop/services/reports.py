@@ -59,6 +59,20 @@ def quality_report(session: Session, actor: Actor, project_id: int, *, n_boot: i
         if report is not None:
             if isinstance(report.get("consensus"), list):
                 report["consensus"] = report["consensus"][:consensus_limit]
-            return report
+            return with_model_sections(session, project_id, report)
     report = project_quality(session, actor, project_id, n_boot=n_boot, consensus_limit=consensus_limit)
-    return {**report, "computed_at": None}
+    return with_model_sections(session, project_id, {**report, "computed_at": None})
+
+
+@reads
+def with_model_sections(session: Session, project_id: int, report: dict) -> dict:
+    """``report`` with the model sections, read now: judges measured against the experts'
+    current consensus, and fact-check scores per model."""
+    from .factscore import factscore_section
+    from .judging import judge_section
+
+    out = {**report, "judges": judge_section(session, project_id)}
+    facts = factscore_section(session, project_id)
+    if facts is not None:
+        out["factscore"] = facts
+    return out

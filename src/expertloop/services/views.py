@@ -48,7 +48,10 @@ def project_view(p: Project, *, staff: bool, progress: dict | None = None,
                     spent_usd=usd(spent_cents) if spent_cents is not None else None,
                     # Staff-only like gold: a trainer who knows the rates could tell a re-test.
                     review_sampling=p.review_sampling, retest_rate=p.retest_rate,
-                    retest_after_hours=p.retest_after_hours)
+                    retest_after_hours=p.retest_after_hours,
+                    # Model names stay with staff: trainers never learn which model wrote what.
+                    candidates=(p.models or {}).get("candidates"), judge_first=(p.models or {}).get("judge_first"),
+                    claims=(p.models or {}).get("claims"))
     if progress is not None:
         view["progress"] = progress
     return view

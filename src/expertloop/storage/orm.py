@@ -104,6 +104,8 @@ class Project(Base):
     # many hours after the first judgment at the earliest.
     retest_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     retest_after_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # Model settings: {"candidates": {...}, "judge_first": {...}} (None = no models).
+    models: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -114,6 +116,7 @@ class Item(Base):
         Index("ix_items_queue", "project_id", "priority", "id"),
         # Covering: progress counts (items, complete, judgments needed) read it alone (0009).
         Index("ix_items_progress", "project_id", "done_count", "target_overlap"),
+        Index("ix_items_generation", "project_id", "generation"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -130,6 +133,9 @@ class Item(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     # Set when the next judgment must come from a named tier (escalation, cost-aware routing).
     required_tier: Mapped[str | None] = mapped_column(String(50))
+    # "pending" while its candidate answers are being generated (target_overlap is 0 then, so
+    # no one can lease it), "failed" when a model refused it; None for a complete item.
+    generation: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -395,6 +401,36 @@ class ConsensusFit(Base):
     quality_report: Mapped[dict | None] = mapped_column(JSONType)
 
 
+class AuthenticityCheck(Base):
+    """The authenticity evidence of one submitted judgment with free text: the writing-process
+    aggregates the client recorded per field (never the keystrokes), the answer's similarity
+    to the item's model outputs, why it was flagged, and the due process of a flag. ``status``:
+    ``no_signals`` (nothing recorded, nothing flagged), ``clear``, ``flagged`` (awaiting staff),
+    ``cleared`` (staff: the expert's own work) or ``upheld`` (staff: not the expert's own
+    writing). Nothing here changes pay."""
+
+    __tablename__ = "authenticity_checks"
+    __table_args__ = (Index("ix_authenticity_project_status", "project_id", "status", "id"),
+                      Index("ix_authenticity_expert", "expert_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    signals: Mapped[dict | None] = mapped_column(JSONType)
+    similarity: Mapped[dict | None] = mapped_column(JSONType)
+    reasons: Mapped[list | None] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    expert_reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+
+
 class Experiment(Base):
     """Arms compared inside a project; ``unit`` is what is randomised: ``trainer`` or ``item``."""
 
@@ -548,6 +584,29 @@ class ModelCall(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ModelJudgment(Base):
+    """A model's answer as a judge on one item in one order of presentation (``ab``: the
+    item's responses as imported; ``ba``: swapped; ``-`` for one-shot types). ``answer`` is in
+    the item's own terms (the imported index chosen, or the label); None when the reply could
+    not be read. Kept apart from expert judgments: never in consensus, never paid."""
+
+    __tablename__ = "model_judgments"
+    __table_args__ = (UniqueConstraint("item_id", "model", "order", name="uq_model_judgments_item_model_order"),
+                      Index("ix_model_judgments_project", "project_id", "model"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(64))
+    order: Mapped[str] = mapped_column(String(8))
+    answer: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    raw: Mapped[str | None] = mapped_column(Text)
+    generation: Mapped[dict | None] = mapped_column(JSONType)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AiSuggestion(Base):
     """A model's suggestion for one item (a draft answer, a pre-selected label or verdicts),
     generated ahead by a job and shown to the trainers who lease the item."""
@@ -560,6 +619,6 @@ class AiSuggestion(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
     kind: Mapped[str] = mapped_column(String(20))          # draft | preselect
     model: Mapped[str] = mapped_column(String(200))        # the endpoint name
-    content: Mapped[dict] = mapped_column(JSONType)        # {"completion": …} / {"label": …} / {"claims": […]}
+    content: Mapped[dict] = mapped_column(JSONType)        # {"completion": …} / {"label": …} / {"verdicts": […]}
     provenance: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

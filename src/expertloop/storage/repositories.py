@@ -79,7 +79,8 @@ def _candidate_statement(gold: bool | None, tiers: bool, doubt_first: bool, excl
                           or_(Assignment.state.in_(_SEEN), live_lease_filter(now)))
     stmt = select(Item.id).where(Item.project_id == bindparam("project_id"), ~mine)
     if gold:
-        stmt = stmt.where(Item.gold.is_not(None)).order_by(func.random())
+        # An item still waiting for models (target_overlap 0) is no gold question yet.
+        stmt = stmt.where(Item.gold.is_not(None), Item.target_overlap > 0).order_by(func.random())
     else:
         # ``done_count < target_overlap`` is the predicate of the partial index ix_items_claim,
         # written as in the index so that both databases match it.
@@ -238,7 +239,10 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
                     "assignments_by_state": {s.value: 0 for s in AssignmentState}}
     if not out:
         return out
-    complete = func.sum(case((Item.done_count >= Item.target_overlap, 1), else_=0))
+    # An item waiting for models (candidate answers, a screening judge: target_overlap 0) has not
+    # begun; one the screening judge decided ("judged") needs no expert and is complete.
+    complete = func.sum(case((and_(Item.done_count >= Item.target_overlap,
+                                   or_(Item.target_overlap > 0, Item.generation == "judged")), 1), else_=0))
     for pid, n_items, n_complete, needed in session.execute(scoped(
             select(Item.project_id, func.count(), complete, func.coalesce(func.sum(Item.target_overlap), 0)),
             Item.project_id).group_by(Item.project_id)):

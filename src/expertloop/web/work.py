@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,6 +17,7 @@ from ..domain.errors import Conflict, PermissionDenied, ValidationFailed
 from ..domain.policies import Actor, can_work_on
 from ..domain.projects import TaskType
 from ..services import assignments as assignments_svc
+from ..services import authenticity as authenticity_svc
 from ..services import exams as exams_svc
 from ..services import experts as experts_svc
 from ..services import projects as projects_svc
@@ -44,8 +46,10 @@ def projects_page(request: Request, actor: Actor = Depends(signed_in), db: Sessi
         return other
     projects = projects_svc.list_projects(db, actor)
     summary = work_svc.work_summary(db, actor)
+    open_flags = authenticity_svc.open_flag_count(db, actor)
     return render(request, "work/projects.html", {"projects": projects, "held": summary.held,
-                                                  "done": summary.done_by_project, "nav": "work"})
+                                                  "done": summary.done_by_project, "nav": "work",
+                                                  "open_flags": open_flags})
 
 
 @router.post("/work/projects/{project_id}/next")
@@ -104,7 +108,9 @@ def submit(assignment_id: PageId, request: Request, form: FormData = Depends(for
     response = response_from_form(form, TaskType(view["task_type"]), project["options"] or {}, view["item"])
     key = str(form.get("idempotency_key") or "") or None
     try:
+        signals = _signals(form.get("authenticity"))
         result = assignments_svc.submit(db, actor, assignment_id, response, settings, idempotency_key=key,
+                                        authenticity=signals,
                                         ai_discarded=form.get("ai_discarded") == "1")
     except ValidationFailed as exc:
         ctx = _task_context(db, actor, view)
@@ -118,6 +124,41 @@ def submit(assignment_id: PageId, request: Request, form: FormData = Depends(for
         return redirect(request, f"/my-work?submitted={assignment_id}", flash=("success", note))
     add_flash(request, "success", note)
     return _lease_and_go(request, db, actor, view["project_id"], suffix=f"?submitted={assignment_id}")
+
+
+def _signals(raw: object) -> object:
+    """The writing-process aggregates the page's script sends (JSON in a hidden field), or None."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    if len(raw) > 100_000:
+        raise ValidationFailed("is too long", loc="authenticity")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ValidationFailed("is not valid JSON", loc="authenticity") from None
+
+
+@router.get("/work/writing-signals")
+def writing_signals(request: Request, actor: Actor = Depends(signed_in)):
+    """What the workspace records while an expert writes, and why (the same words as the docs)."""
+    return render(request, "work/writing_signals.html", {"nav": "work"})
+
+
+@router.get("/work/flags")
+def my_flags(request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    if (other := _expert_only(request, actor)) is not None:
+        return other
+    return render(request, "work/flags.html", {"checks": authenticity_svc.my_checks(db, actor), "nav": "my-work"})
+
+
+@router.post("/work/flags/{check_id}/reply")
+def reply_to_flag(check_id: PageId, request: Request, form: FormData = Depends(form_data),
+                  actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
+    try:
+        authenticity_svc.reply(db, actor, check_id, form.get("reply"))
+    except (ValidationFailed, PermissionDenied) as exc:
+        return redirect(request, "/work/flags", flash=("error", exc.message))
+    return redirect(request, "/work/flags", flash=("success", "Your reply was sent to the project's staff."))
 
 
 @router.post("/tasks/{assignment_id}/release")

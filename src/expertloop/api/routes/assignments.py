@@ -64,11 +64,20 @@ def release(assignment_id: Id, actor: Actor = Depends(get_actor), session: Sessi
              summary="Submit a typed response; Idempotency-Key makes retries safe",
              description="The body is read as JSON whatever its Content-Type. A retry with the same "
                          "`Idempotency-Key` returns the first result; any other submit of a submitted "
-                         "assignment is a 409. `ai_discarded: true` records that the trainer threw away "
-                         "the AI suggestion shown with the task.",
+                         "assignment is a 409. `authenticity` (optional) carries writing-process "
+                         "aggregates per free-text field — counts and summaries only, never keystrokes: "
+                         "`typed_chars`, `pasted_chars`, `paste_events`, `paste_sizes`, "
+                         "`inserted_without_keys`, `insert_events_without_keys`, `keystrokes`, "
+                         "`away_seconds`, `away_events`, `final_chars`, `interkey` "
+                         "(`n`, `median_ms`, `p10_ms`, `p90_ms`); see docs/integrity.md. "
+                         "`ai_discarded: true` records that the trainer threw away the AI suggestion "
+                         "shown with the task.",
              response_model=Submitted, responses=errors(403, 404, 409))
 def submit(assignment_id: Id,
-           body: JsonObject = Body(..., examples=[{"response": {"choice": 0, "strength": 2}}]),
+           body: JsonObject = Body(..., examples=[{"response": {"choice": 0, "strength": 2}},
+                                                  {"response": {"choice": 0, "strength": 2, "rationale": "A is right."},
+                                                   "authenticity": {"rationale": {"typed_chars": 11, "keystrokes": 12,
+                                                                                  "final_chars": 11}}}]),
            idempotency_key: IdempotencyKey = None,
            actor: Actor = Depends(get_actor), session: Session = Depends(get_session),
            settings: Settings = Depends(get_settings)) -> dict:
@@ -78,4 +87,4 @@ def submit(assignment_id: Id,
     if not isinstance(discarded, bool):
         raise ValidationFailed("must be true or false", loc="ai_discarded")
     return svc.submit(session, actor, assignment_id, body["response"], settings, idempotency_key=idempotency_key,
-                      ai_discarded=discarded)
+                      authenticity=body.get("authenticity"), ai_discarded=discarded)

@@ -1,12 +1,16 @@
-from fastapi import Body, Depends
+from typing import Any
+
+from fastapi import Body, Depends, Query
 from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
 from ...domain.policies import Actor
+from ...services import factscore as factscore_svc
+from ...services import generation, judging
 from ...services import models as svc
 from ..deps import get_actor, get_session
-from ..schemas import JsonObject, errors
-from ..schemas.resources import ModelEndpointOut
+from ..schemas import Id, JsonObject, Limit, OptionalId, errors
+from ..schemas.resources import GenerationOut, JudgingOut, ModelEndpointOut
 from ._base import router as make_router
 
 router = make_router("models")
@@ -33,3 +37,41 @@ def add_model(body: JsonObject = Body(..., examples=[{"name": "local-llama", "ba
             response_model=list[ModelEndpointOut], responses=errors(403))
 def list_models(actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> list[dict]:
     return svc.list_endpoints(session, actor)
+
+
+@router.post("/projects/{project_id}/generate", status_code=202,
+             summary="Queue the job that writes the missing candidate answers of a project's items with its "
+                     "candidate models (staff); follow it at /jobs/{job_id}",
+             response_model=GenerationOut, responses=errors(403, 404, 409))
+def generate(project_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return generation.request_generation(session, actor, project_id)
+
+
+@router.post("/projects/{project_id}/judge", status_code=202,
+             summary="Queue a job in which a model judges the project's items (staff; pairwise items in both "
+                     "orders); its answers stay apart from the experts' and the quality report measures them",
+             response_model=JudgingOut, responses=errors(403, 404, 409, 422))
+def judge(project_id: Id, body: JsonObject = Body(..., examples=[{"model": "local-llama"}]),
+          actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    unknown = sorted(set(body) - {"model"})
+    if unknown:
+        raise ValidationFailed("unknown field (expected model)", loc=unknown[0])
+    return judging.request_judging(session, actor, project_id, body.get("model"))
+
+
+@router.get("/projects/{project_id}/factscore",
+            summary="Fact vs fiction per model that wrote the responses (staff): shares of claims the experts "
+                    "judged supported (FActScore), refuted and not enough info, with intervals",
+            response_model=dict[str, Any], responses=errors(403, 404))
+def factscore(project_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return factscore_svc.factscore(session, actor, project_id)
+
+
+@router.get("/model-calls",
+            summary="Recent model calls, newest first (staff): endpoint, purpose, project, job, parameters, tokens, "
+                    "latency, attempts, outcome",
+            response_model=list[dict[str, Any]], responses=errors(403))
+def model_calls(model: str | None = Query(None, max_length=64, description="Only this endpoint's calls"),
+                project_id: OptionalId = None, limit: Limit = 50,
+                actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> list[dict]:
+    return svc.list_calls(session, actor, name=model, project_id=project_id, limit=limit)

@@ -345,3 +345,20 @@ class ModelEndpointOut(View):
     max_concurrency: int
     timeout_s: float
     created_at: str | None
+
+
+class GenerationOut(View):
+    """The candidate-generation job of a project."""
+
+    project_id: int
+    pending: int = Field(description="Items waiting for their candidate answers (not leasable until then)")
+    retried_failed: int = Field(description="Items a model had refused, queued again")
+    job_id: int | None = Field(description="The job writing them (null when nothing is pending)")
+
+
+class JudgingOut(View):
+    """A queued model-judge job."""
+
+    project_id: int
+    model: str
+    job_id: int | None

@@ -350,7 +350,9 @@ def check_responses(c: Checker, payload: Obj, loc: str, exactly: int | None) -> 
         c.text(resp, "text", rloc)
         if resp.get("model") is not None and not isinstance(resp["model"], str):
             c.fail(join(rloc, "model"), "must be a string")
-        c.no_unknown(resp, ("text", "model"), rloc)
+        if resp.get("generation") is not None and not isinstance(resp["generation"], dict):
+            c.fail(join(rloc, "generation"), "must be an object (how the answer was generated: model, params, time)")
+        c.no_unknown(resp, ("text", "model", "generation"), rloc)
 
 
 AI_KINDS = ("draft", "preselect")

@@ -67,7 +67,13 @@ class FactCheck(TaskTypeSpec):
         for i, claim in enumerate(claims or []):
             if not claim.strip():
                 c.fail(join(join(loc, "claims"), i), "must not be empty")
-        c.no_unknown(payload, ("prompt", "response", "claims"), loc)
+        if payload.get("model") is not None and not isinstance(payload["model"], str):
+            c.fail(join(loc, "model"), "must be a string: the model that wrote the response")
+        c.no_unknown(payload, ("prompt", "response", "claims", "model"), loc)
+
+    def trainer_view(self, payload: Obj, presentation: Obj | None) -> Obj:
+        """The item without the name of the model that wrote the response."""
+        return {k: v for k, v in payload.items() if k != "model"}
 
     def check_response(self, c: Checker, obj: Obj, options: Obj, payload: Obj, loc: str) -> Obj:
         c.no_unknown(obj, ("claims",), loc)

@@ -14,7 +14,7 @@
 
   const form = $("form[data-main-form]");
   const draftKey = form && form.dataset.draftKey;
-  const skip = new Set(["csrf_token", "idempotency_key", "then"]);
+  const skip = new Set(["csrf_token", "idempotency_key", "then", "authenticity"]);
   let saveTimer = null;
   let lastInput = Date.now();
 
@@ -419,6 +419,77 @@
       box.append(document.createTextNode("The AI suggestion was discarded: the answer is yours alone."));
     }
   }));
+
+  /* ---- writing-process aggregates (authenticity) -------------------------------------------
+     Per free-text field, only counts and summaries: characters typed and pasted, paste events
+     and their sizes, text that appeared without keystrokes, time away from the tab, and the
+     pauses between keys (how many, median, 10th/90th percentile). Never which keys, never the
+     pasted text. Sent with the answer in one hidden field; see the terms page. */
+  if (form && form.hasAttribute("data-authenticity")) {
+    const texts = $$("textarea[name]", form).filter(usable);
+    const stats = new Map();
+    let lastField = texts[0] || null;
+    let lastKeyAt = 0;
+    texts.forEach((el) => {
+      const s = { typed_chars: 0, pasted_chars: 0, paste_events: 0, paste_sizes: [], inserted_without_keys: 0,
+                  insert_events_without_keys: 0, keystrokes: 0, away_seconds: 0, away_events: 0, gaps: [],
+                  lastLen: el.value.length, lastKey: 0 };
+      stats.set(el, s);
+      el.addEventListener("focus", () => { lastField = el; });
+      el.addEventListener("keydown", (e) => {
+        // modifier keys and shortcuts (Ctrl+V, Ctrl+Enter) are not typing
+        if (["Shift", "Control", "Alt", "Meta", "CapsLock"].includes(e.key) || e.ctrlKey || e.metaKey) return;
+        const now = performance.now();
+        if (s.lastKey && now - s.lastKey < 5000 && s.gaps.length < 20000) s.gaps.push(now - s.lastKey);
+        s.lastKey = now; lastKeyAt = now; s.keystrokes += 1;
+      });
+      el.addEventListener("paste", (e) => {
+        const size = ((e.clipboardData && e.clipboardData.getData("text")) || "").length;
+        s.paste_events += 1; s.pasted_chars += size;
+        if (s.paste_sizes.length < 50) s.paste_sizes.push(size);
+        s.pending = "paste";
+      });
+      el.addEventListener("beforeinput", (e) => {
+        if (e.inputType === "insertFromPaste" || s.pending === "paste") { s.pending = "paste"; return; }
+        const keyed = performance.now() - lastKeyAt < 1000 || e.inputType === "insertCompositionText";
+        s.pending = keyed ? "typed" : null;
+      });
+      // Every change ends in an input event; one no keystroke or paste announced is counted as
+      // text that appeared without keys (drag and drop, autofill, a script).
+      el.addEventListener("input", () => {
+        const grown = el.value.length - s.lastLen;
+        if (grown > 0 && s.pending === "typed") s.typed_chars += grown;
+        else if (grown > 0 && s.pending !== "paste") { s.inserted_without_keys += grown; s.insert_events_without_keys += 1; }
+        s.lastLen = el.value.length; s.pending = null;
+      });
+    });
+    let hiddenAt = null;
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) { hiddenAt = performance.now(); return; }
+      if (hiddenAt !== null && lastField) {
+        const s = stats.get(lastField);
+        s.away_seconds += (performance.now() - hiddenAt) / 1000; s.away_events += 1;
+      }
+      hiddenAt = null;
+    });
+    const pct = (sorted, p) => sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]) : 0;
+    form.addEventListener("submit", () => {
+      const out = {};
+      stats.forEach((s, el) => {
+        const grown = el.value.length - s.lastLen;
+        if (grown > 0) { s.inserted_without_keys += grown; s.insert_events_without_keys += 1; s.lastLen = el.value.length; }
+        const gaps = s.gaps.slice().sort((a, b) => a - b);
+        out[el.name] = { typed_chars: s.typed_chars, pasted_chars: s.pasted_chars, paste_events: s.paste_events,
+          paste_sizes: s.paste_sizes, inserted_without_keys: s.inserted_without_keys,
+          insert_events_without_keys: s.insert_events_without_keys, keystrokes: s.keystrokes,
+          away_seconds: Math.round(s.away_seconds * 10) / 10, away_events: s.away_events, final_chars: el.value.length,
+          interkey: { n: gaps.length, median_ms: pct(gaps, 0.5), p10_ms: pct(gaps, 0.1), p90_ms: pct(gaps, 0.9) } };
+      });
+      let hidden = $("input[name=authenticity]", form);
+      if (!hidden) { hidden = document.createElement("input"); hidden.type = "hidden"; hidden.name = "authenticity"; form.appendChild(hidden); }
+      hidden.value = JSON.stringify(out);
+    });
+  }
 
   /* ---- start on the first question ----------------------------------------------------------- */
   if (fields.length) {

@@ -1,0 +1,104 @@
+"""Signed exports, the instance's public key, revocation lists, authenticity review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Body, Depends, Query
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from ...config import Settings
+from ...domain.authenticity import STATUSES
+from ...domain.policies import Actor
+from ...domain.records import ExportFormat
+from ...services import authenticity as auth_svc
+from ...services import passport, signing
+from ..deps import get_actor, get_session, get_settings
+from ..schemas import Id, JsonObject, Limit, errors
+from ..schemas.integrity import AuthenticityCheckOut, PublicKey
+from ._base import router as make_router
+
+router = make_router("integrity")
+
+
+@router.get("/signing-key", summary="The instance's Ed25519 public key: manifests and revocation lists are "
+                                    "signed with it", response_model=PublicKey)
+def signing_key(actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return signing.public_key(session)
+
+
+@router.get("/projects/{project_id}/revocations",
+            summary="The signed list of judgments whose author withdrew consent (admin, manager)",
+            response_model=dict[str, Any], responses=errors(403, 404))
+def revocations(project_id: Id, actor: Actor = Depends(get_actor),
+                session: Session = Depends(get_session)) -> dict:
+    return passport.revocation_list(session, actor, project_id)
+
+
+SIGNED_DESCRIPTION = """\
+A ZIP of the folder `expertloop export --manifest` (or, with `hub=true`, `--hub-dir`) writes:
+the data files and a `manifest.json` signed with the instance's Ed25519 key (counts, SHA-256 of
+each file, guideline and terms versions with their text, consent standing, review and
+authenticity shares, software version, this query). Check it with `expertloop verify DIR`.
+"""
+
+
+@router.get("/projects/{project_id}/export/signed", summary="A signed export (data + manifest.json) as a ZIP",
+            description=SIGNED_DESCRIPTION, response_class=Response,
+            responses={200: {"description": "ZIP archive", "content": {"application/zip": {}}},
+                       **errors(403, 404, 422)})
+def signed_export(project_id: Id, format: ExportFormat = Query(...),
+                  file_format: str = Query("jsonl", pattern="^(jsonl|parquet)$"),
+                  consensus: bool = Query(False), min_judgments: int | None = Query(None, ge=1, le=1_000_000),
+                  min_confidence: float | None = Query(None, ge=0.0, le=1.0),
+                  hub: bool = Query(False, description="a Hugging Face Hub folder (train/test, README card)"),
+                  test_share: float = Query(0.1, ge=0.0, lt=1.0), seed: int = Query(0, ge=0, le=2**62),
+                  license: str = Query("other", min_length=1, max_length=100, pattern="^[A-Za-z0-9.-]+$"),
+                  include_audit: bool = Query(False, description="add the project's audit log (audit.jsonl)"),
+                  actor: Actor = Depends(get_actor), session: Session = Depends(get_session),
+                  settings: Settings = Depends(get_settings)) -> Response:
+    data = passport.export_zip(session, actor, project_id, format, file_format=file_format, consensus=consensus,
+                               min_judgments=min_judgments, min_confidence=min_confidence, hub=hub,
+                               test_share=test_share, seed=seed, license=license, include_audit=include_audit,
+                               settings=settings)
+    name = f"project-{project_id}-{format.value}{'-hub' if hub else ''}.zip"
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/projects/{project_id}/authenticity", summary="Authenticity checks with their evidence "
+                                                           "(admin, manager); default: flags awaiting a decision",
+            response_model=list[AuthenticityCheckOut], responses=errors(403, 404))
+def review_queue(project_id: Id, status: str = Query("flagged", pattern="^(" + "|".join(STATUSES) + "|all)$"),
+                 limit: Limit = 100, actor: Actor = Depends(get_actor),
+                 session: Session = Depends(get_session)) -> list[dict]:
+    return auth_svc.review_queue(session, actor, project_id, status=None if status == "all" else status,
+                                 limit=limit)
+
+
+@router.get("/authenticity/mine", summary="The calling expert's flagged checks, decisions and replies",
+            response_model=list[AuthenticityCheckOut], responses=errors(403))
+def mine(actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> list[dict]:
+    return auth_svc.my_checks(session, actor)
+
+
+@router.get("/authenticity/{check_id}", summary="One authenticity check (staff, or the expert it is about)",
+            response_model=AuthenticityCheckOut, responses=errors(403, 404))
+def get_check(check_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return auth_svc.get_check(session, actor, check_id)
+
+
+@router.post("/authenticity/{check_id}/decision",
+             summary="Decide a flag (admin, manager): cleared or upheld, with a note; the expert is notified; "
+                     "pay is unchanged", response_model=AuthenticityCheckOut, responses=errors(403, 404))
+def decide(check_id: Id, body: JsonObject = Body(..., examples=[{"outcome": "cleared", "note": "typed offline"}]),
+           actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return auth_svc.decide(session, actor, check_id, body.get("outcome"), body.get("note"))
+
+
+@router.post("/authenticity/{check_id}/reply", summary="The expert's reply to a flag about their work",
+             response_model=AuthenticityCheckOut, responses=errors(403, 404))
+def reply(check_id: Id, body: JsonObject = Body(..., examples=[{"reply": "I drafted it in my editor."}]),
+          actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return auth_svc.reply(session, actor, check_id, body.get("reply"))
