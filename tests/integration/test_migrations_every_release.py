@@ -81,7 +81,7 @@ def _fill(conn, dialect: str) -> dict[str, dict]:
             continue
         values = {c.name: _value(table, c, dialect) for c in table.columns
                   if not (c.primary_key and isinstance(c.type, sa.Integer) and not c.foreign_keys)}
-        names = ", ".join(f'"{k}"' for k in values)  # quoted: a column may be named "order"
+        names = ", ".join(conn.dialect.identifier_preparer.quote(k) for k in values)  # e.g. "order"
         marks = ", ".join(
             (f"CAST(:{k} AS JSONB)" if dialect == "postgresql" and "JSON" in type(table.c[k].type).__name__.upper()
              else f":{k}") for k in values)

@@ -83,7 +83,7 @@ def world(app, session, settings):
     attempt = exams_svc.start_attempt(session, trainer, exam["id"])
     real = {"project_id": p["id"], "expert_id": e["id"], "item_id": live["item"]["id"],
             "assignment_id": done["assignment_id"], "exam_id": exam["id"], "attempt_id": attempt["attempt_id"],
-            "task_id": 1, "period_id": 1, "dispute_id": 1, "check_id": 1}
+            "task_id": 1, "period_id": 1, "dispute_id": 1, "check_id": 1, "export_id": 1}
     with TestClient(app) as manager, TestClient(app) as trainer_client:  # one cookie jar each
         users = {"manager": PageClient(manager, token(session, "manager"), "/manage"),
                  "trainer": PageClient(trainer_client, token(session, "trainer", e["id"]), "/work")}

@@ -19,6 +19,7 @@ from .routes import (
     experts,
     export_jobs,
     exports,
+    forecast,
     health,
     integrity,
     jobs,
@@ -44,3 +45,4 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(forecast.router, prefix="/api/v1")

@@ -569,10 +569,8 @@ def restore_cmd(file: Path = typer.Argument(..., dir_okay=False, help="A file wr
               "run `expertloop init` to bring it to the newest schema", highlight=False)
 
 from .experiments import experiment_app  # noqa: E402  (a sub-app in its own module)
-from .forecast import forecast as forecast_cmd  # noqa: E402
 
 app.add_typer(experiment_app, name="experiment")
-app.command("forecast")(forecast_cmd)
 
 
 def _register_topics() -> None:
@@ -605,3 +603,6 @@ from . import pay as _pay  # noqa: E402
 
 app.add_typer(_pay.app, name="pay")
 app.add_typer(_disputes.app, name="disputes")
+from . import forecast as _forecast  # noqa: E402
+
+_forecast.register(app)

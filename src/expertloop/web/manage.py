@@ -3,7 +3,7 @@ download exports."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -100,8 +100,21 @@ def _dashboard_context(db: Session, actor: Actor, project_id: int, **extra) -> d
 
 @router.get("/manage/projects/{project_id}")
 def project_page(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
-                 db: Session = Depends(get_session)):
-    return render(request, "manage/project.html", _dashboard_context(db, actor, project_id))
+                 db: Session = Depends(get_session),
+                 forecast_kind: str | None = Query(None, max_length=10),
+                 forecast_value: str | None = Query(None, max_length=20)):
+    ctx = _dashboard_context(db, actor, project_id)
+    if forecast_kind is not None or forecast_value is not None:  # on request: it simulates for a second or two
+        from ..domain.errors import Conflict
+        from ..services.forecast import project_forecast
+
+        target = f"{(forecast_kind or 'accuracy').strip()}={(forecast_value or '').strip()}"
+        ctx["forecast_target"] = {"kind": forecast_kind, "value": forecast_value}
+        try:
+            ctx["forecast"] = project_forecast(db, actor, project_id, target)
+        except (Conflict, ValidationFailed) as exc:
+            ctx["forecast_error"] = exc.message
+    return render(request, "manage/project.html", ctx)
 
 
 @router.post("/manage/projects/{project_id}/items")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ..deps import get_session
-from ..domain.checks import MAX_ID
+from ..domain.checks import MAX_ID, text_problem
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, require_staff
@@ -74,6 +74,8 @@ def audit_page(request: Request, project: str | None = None, action: str | None 
     require_staff(actor, "read the audit log")
     project_id, before_id = _page_int(project), _page_int(before)
     action = (action or "").strip()[:64] or None
+    if action and text_problem(action):  # NUL or a lone surrogate: no action is named like that
+        action = None
     entries = audit_svc.list_entries(db, actor, project_id=project_id, action=action, before=before_id,
                                      limit=AUDIT_PAGE + 1)
     more = len(entries) > AUDIT_PAGE

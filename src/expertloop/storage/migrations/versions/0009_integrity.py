@@ -7,7 +7,7 @@ decision with a note, the expert's reply). The instance's Ed25519 signing key ne
 it lives in ``instance_secrets`` like the session key.
 
 Revision ID: 0009_integrity
-Revises: 0009_serve
+Revises: 0010_model_work
 Create Date: 2026-11-29 22:30:00
 """
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0009_integrity'
-down_revision = '0009_serve'
+down_revision = '0010_model_work'
 branch_labels = None
 depends_on = None
 
