@@ -6,7 +6,7 @@ what an AI suggestion showed the trainer (text, model, time) and what they did w
 ``ai_suggestions`` holds one suggestion per item, generated ahead by a job.
 
 Revision ID: 0010_chat
-Revises: 0009_integrity, 0010_model_work
+Revises: 0009_integrity
 Create Date: 2026-11-29 23:00:00
 """
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0010_chat'
-down_revision = ('0009_integrity', '0010_model_work')
+down_revision = '0009_integrity'
 branch_labels = None
 depends_on = None
 
