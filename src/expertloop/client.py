@@ -58,6 +58,8 @@ ENDPOINTS: dict[str, tuple[Method, str]] = {
     "heartbeat": ("POST", "/assignments/{assignment_id}/heartbeat"),
     "release": ("POST", "/assignments/{assignment_id}/release"),
     "submit": ("POST", "/assignments/{assignment_id}/submit"),
+    "chat": ("GET", "/assignments/{assignment_id}/chat"),
+    "chat_action": ("POST", "/assignments/{assignment_id}/chat"),
     "review_queue": ("GET", "/reviews/queue"),
     "review": ("POST", "/assignments/{assignment_id}/review"),
     "quality": ("GET", "/projects/{project_id}/quality"),
@@ -249,6 +251,16 @@ class Client:
 
     def release(self, assignment_id: int) -> dict[str, Any]:
         return self._json("release", path={"assignment_id": assignment_id})
+
+    def chat(self, assignment_id: int) -> dict[str, Any]:
+        """A live chat's conversation; a turn whose answer is being generated is ``pending``."""
+        return self._json("chat", path={"assignment_id": assignment_id})
+
+    def chat_action(self, assignment_id: int, action: str, **fields: Any) -> dict[str, Any]:
+        """One action on a live chat: ``send`` (``text``, ``at``), ``regenerate`` (``turn``),
+        ``decide`` (``turn``, ``chosen``, ``rating``, ``rewrite``) or ``failure`` (``turn``,
+        ``category``, ``note``). Returns the conversation; poll :meth:`chat` while it is pending."""
+        return self._json("chat_action", path={"assignment_id": assignment_id}, body={"action": action, **fields})
 
     def submit(self, assignment_id: int, response: Any, *, idempotency_key: str | None = None,
                **extra: Any) -> dict[str, Any]:

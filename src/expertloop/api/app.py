@@ -10,8 +10,10 @@ from fastapi import FastAPI
 
 from . import errors
 from .routes import (
+    ai_help,
     assignments,
     audit,
+    chat,
     consent,
     experiments,
     experts,
@@ -39,8 +41,8 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(health.router)
     for module in (experts, projects, assignments, review_tasks, reviews, vetting, consent, quality, exports,
-                   export_jobs, judgments, tokens, jobs, audit, models, health, experiments, integrity,
-                   lifecycle):
+                   export_jobs, judgments, tokens, jobs, audit, models, chat, ai_help, health, experiments,
+                   integrity, lifecycle):
         app.include_router(module.router, prefix="/api/v1")
     for module in (pay, standing):
         app.include_router(module.router, prefix="/api/v1")

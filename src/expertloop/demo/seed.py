@@ -6,7 +6,8 @@ common misconception (preference, ranking), truthfulness fact-checks and labels 
 answers (sft) and rubric scoring; after those six, step-by-step solutions to TruthfulQA questions
 to rate (steps), agent runs answering them to grade (trajectory), a preference project on a
 signed −3…+3 scale, questions to write rubrics for (rubric_authoring) and three answers per
-question to score on HelpSteer2's five attributes (rubric with several answers). Vetting and routing:
+question to score on HelpSteer2's five attributes (rubric with several answers); with
+``EXPERTLOOP_DEMO_MODEL_URL`` set, a live chat with that model (chat). Vetting and routing:
 a qualification exam (general knowledge, level 3) with one applicant waiting to take it; the
 first preference project uses adaptive overlap,
 adaptive gold and a quality floor, and disputed fact-checks escalate to a PhD tier.
@@ -313,12 +314,36 @@ def seed_demo(session: Session, *, seed: int = 7, model_url: str | None = None,
                                     "responses": [{"text": t, "model": f"candidate-{k}"} for k, t in enumerate(texts)]})
     _import(session, attributes, attribute_items)
     _model_candidates(session, project, questions[235:265], model_url, model)
+    # -- live chat, only with a real model (EXPERTLOOP_DEMO_MODEL_URL) --------------------------------
+    if model_url:
+        chat = project({"name": "Talk with the model: plan it together (live chat)", "task_type": "chat",
+                        "guidelines": GUIDE_CHAT, "requirements": {"languages": ["en"]}, "overlap": 1,
+                        "max_minutes_per_task": 15,
+                        "options": {"model": DEMO_MODEL_ENDPOINT, "candidates_per_turn": 2, "min_turns": 2,
+                                    "max_turns": 6,
+                                    "system_prompt": "You are a helpful, honest assistant. Answer briefly."}})
+        _import(session, chat, [{"external_id": f"chat-{i}", "scenario": s} for i, s in enumerate(CHAT_SCENARIOS)])
     from ..services.auth import set_password
 
     for email, password in DEMO_PASSWORDS.items():
         with uow.read(session):
             expert_id = session.execute(select(Expert.id).where(Expert.email == email)).scalar_one()
         set_password(session, _OPERATOR, expert_id, password)
+
+
+GUIDE_CHAT = """# Talk with the model
+
+Write what a real user would write, one message at a time. Each turn the model offers two
+answers: **choose** the better one (`1`, `2`), **rate** it (`+`/`-`), and **rewrite** it (`r`) when
+neither is what an expert would say: your rewrite is what the model reads next. Edit an earlier
+message (`e`) to take the conversation another way. Submit after two to six turns.
+"""
+
+CHAT_SCENARIOS = [
+    "Plan a three-day trip to Lisbon on a student budget.",
+    "You are unsure whether a common health claim you read is true: find out with the assistant.",
+    "Get help writing a polite email asking a landlord to fix the heating.",
+]
 
 
 def _model_candidates(session: Session, project: Callable[[dict], int], questions: list[dict], model_url: str | None,

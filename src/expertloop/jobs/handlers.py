@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import claims, consensus, export_jobs, generation, judging
+from ..services import ai_help, chat, claims, consensus, export_jobs, generation, judging
 from ..services.jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, REFIT_CONSENSUS, SPLIT_CLAIMS
 
 Progress = Callable[[dict], None]
@@ -23,6 +23,17 @@ def refit_consensus(session: Session, job: dict, progress: Progress) -> dict:
         raise ValueError("a refit_consensus job needs a project_id")
     progress({"step": "fitting"})
     return consensus.refit_consensus(session, job["project_id"])
+
+
+def chat_turn(session: Session, job: dict, progress: Progress) -> dict:
+    progress({"step": "asking the model"})
+    return chat.generate_turn(session, job)
+
+
+def ai_suggestions(session: Session, job: dict, progress: Progress) -> dict:
+    if job["project_id"] is None:
+        raise ValueError("an ai_suggestions job needs a project_id")
+    return ai_help.generate(session, job["project_id"], job_id=job["id"], progress=progress)
 
 
 def generate_candidates(session: Session, job: dict, progress: Progress) -> dict:
@@ -49,4 +60,5 @@ def split_claims(session: Session, job: dict, progress: Progress) -> dict:
 
 HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, export_jobs.EXPORT: export_jobs.run_export,
                                 GENERATE_CANDIDATES: generate_candidates, JUDGE_ITEMS: judge_items,
-                                SPLIT_CLAIMS: split_claims}
+                                SPLIT_CLAIMS: split_claims, chat.CHAT_TURN: chat_turn,
+                                ai_help.AI_SUGGESTIONS: ai_suggestions}

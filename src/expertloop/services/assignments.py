@@ -26,11 +26,12 @@ from ..domain.policies import Actor, can_see_assignment, can_work_on, require_ex
 from ..domain.presentation import make_presentation
 from ..domain.projects import TaskType
 from ..domain.responses import parse_response
+from ..domain.tasks import task_type
 from ..storage import repositories as repo
 from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
+from . import ai_help, experiments, retests, review_sampling, routing
 from . import authenticity as authenticity_svc
-from . import experiments, retests, review_sampling, routing
 from .clock import utcnow
 from .consent import require_consent_standing, require_current_consent, require_live_consent
 from .projects import load_project, require_expert_eligible
@@ -99,7 +100,8 @@ def _lease_next(session: Session, actor: Actor, project_id: int, *, now: datetim
         lease_expires_at=lease_expiry(now, project.lease_minutes), last_seen_at=now,
         active_seconds=0.0, guidelines_version=project.guidelines_version,
         consent_id=consent.id if consent is not None else None,
-        presentation=make_presentation(TaskType(project.task_type), item.payload, _rng))
+        presentation=make_presentation(TaskType(project.task_type), item.payload, _rng),
+        ai_assistance=ai_help.shown(session, project, item_id, now))
     experiments.assign_arm(session, project, expert, item, assignment, now)
     session.add(assignment)
     session.flush()
@@ -217,7 +219,8 @@ def release(session: Session, actor: Actor, assignment_id: int, *, now: datetime
 
 @writes
 def submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
-           idempotency_key: str | None = None, now: datetime | None = None, authenticity: object = None) -> dict:
+           idempotency_key: str | None = None, now: datetime | None = None, authenticity: object = None,
+           ai_discarded: bool = False) -> dict:
     """Validate and store a response, and pay for the active time (capped) in one transaction.
 
     With an ``Idempotency-Key``, a retried submit returns the first result instead of failing.
@@ -228,13 +231,15 @@ def submit(session: Session, actor: Actor, assignment_id: int, response: object,
     ``authenticity`` carries the client's writing-process aggregates per free-text field
     (:func:`expertloop.domain.authenticity.parse_signals`); with the answer's similarity to the
     item's model outputs they are stored as the judgment's authenticity check.
+    ``ai_discarded``: the trainer threw away the AI suggestion they were shown.
     """
     return _submit(session, actor, assignment_id, response, settings, idempotency_key=idempotency_key, now=now,
-                   authenticity=authenticity)
+                   authenticity=authenticity, ai_discarded=ai_discarded)
 
 
 def _submit(session: Session, actor: Actor, assignment_id: int, response: object, settings: Settings, *,
-            idempotency_key: str | None, now: datetime | None, authenticity: object = None) -> dict:
+            idempotency_key: str | None, now: datetime | None, authenticity: object = None,
+            ai_discarded: bool = False) -> dict:
     signals = parse_signals(authenticity)
     now = now or utcnow()
     a, item, project, expert = _load_for_submit(session, actor, assignment_id, now)
@@ -249,6 +254,9 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
         a.consent_id = require_live_consent(session, project, a.expert_id).id
     lapsed = now >= a.lease_expires_at
     _revive_or_fail(session, a, project, now)
+    spec = task_type(project.task_type)
+    if spec.keeps_draft and isinstance(response, dict):  # the conversation the server kept, not one typed in
+        response = spec.response_with_draft(response, a.draft)
     clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
     active = add_active_time(a.active_seconds, a.last_seen_at, now, settings.heartbeat_idle_seconds)
     minutes = billable_minutes(active, project.max_minutes_per_task)
@@ -266,6 +274,10 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     a.last_seen_at = now
     a.active_seconds = active
     a.idempotency_key = idempotency_key
+    if spec.keeps_draft:
+        a.draft = None  # the response holds it now
+    if a.ai_assistance:
+        a.ai_assistance = ai_help.outcome(spec, a.ai_assistance, clean, discarded=ai_discarded)
     # The item was read under its lock (or the SQLite write lock), so counting here is exact; the
     # write goes out with the routing decision's, in one UPDATE. A re-test is paid, never counted.
     if not retest:

@@ -36,6 +36,7 @@ from ..domain.records import ExportFormat, check_compatible, check_consensus_for
 from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
 from ..storage.orm import Project
+from . import ai_help
 from .authenticity import checks_by_assignment, export_view
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
@@ -183,6 +184,7 @@ def _metadata(project: Project, names: _Pseudonyms, row, terms_version: int | No
         "guidelines_version": row.guidelines_version, "terms_version": terms_version,
         "is_gold": row.gold is not None, "review": review, "reviewer": reviewer,
         "experiment_id": row.experiment_id, "arm": row.experiment_arm,
+        "ai_assistance": ai_help.export_record(row.ai_assistance),
     }
 
 
@@ -283,7 +285,8 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     # one arm when every judgment shares it (per-item experiments), else none
                     "arm": _one({row.experiment_arm for row in judgments}),
                     "arms": sorted({row.experiment_arm for row in judgments if row.experiment_arm is not None}),
-                    "authenticity": _item_authenticity([export_view(checks.get(row.id)) for row in judgments])}
+                    "authenticity": _item_authenticity([export_view(checks.get(row.id)) for row in judgments]),
+                    "ai_assistance": ai_help.summary([row.ai_assistance for row in judgments])}
         yield from spec.consensus_records(fmt, first.payload, project.options or {}, cons, metadata)
 
 

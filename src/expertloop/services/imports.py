@@ -29,6 +29,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
 from ..storage.orm import Item
+from . import ai_help
 from .clock import utcnow
 from .projects import load_project
 from .uow import run_write, write
@@ -71,11 +72,18 @@ def import_items(session: Session, actor: Actor, project_id: int,
     require_staff(actor, "import items")
     project = load_project(session, project_id)  # its own read unit
     run = _Import(session, project, unit, max_item_bytes, progress)
+
+    def run_and_queue(recs: Iterable[tuple[int | None, object]]) -> dict:
+        out = run.run(recs)
+        if out["imported"]:
+            ai_help.queue_suggestions(session, project)  # AI help is generated ahead, by a job
+        return out
+
     if isinstance(records, Sequence):  # a list can be read again: the unit may retry
-        result = run_write(session, lambda: run.run(records))
+        result = run_write(session, lambda: run_and_queue(records))
     else:  # a stream is read once; bulk inserts of new rows do not deadlock
         with write(session):
-            result = run.run(records)
+            result = run_and_queue(records)
     if result["imported"]:
         refresh_statistics(session)
     return result

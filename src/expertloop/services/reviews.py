@@ -24,6 +24,7 @@ from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from ..domain.policies import Actor, Role
 from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT, parse_response
+from ..domain.tasks import task_type
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, Project, ReviewTask
 from . import jobs
@@ -83,6 +84,9 @@ def review(session: Session, actor: Actor, assignment_id: int, verdict: str, fee
     if verdict == "edit":
         if response is None:
             raise ValidationFailed("is required when editing", loc="response")
+        spec = task_type(project.task_type)
+        if spec.keeps_draft and isinstance(response, dict):  # the conversation as the trainer left it
+            response = spec.response_with_draft(response, a.response)
         clean = parse_response(response, TaskType(project.task_type), project.options, item.payload)
         a.original_response = a.response
         a.response = clean

@@ -79,6 +79,9 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
         "submitted_at": iso(a.submitted_at), "active_seconds": round(a.active_seconds, 1),
         "guidelines_version": a.guidelines_version, "response": a.response,
         "review_feedback": a.review_feedback,
+        # The AI suggestion shown with the task (never the model that made it, to a trainer).
+        "ai_suggestion": ({"kind": a.ai_assistance["kind"], **a.ai_assistance["suggestion"]}
+                          if a.ai_assistance else None),
     }
     shown = (a.presentation or {}).get("guidelines")
     if shown is not None:  # an experiment arm's guidelines, recorded when the lease was made
@@ -90,5 +93,6 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
         view["item"]["metadata"] = item.meta
         view["item"]["payload"] = item.payload
         view["presentation"] = a.presentation
+        view["ai_assistance"] = a.ai_assistance
         view["retest_of"] = a.retest_of
     return view

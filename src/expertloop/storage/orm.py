@@ -180,6 +180,10 @@ class Assignment(Base):
     # A blind re-test: the expert's earlier assignment on the same item (never counted, exported
     # or refitted; paid like any task).
     retest_of: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
+    # Work in progress the server keeps (a live chat's conversation), and what an AI suggestion
+    # showed the trainer and what they did with it (migration 0010).
+    draft: Mapped[dict | None] = mapped_column(JSONType, deferred=True)
+    ai_assistance: Mapped[dict | None] = mapped_column(JSONType)
 
 
 class ProjectSpend(Base):
@@ -636,4 +640,21 @@ class ModelJudgment(Base):
     raw: Mapped[str | None] = mapped_column(Text)
     generation: Mapped[dict | None] = mapped_column(JSONType)
     job_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AiSuggestion(Base):
+    """A model's suggestion for one item (a draft answer, a pre-selected label or verdicts),
+    generated ahead by a job and shown to the trainers who lease the item."""
+
+    __tablename__ = "ai_suggestions"
+    __table_args__ = (Index("ix_ai_suggestions_project", "project_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))          # draft | preselect
+    model: Mapped[str] = mapped_column(String(200))        # the endpoint name
+    content: Mapped[dict] = mapped_column(JSONType)        # {"completion": …} / {"label": …} / {"verdicts": […]}
+    provenance: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -399,14 +399,14 @@ def iter_judgments_by_item(session: Session, project_id: int, batch: int = 2000)
 
     Each row has the assignment's columns (``id``, ``item_id``, ``expert_id``, ``state``,
     ``submitted_at``, ``guidelines_version``, ``presentation``, ``response``, ``active_seconds``,
-    ``reviewed_by``, ``original_response``, ``experiment_id``, ``experiment_arm``), the item's
-    ``external_id``, ``payload`` and ``gold``, and ``terms_version``. No ORM objects: a million
-    rows stream at driver speed."""
+    ``reviewed_by``, ``original_response``, ``experiment_id``, ``experiment_arm``,
+    ``ai_assistance``), the item's ``external_id``, ``payload`` and ``gold``, and
+    ``terms_version``. No ORM objects: a million rows stream at driver speed."""
     q = (select(Assignment.id, Assignment.item_id, Assignment.expert_id, Assignment.state,
                 Assignment.submitted_at, Assignment.guidelines_version, Assignment.presentation,
                 Assignment.response, Assignment.active_seconds, Assignment.reviewed_by,
                 Assignment.original_response, Assignment.experiment_id, Assignment.experiment_arm,
-                Item.external_id, Item.payload, Item.gold, Consent.terms_version)
+                Assignment.ai_assistance, Item.external_id, Item.payload, Item.gold, Consent.terms_version)
          .join(Item, Item.id == Assignment.item_id)
          .outerjoin(Consent, Consent.id == Assignment.consent_id)
          .where(Item.project_id == project_id, Assignment.project_id == project_id, counted_judgment(),

@@ -39,6 +39,7 @@ EXPORT_HELP = {
     ExportFormat.stepwise: "prompt / completions / labels per step (TRL PRMTrainer)",
     ExportFormat.trajectory: "the agent trace with step labels, failure modes and verdict",
     ExportFormat.rubrics: "prompt / rubric: criteria with weight and category (rubrics as rewards)",
+    ExportFormat.redteam: "the attack conversation, the failing turn and its label (red-teaming)",
     ExportFormat.raw: "everything: item, response, presentation order, time, gold",
 }
 

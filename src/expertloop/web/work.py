@@ -131,7 +131,8 @@ def submit(assignment_id: PageId, request: Request, form: FormData = Depends(for
     try:
         signals = _signals(form.get("authenticity"))
         result = assignments_svc.submit(db, actor, assignment_id, response, settings, idempotency_key=key,
-                                        authenticity=signals)
+                                        authenticity=signals,
+                                        ai_discarded=form.get("ai_discarded") == "1")
     except ValidationFailed as exc:
         ctx = _task_context(db, actor, view)
         ctx.update(errors=exc.problems, prefill=response)

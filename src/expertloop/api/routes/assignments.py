@@ -69,7 +69,9 @@ def release(assignment_id: Id, actor: Actor = Depends(get_actor), session: Sessi
                          "`typed_chars`, `pasted_chars`, `paste_events`, `paste_sizes`, "
                          "`inserted_without_keys`, `insert_events_without_keys`, `keystrokes`, "
                          "`away_seconds`, `away_events`, `final_chars`, `interkey` "
-                         "(`n`, `median_ms`, `p10_ms`, `p90_ms`); see docs/integrity.md.",
+                         "(`n`, `median_ms`, `p10_ms`, `p90_ms`); see docs/integrity.md. "
+                         "`ai_discarded: true` records that the trainer threw away the AI suggestion "
+                         "shown with the task.",
              response_model=Submitted, responses=errors(403, 404, 409))
 def submit(assignment_id: Id,
            body: JsonObject = Body(..., examples=[{"response": {"choice": 0, "strength": 2}},
@@ -81,5 +83,8 @@ def submit(assignment_id: Id,
            settings: Settings = Depends(get_settings)) -> dict:
     if "response" not in body:
         raise ValidationFailed("is required", loc="response")
+    discarded = body.get("ai_discarded", False)
+    if not isinstance(discarded, bool):
+        raise ValidationFailed("must be true or false", loc="ai_discarded")
     return svc.submit(session, actor, assignment_id, body["response"], settings, idempotency_key=idempotency_key,
-                      authenticity=body.get("authenticity"))
+                      authenticity=body.get("authenticity"), ai_discarded=discarded)

@@ -8,7 +8,7 @@ never branches on the type. How to add one: ``docs/architecture.md`` ("Adding a 
 from __future__ import annotations
 
 from ..errors import ValidationFailed
-from . import factcheck, label, preference, ranking, rubric, rubric_authoring, sft, steps, trajectory
+from . import chat, factcheck, label, preference, ranking, rubric, rubric_authoring, sft, steps, trajectory
 from .base import (
     ExportFormat,
     FormFields,
@@ -32,6 +32,7 @@ TASK_TYPES: dict[str, TaskTypeSpec] = {
     TaskType.steps: steps.SPEC,
     TaskType.trajectory: trajectory.SPEC,
     TaskType.rubric_authoring: rubric_authoring.SPEC,
+    TaskType.chat: chat.SPEC,
 }
 
 

@@ -33,6 +33,7 @@ class TaskType(enum.StrEnum):
     steps = "steps"
     trajectory = "trajectory"
     rubric_authoring = "rubric_authoring"
+    chat = "chat"
 
 
 class ExportFormat(enum.StrEnum):
@@ -46,6 +47,7 @@ class ExportFormat(enum.StrEnum):
     stepwise = "stepwise"
     trajectory = "trajectory"
     rubrics = "rubrics"
+    redteam = "redteam"
     raw = "raw"
 
 
@@ -150,6 +152,8 @@ class TaskTypeSpec(ABC):
     pairwise: ClassVar[bool] = False             # a choice between two shown answers (position, length bias)
     compares_authors: ClassVar[bool] = False     # authors compared by candidate_scores (rubric authoring)
     shortcuts: ClassVar[tuple[tuple[str, str], ...]] = ()  # (keys, what they do) the form's inputs bind
+    keeps_draft: ClassVar[bool] = False          # the server keeps the work in progress (a live chat)
+    ai_kinds: ClassVar[tuple[str, ...]] = ()     # the AI help it can show (``options.ai_assistance.kind``)
 
     @property
     def template(self) -> str:
@@ -197,6 +201,28 @@ class TaskTypeSpec(ABC):
     def exam_answer_from_form(self, form: FormFields, prefix: str, question: Obj) -> Obj | None:
         """An exam answer from fields named ``prefix + …``; None when left blank."""
         return None
+
+    def response_with_draft(self, response: Obj, draft: Obj | None) -> Obj:
+        """The response to check and store, given what the trainer submitted and the
+        work in progress the server kept (:attr:`keeps_draft` types build it from the draft, so
+        what a model wrote cannot be typed in). Default: the submitted response."""
+        return response
+
+    # -- AI help ---------------------------------------------------------------------------
+    def suggestion_prompt(self, payload: Obj, options: Obj, kind: str) -> list[Obj]:
+        """The messages asking a model for a suggestion of ``kind`` on an item."""
+        raise NotImplementedError
+
+    def suggestion_from_reply(self, reply: str, payload: Obj, options: Obj, kind: str) -> Obj | None:
+        """The suggestion (a response, or part of one) a model's reply gives; None when the
+        reply is unusable (nothing is then shown)."""
+        raise NotImplementedError
+
+    def suggestion_outcome(self, suggestion: Obj, response: Obj) -> tuple[Any, Any, str]:
+        """The suggested and the submitted answer in comparable form, and the unit of the edit
+        distance between them: two texts (``characters``: Levenshtein distance) or two lists of
+        answers (``answers``: how many differ)."""
+        raise NotImplementedError
 
     # -- what a trainer sees ---------------------------------------------------------------
     def make_presentation(self, payload: Obj, rng: random.Random) -> Obj | None:
@@ -327,6 +353,41 @@ def check_responses(c: Checker, payload: Obj, loc: str, exactly: int | None) -> 
         if resp.get("generation") is not None and not isinstance(resp["generation"], dict):
             c.fail(join(rloc, "generation"), "must be an object (how the answer was generated: model, params, time)")
         c.no_unknown(resp, ("text", "model", "generation"), rloc)
+
+
+AI_KINDS = ("draft", "preselect")
+
+
+def check_ai_assistance(c: Checker, options: Obj, kinds: tuple[str, ...]) -> None:
+    """``options.ai_assistance``: ``{"model": ENDPOINT, "kind": …}`` (or absent / null)."""
+    value = options.get("ai_assistance")
+    if value is None:
+        return
+    loc = "options.ai_assistance"
+    if not isinstance(value, dict):
+        c.fail(loc, f"must be an object such as {{\"model\": \"NAME\", \"kind\": \"{kinds[0]}\"}}")
+        return
+    c.text(value, "model", loc, max_len=64)
+    if value.get("kind") not in kinds:
+        c.fail(join(loc, "kind"), f"must be one of {', '.join(kinds)} for this task type; got {value.get('kind')!r}")
+    c.no_unknown(value, ("model", "kind"), loc)
+
+
+def reply_json(reply: str) -> Any:
+    """The JSON object in a model's reply (bare, or inside a fenced block); None if there is none."""
+    import json
+
+    text = reply.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        text = text[text.find("\n") + 1:] if "\n" in text else text
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        return json.loads(text[start:end + 1])
+    except ValueError:
+        return None
 
 
 def form_text(form: FormFields, key: str) -> str:

@@ -15,7 +15,9 @@ from .base import (
     Obj,
     TaskType,
     TaskTypeSpec,
+    check_ai_assistance,
     form_text,
+    reply_json,
     rounded,
 )
 
@@ -32,6 +34,31 @@ class FactCheck(TaskTypeSpec):
     has_consensus = True
     gradable = True
     escalates_on_disagreement = True
+    ai_kinds = ("preselect",)
+
+    def check_options(self, c: Checker, options: Obj) -> Obj:
+        check_ai_assistance(c, options, self.ai_kinds)
+        c.no_unknown(options, ("ai_assistance",), "options")
+        return options
+
+    def suggestion_prompt(self, payload: Obj, options: Obj, kind: str) -> list[Obj]:
+        claims = "\n".join(f"{i + 1}. {claim}" for i, claim in enumerate(payload["claims"]))
+        return [{"role": "system", "content": "You are a judge helping an expert fact-checker. For each numbered "
+                                              "claim give one verdict: supported, refuted or not_enough_info. "
+                                              "Reply with JSON {\"verdicts\": [one verdict per claim]}."},
+                {"role": "user", "content": f"PROMPT: {payload['prompt']}\nRESPONSE: {payload['response']}\n"
+                                            f"CLAIMS:\n{claims}"}]
+
+    def suggestion_from_reply(self, reply: str, payload: Obj, options: Obj, kind: str) -> Obj | None:
+        parsed = reply_json(reply)
+        verdicts = parsed.get("verdicts") if isinstance(parsed, dict) else None
+        if not isinstance(verdicts, list) or len(verdicts) != len(payload["claims"]) \
+                or any(v not in VERDICTS for v in verdicts):
+            return None
+        return {"verdicts": list(verdicts)}
+
+    def suggestion_outcome(self, suggestion: Obj, response: Obj) -> tuple[list[str], list[str], str]:
+        return list(suggestion["verdicts"]), [str(c["verdict"]) for c in response["claims"]], "answers"
 
     def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         c.text(payload, "prompt", loc)

@@ -15,7 +15,9 @@ from .base import (
     Obj,
     TaskType,
     TaskTypeSpec,
+    check_ai_assistance,
     form_text,
+    reply_json,
     rounded,
     split_list,
 )
@@ -29,13 +31,31 @@ class Label(TaskTypeSpec):
     consensus_formats = (ExportFormat.label,)
     has_consensus = True
     gradable = True
+    ai_kinds = ("preselect",)
 
     def check_options(self, c: Checker, options: Obj) -> Obj:
         labels = c.string_list(options, "labels", "options", min_len=2)
         if labels is not None and len(set(labels)) != len(labels):
             c.fail("options.labels", "must not repeat a label")
-        c.no_unknown(options, ("labels",), "options")
+        check_ai_assistance(c, options, self.ai_kinds)
+        c.no_unknown(options, ("labels", "ai_assistance"), "options")
         return options
+
+    def suggestion_prompt(self, payload: Obj, options: Obj, kind: str) -> list[Obj]:
+        fields = "\n".join(f"{k.upper()}: {v}" for k, v in payload.items() if isinstance(v, str | int | float))
+        return [{"role": "system", "content": "You are a judge helping an expert annotator: choose the one label "
+                                              "that fits the item. Reply with JSON {\"label\": LABEL}."},
+                {"role": "user", "content": f"{fields}\nLABELS: {', '.join(options.get('labels') or [])}"}]
+
+    def suggestion_from_reply(self, reply: str, payload: Obj, options: Obj, kind: str) -> Obj | None:
+        labels = list(options.get("labels") or [])
+        parsed = reply_json(reply)
+        value = parsed.get("label") if isinstance(parsed, dict) else reply.strip().strip('."')
+        match = [lab for lab in labels if str(value).strip().lower() == lab.lower()]
+        return {"label": match[0]} if match else None
+
+    def suggestion_outcome(self, suggestion: Obj, response: Obj) -> tuple[list[str], list[str], str]:
+        return [suggestion["label"]], [response["label"]], "answers"
 
     def options_from_form(self, form: FormFields, problems: list[Problem]) -> Obj:
         return {"labels": split_list(form_text(form, "labels"))}

@@ -11,6 +11,7 @@ from .base import (
     TaskType,
     TaskTypeSpec,
     assistant,
+    check_ai_assistance,
     check_prompt_or_messages,
     form_text,
     prompt_messages,
@@ -21,6 +22,21 @@ class Sft(TaskTypeSpec):
     name = TaskType.sft
     title = "Ideal answer"
     formats = (ExportFormat.sft, ExportFormat.kto)
+    ai_kinds = ("draft",)
+
+    def check_options(self, c: Checker, options: Obj) -> Obj:
+        check_ai_assistance(c, options, self.ai_kinds)
+        c.no_unknown(options, ("ai_assistance",), "options")
+        return options
+
+    def suggestion_prompt(self, payload: Obj, options: Obj, kind: str) -> list[Obj]:
+        return prompt_messages(payload)
+
+    def suggestion_from_reply(self, reply: str, payload: Obj, options: Obj, kind: str) -> Obj | None:
+        return {"completion": reply.strip()} if reply.strip() else None
+
+    def suggestion_outcome(self, suggestion: Obj, response: Obj) -> tuple[str, str, str]:
+        return suggestion["completion"], response["completion"], "characters"
 
     def check_payload(self, c: Checker, payload: Obj, loc: str) -> None:
         check_prompt_or_messages(c, payload, loc)

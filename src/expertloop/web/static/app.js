@@ -405,6 +405,21 @@
     sync();
   }
 
+  /* ---- AI suggestions: discarding one clears what it filled in, and says so on submit --------- */
+  $$("[data-ai-discard]").forEach((button) => button.addEventListener("click", () => {
+    const box = button.closest("[data-ai-suggestion]");
+    const flag = box && $("[data-ai-discarded]", box);
+    if (flag) flag.value = "1";
+    $$("[data-ai-target]", form || document).forEach((el) => {
+      if (el.type === "radio" || el.type === "checkbox") el.checked = false; else el.value = "";
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    if (box) {
+      Array.from(box.childNodes).forEach((n) => { if (n !== flag) box.removeChild(n); });
+      box.append(document.createTextNode("The AI suggestion was discarded: the answer is yours alone."));
+    }
+  }));
+
   /* ---- writing-process aggregates (authenticity) -------------------------------------------
      Per free-text field, only counts and summaries: characters typed and pasted, paste events
      and their sizes, text that appeared without keystrokes, time away from the tab, and the
