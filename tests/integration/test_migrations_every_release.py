@@ -80,7 +80,8 @@ def _fill(conn, dialect: str) -> dict[str, dict]:
         if table.name in SKIP_TABLES:
             continue
         values = {c.name: _value(table, c, dialect) for c in table.columns
-                  if not (c.primary_key and isinstance(c.type, sa.Integer) and not c.foreign_keys)}
+                  if not (c.primary_key and isinstance(c.type, sa.Integer) and not c.foreign_keys
+                          and len(table.primary_key.columns) == 1)}  # an autoincrement id, not part of a key
         names = ", ".join(conn.dialect.identifier_preparer.quote(k) for k in values)  # e.g. "order"
         marks = ", ".join(
             (f"CAST(:{k} AS JSONB)" if dialect == "postgresql" and "JSON" in type(table.c[k].type).__name__.upper()

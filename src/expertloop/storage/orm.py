@@ -118,7 +118,7 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external_id"),
         Index("ix_items_queue", "project_id", "priority", "id"),
-        # Covering: progress counts (items, complete, judgments needed) read it alone (0009).
+        # Covering: progress counts (items, complete, judgments needed) read it alone (migration 0013).
         Index("ix_items_progress", "project_id", "done_count", "target_overlap"),
         Index("ix_items_generation", "project_id", "generation"),
     )
@@ -174,7 +174,7 @@ class Assignment(Base):
     reviewed_at: Mapped[datetime | None]
     original_response: Mapped[dict | None] = mapped_column(JSONType)
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))  # terms it was done under
-    # The running experiment's arm when the lease was made (migration 0009); never recomputed.
+    # The running experiment's arm when the lease was made (migration 0012); never recomputed.
     experiment_id: Mapped[int | None] = mapped_column(Integer)
     experiment_arm: Mapped[str | None] = mapped_column(String(60))
     # A blind re-test: the expert's earlier assignment on the same item (never counted, exported
@@ -188,7 +188,7 @@ class Assignment(Base):
 
 class ProjectSpend(Base):
     """A project's spend: the sum of its ledger's amounts, kept by database triggers on
-    ``ledger_entries`` (migration 0009), so every writer of the ledger keeps it in step. Never
+    ``ledger_entries`` (migration 0013), so every writer of the ledger keeps it in step. Never
     written by the application."""
 
     __tablename__ = "project_spend"

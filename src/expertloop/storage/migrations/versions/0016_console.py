@@ -11,16 +11,16 @@
 * ``experts.sessions_revoked_at`` — browser sessions of the expert signed in before this time
   have ended (set when their tokens are revoked from the console).
 
-Revision ID: 0009_console
-Revises: 0009_integrity
+Revision ID: 0016_console
+Revises: 0015_integrity
 Create Date: 2026-11-29 22:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0009_console'
-down_revision = '0009_integrity'
+revision = '0016_console'
+down_revision = '0015_integrity'
 branch_labels = None
 depends_on = None
 

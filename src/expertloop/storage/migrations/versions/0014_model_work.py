@@ -8,16 +8,16 @@ judge); NULL for an item open for experts. ``model_judgments`` holds a model's a
 judge (one row per item, model and order of presentation), kept apart from expert judgments:
 never in consensus, never paid.
 
-Revision ID: 0010_model_work
-Revises: 0009_serve
+Revision ID: 0014_model_work
+Revises: 0013_serve
 Create Date: 2026-11-29 22:45:00
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0010_model_work'
-down_revision = '0009_serve'
+revision = '0014_model_work'
+down_revision = '0013_serve'
 branch_labels = None
 depends_on = None
 

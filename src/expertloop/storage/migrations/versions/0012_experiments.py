@@ -5,16 +5,16 @@
 first leased work; ``assignments.experiment_id`` / ``experiment_arm`` record that arm on every
 assignment made while the experiment runs, so reports and exports never recompute it.
 
-Revision ID: 0009_experiments
-Revises: 0009_people
+Revision ID: 0012_experiments
+Revises: 0011_people
 Create Date: 2026-11-29 23:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0009_experiments'
-down_revision = '0009_people'
+revision = '0012_experiments'
+down_revision = '0011_people'
 branch_labels = None
 depends_on = None
 

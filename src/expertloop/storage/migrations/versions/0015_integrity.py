@@ -6,16 +6,16 @@ item's model outputs, the reasons it was flagged, and the due process around a f
 decision with a note, the expert's reply). The instance's Ed25519 signing key needs no table:
 it lives in ``instance_secrets`` like the session key.
 
-Revision ID: 0009_integrity
-Revises: 0010_model_work
+Revision ID: 0015_integrity
+Revises: 0014_model_work
 Create Date: 2026-11-29 22:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0009_integrity'
-down_revision = '0010_model_work'
+revision = '0015_integrity'
+down_revision = '0014_model_work'
 branch_labels = None
 depends_on = None
 

@@ -7,16 +7,16 @@
 * ``projects.review_sampling``, ``projects.retest_rate``, ``projects.retest_after_hours``.
 * ``gold_disputes``: an expert's dispute of a gold answer and the adjudicator's decision.
 
-Revision ID: 0009_people
-Revises: 0009_models
+Revision ID: 0011_people
+Revises: 0010_models
 Create Date: 2026-11-29 22:10:00
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0009_people'
-down_revision = '0009_models'
+revision = '0011_people'
+down_revision = '0010_models'
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@
 its key (the key is read at call time and never stored); ``model_calls`` one row per call
 (after its retries): purpose, project and job, parameters, tokens, latency, outcome.
 
-Revision ID: 0009_models
+Revision ID: 0010_models
 Revises: 0009_audit
 Create Date: 2026-11-29 22:30:00
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0009_models'
+revision = '0010_models'
 down_revision = '0009_audit'
 branch_labels = None
 depends_on = None

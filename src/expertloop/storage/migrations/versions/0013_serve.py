@@ -7,15 +7,15 @@
 * ``ix_items_progress`` (project, done, target) covers the progress counts (items, complete,
   judgments needed), so they read the index alone instead of every item row.
 
-Revision ID: 0009_serve
-Revises: 0009_experiments
+Revision ID: 0013_serve
+Revises: 0012_experiments
 Create Date: 2026-11-29 23:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009_serve'
-down_revision = '0009_experiments'
+revision = '0013_serve'
+down_revision = '0012_experiments'
 branch_labels = None
 depends_on = None
 

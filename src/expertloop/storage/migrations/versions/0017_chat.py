@@ -5,16 +5,16 @@ choices, rewrites, pending model calls), so it survives a reload; ``assignments.
 what an AI suggestion showed the trainer (text, model, time) and what they did with it.
 ``ai_suggestions`` holds one suggestion per item, generated ahead by a job.
 
-Revision ID: 0010_chat
-Revises: 0009_console
+Revision ID: 0017_chat
+Revises: 0016_console
 Create Date: 2026-11-29 23:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0010_chat'
-down_revision = '0009_console'
+revision = '0017_chat'
+down_revision = '0016_console'
 branch_labels = None
 depends_on = None
 
