@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # Send invitation and password-reset links by mail (smtp://user:password@host:587?from=address,
     # or smtps://); without it the console shows each link to the staff member who made it.
     smtp_url: str | None = None
+    # The address people reach this server at (https://expertloop.example.org): mailed links are
+    # built from it, never from a request's Host header; without it no link is mailed to a
+    # "forgot password" request.
+    public_url: str | None = None
     # Show the demo experts' sign-in details on the sign-in page (set by `serve --demo`).
     demo: bool = False
     # An OpenAI-compatible server (up to /v1) for the demo's model-candidates project; without it

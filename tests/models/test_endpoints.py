@@ -67,9 +67,11 @@ def test_bad_endpoints_are_refused_with_every_problem_located(session):
 
 def test_api_staff_register_and_list_the_key_is_never_shown(client, session, monkeypatch):
     monkeypatch.setenv("EL_API_KEY_FOR_TEST", "sk-very-secret")
-    manager = auth(token(session, "manager"))
+    manager = auth(token(session, "admin"))  # registering is for admins: the server sends the key
     body = {"name": "openai", "base_url": "https://api.openai.com/v1", "model": "gpt-4o-mini",
             "api_key_env": "EL_API_KEY_FOR_TEST", "max_concurrency": 8, "timeout_s": 30}
+    refused = client.post("/api/v1/models", headers=auth(token(session, "manager")), json=body)
+    assert refused.status_code == 403 and "admins" in refused.json()["detail"]
     r = client.post("/api/v1/models", headers=manager, json=body)
     assert r.status_code == 201, r.text
     assert r.json()["api_key_env"] == "EL_API_KEY_FOR_TEST" and r.json()["api_key_set"] is True
@@ -123,3 +125,12 @@ def test_cli_add_list_test(fresh_url, model_server):
     assert r.exit_code == 1 and "exists already" in r.output
     r = runner.invoke(cli_app, ["models", "add", "z", "--base-url", "x", "--model", "m"], env=env)
     assert r.exit_code == 1 and "base_url" in r.output
+
+
+@pytest.mark.parametrize("variable", ["EXPERTLOOP_DATABASE_URL", "EXPERTLOOP_SMTP_URL", "DATABASE_URL", "HOME"])
+def test_an_endpoint_cannot_carry_a_variable_that_is_not_a_key(session, variable):
+    """The named variable's value is sent to the endpoint's address as its key: only names that
+    say they hold a key are accepted, never one of the server's own settings."""
+    with pytest.raises(ValidationFailed) as caught:
+        svc.add_endpoint(session, ADMIN, "leak", "http://attacker.example/v1", "m", api_key_env=variable)
+    assert caught.value.problems[0].loc == "api_key_env"

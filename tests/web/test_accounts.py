@@ -147,8 +147,21 @@ def test_invitations_and_resets_are_mailed_when_smtp_is_configured(database_url,
         e = expert(session)
         page = raw.get("/signin")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        r = raw.post("/forgot", data={"email": e["email"], "csrf_token": csrf}, follow_redirects=False)
-        assert r.status_code == 303 and len(inbox) == 2 and "/reset/" in inbox[1].get_payload()
+        # Without a configured public address nothing is mailed to an unauthenticated request:
+        # its Host header could be anyone's, and the link would carry the secret there.
+        r = raw.post("/forgot", data={"email": e["email"], "csrf_token": csrf}, follow_redirects=False,
+                     headers={"Host": "evil.example"})
+        assert r.status_code == 303 and len(inbox) == 1
+
+    public = Settings(database_url=database_url, smtp_url=url, public_url="https://el.example.org")
+    with TestClient(create_app(public, session_factory=session_factory)) as raw:
+        page = raw.get("/signin")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        r = raw.post("/forgot", data={"email": e["email"], "csrf_token": csrf}, follow_redirects=False,
+                     headers={"Host": "evil.example"})
+        assert r.status_code == 303 and len(inbox) == 2
+        mailed = inbox[1].get_payload()
+        assert "https://el.example.org/reset/" in mailed and "evil.example" not in mailed
         r = raw.post("/forgot", data={"email": "nobody@example.org", "csrf_token": csrf}, follow_redirects=False)
         assert r.status_code == 303 and len(inbox) == 2          # nothing says whether the email exists
 

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from .. import llm
 from ..domain.checks import text_problem
-from ..domain.errors import Conflict, NotFound, Problem, ValidationFailed
-from ..domain.policies import Actor, require_staff
+from ..domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
+from ..domain.policies import Actor, Role, require_staff
 from ..storage.orm import ModelCall, ModelEndpoint
 from . import audit
 from .clock import utcnow
@@ -96,6 +96,13 @@ def _check(name: Any, base_url: Any, model: Any, api_key_env: Any, max_concurren
         elif api_key_env.startswith(("sk-", "sk_")):
             problems.append(Problem("api_key_env", "looks like a key; give the NAME of the environment variable "
                                                    "that holds it"))
+        elif "KEY" not in api_key_env.upper() and "TOKEN" not in api_key_env.upper():
+            # The named variable's value is sent to base_url: only names that say they hold a key,
+            # so that an endpoint cannot carry, say, the database URL to a server of its choice.
+            problems.append(Problem("api_key_env", "must name a variable that holds an API key: its name must "
+                                                   "contain KEY or TOKEN (e.g. OPENAI_API_KEY)"))
+        elif api_key_env.upper().startswith("EXPERTLOOP_") and "MODEL" not in api_key_env.upper():
+            problems.append(Problem("api_key_env", "must not name one of expertloop's own settings"))
         else:
             env = api_key_env
     conc = DEFAULT_CONCURRENCY if max_concurrency is None else max_concurrency
@@ -114,9 +121,10 @@ def _check(name: Any, base_url: Any, model: Any, api_key_env: Any, max_concurren
 @writes
 def add_endpoint(session: Session, actor: Actor | None, name: Any, base_url: Any, model: Any, *,
                  api_key_env: Any = None, max_concurrency: Any = None, timeout_s: Any = None) -> dict:
-    """Register an endpoint (``actor=None``: the operator at the command line)."""
-    if actor is not None:
-        require_staff(actor, "register model endpoints")
+    """Register an endpoint (``actor=None``: the operator at the command line). Admins only:
+    the server sends the named variable's value to the endpoint's address."""
+    if actor is not None and actor.role != Role.admin:
+        raise PermissionDenied("only admins may register model endpoints (the server sends them its key)")
     name_s, url, model_s, env, conc, timeout = _check(name, base_url, model, api_key_env, max_concurrency, timeout_s)
     if session.execute(select(ModelEndpoint.id).where(ModelEndpoint.name == name_s)).first() is not None:
         raise Conflict(f"a model endpoint named {name_s!r} exists already")

@@ -31,7 +31,12 @@ def _profile(form: FormData, fields=PROFILE_FORM) -> dict:
 
 
 def _absolute(request: Request, path: str) -> str:
-    return str(request.base_url).rstrip("/") + path
+    """A link to ``path`` on this server: from ``EXPERTLOOP_PUBLIC_URL`` when set. Otherwise the
+    request's own address, which only signed-in staff reach this with (anyone may send any
+    Host header, so links for unauthenticated requests need the setting: see :func:`forgot`)."""
+    public = getattr(request.app.state.settings, "public_url", None)
+    base = public if public else str(request.base_url)
+    return base.rstrip("/") + path
 
 
 def _mail(request: Request, to: str, subject: str, body: str) -> bool:
@@ -218,7 +223,8 @@ def reset(secret: str, request: Request, form: FormData = Depends(form_data), db
 
 @router.get("/forgot")
 def forgot_page(request: Request, db: Session = Depends(get_session)):
-    mail = bool(getattr(request.app.state.settings, "smtp_url", None))
+    settings = request.app.state.settings
+    mail = bool(getattr(settings, "smtp_url", None) and getattr(settings, "public_url", None))
     return render(request, "accounts/forgot.html", {"mail": mail, "signed_in": current_actor(request, db)})
 
 
@@ -227,7 +233,10 @@ def forgot(request: Request, form: FormData = Depends(form_data), db: Session = 
     email = str(form.get("email") or "").strip()
     note = ("If an account has that address, a link to choose a new password is on its way. "
             "It works once, within a day.")
-    if getattr(request.app.state.settings, "smtp_url", None) and email and len(email) <= 320:
+    settings = request.app.state.settings
+    # Mailed only with a configured public address: a link built from this unauthenticated
+    # request's Host header could point at any server and hand it the secret.
+    if getattr(settings, "smtp_url", None) and getattr(settings, "public_url", None) and email and len(email) <= 320:
         link = accounts_svc.create_reset(db, None, email=email)
         if link is not None:
             _mail(request, link["email"], "Reset your expertloop password",

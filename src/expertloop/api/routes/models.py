@@ -17,8 +17,8 @@ router = make_router("models")
 
 
 @router.post("/models", status_code=201,
-             summary="Register an OpenAI-compatible model endpoint (staff); api_key_env names the environment "
-                     "variable holding its key, which is never stored",
+             summary="Register an OpenAI-compatible model endpoint (admins); api_key_env names the environment "
+                     "variable holding its key (its name contains KEY or TOKEN), which is never stored",
              response_model=ModelEndpointOut, responses=errors(403, 409, 422))
 def add_model(body: JsonObject = Body(..., examples=[{"name": "local-llama", "base_url": "http://localhost:11434/v1",
                                                       "model": "llama3.1:8b", "api_key_env": None,
