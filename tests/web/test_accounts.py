@@ -18,6 +18,7 @@ from expertloop.config import Settings
 from expertloop.domain.errors import Conflict, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import accounts, auth, oversight
+from expertloop.services.auth import set_password
 from expertloop.services.clock import utcnow
 from expertloop.services.mail import parse_smtp_url
 from tests.factories import expert, token
@@ -145,6 +146,7 @@ def test_invitations_and_resets_are_mailed_when_smtp_is_configured(database_url,
         assert raw.get(link).status_code == 200
 
         e = expert(session)
+        set_password(session, None, e["id"], "an old password to forget")
         page = raw.get("/signin")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         # Without a configured public address nothing is mailed to an unauthenticated request:
@@ -172,3 +174,14 @@ def test_smtp_urls_are_parsed_strictly():
                    "sender": "a@b.org"}
     with pytest.raises(ValidationFailed):
         parse_smtp_url("http://mail.example.org")
+
+
+def test_forgot_password_is_not_a_sign_up_for_experts_who_never_had_one(session):
+    """An expert created by an import or a roster has no password: "forgot password" makes no
+    link for them (it would be a sign-up without an invitation)."""
+    from expertloop.services import accounts as accounts_svc
+
+    e = expert(session)
+    assert accounts_svc.create_reset(session, None, email=e["email"]) is None
+    set_password(session, None, e["id"], "now there is one")
+    assert accounts_svc.create_reset(session, None, email=e["email"])["path"].startswith("/reset/")

@@ -148,7 +148,7 @@ def _domain_cell(c: Checker, cell: str, where: str) -> dict[str, int]:
         if not part.strip():
             continue
         name, sep, level = part.partition(":")
-        if not sep or not level.strip().isdigit():
+        if not sep or not level.strip().isdecimal():
             c.fail(where, f"{part.strip()!r} is not domain:level (e.g. history:4)")
             continue
         out[name.strip()] = int(level)

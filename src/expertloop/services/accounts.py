@@ -181,7 +181,10 @@ def create_reset(session: Session, actor: Actor | None, expert_id: int | None = 
     else:
         expert = session.execute(select(Expert).where(Expert.email == (email or "").strip().lower())
                                  ).scalar_one_or_none()
-        if expert is None or expert.status == ExpertStatus.offboarded.value:
+        # Only for someone who has a password to forget: an expert created by an import or a
+        # roster never chose one, and "forgot password" must not become a sign-up without an
+        # invitation.
+        if expert is None or expert.status == ExpertStatus.offboarded.value or not expert.password_hash:
             return None
     if expert.status == ExpertStatus.offboarded.value:
         raise Conflict(f"expert {expert.id} is offboarded; they cannot sign in")

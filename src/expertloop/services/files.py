@@ -182,7 +182,7 @@ def _csv_cell(value: str) -> Any:
             return json.loads(text)
         except json.JSONDecodeError:
             return value
-    if text.lstrip("-").isdigit() and len(text) < 18:
+    if text.lstrip("-").isdecimal() and len(text) < 18:
         return int(text)
     return value
 

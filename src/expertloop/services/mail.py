@@ -49,5 +49,10 @@ def send_mail(url: str, to: str, subject: str, body: str, *, timeout: float = 20
             client.starttls(context=context)
             client.ehlo()
         if cfg["user"]:
+            if not cfg["tls"] and not client.has_extn("starttls"):
+                # Never send the password in clear: a server (or someone between) that offers no
+                # STARTTLS gets no login.
+                raise smtplib.SMTPException("the mail server offers no STARTTLS; refusing to send the password "
+                                            "in clear (use smtps:// or a server with STARTTLS)")
             client.login(cfg["user"], cfg["password"] or "")
         client.send_message(msg)

@@ -43,9 +43,15 @@ def _parse_date(value: object, loc: str) -> date:
     if not isinstance(value, str):
         raise ValidationFailed("must be a date written YYYY-MM-DD", loc=loc)
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise ValidationFailed(f"must be a date written YYYY-MM-DD, got {value[:40]!r}", loc=loc) from None
+    if not MIN_DAY <= day <= MAX_DAY:  # a period's end + 1 day must stay a date
+        raise ValidationFailed(f"must be between {MIN_DAY} and {MAX_DAY}", loc=loc)
+    return day
+
+
+MIN_DAY, MAX_DAY = date(2000, 1, 1), date(2199, 12, 31)
 
 
 def _bounds(period: PayPeriod) -> tuple[datetime, datetime]:
@@ -290,7 +296,7 @@ def _safe(text: str) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     for row in csv.reader(io.StringIO(text)):
-        w.writerow([("'" + c) if c[:1] in ("=", "+", "@") or (c[:1] == "-" and not _is_number(c)) else c
+        w.writerow([("'" + c) if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not _is_number(c)) else c
                     for c in row])
     return out.getvalue()
 

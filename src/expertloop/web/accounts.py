@@ -46,7 +46,7 @@ def _mail(request: Request, to: str, subject: str, body: str) -> bool:
         return False
     try:
         send_mail(url, to, subject, body)
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, smtplib.SMTPException, ValidationFailed) as exc:  # ValidationFailed: a malformed URL
         log.warning("mail to %s not sent: %s", to, exc)
         return False
     return True

@@ -36,7 +36,7 @@ def _action(form: FormData) -> dict:
     for key in INT_FIELDS:
         if key in form:
             value = str(form.get(key) or "").strip()
-            out[key] = int(value) if value.lstrip("-").isdigit() and len(value) < 10 else (value or None)
+            out[key] = int(value) if value.lstrip("-").isdecimal() and len(value) < 10 else (value or None)
     for key in TEXT_FIELDS:
         if key in form:
             raw = form.get(key)

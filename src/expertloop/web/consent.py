@@ -27,7 +27,7 @@ def agree(project_id: PageId, request: Request, form: FormData = Depends(form_da
           actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     raw = str(form.get("terms_version") or "")
     try:
-        consent_svc.agree(db, actor, project_id, int(raw) if raw.isdigit() else raw)
+        consent_svc.agree(db, actor, project_id, int(raw) if raw.isdecimal() else raw)
     except (Conflict, ValidationFailed) as exc:
         return redirect(request, f"/work/projects/{project_id}/terms", flash=("error", exc.message))
     from .work import _lease_and_go  # the next task right away: agreeing was the way to it

@@ -54,7 +54,7 @@ def _number(value: str) -> int | float | str | None:
     try:
         if value.endswith("%"):
             return float(value[:-1]) / 100
-        return int(value) if value.lstrip("-").isdigit() else float(value)
+        return int(value) if value.lstrip("-").isdecimal() else float(value)
     except ValueError:
         return value
 

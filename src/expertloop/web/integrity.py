@@ -34,7 +34,7 @@ def queue(project_id: PageId, request: Request, status: str = "flagged", actor: 
 def decide(check_id: PageId, request: Request, form: FormData = Depends(form_data),
            actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     project_id = str(form.get("project_id") or "")
-    back = f"/manage/projects/{int(project_id)}/authenticity" if project_id.isdigit() else "/manage"
+    back = f"/manage/projects/{int(project_id)}/authenticity" if project_id.isdecimal() else "/manage"
     try:
         row = authenticity_svc.decide(db, actor, check_id, form.get("outcome"), form.get("note"))
     except ValidationFailed as exc:

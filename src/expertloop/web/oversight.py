@@ -88,7 +88,7 @@ def audit_page(request: Request, project: str | None = None, action: str | None 
 
 def _page_int(value: str | None) -> int | None:
     """A filter's id from the query string; anything that is not an id in range is no filter."""
-    if value is None or not value.strip().isdigit():
+    if value is None or not value.strip().isdecimal():
         return None
     number = int(value)
     return number if 1 <= number <= MAX_ID else None

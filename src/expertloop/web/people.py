@@ -57,7 +57,7 @@ def my_standing(project_id: PageId, request: Request, actor: Actor = Depends(sig
 @router.post("/work/assignments/{assignment_id}/dispute")
 def dispute(assignment_id: PageId, request: Request, form: FormData = Depends(form_data),
             actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
-    project_id = int(str(form.get("project_id") or "0")) if str(form.get("project_id") or "").isdigit() else None
+    project_id = int(str(form.get("project_id") or "0")) if str(form.get("project_id") or "").isdecimal() else None
     back = f"/work/projects/{project_id}/standing" if project_id else "/my-work"
     try:
         standing_svc.open_dispute(db, actor, assignment_id, str(form.get("reason") or ""))
@@ -105,15 +105,15 @@ def close_period(period_id: PageId, request: Request, actor: Actor = Depends(sig
 @router.post("/manage/pay/adjust")
 def adjust(request: Request, form: FormData = Depends(form_data), actor: Actor = Depends(signed_in),
            db: Session = Depends(get_session)):
-    back = "/manage/pay" + (f"?period={form.get('period')}" if str(form.get("period") or "").isdigit() else "")
+    back = "/manage/pay" + (f"?period={form.get('period')}" if str(form.get("period") or "").isdecimal() else "")
     expert = str(form.get("expert_id") or "")
     project = str(form.get("project_id") or "")
-    if not expert.isdigit() or not 1 <= int(expert) <= 2**31 - 1:
+    if not expert.isdecimal() or not 1 <= int(expert) <= 2**31 - 1:
         return redirect(request, back, flash=("error", "expert: choose an expert"))
     try:
         row = pay_svc.add_entry(db, actor, int(expert), str(form.get("kind") or ""), str(form.get("amount") or ""),
                                 str(form.get("reason") or ""),
-                                project_id=int(project) if project.isdigit() and int(project) <= 2**31 - 1 else None,
+                                project_id=int(project) if project.isdecimal() and int(project) <= 2**31 - 1 else None,
                                 locale=str(form.get("locale") or "") or None)
     except (ValidationFailed, Conflict, NotFound) as exc:
         return redirect(request, back, flash=("error", exc.message))

@@ -76,7 +76,7 @@ def _version(form: FormData, key: str) -> int:
     """The version a form was opened on (a hidden field of the page), so two editors never
     overwrite each other unseen."""
     raw = form_text(form, key).strip()
-    if not raw.isdigit() or len(raw) > 9:
+    if not raw.isdecimal() or len(raw) > 9:
         raise ValidationFailed("is missing or not a version number: reload the page", loc=key)
     return int(raw)
 
@@ -86,13 +86,13 @@ def settings_from_form(form: FormData) -> dict:
     changes: dict = {"budget_usd": form_text(form, "budget_usd").strip() or None}
     overlap = form_text(form, "overlap").strip()
     if overlap:
-        changes["overlap"] = int(overlap) if overlap.isdigit() else overlap
+        changes["overlap"] = int(overlap) if overlap.isdecimal() else overlap
     requirements: dict = {}
     domains: dict = {}
     bad = []
     for part in split_list(form_text(form, "domains").replace(";", ",")):
         name, sep, level = part.partition(":")
-        if not sep or not level.strip().isdigit():
+        if not sep or not level.strip().isdecimal():
             bad.append(part)
             continue
         domains[name.strip().lower()] = int(level.strip())
@@ -164,7 +164,7 @@ def record_withdrawal(project_id: PageId, request: Request, form: FormData = Dep
     try:
         if form.get("confirm") != "yes":
             raise ValidationFailed("tick the box to confirm the expert asked for this", loc="confirm")
-        if not raw.isdigit():
+        if not raw.isdecimal():
             raise ValidationFailed("choose the expert who asked to withdraw", loc="expert_id")
         done = consent_svc.withdraw(db, actor, project_id, expert_id=int(raw), reason=reason)
     except (Conflict, ValidationFailed) as exc:

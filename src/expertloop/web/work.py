@@ -159,6 +159,8 @@ def _signals(raw: object) -> object:
         return json.loads(raw)
     except ValueError:
         raise ValidationFailed("is not valid JSON", loc="authenticity") from None
+    except RecursionError:  # [[[[… deeper than the decoder goes
+        raise ValidationFailed("is nested too deeply", loc="authenticity") from None
 
 
 @router.get("/work/writing-signals")
