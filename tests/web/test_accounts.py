@@ -81,8 +81,11 @@ def test_ending_access_or_offboarding_ends_password_sessions_and_tokens(session)
     before = utcnow().timestamp() - 1
     auth.actor_for_expert(session, e["id"], fp, before)
     token(session, "reviewer", e["id"])
+    open_link = accounts.create_reset(session, ADMIN, e["id"])
     done = accounts.end_access(session, MANAGER, e["id"])
-    assert done["revoked_tokens"] == 1
+    assert done["revoked_tokens"] == 1 and done["closed_links"] == 1
+    with pytest.raises(NotFound):  # a reset link made before would have let them back in
+        accounts.reset_password(session, open_link["secret"], "a way back in")
     with pytest.raises(Unauthenticated):
         auth.actor_for_expert(session, e["id"], fp, before)  # a session from before has ended
     actor = auth.actor_for_expert(session, e["id"], fp, utcnow().timestamp() + 1)  # a new sign-in works

@@ -258,9 +258,16 @@ def end_access(session: Session, actor: Actor | None, expert_id: int, *, now: da
     for t in tokens:
         t.revoked_at = now
     expert.sessions_revoked_at = now
+    # Open reset and invitation links would let them back in: they end with the access.
+    links = list(session.execute(select(AccountLink).where(
+        (AccountLink.expert_id == expert.id) | (AccountLink.email == expert.email),
+        AccountLink.used_at.is_(None), AccountLink.expires_at > now)).scalars())
+    for link in links:
+        link.used_at = now
     audit.record(session, actor, "expert.access_ended", target=f"expert {expert.id}",
-                 detail={"revoked_tokens": [t.id for t in tokens]})
-    return {"expert_id": expert.id, "revoked_tokens": len(tokens), "sessions_ended_at": iso(now)}
+                 detail={"revoked_tokens": [t.id for t in tokens], "closed_links": [link.id for link in links]})
+    return {"expert_id": expert.id, "revoked_tokens": len(tokens), "sessions_ended_at": iso(now),
+            "closed_links": len(links)}
 
 
 @reads
