@@ -23,6 +23,12 @@ from ..domain.errors import ExpertloopError, ValidationFailed
 from ..domain.policies import Actor, Role
 from ..domain.records import ExportFormat
 
+if __name__ == "__main__":  # pragma: no cover
+    # Run as `python -m expertloop.cli.main`: the sub-command modules import this module's
+    # helpers by name, so they must find this very module under it, not load a second copy that
+    # would import them back half-made.
+    sys.modules.setdefault("expertloop.cli.main", sys.modules[__name__])
+
 app = typer.Typer(help="expertloop: expert human-data programmes for LLM training.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 experts_app = typer.Typer(help="Register experts (trainers).", no_args_is_help=True)
@@ -603,10 +609,6 @@ def main() -> None:  # pragma: no cover - console entry
     app()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 from . import disputes as _disputes  # noqa: E402  (sub-apps import this module's helpers)
 from . import pay as _pay  # noqa: E402
 
@@ -615,3 +617,7 @@ app.add_typer(_disputes.app, name="disputes")
 from . import forecast as _forecast  # noqa: E402
 
 _forecast.register(app)
+
+
+if __name__ == "__main__":  # pragma: no cover - after every sub-command is registered
+    main()

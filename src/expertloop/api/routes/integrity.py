@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Body, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -17,6 +15,7 @@ from ...services import passport, signing
 from ..deps import get_actor, get_session, get_settings
 from ..schemas import Id, JsonObject, Limit, errors
 from ..schemas.integrity import AuthenticityCheckOut, PublicKey
+from ..schemas.resources import RevocationList
 from ._base import router as make_router
 
 router = make_router("integrity")
@@ -28,9 +27,9 @@ def signing_key(actor: Actor = Depends(get_actor), session: Session = Depends(ge
     return signing.public_key(session)
 
 
-@router.get("/projects/{project_id}/revocations",
+@router.get("/projects/{project_id}/revocations", response_model=RevocationList,
             summary="The signed list of judgments whose author withdrew consent (admin, manager)",
-            response_model=dict[str, Any], responses=errors(403, 404))
+            responses=errors(403, 404))
 def revocations(project_id: Id, actor: Actor = Depends(get_actor),
                 session: Session = Depends(get_session)) -> dict:
     return passport.revocation_list(session, actor, project_id)

@@ -1,4 +1,3 @@
-from typing import Any
 
 from fastapi import Body, Depends, Query
 from sqlalchemy.orm import Session
@@ -10,7 +9,7 @@ from ...services import generation, judging
 from ...services import models as svc
 from ..deps import get_actor, get_session
 from ..schemas import Id, JsonObject, Limit, OptionalId, errors
-from ..schemas.resources import GenerationOut, JudgingOut, ModelEndpointOut
+from ..schemas.resources import FactScoreReport, GenerationOut, JudgingOut, ModelCallOut, ModelEndpointOut
 from ._base import router as make_router
 
 router = make_router("models")
@@ -59,18 +58,18 @@ def judge(project_id: Id, body: JsonObject = Body(..., examples=[{"model": "loca
     return judging.request_judging(session, actor, project_id, body.get("model"))
 
 
-@router.get("/projects/{project_id}/factscore",
+@router.get("/projects/{project_id}/factscore", response_model=FactScoreReport,
             summary="Fact vs fiction per model that wrote the responses (staff): shares of claims the experts "
                     "judged supported (FActScore), refuted and not enough info, with intervals",
-            response_model=dict[str, Any], responses=errors(403, 404))
+            responses=errors(403, 404))
 def factscore(project_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
     return factscore_svc.factscore(session, actor, project_id)
 
 
-@router.get("/model-calls",
+@router.get("/model-calls", response_model=list[ModelCallOut],
             summary="Recent model calls, newest first (staff): endpoint, purpose, project, job, parameters, tokens, "
                     "latency, attempts, outcome",
-            response_model=list[dict[str, Any]], responses=errors(403))
+            responses=errors(403))
 def model_calls(model: str | None = Query(None, max_length=64, description="Only this endpoint's calls"),
                 project_id: OptionalId = None, limit: Limit = 50,
                 actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> list[dict]:

@@ -363,3 +363,43 @@ class JudgingOut(View):
     project_id: int
     model: str
     job_id: int | None
+
+
+class SettingsChanged(View):
+    """What a change of budget, overlap or requirements did to the work in flight."""
+
+    project_id: int
+    effects: list[str] = Field(description="In words, one line per consequence (\"nothing changed\" when none)")
+
+
+class ItemsPage(View):
+    """A page of a project's items in the item browser (50 by id; `next_after` continues)."""
+
+
+class FactScoreReport(View):
+    """Per model that wrote the responses: shares of claims supported (FActScore), refuted and
+    not enough info, with intervals."""
+
+
+class ModelCallOut(View):
+    """One recorded call to a model endpoint: purpose, parameters, tokens, latency and outcome."""
+
+
+class RevocationList(View):
+    """A signed list of withdrawn judgments for dataset holders to drop."""
+
+
+class ProjectStatusChanged(View):
+    """A project's lifecycle move and what it did to the work in flight."""
+
+
+class GuidelinesPublished(View):
+    """The new guidelines version and what changed."""
+
+
+class ItemDetail(View):
+    """An item as trainers saw it, with its judgments, reviews, consensus and history (staff)."""
+
+
+class ItemRetired(View):
+    """A retired item: kept for the record, leased to nobody, out of exports."""
