@@ -12,6 +12,7 @@ from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as assignments_svc
 from expertloop.services import models
 from expertloop.services.imports import import_items
+from expertloop.services.lifecycle import set_status
 from expertloop.services.projects import get_project
 from tests.factories import ADMIN, expert, items, project, run_jobs, token
 from tests.web.helpers import PageClient
@@ -44,6 +45,7 @@ def test_a_chat_project_from_the_form_and_the_pages_calls(app, session, model_se
         assert r.status_code == 422 and "options.candidates_per_turn" in r.text and "options.model" in r.text
 
         import_items(session, ADMIN, pid, [(1, {"scenario": "Ask for **bold** plans."})])
+        set_status(session, ADMIN, pid, "live")  # the console makes projects as drafts
         e = expert(session)
         lease = assignments_svc.lease_next(session, Actor(role=Role.trainer, expert_id=e["id"]), pid)
         aid = lease["assignment_id"]

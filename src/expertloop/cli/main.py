@@ -23,8 +23,9 @@ from ..domain.errors import ExpertloopError, ValidationFailed
 from ..domain.policies import Actor, Role
 from ..domain.records import ExportFormat
 
-if __name__ == "__main__":  # pragma: no cover
-    # Run as `python -m expertloop.cli.main`: the sub-command modules import this module's
+if __name__ in ("__main__", "__mp_main__"):  # pragma: no cover
+    # Run as `python -m expertloop.cli.main` (or re-imported as __mp_main__ by the worker
+    # processes `serve --workers N` spawns): the sub-command modules import this module's
     # helpers by name, so they must find this very module under it, not load a second copy that
     # would import them back half-made.
     sys.modules.setdefault("expertloop.cli.main", sys.modules[__name__])
