@@ -73,7 +73,7 @@ def parse_experiment(data: Any, *, tiers: tuple[str, ...] = ()) -> ExperimentSpe
     name = c.text(obj, "name", "", max_len=NAME_MAX)
     unit_raw = obj.get("unit", "item")
     unit = None
-    if unit_raw not in {u.value for u in Unit}:
+    if not isinstance(unit_raw, str) or unit_raw not in {u.value for u in Unit}:
         c.fail("unit", f"must be one of: item, trainer; got {unit_raw!r}")
     else:
         unit = Unit(unit_raw)
@@ -98,7 +98,7 @@ def parse_experiment(data: Any, *, tiers: tuple[str, ...] = ()) -> ExperimentSpe
                 c.fail(join(loc, "name"), f"{arm_name!r} names two arms")
             seen.add(arm_name)
         kind_raw = arm.get("kind")
-        if kind_raw not in {k.value for k in ArmKind}:
+        if not isinstance(kind_raw, str) or kind_raw not in {k.value for k in ArmKind}:
             c.fail(join(loc, "kind"), f"must be one of: {', '.join(k.value for k in ArmKind)}; got {kind_raw!r}")
             continue
         kind = ArmKind(kind_raw)
