@@ -9,10 +9,7 @@ key is never shown, only the name of the variable that holds it and whether it i
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, Request
-from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -29,7 +26,6 @@ from .common import PageId, form_data, problems_of, redirect, render, signed_in
 
 router = APIRouter()
 
-EndpointName = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 MODEL_JOBS = ("generate_candidates", "split_claims", "judge_items", "ai_suggestions")
 ENDPOINT_FIELDS = ("name", "base_url", "model", "api_key_env", "max_concurrency", "timeout_s")
 
@@ -83,10 +79,11 @@ def register_model(request: Request, form: FormData = Depends(form_data), actor:
                    "Test it to see that it answers."))
 
 
-@router.post("/manage/models/{name}/test")
-def test_model(name: EndpointName, request: Request, form: FormData = Depends(form_data),
-               actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
-    done = models_svc.request_test(db, actor, name)
+@router.post("/manage/models/test")
+def test_model(request: Request, form: FormData = Depends(form_data), actor: Actor = Depends(signed_in),
+               db: Session = Depends(get_session)):
+    """Queue a test call of the endpoint named in the form (``name``)."""
+    done = models_svc.request_test(db, actor, form_text(form, "name").strip())
     return redirect(request, f"/manage/models#model-{done['name']}", flash=(
         "info", f"Test of “{done['name']}” queued (job {done['job_id']}): its result shows here when the model "
                 "has answered."))
