@@ -135,13 +135,18 @@ def test_a_manager_sets_candidates_generates_and_runs_a_judge(visit, live_site, 
     assert not v.errors
 
 
-def test_the_model_pages_fit_a_360_px_phone(visit, live_site, model_server):
+def test_the_model_pages_fit_a_360_px_phone_and_a_desktop(visit, live_site, model_server):
+    """The staff menu, one link longer with Models, wraps instead of pushing "Sign out" off a
+    1280 px screen."""
     _endpoint(live_site, model_server)
     pid = next(p["id"] for p in live_site.api("GET", "/api/v1/projects", "admin").json()
                if p["task_type"] == "preference")
-    for role in ("admin", "manager"):
-        v = visit(role, viewport=WIDTHS["phone"])
-        for path in ("/manage/models", f"/manage/projects/{pid}/models"):
-            v.page.goto(path)
-            fits(v)
-        assert not v.errors
+    for size in ("phone", "desktop"):
+        for role in ("admin", "manager"):
+            v = visit(role, viewport=WIDTHS[size])
+            for path in ("/manage/models", f"/manage/projects/{pid}/models", "/manage"):
+                v.page.goto(path)
+                fits(v)
+                box = v.page.locator(".who button[type=submit]").bounding_box()
+                assert box and box["x"] + box["width"] <= WIDTHS[size]["width"], (size, path, box)
+            assert not v.errors
