@@ -11,6 +11,8 @@ import secrets
 from tests.web.helpers import wait_for_jobs
 from tests.web.test_console_pages import WIDTHS, fits
 
+HOSTILE = "<img src=x onerror=window.__xss=1><script>window.__xss=2</script>**bold**"
+
 
 def _endpoint(site, model_server, name: str = "page-gen") -> str:
     r = site.api("POST", "/api/v1/models", "admin", json={"name": name, "base_url": model_server.base_url,
@@ -105,13 +107,18 @@ def test_a_manager_sets_candidates_generates_and_runs_a_judge(visit, live_site, 
 
     r = live_site.api("POST", f"/api/v1/projects/{pid}/items", "manager", json=[
         {"external_id": "sky", "prompt": "Why is the sky blue?"},
-        {"external_id": "refused", "prompt": "This one is refused [[error:400]]"}])
-    assert r.status_code == 201 and r.json()["awaiting_candidates"] == 2, r.text
+        {"external_id": "refused", "prompt": "This one is refused [[error:400]]"},
+        {"external_id": "hostile", "prompt": f"Say it [[reply:{HOSTILE}]]"}])
+    assert r.status_code == 201 and r.json()["awaiting_candidates"] == 3, r.text
     page.reload()
     _state(page, "[data-job-kind=generate_candidates]", "data-state", "done")
-    assert "1 item answered, 1 refused" in page.inner_text("[data-job-kind=generate_candidates] [data-progress]")
-    assert page.inner_text('[data-stat="failed"]') == "1" and page.inner_text('[data-stat="open"]') == "1"
-    sky = page.locator('[data-generation="open"]')
+    assert "2 items answered, 1 refused" in page.inner_text("[data-job-kind=generate_candidates] [data-progress]")
+    assert page.inner_text('[data-stat="failed"]') == "1" and page.inner_text('[data-stat="open"]') == "2"
+    hostile = page.locator('[data-generation="open"]').first                # model text is sanitised markdown
+    assert hostile.locator("[data-answer] strong").all_inner_texts() == ["bold", "bold"]
+    assert page.locator("#latest img, #latest script, #latest [onerror]").count() == 0
+    assert page.evaluate("window.__xss") is None
+    sky = page.locator('[data-generation="open"]').nth(1)
     assert "test-model answer 0: Why is the sky blue?" in sky.inner_text()
     assert "test-model answer 1: Why is the sky blue?" in sky.inner_text()
     assert sky.locator("[data-answer] .badge").all_inner_texts() == [name, name]
@@ -131,7 +138,7 @@ def test_a_manager_sets_candidates_generates_and_runs_a_judge(visit, live_site, 
         page.click("[data-run-judge]")
     assert f"{name} judges the items" in page.inner_text(".flashes")
     _state(page, "[data-job-kind=judge_items]", "data-state", "done")
-    assert f"{name} judged 1 item" in page.inner_text("[data-job-kind=judge_items] [data-progress]")
+    assert f"{name} judged 2 items" in page.inner_text("[data-job-kind=judge_items] [data-progress]")
     assert not v.errors
 
 
