@@ -35,7 +35,7 @@ def test_a_corrected_split_gets_its_provenance():
     assert problems == []
     assert [c["origin"] for c in out["claims"]] == ["proposed", "split", "split", "added"]
     finals = claim_edits.final_claims(PROPOSED, out)
-    assert [c["id"] for c in finals][0] == "p0" and all(c["id"].startswith("t") for c in finals[1:])
+    assert finals[0]["id"] == "p0" and all(c["id"].startswith("t") for c in finals[1:])
     assert claim_edits.changes(PROPOSED, out) == {"proposed": 1, "edited": 0, "split": 2, "merged": 0,
                                                   "added": 1, "deleted": 1}
     parts = dict(SPEC.categorical_answers(out))

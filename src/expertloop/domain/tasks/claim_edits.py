@@ -106,7 +106,7 @@ def changes(proposed: list[str], response: Obj) -> Obj:
     return {**counts, "deleted": sum(1 for i in range(len(proposed)) if i not in used)}
 
 
-def check_corrected(c: Checker, claims: list, proposed: list[str], where: str) -> list[Obj] | None:
+def check_corrected(c: Checker, claims: list[Any], proposed: list[str], where: str) -> list[Obj] | None:
     """The final claims of a corrected split, with ``text``, ``from`` and ``origin`` checked
     and derived (verdict, evidence and correction are the caller's); None when unusable."""
     if not 1 <= len(claims) <= MAX_CLAIMS:
