@@ -182,3 +182,15 @@ def item_verdict(answers: dict[str, tuple[str | None, float | None]]) -> tuple[s
         return None, None, False
     confs = [c for c in (c1, c2) if c is not None]
     return a1, (sum(confs) / len(confs) if confs else None), True
+
+
+def response_from_verdict(task_type: str, answer: str | None) -> Obj | None:
+    """A judge's verdict on an item as a response of the item's type (what an export of a
+    judge-settled item shows); None for a type or an answer that makes none."""
+    if answer is None:
+        return None
+    if task_type == "preference":
+        return {"choice": "tie" if answer == "tie" else int(answer)}
+    if task_type == "label":
+        return {"label": answer}
+    return None
