@@ -1,5 +1,6 @@
 """A trainer corrects a fact-check's claim split with the keyboard alone, in a real browser:
-split a claim at the cursor, add one, merge, delete, then judge and submit."""
+split a claim at the cursor, add one, merge, delete, reload (the draft keeps the rows), then
+judge and submit."""
 
 from __future__ import annotations
 
@@ -50,6 +51,11 @@ def test_split_add_merge_delete_then_judge(visit, live_site):
     merged = page.input_value("textarea[name=claim-text-1]")
     assert merged.endswith("The answer names no source.")
     v.shot("task-factcheck-claims", full_page=False)
+    page.wait_for_timeout(600)                                           # the draft is saved as you work
+    page.reload()                                                        # and survives a reload, rows and all
+    assert page.input_value("[name=claim-count]") == "2"
+    assert page.input_value("textarea[name=claim-text-1]") == merged
+    assert page.is_checked("input[name=verdict-1][value=refuted]")
     submit_by_keyboard(v)
     assert v.errors == []
 

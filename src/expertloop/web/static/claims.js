@@ -128,6 +128,27 @@
     }
   });
 
+  /* A draft kept in this browser (app.js saves every named field) may hold more or fewer claim
+     rows than the page rendered: rebuild the rows it had, then fill them in. */
+  (function restoreRows() {
+    let saved = null;
+    try { saved = JSON.parse(localStorage.getItem(form.dataset.draftKey || "") || "null"); } catch (_) { saved = null; }
+    const data = saved && saved.data;
+    const want = data ? parseInt(data["claim-count"], 10) : NaN;
+    if (!data || !(want >= 1) || want > 200) return;
+    let all = live();
+    if (!all.length || want === all.length) return;
+    while (all.length < want) { all[all.length - 1].after(fresh(all[all.length - 1], "", [])); all = live(); }
+    while (all.length > want) { all.pop().remove(); }
+    renumber(null);
+    live().forEach((row) => $$("[name]", row).forEach((el) => {
+      const value = data[el.name];
+      if (value === undefined) return;
+      if (el.type === "radio") el.checked = el.value === value; else el.value = value;
+    }));
+    renumber(null);
+  })();
+
   const keys = { p: "split", m: "merge", a: "add", x: "delete" };
   const typing = (el) => !!el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable
     || (el.tagName === "INPUT" && !["radio", "checkbox", "button", "submit", "reset", "hidden"].includes(el.type)));
