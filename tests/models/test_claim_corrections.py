@@ -17,6 +17,7 @@ from expertloop.domain.tasks.factcheck import SPEC
 from expertloop.services import assignments, models
 from expertloop.services.factscore import factscore
 from expertloop.services.imports import import_items
+from expertloop.services.reports import quality_report
 from tests.factories import ADMIN, auth, expert, project, run_jobs, token, trainer_actor
 
 PROPOSED = ["Paris is in France.", "The Seine runs through it and it has 9 bridges.", "Its mayor is elected."]
@@ -139,6 +140,14 @@ def test_two_trainers_correct_the_split_over_the_api(client, session, split_proj
 
     scores = factscore(session, ADMIN, p["id"])["models"]
     assert scores[0]["model"] == "m-good" and scores[0]["claims_judged"] == 5   # the final claims
+    entries = quality_report(session, ADMIN, p["id"], fresh=True)["consensus"]
+    assert sorted(e["part"] for e in entries if e["part"] is not None) == [0, 2]
+    assert [e["claim_id"][0] for e in entries if e["part"] is None] == ["t"] * 3   # the claims trainers wrote
+    from tests.web.helpers import PageClient
+
+    page = PageClient(client, token(session, "manager"), "/manage").get(f"/manage/projects/{p['id']}/quality")
+    assert page.status_code == 200
+    assert any(f">{e['claim_id']}<" in page.text for e in entries if e["part"] is None), "claims named by id"
 
 def test_a_kept_split_is_accepted_and_a_replaced_one_discarded(session, split_project):
     p = split_project
