@@ -290,7 +290,7 @@ class Client:
     def export(self, project_id: int, format: str, *, consensus: bool = False, min_judgments: int | None = None,
                min_confidence: float | None = None, judge_settled: bool = False) -> Iterator[dict[str, Any]]:
         """Stream a project's records (JSON Lines) one dict at a time, at flat memory;
-        ``judge_settled`` adds the items a judge settled alone (``metadata.source == "judge"``)."""
+        ``judge_settled`` adds the items a judge settled alone (``metadata.decided_by == "judge"``)."""
         method, url = self._url("export", {"project_id": project_id})
         params = {"format": format, "consensus": consensus or None, "min_judgments": min_judgments,
                   "min_confidence": min_confidence, "judge_settled": judge_settled or None}

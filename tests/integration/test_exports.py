@@ -317,18 +317,18 @@ def test_api_export_filters_and_reports_a_summary_trailer(session, client):
 
 
 def test_new_fields_keep_trl_layouts_and_load_from_parquet(session, tmp_path):
-    """``metadata.source``/``judge`` on every record, and a fact-check's final claims (one trainer
+    """``metadata.decided_by``/``judge`` on every record, and a fact-check's final claims (one trainer
     kept the split, one corrected it): the TRL columns stay as they were, and JSONL and Parquet
     both load with ``datasets``."""
     import datasets
 
     sft = _work(session, "sft", [{"completion": "answer"}])
     ds = _load(iter_records(session, f.ADMIN, sft, "sft"), tmp_path, "sft.jsonl")
-    assert set(ds.column_names) == {"messages", "metadata"} and ds[0]["metadata"]["source"] == "experts"
+    assert set(ds.column_names) == {"messages", "metadata"} and ds[0]["metadata"]["decided_by"] == "experts"
     pref = _work(session, "preference", [{"choice": 0}])
     ds = _load(iter_records(session, f.ADMIN, pref, "preference"), tmp_path, "pref.jsonl")
     assert ds.column_names == ["prompt", "chosen", "rejected", "margin", "metadata"]
-    assert ds[0]["metadata"]["source"] == "experts" and ds[0]["metadata"]["judge"] is None
+    assert ds[0]["metadata"]["decided_by"] == "experts" and ds[0]["metadata"]["judge"] is None
     fc = _work(session, "factcheck", [f.VALID_RESPONSE["factcheck"], {"claims": [
         {"text": "Paris is in France.", "verdict": "supported"},
         {"text": "The sun is hot.", "from": [1], "verdict": "supported"},

@@ -1,5 +1,5 @@
 """Items a ``judge_first`` judge settled alone (no expert saw them) in exports: left out and
-counted by default, included on request — marked ``source: "judge"``, with the judge's model and
+counted by default, included on request — marked ``decided_by: "judge"``, with the judge's model and
 ``judgments: 0`` — in TRL's preference layout, and loaded back with ``datasets``."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def test_left_out_and_counted_by_default(session, screened):
     stream = iter_records(session, ADMIN, screened, "preference")
     records = list(stream)
     assert [r["metadata"]["item_external_id"] for r in records] == ["biased"]
-    assert records[0]["metadata"]["source"] == "experts" and records[0]["metadata"]["judge"] is None
+    assert records[0]["metadata"]["decided_by"] == "experts" and records[0]["metadata"]["judge"] is None
     assert stream.summary()["left_out"] == {"judge_settled": 2}
     assert "2 settled by the judge (--judge-settled includes them)" in stream.summary_line()
 
@@ -67,7 +67,7 @@ def test_included_on_request_marked_and_in_trl_layout(client, session, screened,
     by_item = {rec["metadata"]["item_external_id"]: rec for rec in records}
     for ext in ("clear-1", "clear-2"):
         meta = by_item[ext]["metadata"]
-        assert meta["source"] == "judge" and meta["judgments"] == 0 and meta["expert"] is None
+        assert meta["decided_by"] == "judge" and meta["judgments"] == 0 and meta["expert"] is None
         assert meta["judge"]["endpoint"] == "judge" and meta["judge"]["model"] == "judge-weights"
         assert meta["judge"]["confidence"] == pytest.approx(0.8) and meta["judge"]["orders"] == 2
         assert by_item[ext]["chosen"] == [{"role": "assistant", "content": LONG}]   # the test judge's pick
@@ -76,14 +76,14 @@ def test_included_on_request_marked_and_in_trl_layout(client, session, screened,
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(json.dumps(rec) for rec in records) + "\n")
     ds = datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf"))
-    assert sorted(ds["metadata"], key=lambda m: m["item_id"])[0]["source"] == "judge"
-    assert ds.filter(lambda row: row["metadata"]["source"] == "experts").num_rows == 1
+    assert sorted(ds["metadata"], key=lambda m: m["item_id"])[0]["decided_by"] == "judge"
+    assert ds.filter(lambda row: row["metadata"]["decided_by"] == "experts").num_rows == 1
 
     cons = list(iter_records(session, ADMIN, screened, "preference", consensus=True, judge_settled=True))
-    judged = [c for c in cons if c["metadata"]["source"] == "judge"]
+    judged = [c for c in cons if c["metadata"]["decided_by"] == "judge"]
     assert len(judged) == 2 and all(c["metadata"]["judgments"] == 0 for c in judged)
     raw = list(iter_records(session, ADMIN, screened, "raw", judge_settled=True))
-    assert sorted(str(r["response"]["choice"]) for r in raw if r["metadata"]["source"] == "judge") == ["0", "1"]
+    assert sorted(str(r["response"]["choice"]) for r in raw if r["metadata"]["decided_by"] == "judge") == ["0", "1"]
     strict = iter_records(session, ADMIN, screened, "preference", judge_settled=True, min_judgments=1)
     assert len(list(strict)) == 1 and strict.summary()["left_out"] == {"min_judgments": 2}
 
@@ -114,4 +114,4 @@ def test_cli_flag(fresh_url, model_server, tmp_path):
     r = runner.invoke(cli_app, ["export", pid, "-f", "preference", "-o", str(out), "--judge-settled"], env=env)
     assert r.exit_code == 0, r.output
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
-    assert record["metadata"]["source"] == "judge"
+    assert record["metadata"]["decided_by"] == "judge"

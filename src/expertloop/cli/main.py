@@ -364,7 +364,7 @@ def export(project: int = typer.Argument(..., help="Project id."),
                                                             "lower (categorical task types)."),
            judge_settled: bool = typer.Option(False, "--judge-settled",
                                               help="Include the items a judge_first judge settled alone (no "
-                                                   "expert saw them), marked metadata.source = \"judge\"; "
+                                                   "expert saw them), marked metadata.decided_by = \"judge\"; "
                                                    "left out by default."),
            manifest: bool = typer.Option(False, "--manifest",
                                          help="Write -o DIR: the data file and a signed manifest.json "

@@ -17,7 +17,7 @@ Work done under a withdrawn consent, and rejected work, is in no export.
 items resting on fewer judgments or a less confident consensus; the returned
 :class:`ExportStream` counts what was left out and why (``summary()``).
 
-Every record says where its answer came from: ``metadata.source`` is ``"experts"`` (counted
+Every record says where its answer came from: ``metadata.decided_by`` is ``"experts"`` (counted
 expert judgments), or ``"judge"`` for an item a ``judge_first`` judge settled alone (consistent
 under swap and sure, so no expert saw it). Those items carry ``metadata.judge`` (the endpoint,
 the model, its confidence), ``judgments: 0`` and no expert, and come after the experts' items.
@@ -202,7 +202,7 @@ def _metadata(project: Project, names: _Pseudonyms, row, terms_version: int | No
         "is_gold": row.gold is not None, "review": review, "reviewer": reviewer,
         "experiment_id": row.experiment_id, "arm": row.experiment_arm,
         "ai_assistance": ai_help.export_record(row.ai_assistance),
-        "source": "experts", "judge": None,
+        "decided_by": "experts", "judge": None,
     }
 
 
@@ -313,7 +313,7 @@ def _generate_judge_settled(session: Session, project: Project, spec: TaskTypeSp
                             stream: ExportStream, *, consensus: bool, include: bool, min_judgments: int | None,
                             min_confidence: float | None) -> Iterator[dict]:
     """The items a ``judge_first`` judge settled alone, each as one record of the judge's answer
-    (``source: "judge"``), or counted as left out when not asked for."""
+    (``decided_by: "judge"``), or counted as left out when not asked for."""
     model = ((project.models or {}).get("judge_first") or {}).get("model")
     if not model:
         return
@@ -349,7 +349,7 @@ def _generate_judge_settled(session: Session, project: Project, spec: TaskTypeSp
                     "item_external_id": first.external_id, "assignment_id": None, "expert": None,
                     "submitted_at": iso(max(r.created_at for r in judged)), "guidelines_version": None,
                     "terms_version": None, "is_gold": first.gold is not None, "review": None, "reviewer": None,
-                    "experiment_id": None, "arm": None, "ai_assistance": None, "source": "judge",
+                    "experiment_id": None, "arm": None, "ai_assistance": None, "decided_by": "judge",
                     "judge": {"endpoint": model, "model": (first.generation or {}).get("model"),
                               "confidence": None if confidence is None else round(confidence, 4),
                               "orders": len(judged)},

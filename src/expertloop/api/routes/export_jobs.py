@@ -30,7 +30,7 @@ class ExportRequest(BaseModel):
     min_judgments: int | None = Field(None, ge=1, le=1_000_000)
     min_confidence: float | None = Field(None, ge=0.0, le=1.0)
     judge_settled: bool = Field(False, description="include the items a judge_first judge settled alone, "
-                                                   "marked metadata.source = \"judge\"")
+                                                   "marked metadata.decided_by = \"judge\"")
 
 
 @router.post("/projects/{project_id}/exports", status_code=202, response_model=ExportOut,

@@ -27,7 +27,7 @@ consensus; ties never become a chosen/rejected pair.
 
 Items a `judge_first` judge settled alone (no expert saw them) are left out unless
 `judge_settled=true`: then they follow the experts' items, one record each with the judge's
-answer, marked `metadata.source = "judge"` (expert records say `"experts"`), `metadata.judge`
+answer, marked `metadata.decided_by = "judge"` (expert records say `"experts"`), `metadata.judge`
 (endpoint, model, confidence) and `judgments: 0`.
 
 What was left out is only known once the stream ends, when headers are long sent. With
@@ -50,7 +50,7 @@ def export(project_id: Id, request: Request, format: ExportFormat = Query(...),
            min_confidence: float | None = Query(None, ge=0.0, le=1.0,
                                                 description="leave out items whose consensus posterior is lower"),
            judge_settled: bool = Query(False, description="include the items a judge_first judge settled "
-                                                          "alone, marked metadata.source = \"judge\""),
+                                                          "alone, marked metadata.decided_by = \"judge\""),
            summary: bool = Query(False, description='end the stream with a {"_summary": ...} line (JSONL)'),
            file: Literal["jsonl", "parquet"] = Query("jsonl", description="jsonl (streamed) or parquet"),
            actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> StreamingResponse:
