@@ -13,7 +13,7 @@ from expertloop.services import assignments, judging, models, uow
 from expertloop.services.imports import import_items
 from expertloop.services.reports import quality_report
 from expertloop.storage.orm import Assignment, LedgerEntry, ModelJudgment
-from tests.factories import ADMIN, expert, project, run_jobs, trainer_actor
+from tests.factories import ADMIN, expert, project, run_jobs, token, trainer_actor
 
 TEXTS = ["short", "a middling answer", "the longest answer of the three, by far"]
 
@@ -57,7 +57,7 @@ def test_a_ranking_judge_sees_both_orders(session, fresh_model_server):
     assert "length_bias" not in section
 
 
-def test_a_factcheck_judge_gives_a_verdict_per_claim(session, fresh_model_server):
+def test_a_factcheck_judge_gives_a_verdict_per_claim(client, session, fresh_model_server):
     models.add_endpoint(session, ADMIN, "judge", fresh_model_server.base_url, "fact-weights")
     p = project(session, "factcheck")
     import_items(session, ADMIN, p["id"], [
@@ -91,6 +91,10 @@ def test_a_factcheck_judge_gives_a_verdict_per_claim(session, fresh_model_server
     assert (section["agreement_with_gold"]["agree"], section["agreement_with_gold"]["n"]) == (2, 2)
     assert section["by_group"]["geo"]["n"] == 2
     assert judging.judge_items(session, p["id"], "judge")["judged_items"] == 0
+    from tests.web.helpers import PageClient
+
+    page = PageClient(client, token(session, "manager"), "/manage").get(f"/manage/projects/{p['id']}/quality")
+    assert page.status_code == 200 and "4 claims" in page.text
 
 
 @pytest.mark.parametrize("task_type", ["rubric", "sft"])
