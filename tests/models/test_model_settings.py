@@ -132,5 +132,5 @@ def test_model_settings_read_counts_the_items_waiting(session, endpoints):
     pid = project(session, "factcheck")["id"]
     s = model_settings.model_settings(session, ADMIN, pid)
     assert s["allows"] == {"candidates": False, "claims": True, "judge_first": False, "ai_assistance": True,
-                           "judge": False}
+                           "judge": True}
     assert s["items"]["pending"] == 0
