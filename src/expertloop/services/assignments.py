@@ -130,8 +130,8 @@ def _claim_item(session: Session, project: Project, expert_id: int, now: datetim
                 attempt.rollback()
                 return None
         # Under the row lock, a fresh statement sees every commit made before we got the lock.
-        if ((query.gold_pool or repo.open_slots(session, item_id, now) > 0)
-                and not repo.expert_has_item(session, item_id, expert_id, now)):
+        slots, seen = repo.claim_recheck(session, item_id, expert_id, now)
+        if (query.gold_pool or slots > 0) and not seen:
             attempt.commit()
             return item_id
         attempt.rollback()

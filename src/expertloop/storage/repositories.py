@@ -155,6 +155,20 @@ def _open_slots_statement() -> Select:
     return select(Item.target_overlap, Item.done_count, live).where(Item.id == bindparam("slot_item_id"))
 
 
+def claim_recheck(session: Session, item_id: int, expert_id: int, now: datetime) -> tuple[int, bool]:
+    """The re-check of a claimed candidate under its row lock, in one statement: the item's
+    open slots (as :func:`open_slots`) and whether the expert has seen it or holds a live lease
+    on it (as :func:`expert_has_item`)."""
+    row = session.execute(_recheck_statement(), {"slot_item_id": item_id, "now": now, "except_id": 0,
+                                                 "has_item_id": item_id, "has_expert_id": expert_id}).one()
+    return row[0] - row[1] - row[2], row[3] is not None
+
+
+@functools.cache
+def _recheck_statement() -> Select:
+    return _open_slots_statement().add_columns(_has_item_statement().scalar_subquery())
+
+
 def expert_has_item(session: Session, item_id: int, expert_id: int, now: datetime) -> bool:
     return session.execute(_has_item_statement(), {"has_item_id": item_id, "has_expert_id": expert_id,
                                                    "now": now}).first() is not None
