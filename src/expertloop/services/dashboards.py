@@ -1,8 +1,9 @@
 """A project's dashboard for staff: progress, throughput per day, spend against budget, and a
 row per trainer. Its own queries are aggregates that read no item payload.
 
-Quality columns (gold accuracy, agreement with the consensus) come from the quality report
-(``services.quality.project_quality``); if it fails they are ``None`` and pages show "—".
+Quality columns (gold accuracy, agreement with the consensus) come from the project's quality
+snapshot (``services.reports``, computed by a job); until there is one they are ``None`` and pages
+show "—".
 
 Which work each figure reads (``repositories.counted_judgment`` is the definition of a
 judgment that counts):
@@ -182,15 +183,16 @@ def _trainer_rows(session: Session, actor: Actor, project_id: int,
 
 
 def _quality(session: Session, actor: Actor, project_id: int, consensus: Consensus | None) -> dict[int, dict]:
-    from .quality import project_quality
+    """Gold accuracy and agreement per trainer from the project's quality snapshot (a job's);
+    empty (pages show "—") until the first one is computed: never computed on the request."""
     from .reports import stored_report
 
     try:
-        report = stored_report(session, actor, project_id)  # the job's copy, when there is one
-        if report is None:
-            report = project_quality(session, actor, project_id, n_boot=0, consensus_limit=0, consensus=consensus)
+        report = stored_report(session, actor, project_id)
     except Exception:  # optional columns must never take the dashboard down (the quality API reports errors)
         log.warning("quality figures for project %s are unavailable", project_id, exc_info=True)
+        return {}
+    if report is None:
         return {}
     return {card["expert_id"]: {"gold_accuracy": (card.get("gold") or {}).get("accuracy"),
                                 "agreement": card.get("agreement_with_consensus")}

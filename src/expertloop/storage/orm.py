@@ -422,7 +422,7 @@ class ConsensusFit(Base):
     ``trainer_model`` is small (classes, trainer ids, confusions, class prior, judgments per
     trainer): the submit path reads only it. ``item_posteriors`` holds the per-item labels and
     posteriors and the judgments the fit was made from (compressed numpy arrays).
-    ``quality_report`` is the quality report computed from the fit, for pages to read."""
+    ``quality_report`` is no longer written: the report lives in ``quality_snapshots``."""
 
     __tablename__ = "consensus_fits"
 
@@ -433,8 +433,23 @@ class ConsensusFit(Base):
     fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     trainer_model: Mapped[bytes] = mapped_column(LargeBinary)
     item_posteriors: Mapped[bytes] = mapped_column(LargeBinary)
-    # The project's quality report computed from this fit by the same job (None until it is).
+    # Superseded by QualitySnapshot (migration 0018); kept so older databases need no rewrite.
     quality_report: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class QualitySnapshot(Base):
+    """A project's quality report as a job last computed it (``refresh_quality``, or
+    ``refit_consensus`` for projects with a consensus), and what it covered: the counted
+    judgments, the newest of them and the latest review. Requests read it; none computes it."""
+
+    __tablename__ = "quality_snapshots"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    report: Mapped[dict] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    judgments: Mapped[int] = mapped_column(Integer)
+    last_assignment_id: Mapped[int | None] = mapped_column(Integer)
+    last_reviewed_at: Mapped[datetime | None]
 
 
 class AuthenticityCheck(Base):

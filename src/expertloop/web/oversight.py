@@ -17,11 +17,10 @@ from ..services import exams as exams_svc
 from ..services import experts as experts_svc
 from ..services import oversight
 from ..services import projects as projects_svc
-from ..services.reports import quality_report
+from ..services import reports
 from .common import PageId, form_data, redirect, render, signed_in
 
 router = APIRouter()
-QUALITY_BOOTSTRAP = 200   # resamples for the agreement intervals: enough for a page, fast on a programme
 CONSENSUS_SHOWN = 50      # least-confident items listed
 AUDIT_PAGE = 100          # audit entries per page
 
@@ -98,11 +97,21 @@ def _page_int(value: str | None) -> int | None:
 @router.get("/manage/projects/{project_id}/quality")
 def quality_page(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
+    """The project's quality snapshot (a job computes it): "as of" its time, "refreshing…" while a
+    newer one is on its way, "being computed" (reloading itself) before the first."""
     project = projects_svc.get_project(db, actor, project_id)
-    report = quality_report(db, actor, project_id, n_boot=QUALITY_BOOTSTRAP, consensus_limit=CONSENSUS_SHOWN)
-    names = {card["expert_id"]: card["name"] for card in report["trainers"]}
+    report = reports.quality_report(db, actor, project_id, consensus_limit=CONSENSUS_SHOWN)
+    names = {card["expert_id"]: card["name"] for card in report.get("trainers", [])}
     return render(request, "manage/quality.html", {"project": project, "report": report, "names": names,
                                                    "flag": describe_flag, "nav": "manage"})
+
+
+@router.post("/manage/projects/{project_id}/quality/refresh")
+def refresh_quality(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
+                    db: Session = Depends(get_session)):
+    reports.request_refresh(db, actor, project_id)
+    return redirect(request, f"/manage/projects/{project_id}/quality",
+                    flash=("success", "The quality report is being recomputed; this page shows it when it is ready."))
 
 
 FLAG_LABELS = {"too_fast": "Too fast", "position_bias": "Position bias", "length_bias": "Length bias",
