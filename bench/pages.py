@@ -1,7 +1,8 @@
 """Page load times of the web app (prints a table; not a test).
 
-Two modes. On the demo data (default): starts ``expertloop serve --demo`` on a fresh SQLite file, signs in as the demo trainer (token)
-and manager (token) through the real sign-in form, leases one task, then requests each page
+Two modes. On the demo data (default): starts ``expertloop serve --demo`` on a fresh SQLite
+file, signs in as the demo trainer (token) and manager (token) through the real sign-in form,
+leases one task, then requests each page
 ``--repeat`` times and reports the best and median server round trip. Target: every page under
 200 ms.
 
@@ -111,10 +112,10 @@ def manager_urls(pid: int, expert_id: int) -> list[str]:
 
 def fill(db, size: int, trainers: int = 50) -> tuple[int, list[int]]:
     """A preference project of ``size`` items, each judged once (submitted, paid), by SQL."""
-    from serving import bulk_items, make_project, make_trainers
     from sqlalchemy import func, insert, select
 
     from expertloop.storage.orm import Assignment, Item, LedgerEntry
+    from serving import bulk_items, make_project, make_trainers
 
     ids, _ = make_trainers(db, trainers, tokens=False)
     pid = make_project(db, overlap=1, budget_usd="100000000")
@@ -152,7 +153,8 @@ def timed(client, url: str, headers: dict, repeat: int) -> tuple[int, float, flo
         walls.append((time.perf_counter() - t) * 1000)
         cpus.append((time.process_time() - c) * 1000)
     state = ""
-    if r is not None and r.headers.get("content-type", "").startswith("application/json") and isinstance(r.json(), dict):
+    is_json = r is not None and r.headers.get("content-type", "").startswith("application/json")
+    if is_json and isinstance(r.json(), dict):
         state = str(r.json().get("status") or "")
     elif r is not None and "being computed" in r.text:
         state = "being computed"
@@ -164,7 +166,6 @@ def at_scale(size: int, *, pg_url: str | None, keep: Path | None, repeat: int) -
     manager page in process: the first quality request (no snapshot: it queues the job), the
     job itself, then each page ``repeat`` times after one warm-up."""
     from fastapi.testclient import TestClient
-    from serving import Database
     from sqlalchemy import select
 
     from expertloop.app import create_app
@@ -173,6 +174,7 @@ def at_scale(size: int, *, pg_url: str | None, keep: Path | None, repeat: int) -
     from expertloop.services import uow
     from expertloop.services.tokens import issue_token
     from expertloop.storage.orm import Expert, Project
+    from serving import Database
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(pg_url, Path(tmp), path=keep)

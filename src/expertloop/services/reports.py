@@ -91,7 +91,7 @@ def store_snapshot(session: Session, project_id: int, report: dict, covered: Cov
     session.flush()
 
 
-def store_for_fit(session: Session, project_id: int, fitted: Consensus, covered: Coverage) -> bool:
+def store_for_fit(session: Session, project_id: int, fitted: Consensus | None, covered: Coverage) -> bool:
     """The ``refit_consensus`` job's part: the report from the fit it just stored, kept as the
     snapshot. False when it could not be made (a report problem never loses the fit)."""
     try:

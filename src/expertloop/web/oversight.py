@@ -15,9 +15,8 @@ from ..domain.policies import Actor, require_staff
 from ..services import audit as audit_svc
 from ..services import exams as exams_svc
 from ..services import experts as experts_svc
-from ..services import oversight
+from ..services import oversight, reports
 from ..services import projects as projects_svc
-from ..services import reports
 from .common import PageId, form_data, redirect, render, signed_in
 
 router = APIRouter()
