@@ -169,3 +169,46 @@ def test_the_console_shows_computing_then_as_of_then_refreshing(session, client)
     assert r.status_code == 303
     refreshing = page.get(f"/manage/projects/{p['id']}/quality")
     assert 'data-state="refreshing"' in refreshing.text and "refreshing…" in refreshing.text
+
+
+def test_a_programme_dashboard_reads_the_jobs_figures_and_matches_the_live_ones(session, monkeypatch):
+    """Above ``LIVE_JUDGMENTS`` the project page's per-day and per-trainer figures come from the
+    snapshot (as of its time): the same numbers a live count gives, never counted on the request."""
+    from datetime import UTC, datetime
+
+    from expertloop.services import dashboards, reviews
+
+    p = f.project(session, "label", overlap=2, hourly_rate_usd="60.00", budget_usd="100.00")
+    f.items(session, p["id"], "label", 4)
+    people = [f.expert(session, name=n) for n in ("Ada", "Bo", "Cy")]
+    day1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    done = []
+    for k, who in enumerate([0, 1, 2, 0, 1, 2]):
+        actor = f.trainer_actor(people[who])
+        when = day1 + timedelta(days=k // 3, minutes=k)
+        lease = svc.lease_next(session, actor, p["id"], now=when)
+        out = svc.submit(session, actor, lease["assignment_id"], {"label": ("yes", "no")[k % 2]}, Settings(),
+                         now=when + timedelta(minutes=2))
+        done.append(out["assignment_id"])
+    reviews.review(session, f.ADMIN, done[0], "accept")
+    reviews.review(session, f.ADMIN, done[1], "reject", "Read it again.")
+    f.run_jobs(session)
+    now = day1 + timedelta(days=3)
+    live = dashboards.project_dashboard(session, f.ADMIN, p["id"], now=now)
+    assert live["live"] and live["activity_as_of"] is None and live["trainers"]
+
+    monkeypatch.setattr(dashboards, "LIVE_JUDGMENTS", 0)
+    monkeypatch.setattr(dashboards, "_judged_work", lambda *_a: pytest.fail("counted on the request"))
+    monkeypatch.setattr(dashboards, "_pay", lambda *_a: pytest.fail("summed on the request"))
+    big = dashboards.project_dashboard(session, f.ADMIN, p["id"], now=now)
+    assert not big["live"] and big["activity_as_of"] is not None
+    for key in ("days", "submissions_per_day", "spend_per_day_cents", "cumulative_spend_cents", "spent_cents",
+                "budget_days_left", "trainers", "agreement_per_day"):
+        assert big[key] == live[key], key
+
+    with uow.write(session):  # no snapshot yet: the figures wait for the job, the counts stay live
+        session.execute(reports.QualitySnapshot.__table__.delete())
+    waiting = dashboards.project_dashboard(session, f.ADMIN, p["id"], now=now)
+    assert waiting["activity_as_of"] is None and waiting["trainers"] == [] and sum(waiting["submissions_per_day"]) == 0
+    assert waiting["spent_cents"] == live["spent_cents"]
+    assert waiting["project"]["progress"] == live["project"]["progress"]

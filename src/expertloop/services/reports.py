@@ -72,10 +72,24 @@ def coverage(session: Session, project_id: int) -> Coverage:
     return int(n), last, reviewed
 
 
+# Parts of the snapshot for the project page, not the report: left out of what the API serves.
+PAGE_PARTS = ("activity", "agreement_by_day")
+
+
 def compute_report(session: Session, project_id: int, fitted: Consensus | None = None) -> dict:
-    """The full report with its model sections (a job calls this, never a request)."""
+    """The full report with its model sections, and the project page's figures that read every
+    judgment (``PAGE_PARTS``: per-day activity, agreement per day). A job calls this, never a
+    request."""
+    from .consensus import latest_consensus
+    from .dashboards import activity, agreement_by_day
+
     report = project_quality(session, _SYSTEM, project_id, n_boot=STORED_BOOTSTRAP,
                              consensus_limit=STORED_CONSENSUS, consensus=fitted)
+    task_type = TaskType(report["task_type"])
+    if fitted is None and task_spec(task_type).has_consensus:
+        fitted = latest_consensus(session, project_id, task_type)
+    report["activity"] = activity(session, project_id)
+    report["agreement_by_day"] = agreement_by_day(fitted)
     return with_model_sections(session, project_id, report)
 
 
@@ -180,7 +194,7 @@ def quality_report(session: Session, actor: Actor, project_id: int, *, consensus
     if row is None:
         return {"project_id": project_id, "task_type": task_type, "status": COMPUTING, "computed_at": None,
                 "refreshing": True, "job_id": job_id}
-    report: dict[str, Any] = dict(row.report)
+    report: dict[str, Any] = {k: v for k, v in row.report.items() if k not in PAGE_PARTS}
     if isinstance(report.get("consensus"), list):
         report["consensus"] = report["consensus"][:consensus_limit]
     return {**report, "status": READY, "computed_at": iso(row.computed_at),
