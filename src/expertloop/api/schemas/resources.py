@@ -393,7 +393,9 @@ class SettingsChanged(View):
 
 
 class ItemsPage(View):
-    """A page of a project's items in the item browser (50 by id; `next_after` continues)."""
+    """A page of a project's items in the item browser (50 by id; `next_after` continues). A
+    filtered page reads at most 20,000 items: when it stopped there with fewer than 50 matches,
+    `scanned_to` is the last item id it read and `next_after` searches on from it."""
 
 
 class FactScoreReport(View):
