@@ -170,8 +170,9 @@ def at_scale(size: int, *, pg_url: str | None, keep: Path | None, repeat: int) -
 
     from expertloop.app import create_app
     from expertloop.config import Settings
+    from expertloop.domain.policies import Actor, Role
     from expertloop.jobs.runner import JobRunner
-    from expertloop.services import uow
+    from expertloop.services import payroll, uow
     from expertloop.services.tokens import issue_token
     from expertloop.storage.orm import Expert, Project
     from serving import Database
@@ -189,6 +190,10 @@ def at_scale(size: int, *, pg_url: str | None, keep: Path | None, repeat: int) -
                 with uow.read(s):
                     expert_id = s.execute(select(Expert.id).order_by(Expert.id)).scalars().first()
                 manager = issue_token(s, "manager")
+                if not payroll.list_periods(s, Actor(role=Role.admin)):  # the payroll page sums the fill's month
+                    today = datetime.now(UTC).date()
+                    payroll.create_period(s, None, "Bench month", (today - timedelta(days=29)).isoformat(),
+                                          today.isoformat())
             hdr = {"Authorization": f"Bearer {manager}"}
             client = TestClient(create_app(Settings(database_url=db.url)))
             rows = []
