@@ -166,7 +166,7 @@ def at_scale(size: int, *, pg_url: str | None, keep: Path | None, repeat: int) -
     manager page in process: the first quality request (no snapshot: it queues the job), the
     job itself, then each page ``repeat`` times after one warm-up."""
     from fastapi.testclient import TestClient
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from expertloop.app import create_app
     from expertloop.config import Settings
@@ -174,7 +174,7 @@ def at_scale(size: int, *, pg_url: str | None, keep: Path | None, repeat: int) -
     from expertloop.jobs.runner import JobRunner
     from expertloop.services import payroll, uow
     from expertloop.services.tokens import issue_token
-    from expertloop.storage.orm import Expert, Project
+    from expertloop.storage.orm import Expert, Job, Project
     from serving import Database
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,6 +182,8 @@ def at_scale(size: int, *, pg_url: str | None, keep: Path | None, repeat: int) -
         try:
             with db.Session() as s, uow.read(s):
                 pid = s.execute(select(Project.id).where(Project.name == "Serving bench")).scalar()
+            with db.engine.begin() as conn:  # jobs a stopped earlier run left running are queued again
+                conn.execute(update(Job).where(Job.state == "running").values(state="queued", locked_until=None))
             if pid is None:
                 t0 = time.perf_counter()
                 pid, _ = fill(db, size)
