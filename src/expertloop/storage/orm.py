@@ -119,7 +119,8 @@ class Item(Base):
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external_id"),
         Index("ix_items_queue", "project_id", "priority", "id"),
         # Covering: progress counts (items, complete, judgments needed) read it alone (migration 0013).
-        Index("ix_items_progress", "project_id", "done_count", "target_overlap"),
+        # covers every column the progress counts read (repositories.progress_by_project)
+        Index("ix_items_progress", "project_id", "done_count", "target_overlap", "retired_at", "generation"),
         Index("ix_items_generation", "project_id", "generation"),
     )
 

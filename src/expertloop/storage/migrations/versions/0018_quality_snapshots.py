@@ -3,6 +3,10 @@
 The report reads every judgment of a project, so requests read this stored copy (with what it
 covered) instead of computing it; ``refresh_quality`` and ``refit_consensus`` jobs write it.
 
+``ix_items_progress`` gains ``retired_at`` and ``generation``: the progress counts read both
+since items could be retired and generated, so the index no longer covered them and every
+progress count read every item row (payload included).
+
 Revision ID: 0018_quality_snapshots
 Revises: 0017_chat
 Create Date: 2026-11-30 01:30:00
@@ -22,6 +26,9 @@ def _json():
 
 
 def upgrade() -> None:
+    op.drop_index('ix_items_progress', table_name='items')
+    op.create_index('ix_items_progress', 'items',
+                    ['project_id', 'done_count', 'target_overlap', 'retired_at', 'generation'], unique=False)
     op.create_table('quality_snapshots',
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('report', _json(), nullable=False),
@@ -36,3 +43,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('quality_snapshots')
+    op.drop_index('ix_items_progress', table_name='items')
+    op.create_index('ix_items_progress', 'items', ['project_id', 'done_count', 'target_overlap'], unique=False)
