@@ -175,6 +175,14 @@ def list_projects(session: Session, actor: Actor) -> list[dict]:
 
 
 @reads
+def project_names(session: Session, actor: Actor) -> list[dict]:
+    """Every project's id and name (staff): for menus and labels, without counting progress."""
+    require_staff(actor, "list projects")
+    return [{"id": pid, "name": name} for pid, name in session.execute(
+        select(Project.id, Project.name).order_by(Project.id))]
+
+
+@reads
 def project_for_expert(session: Session, actor: Actor, project_id: int) -> Project:
     """A project the calling expert qualifies for; any other is "not found" to them."""
     project = load_project(session, project_id)

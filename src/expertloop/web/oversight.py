@@ -61,7 +61,7 @@ def lift_pause(project_id: PageId, expert_id: PageId, request: Request, actor: A
 @router.get("/manage/notifications")
 def notifications_page(request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     notes = oversight.notifications(db, actor, limit=500)
-    names = {p["id"]: p["name"] for p in projects_svc.list_projects(db, actor)}
+    names = {p["id"]: p["name"] for p in projects_svc.project_names(db, actor)}
     return render(request, "manage/notifications.html", {"notes": notes, "names": names, "nav": "notifications"})
 
 
@@ -78,7 +78,7 @@ def audit_page(request: Request, project: str | None = None, action: str | None 
                                      limit=AUDIT_PAGE + 1)
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
-    projects = projects_svc.list_projects(db, actor)
+    projects = projects_svc.project_names(db, actor)
     return render(request, "manage/audit.html", {
         "entries": entries, "more": more, "projects": projects, "names": {p["id"]: p["name"] for p in projects},
         "project_id": project_id, "action": action or "", "nav": "audit"})
