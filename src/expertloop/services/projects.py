@@ -146,11 +146,13 @@ def expert_tiers(project: Project, expert: Expert, exams_passed: set[int]) -> li
 
 
 @reads
-def get_project(session: Session, actor: Actor, project_id: int) -> dict:
+def get_project(session: Session, actor: Actor, project_id: int, *, with_progress: bool = True) -> dict:
+    """The project as its reader may see it; ``with_progress=False`` leaves out the progress
+    counts (a pass over the project's items and assignments) for pages that show none."""
     project = load_project(session, project_id)
     if not actor.is_staff:
         _require_eligible(session, actor, project)
-    progress = repo.project_progress(session, project, utcnow())
+    progress = repo.project_progress(session, project, utcnow()) if with_progress else None
     spent = repo.project_spent_cents(session, project.id) if actor.is_staff else None
     return project_view(project, staff=actor.is_staff, progress=progress, spent_cents=spent)
 

@@ -98,7 +98,7 @@ def quality_page(project_id: PageId, request: Request, actor: Actor = Depends(si
                  db: Session = Depends(get_session)):
     """The project's quality snapshot (a job computes it): "as of" its time, "refreshing…" while a
     newer one is on its way, "being computed" (reloading itself) before the first."""
-    project = projects_svc.get_project(db, actor, project_id)
+    project = projects_svc.get_project(db, actor, project_id, with_progress=False)
     report = reports.quality_report(db, actor, project_id, consensus_limit=CONSENSUS_SHOWN)
     names = {card["expert_id"]: card["name"] for card in report.get("trainers", [])}
     return render(request, "manage/quality.html", {"project": project, "report": report, "names": names,
