@@ -418,12 +418,13 @@ def quality(project: int = typer.Argument(..., help="Project id."),
     from rich.table import Table
 
     from ..services.quality import project_quality
-    from ..services.reports import refresh_snapshot, stored_report, with_model_sections
+    from ..services.reports import PAGE_PARTS, refresh_snapshot, stored_report, with_model_sections
 
     with _errors(), _session() as session:
         if refresh:
             refresh_snapshot(session, project, force=True)
-            report = stored_report(session, OPERATOR, project) or {}
+            report = {k: v for k, v in (stored_report(session, OPERATOR, project) or {}).items()
+                      if k not in PAGE_PARTS}
             if not report:
                 raise typer.BadParameter("the project has no judgments to report on yet", param_hint="PROJECT")
         else:
