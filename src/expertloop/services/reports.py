@@ -173,14 +173,26 @@ def stored_report(session: Session, actor: Actor, project_id: int) -> dict | Non
 
 
 def quality_report(session: Session, actor: Actor, project_id: int, *, consensus_limit: int = STORED_CONSENSUS,
-                   now: datetime | None = None) -> dict:
+                   fresh: bool = False, now: datetime | None = None) -> dict:
     """The project's quality report as requests see it: the snapshot, never computed here.
 
     Always a dict with ``status`` (``"ready"``: the report's sections follow; ``"computing"``:
     no snapshot yet, the job is queued and only the identifying fields are present),
     ``computed_at`` (None while computing), ``refreshing`` (a job that will replace it is waiting
-    or running) and ``job_id`` (that job). Reading a missing or old snapshot queues the job."""
+    or running) and ``job_id`` (that job). Reading a missing or old snapshot queues the job.
+
+    ``fresh=True`` computes the report now instead, storing nothing: for callers outside any
+    request (scripts, tests); the API and the pages never pass it."""
     now = now or utcnow()
+    if fresh:
+        with uow_read(session):
+            require_staff(actor, "read quality reports")
+            load_project(session, project_id)
+            computed = compute_report(session, project_id)
+        if isinstance(computed.get("consensus"), list):
+            computed["consensus"] = computed["consensus"][:consensus_limit]
+        return {**{k: v for k, v in computed.items() if k not in PAGE_PARTS}, "status": READY,
+                "computed_at": None, "refreshing": False, "job_id": None}
     with uow_read(session):
         require_staff(actor, "read quality reports")
         project = load_project(session, project_id)
