@@ -81,10 +81,10 @@ def percentile(values: list[float], q: float) -> float:
 class Database:
     """A fresh SQLite file or PostgreSQL database, migrated; dropped on close."""
 
-    def __init__(self, pg_url: str | None, tmp: Path):
+    def __init__(self, pg_url: str | None, tmp: Path, path: Path | None = None):
         self.pg = None
-        if pg_url is None:
-            self.url = f"sqlite:///{tmp / ('serving-' + secrets.token_hex(4) + '.sqlite')}"
+        if pg_url is None:  # ``path``: a SQLite file to reuse (kept by the caller)
+            self.url = f"sqlite:///{path or tmp / ('serving-' + secrets.token_hex(4) + '.sqlite')}"
         else:
             import psycopg
 

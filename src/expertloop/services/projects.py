@@ -150,11 +150,13 @@ def expert_tiers(project: Project, expert: Expert, exams_passed: set[int]) -> li
 
 
 @reads
-def get_project(session: Session, actor: Actor, project_id: int) -> dict:
+def get_project(session: Session, actor: Actor, project_id: int, *, with_progress: bool = True) -> dict:
+    """The project as its reader may see it; ``with_progress=False`` leaves out the progress
+    counts (a pass over the project's items and assignments) for pages that show none."""
     project = load_project(session, project_id)
     if not actor.is_staff:
         _require_eligible(session, actor, project)
-    progress = repo.project_progress(session, project, utcnow())
+    progress = repo.project_progress(session, project, utcnow()) if with_progress else None
     spent = repo.project_spent_cents(session, project.id) if actor.is_staff else None
     return project_view(project, staff=actor.is_staff, progress=progress, spent_cents=spent)
 
@@ -176,6 +178,14 @@ def list_projects(session: Session, actor: Actor) -> list[dict]:
         return []
     progress = repo.progress_by_project(session, [p.id for p in projects], utcnow())
     return [project_view(p, staff=actor.is_staff, progress=progress[p.id]) for p in projects]
+
+
+@reads
+def project_names(session: Session, actor: Actor) -> list[dict]:
+    """Every project's id and name (staff): for menus and labels, without counting progress."""
+    require_staff(actor, "list projects")
+    return [{"id": pid, "name": name} for pid, name in session.execute(
+        select(Project.id, Project.name).order_by(Project.id))]
 
 
 @reads

@@ -247,7 +247,27 @@ class Terms(View):
 
 
 class QualityReport(View):
-    """Agreement, consensus, scorecards and flags; the fields depend on the task type."""
+    """The project's quality report as its job last computed it (a stored snapshot; no request
+    computes it). ``status`` says whether it is there: ``ready`` (agreement, consensus,
+    scorecards, flags, judges follow; which depends on the task type) or ``computing`` (no
+    snapshot yet: the job is queued; ask again)."""
+
+    project_id: int
+    task_type: str
+    status: str = Field(description="`ready`: the report follows; `computing`: the first one is being computed "
+                                    "and only these fields are present")
+    computed_at: str | None = Field(description="When the snapshot was computed, or last found to cover every "
+                                                "judgment (ISO 8601, UTC); null while computing")
+    refreshing: bool = Field(description="A job that will replace this snapshot is queued or running")
+    job_id: int | None = Field(description="That job (`GET /jobs/{id}`), or null")
+
+
+class QualityRefresh(View):
+    """A queued recomputation of a project's quality report."""
+
+    project_id: int
+    job_id: int | None = Field(description="The queued job (`GET /jobs/{id}`); a job already waiting is reused")
+    kind: str = Field(description="`refit_consensus` (projects with a consensus) or `refresh_quality`")
 
 
 class TokenIssued(View):
@@ -393,7 +413,9 @@ class SettingsChanged(View):
 
 
 class ItemsPage(View):
-    """A page of a project's items in the item browser (50 by id; `next_after` continues)."""
+    """A page of a project's items in the item browser (50 by id; `next_after` continues). A
+    filtered page reads at most 20,000 items: when it stopped there with fewer than 50 matches,
+    `scanned_to` is the last item id it read and `next_after` searches on from it."""
 
 
 class FactScoreReport(View):

@@ -519,3 +519,11 @@
     activate(auto >= 0 ? auto : 0, { scroll: false });
   }
 })();
+
+/* ---- pages waiting for a background job reload themselves ------------------------------------ */
+(() => {
+  const waiting = document.querySelector("[data-reload-after]");
+  if (!waiting) return;
+  const seconds = Math.max(1, Number(waiting.getAttribute("data-reload-after")) || 5);
+  setTimeout(() => window.location.reload(), seconds * 1000);
+})();
