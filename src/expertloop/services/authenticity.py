@@ -76,17 +76,19 @@ def export_view(c: AuthenticityCheck | None) -> dict:
     """The ``authenticity`` of an exported record: the signals, the closest similarity, the
     reasons and the outcome (``no_free_text`` when the answer had none)."""
     if c is None:
+        return export_view_of(None, None, None, None)
+    return export_view_of(c.status, c.signals, c.similarity, c.reasons)
+
+
+def export_view_of(status: str | None, signals: dict | None, similarity: dict | None,
+                   reasons: list | None) -> dict:
+    """:func:`export_view` from a check's columns (``status`` None: the judgment has none)."""
+    if status is None:
         return {"outcome": "no_free_text", "human_authenticated": False, "signals": None, "similarity": None,
                 "reasons": []}
-    best = max((s["score"] for s in (c.similarity or {}).values()), default=None)
-    return {"outcome": c.status, "human_authenticated": rules.human_authenticated(c.status, bool(c.signals)),
-            "signals": c.signals, "similarity": best, "reasons": c.reasons or []}
-
-
-@reads
-def checks_by_assignment(session: Session, project_id: int) -> dict[int, AuthenticityCheck]:
-    rows = session.execute(select(AuthenticityCheck).where(AuthenticityCheck.project_id == project_id)).scalars()
-    return {c.assignment_id: c for c in rows}
+    best = max((s["score"] for s in (similarity or {}).values()), default=None)
+    return {"outcome": status, "human_authenticated": rules.human_authenticated(status, bool(signals)),
+            "signals": signals, "similarity": best, "reasons": reasons or []}
 
 
 @reads

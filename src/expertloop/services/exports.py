@@ -37,7 +37,7 @@ from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec,
 from ..storage import repositories as repo
 from ..storage.orm import Project
 from . import ai_help
-from .authenticity import checks_by_assignment, export_view
+from .authenticity import export_view_of
 from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
 from .uow import reads, reads_stream
@@ -136,7 +136,11 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
     project, spec, fmt = check_export(session, actor, project_id, fmt, consensus=consensus,
                                       min_judgments=min_judgments, min_confidence=min_confidence)
     stream = ExportStream(fmt, consensus)
-    need_fit = spec.has_consensus and (consensus or fmt != ExportFormat.raw or min_confidence is not None)
+    # The fit is read (and refitted when stale: costly on a big project) only when something
+    # uses it: consensus records, the confidence filter, or a type that puts the consensus on
+    # each judgment's record (label, fact-check, stepwise, trajectory; not preference or ranking).
+    need_fit = spec.has_consensus and (consensus or min_confidence is not None
+                                       or (fmt != ExportFormat.raw and attaches_consensus(spec)))
     inferred = latest_consensus(session, project.id, TaskType(spec.name), fresh=True) if need_fit else None
     if consensus:
         stream._records = _generate_consensus(session, project, spec, fmt, inferred, stream,
@@ -188,6 +192,15 @@ def _metadata(project: Project, names: _Pseudonyms, row, terms_version: int | No
     }
 
 
+def _authenticity(row) -> dict:
+    return export_view_of(row.check_status, row.check_signals, row.check_similarity, row.check_reasons)
+
+
+def attaches_consensus(spec: TaskTypeSpec) -> bool:
+    """Whether the type adds the item's consensus to each judgment's record."""
+    return type(spec).attach_consensus is not TaskTypeSpec.attach_consensus
+
+
 def item_consensus(spec: TaskTypeSpec, item_id: int, responses: list[dict],
                    inferred: Consensus | None) -> ItemConsensus:
     """An item's consensus per categorical part, with the votes of its counted judgments
@@ -232,29 +245,37 @@ def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: Expor
               min_confidence: float | None) -> Iterator[dict]:
     names = _Pseudonyms(project)
     options = project.options or {}
-    checks = checks_by_assignment(session, project.id)
+    raw = fmt == ExportFormat.raw
+    attach = inferred is not None and attaches_consensus(spec)
+    # An item's consensus is built only when a filter or the records use it.
+    with_consensus = inferred is not None or min_judgments is not None or min_confidence is not None
+    records, left_out_reason = spec.records, spec.left_out_reason
     for judgments in _by_item(session, project.id):
         first = judgments[0]
-        cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
-        item_reason = _filter(cons, min_judgments, min_confidence)
+        cons = item_reason = None
+        if with_consensus:
+            cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
+            item_reason = _filter(cons, min_judgments, min_confidence)
+        count = len(judgments)
         for row in judgments:
             response = row.response
             reason = item_reason
-            if reason is None and fmt != ExportFormat.raw:
-                reason = spec.left_out_reason(fmt, response)
+            if reason is None and not raw:
+                reason = left_out_reason(fmt, response)
             if reason is not None:
                 stream.leave_out(reason)
                 continue
             metadata = _metadata(project, names, row, row.terms_version)
-            metadata["judgments"] = cons.judgments
-            metadata["authenticity"] = export_view(checks.get(row.id))
-            if fmt == ExportFormat.raw:
+            metadata["judgments"] = count
+            metadata["authenticity"] = _authenticity(row)
+            if raw:
                 yield raw_record(spec.name, row.payload, response, metadata, presentation=row.presentation,
                                  active_seconds=row.active_seconds, gold=row.gold,
                                  original_response=row.original_response)
                 continue
-            for record in spec.records(fmt, row.payload, response, metadata):
-                if inferred is not None:
+            for record in records(fmt, row.payload, response, metadata):
+                if attach:
+                    assert cons is not None
                     spec.attach_consensus(record, options, row.payload, cons)
                 yield record
 
@@ -265,7 +286,6 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                         min_confidence: float | None) -> Iterator[dict]:
     """One item at a time: its consensus records, or the reason it has none."""
     names = _Pseudonyms(project)
-    checks = checks_by_assignment(session, project.id)
     for judgments in _by_item(session, project.id):
         first = judgments[0]
         cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
@@ -285,7 +305,7 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     # one arm when every judgment shares it (per-item experiments), else none
                     "arm": _one({row.experiment_arm for row in judgments}),
                     "arms": sorted({row.experiment_arm for row in judgments if row.experiment_arm is not None}),
-                    "authenticity": _item_authenticity([export_view(checks.get(row.id)) for row in judgments]),
+                    "authenticity": _item_authenticity([_authenticity(row) for row in judgments]),
                     "ai_assistance": ai_help.summary([row.ai_assistance for row in judgments])}
         yield from spec.consensus_records(fmt, first.payload, project.options or {}, cons, metadata)
 
@@ -302,22 +322,46 @@ def _item_authenticity(views: list[dict]) -> dict:
 
 
 # -- writing ------------------------------------------------------------------------------------
+Progress = Callable[[int], None]
 CHUNK_BYTES = 1 << 20      # a streamed JSONL body is sent in pieces of about this size
 ROW_GROUP = 20_000         # records per Parquet row group (memory holds one group)
 FILE_TYPES = ("jsonl", "parquet")
 
-_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def iter_jsonl(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+def _record_encoder() -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=False).encode``, byte for byte, without building a new
+    encoder for every record: the C encoder is made once (records are trees, so it skips the
+    cycle check). Pure-Python fallback where there is no C encoder."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(ensure_ascii=False).encode
+    default = json.JSONEncoder().default
+    c_encode = make(None, default, encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    join = "".join
+    return lambda record: join(c_encode(record, 0))
+
+
+_encode = _record_encoder()
+
+
+def iter_jsonl(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES, progress: Progress | None = None,
+               every: int = 20_000) -> Iterator[bytes]:
     """JSON Lines in chunks of many records (about ``chunk_bytes`` each): a streamed response
-    hands the event loop a few hundred pieces for a million records, not a million."""
+    hands the event loop a few hundred pieces for a million records, not a million, and a file
+    is written in as few calls. ``progress(n)`` is called every ``every`` records."""
+    encode = _encode
     parts: list[str] = []
-    size = 0
+    size = n = 0
     for record in records:
-        line = _encode(record)
+        line = encode(record)
         parts.append(line)
         size += len(line)
+        n += 1
+        if progress is not None and n % every == 0:
+            progress(n)
         if size >= chunk_bytes:
             parts.append("")
             yield "\n".join(parts).encode("utf-8", "surrogatepass")
@@ -429,7 +473,14 @@ def iter_parquet(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> 
         folder.rmdir()
 
 
-Progress = Callable[[int], None]
+class _Counted(Iterator[dict]):
+    def __init__(self, records: Iterator[dict]):
+        self.records, self.n = iter(records), 0
+
+    def __next__(self) -> dict:
+        record = next(self.records)
+        self.n += 1
+        return record
 
 
 def write_file(records: Iterator[dict], path: Path, *, progress: Progress | None = None,
@@ -445,12 +496,11 @@ def write_file(records: Iterator[dict], path: Path, *, progress: Progress | None
     n = 0
     try:
         if suffix == ".jsonl":
+            counted = _Counted(records)
             with tmp.open("wb") as fh:
-                for record in records:
-                    fh.write(_encode(record).encode("utf-8", "surrogatepass") + b"\n")
-                    n += 1
-                    if progress and n % every == 0:
-                        progress(n)
+                for chunk in iter_jsonl(counted, progress=progress, every=every):
+                    fh.write(chunk)
+            n = counted.n
         else:
             to_row = _parquet_row(getattr(records, "fmt", None))
             writer = ParquetFileWriter(tmp)
