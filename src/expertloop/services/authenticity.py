@@ -73,22 +73,10 @@ def check_view(c: AuthenticityCheck, *, expert_name: str | None = None, response
 
 
 def export_view(c: AuthenticityCheck | None) -> dict:
-    """The ``authenticity`` of an exported record: the signals, the closest similarity, the
-    reasons and the outcome (``no_free_text`` when the answer had none)."""
+    """The ``authenticity`` of an exported record (:func:`~expertloop.domain.authenticity.export_view`)."""
     if c is None:
-        return export_view_of(None, None, None, None)
-    return export_view_of(c.status, c.signals, c.similarity, c.reasons)
-
-
-def export_view_of(status: str | None, signals: dict | None, similarity: dict | None,
-                   reasons: list | None) -> dict:
-    """:func:`export_view` from a check's columns (``status`` None: the judgment has none)."""
-    if status is None:
-        return {"outcome": "no_free_text", "human_authenticated": False, "signals": None, "similarity": None,
-                "reasons": []}
-    best = max((s["score"] for s in (similarity or {}).values()), default=None)
-    return {"outcome": status, "human_authenticated": rules.human_authenticated(status, bool(signals)),
-            "signals": signals, "similarity": best, "reasons": reasons or []}
+        return rules.export_view(None, None, None, None)
+    return rules.export_view(c.status, c.signals, c.similarity, c.reasons)
 
 
 @reads

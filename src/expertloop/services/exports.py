@@ -25,23 +25,25 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import AssignmentState
+from ..domain.authenticity import export_view as authenticity_view
 from ..domain.errors import ValidationFailed
+from ..domain.modelwork import ai_assistance_record, ai_assistance_summary
 from ..domain.policies import Actor, require_staff
 from ..domain.records import ExportFormat, check_compatible, check_consensus_format, raw_record
 from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
 from ..storage.orm import Project
-from . import ai_help
-from .authenticity import export_view_of
-from .consensus import Consensus, key_of, latest_consensus
 from .projects import load_project
 from .uow import reads, reads_stream
 from .views import iso
+
+if TYPE_CHECKING:  # the consensus (and numpy) is loaded only by exports that use it
+    from .consensus import Consensus
 
 # Why a judgment (or, in a consensus export, an item) was left out, as the summary names it
 # (singular, plural).
@@ -141,7 +143,11 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
     # each judgment's record (label, fact-check, stepwise, trajectory; not preference or ranking).
     need_fit = spec.has_consensus and (consensus or min_confidence is not None
                                        or (fmt != ExportFormat.raw and attaches_consensus(spec)))
-    inferred = latest_consensus(session, project.id, TaskType(spec.name), fresh=True) if need_fit else None
+    inferred = None
+    if need_fit:
+        from .consensus import latest_consensus
+
+        inferred = latest_consensus(session, project.id, TaskType(spec.name), fresh=True)
     if consensus:
         stream._records = _generate_consensus(session, project, spec, fmt, inferred, stream,
                                               min_judgments, min_confidence)
@@ -188,12 +194,12 @@ def _metadata(project: Project, names: _Pseudonyms, row, terms_version: int | No
         "guidelines_version": row.guidelines_version, "terms_version": terms_version,
         "is_gold": row.gold is not None, "review": review, "reviewer": reviewer,
         "experiment_id": row.experiment_id, "arm": row.experiment_arm,
-        "ai_assistance": ai_help.export_record(row.ai_assistance),
+        "ai_assistance": ai_assistance_record(row.ai_assistance),
     }
 
 
 def _authenticity(row) -> dict:
-    return export_view_of(row.check_status, row.check_signals, row.check_similarity, row.check_reasons)
+    return authenticity_view(row.check_status, row.check_signals, row.check_similarity, row.check_reasons)
 
 
 def attaches_consensus(spec: TaskTypeSpec) -> bool:
@@ -207,6 +213,8 @@ def item_consensus(spec: TaskTypeSpec, item_id: int, responses: list[dict],
     (no parts without a fitted consensus)."""
     if inferred is None:
         return ItemConsensus(responses=responses, parts=[])
+    from .consensus import key_of
+
     votes: dict[int, Counter[str]] = {}
     for response in responses:
         for part, value in spec.categorical_answers(response):
@@ -306,7 +314,7 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     "arm": _one({row.experiment_arm for row in judgments}),
                     "arms": sorted({row.experiment_arm for row in judgments if row.experiment_arm is not None}),
                     "authenticity": _item_authenticity([_authenticity(row) for row in judgments]),
-                    "ai_assistance": ai_help.summary([row.ai_assistance for row in judgments])}
+                    "ai_assistance": ai_assistance_summary([row.ai_assistance for row in judgments])}
         yield from spec.consensus_records(fmt, first.payload, project.options or {}, cons, metadata)
 
 
@@ -354,12 +362,11 @@ def iter_jsonl(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES, progr
     is written in as few calls. ``progress(n)`` is called every ``every`` records."""
     encode = _encode
     parts: list[str] = []
-    size = n = 0
-    for record in records:
+    size = 0
+    for n, record in enumerate(records, 1):
         line = encode(record)
         parts.append(line)
         size += len(line)
-        n += 1
         if progress is not None and n % every == 0:
             progress(n)
         if size >= chunk_bytes:
@@ -381,6 +388,32 @@ def _parquet_row(fmt: ExportFormat | None) -> Callable[[dict], dict]:
         return lambda row: row
     return lambda row: {k: (json.dumps(v, ensure_ascii=False) if k in _RAW_JSON_COLUMNS and v is not None else v)
                         for k, v in row.items()}
+
+
+def _columns(rows: list[dict]) -> dict[str, list]:
+    """Records as column lists, one per field any of them has (in order of first appearance);
+    a record without a field gives null there."""
+    first = rows[0].keys()
+    names = list(first)
+    if any(row.keys() != first for row in rows):
+        seen = set(names)
+        for row in rows:
+            for name in row:
+                if name not in seen:
+                    seen.add(name)
+                    names.append(name)
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
+def _conform(table, schema):
+    """``table`` under ``schema``, a wider one: columns in its order, cast to its types (nested
+    fields a row group lacks become null), and null columns for the fields it lacks."""
+    import pyarrow as pa
+
+    present = set(table.column_names)
+    columns = [table.column(field.name).cast(field.type) if field.name in present else pa.nulls(len(table), field.type)
+               for field in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 class ParquetFileWriter:
@@ -411,7 +444,7 @@ class ParquetFileWriter:
 
         if not self.rows:
             return
-        table = pa.Table.from_pylist(self.rows)
+        table = pa.Table.from_pydict(_columns(self.rows))
         self.count += len(self.rows)
         self.rows = []
         if self.writer is None:
@@ -425,7 +458,7 @@ class ParquetFileWriter:
                                        loc="file") from None
             if wider != self.schema:
                 self._rewrite(wider)
-            table = table.cast(self.schema)
+            table = _conform(table, self.schema)
         assert self.writer is not None
         self.writer.write_table(table)
 
@@ -440,7 +473,7 @@ class ParquetFileWriter:
         self.writer = pq.ParquetWriter(self.path, schema)
         source = pq.ParquetFile(old)
         for i in range(source.num_row_groups):
-            self.writer.write_table(source.read_row_group(i).cast(schema))
+            self.writer.write_table(_conform(source.read_row_group(i), schema))
         old.unlink()
 
     def close(self) -> int:
