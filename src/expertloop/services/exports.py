@@ -170,6 +170,7 @@ class _Pseudonyms:
 
     def __init__(self, project: Project):
         self.project = project
+        self.project_id, self.project_name = project.id, project.name  # read once, not per record
         self.cache: dict[int, str] = {}
 
     def __call__(self, expert_id: int) -> str:
@@ -188,7 +189,7 @@ class _Pseudonyms:
 def _metadata(project: Project, names: _Pseudonyms, row, terms_version: int | None) -> dict:
     review, reviewer = names.review(row)
     return {
-        "project_id": project.id, "project": project.name, "item_id": row.item_id,
+        "project_id": names.project_id, "project": names.project_name, "item_id": row.item_id,
         "item_external_id": row.external_id, "assignment_id": row.id,
         "expert": names(row.expert_id), "submitted_at": iso(row.submitted_at),
         "guidelines_version": row.guidelines_version, "terms_version": terms_version,

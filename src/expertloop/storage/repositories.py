@@ -458,8 +458,9 @@ def iter_judgments_by_item(session: Session, project_id: int, batch: int = 2000)
          .outerjoin(AuthenticityCheck, AuthenticityCheck.assignment_id == Assignment.id)
          .where(Item.project_id == project_id, Assignment.project_id == project_id, counted_judgment(),
                 Item.retired_at.is_(None))  # a retired item is kept for the record, out of exports
-         .order_by(Item.id, Assignment.id))
-    result = session.connection().execution_options(stream_results=True, yield_per=batch).execute(q)
+         .order_by(Item.id, Assignment.id)
+         .execution_options(stream_results=True, yield_per=batch))
+    result = session.connection().execute(q)
     loads, aware, row_type = json.loads, _aware, JudgmentRow
     last_item, payload, gold = None, None, None
     for (aid, item_id, expert_id, state, submitted_at, guidelines_version, presentation, response, active_seconds,
