@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import ai_help, chat, claims, consensus, export_jobs, generation, judging
+from ..services import ai_help, chat, claims, consensus, export_jobs, generation, judging, models
 from ..services.jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, REFIT_CONSENSUS, SPLIT_CLAIMS
 
 Progress = Callable[[dict], None]
@@ -58,7 +58,15 @@ def split_claims(session: Session, job: dict, progress: Progress) -> dict:
     return claims.split_claims(session, job["project_id"], job_id=job["id"], progress=progress)
 
 
+def test_model(session: Session, job: dict, progress: Progress) -> dict:
+    name = (job.get("payload") or {}).get("name")
+    if not name:
+        raise ValueError("a test_model job needs payload.name")
+    progress({"step": "asking the model"})
+    return models.check_endpoint(session, None, name)
+
+
 HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, export_jobs.EXPORT: export_jobs.run_export,
                                 GENERATE_CANDIDATES: generate_candidates, JUDGE_ITEMS: judge_items,
                                 SPLIT_CLAIMS: split_claims, chat.CHAT_TURN: chat_turn,
-                                ai_help.AI_SUGGESTIONS: ai_suggestions}
+                                ai_help.AI_SUGGESTIONS: ai_suggestions, models.TEST_MODEL: test_model}

@@ -48,7 +48,7 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
         review_sampling=spec.review_sampling.to_json() if spec.review_sampling else None,
         retest_rate=spec.retest_rate, retest_after_hours=spec.retest_after_hours, models=spec.models_json(),
     )
-    _check_endpoints(session, spec.models_json())
+    check_endpoints(session, spec.models_json())
     session.add(project)
     session.flush()
     audit.record(session, actor, "project.created", project_id=project.id, target=project.name,
@@ -58,8 +58,9 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
     return view
 
 
-def _check_endpoints(session: Session, models: dict | None) -> None:
-    """Every endpoint a project's model settings name must be registered."""
+def check_endpoints(session: Session, models: dict | None) -> None:
+    """Every endpoint a project's model settings name must be registered (``ai_assistance``, when
+    given, is the project's ``options.ai_assistance``)."""
     if not models:
         return
     known = set(session.execute(select(ModelEndpoint.name)).scalars())
@@ -70,6 +71,9 @@ def _check_endpoints(session: Session, models: dict | None) -> None:
         name = (models.get(field) or {}).get("model")
         if name is not None and name not in known:
             problems.append(Problem(f"{field}.model", f"no model endpoint named {name!r}"))
+    name = (models.get("ai_assistance") or {}).get("model")
+    if name is not None and name not in known:
+        problems.append(Problem("options.ai_assistance.model", f"no model endpoint named {name!r}"))
     if problems:
         raise ValidationFailed(problems)
 

@@ -296,6 +296,7 @@ class ExportOut(View):
     consensus: bool
     min_judgments: int | None
     min_confidence: float | None
+    judge_settled: bool = Field(False, description="whether items a judge settled alone are included")
     records: int | None = Field(description="records written so far (running) or in all (done)")
     left_out: dict[str, int] | None
     summary: str | None
@@ -346,6 +347,25 @@ class ModelEndpointOut(View):
     max_concurrency: int
     timeout_s: float
     created_at: str | None
+    calls: int = Field(0, description="Calls recorded (after their retries)")
+    errors: int = Field(0, description="Calls that ended in an error")
+    tokens_in: int = Field(0, description="Prompt tokens of the calls that reported them")
+    tokens_out: int = Field(0, description="Completion tokens of the calls that reported them")
+    mean_latency_ms: int | None = Field(None, description="Mean latency of the answered calls")
+    last_test: dict[str, Any] | None = Field(None, description="The last test call: {ok, at, latency_ms, model, "
+                                                               "error}")
+    testing: bool = Field(False, description="A test job is waiting or running")
+
+
+class ModelSettingsOut(View):
+    """A project's model settings after a change, and what the change did to work in flight."""
+
+    project_id: int
+    candidates: dict[str, Any] | None = Field(description="{models, per_item, temperature, max_tokens, system?}")
+    claims: dict[str, Any] | None = Field(description="{model}: splits fact-check responses into claims")
+    judge_first: dict[str, Any] | None = Field(description="{model, min_agreement}: screens items before experts")
+    ai_assistance: dict[str, Any] | None = Field(description="{model, kind}: the AI help shown to trainers")
+    effects: list[str] = Field(description="What happened to the items and jobs, in words")
 
 
 class GenerationOut(View):
