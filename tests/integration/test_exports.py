@@ -336,8 +336,37 @@ def test_jsonl_file_is_one_record_per_line_in_chunks_with_progress(tmp_path):
     seen: list[int] = []
     n = write_file(iter(records), tmp_path / "out.jsonl", progress=seen.append, every=1000)
     assert n == 2500 and seen == [1000, 2000]
-    expected = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    expected = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records).encode()
     assert (tmp_path / "out.jsonl").read_bytes() == expected
+
+
+def test_jsonl_lines_orjson_refuses_keep_the_compact_layout(tmp_path):
+    """A value the fast encoder refuses (an integer beyond 64 bits, a non-string key, an
+    unpaired surrogate) is still written, in the same compact layout as every other line."""
+    records = [{"a": 1, "b": [1.5, "x"]}, {"big": 2**70, "n": {1: "one"}}, {"s": "\ud800é"}, {"a": 2}]
+    n = write_file(iter(records), tmp_path / "out.jsonl")
+    lines = (tmp_path / "out.jsonl").read_bytes().split(b"\n")
+    assert n == 4 and lines[-1] == b""
+    assert lines[:-1] == [json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+                          for r in records]
+    assert json.loads(lines[1]) == {"big": 2**70, "n": {"1": "one"}}
+
+
+def test_stored_json_reads_the_same_as_the_standard_library():
+    """Exports decode stored JSON with a faster reader; what it cannot read (NaN, an escaped
+    unpaired surrogate) falls back to ``json``, and the 64-bit integers inputs may hold are exact."""
+    from datetime import UTC, datetime
+
+    from expertloop.storage.repositories import _aware, _loads
+
+    for text in ['{"a": [1, 2.5, null, true], "b": "\\u00e9"}', "NaN", '"\\ud800"', str(2**63 - 1), str(-(2**63)),
+                 "1e400"]:
+        value, expected = _loads(text), json.loads(text)
+        assert value == expected or (value != value and expected != expected)
+        assert type(value) is type(expected)
+    for text in ("2026-11-30 02:59:35.553142", "2026-11-30 02:59:35", "2026-11-30T02:59:35.5"):
+        assert _aware(text) == datetime.fromisoformat(text).replace(tzinfo=UTC)
+        assert _aware(text).utcoffset().total_seconds() == 0
 
 
 def test_preference_export_without_a_stored_fit_does_not_fit_one(session, monkeypatch):

@@ -1,4 +1,3 @@
-import json
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -69,7 +68,7 @@ def export(project_id: Id, request: Request, format: ExportFormat = Query(...),
                 return
             yield from svc.iter_jsonl(stream)
             if summary:
-                yield (json.dumps({"_summary": stream.summary()}) + "\n").encode()
+                yield svc.json_line({"_summary": stream.summary()}) + b"\n"
         finally:
             stream_session.close()
 
