@@ -223,7 +223,9 @@ def test_upheld_dispute_corrects_gold_and_rescoring(session):
 
     mine = standing.standing(session, f.trainer_actor(ann), ann["id"], p["id"])
     missed = [g for g in mine["gold"]["items"] if g["missed"]]
-    assert len(missed) == 1 and missed[0]["expected"] == {"label": "no"}
+    assert len(missed) == 1 and missed[0]["expected"] is None   # the item is still in the gold pool
+    staff_view = standing.standing(session, f.ADMIN, ann["id"], p["id"])
+    assert [g["expected"] for g in staff_view["gold"]["items"] if g["missed"]] == [{"label": "no"}]
     assert missed[0]["your_answer"] == {"label": "yes"}
     with pytest.raises(PermissionDenied):
         standing.standing(session, f.trainer_actor(ben), ann["id"], p["id"])

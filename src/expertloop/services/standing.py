@@ -2,8 +2,10 @@
 
 For one project a trainer sees why they stand where they stand:
 
-- **gold**: every gold item they answered (after they answered it), their answer, the expected
-  answer and their score — so a missed item can be understood, and disputed;
+- **gold**: every gold item they answered (after they answered it), their answer and their score
+  — so a missed item can be seen, and disputed. The expected answer of an item still in the gold
+  pool (not retired) never reaches a trainer: it would be the answer key for the next trainer it
+  is served to. Once staff retire the item it is shown;
 - **agreement with consensus** and **reliability**, from the project's stored quality report;
 - **retest agreement** (:mod:`expertloop.services.retests`);
 - **flags and outcomes**: pauses by the quality floor (with their reasons and whether lifted),
@@ -43,11 +45,18 @@ DECISIONS = ("uphold", "reject")
 _DONE = [AssignmentState.submitted.value, AssignmentState.accepted.value, AssignmentState.rejected.value]
 
 
-def dispute_view(d: GoldDispute, *, staff: bool) -> dict:
+def gold_revealed(item: Item | None) -> bool:
+    """Whether a trainer may read an item's gold answer: only once it left the gold pool (retired),
+    so it can no longer be served to anyone."""
+    return item is not None and item.retired_at is not None
+
+
+def dispute_view(d: GoldDispute, *, staff: bool, revealed: bool = False) -> dict:
+    """A dispute; the gold answers in it only for staff, or once the item left the gold pool."""
     view = {"id": d.id, "project_id": d.project_id, "item_id": d.item_id, "assignment_id": d.assignment_id,
             "expert_id": d.expert_id, "reason": d.reason, "state": d.state, "decision_note": d.decision_note,
             "created_at": iso(d.created_at), "decided_at": iso(d.decided_at)}
-    if staff or d.state != "open":  # the expert saw the gold already: the answer they disputed
+    if staff or revealed:
         view.update(old_gold=d.old_gold, new_gold=d.new_gold)
     if staff:
         view["decided_by"] = d.decided_by
@@ -66,16 +75,18 @@ def standing(session: Session, actor: Actor, expert_id: int, project_id: int) ->
     disputes = {d.assignment_id: d for d in session.execute(select(GoldDispute).where(
         GoldDispute.project_id == project.id, GoldDispute.expert_id == expert_id)).scalars()}
     gold_rows = session.execute(
-        select(Assignment.id, Assignment.item_id, Assignment.response, Assignment.submitted_at, Item.gold)
+        select(Assignment.id, Assignment.item_id, Assignment.response, Assignment.submitted_at, Item.gold,
+               Item.retired_at)
         .join(Item, Item.id == Assignment.item_id)
         .where(Assignment.project_id == project.id, Assignment.expert_id == expert_id, repo.counted_judgment(),
                Item.gold.is_not(None)).order_by(Assignment.submitted_at, Assignment.id)).all()
     gold = []
-    for aid, item_id, response, submitted_at, expected in gold_rows:
+    for aid, item_id, response, submitted_at, expected, retired_at in gold_rows:
         score = gold_score(project.task_type, response or {}, expected)
         d = disputes.get(aid)
+        shown = actor.is_staff or retired_at is not None  # never the answer key of an item still served
         gold.append({"assignment_id": aid, "item_id": item_id, "submitted_at": iso(submitted_at),
-                     "your_answer": response, "expected": expected,
+                     "your_answer": response, "expected": expected if shown else None, "expected_shown": shown,
                      "score": None if score is None else round(score, 4),
                      "missed": score is not None and score < 1,
                      "dispute": None if d is None else {"id": d.id, "state": d.state}})
@@ -104,7 +115,8 @@ def standing(session: Session, actor: Actor, expert_id: int, project_id: int) ->
                                       for f in card.get("flags", []) if isinstance(f, dict) and "kind" in f],
         "reviews": [{"assignment_id": aid, "item_id": iid, "outcome": _outcome(st, ed), "feedback": fb,
                      "reviewed_at": iso(at)} for aid, iid, st, fb, ed, at in reviewed],
-        "disputes": [dispute_view(d, staff=actor.is_staff) for d in disputes.values()],
+        "disputes": [dispute_view(d, staff=actor.is_staff, revealed=gold_revealed(session.get(Item, d.item_id)))
+                     for d in disputes.values()],
     }
 
 
