@@ -12,6 +12,7 @@ from expertloop.config import Settings
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
 from expertloop.storage.db import make_engine, make_sessionmaker
+from tests.factories import staff_item
 
 runner = CliRunner()
 
@@ -43,7 +44,7 @@ def test_export_filters_and_says_what_it_left_out(cli, tmp_path):
         for expert_id, plan in ((1, {"q0": 0, "q1": 0, "q2": "tie", "q3": 1}), (2, {"q0": 0})):
             actor = Actor(Role.trainer, expert_id)
             while (lease := svc.lease_next(s, actor, pid)) is not None:
-                choice = plan.get(lease["item"]["external_id"])
+                choice = plan.get(staff_item(s, lease)["external_id"])
                 if choice is None:
                     svc.release(s, actor, lease["assignment_id"])
                 else:

@@ -36,6 +36,11 @@ class AlwaysRetest(random.Random):
         return super().getrandbits(k)
 
 
+def _item_of(session, view: dict) -> int:
+    """The item behind an assignment, as staff see it (a trainer's view names no item)."""
+    return work.get_assignment(session, f.ADMIN, view["assignment_id"])["item"]["id"]
+
+
 def _do(session, expert, project_id, response, at, seconds):
     a = work.lease_next(session, f.trainer_actor(expert), project_id, now=at)
     assert a is not None
@@ -134,13 +139,13 @@ def test_review_assignment_by_sampling_leases_blind_and_level_two_overturns(sess
     l2 = review_tasks.next_review(session, rev[2], now=later)
     assert l2["level"] == 2 and l2["state"] == "submitted" and "review_feedback" not in l2
     with uow.read(session):
-        before = session.get(Item, first["item"]["id"]).done_count
+        before = session.get(Item, _item_of(session, first)).done_count
     out = review_tasks.submit_review(session, rev[2], l2["review_task_id"], "reject", "Label is wrong.", now=later)
     assert out["outcome"] == "rejected"
     assert out["earlier_reviews"] == [{"level": 1, "verdict": "accept", "feedback": "Fine.",
                                        "reviewer_id": r2["id"]}]
     with uow.read(session):
-        assert session.get(Item, first["item"]["id"]).done_count == before - 1  # the slot reopened
+        assert session.get(Item, _item_of(session, first)).done_count == before - 1  # the slot reopened
     card = next(c for c in project_quality(session, f.ADMIN, p["id"], n_boot=10)["trainers"]
                 if c["expert_id"] == trainer["id"])
     assert card["reviews"] == {"reviewed": 1, "accepted": 0, "edited": 0, "rejected": 1}
@@ -169,35 +174,43 @@ def test_retest_is_served_blind_paid_and_never_counted_or_exported_twice(session
     e = f.expert(session)
     actor = f.trainer_actor(e)
     first = _do(session, e, p["id"], {"choice": 0, "strength": 2}, T0, 60)
+    first_item = _item_of(session, first)
     monkeypatch.setattr(work, "_rng", AlwaysRetest(7))
     # Too soon: nothing is due, the ordinary queue serves the next item.
     normal = work.lease_next(session, actor, p["id"], now=T0 + timedelta(minutes=5))
-    assert normal["item"]["id"] != first["item"]["id"]
+    assert _item_of(session, normal) != first_item
     work.release(session, actor, normal["assignment_id"], now=T0 + timedelta(minutes=6))
 
     at = T0 + timedelta(hours=3)
     again = work.lease_next(session, actor, p["id"], now=at)
-    assert again["item"]["id"] == first["item"]["id"]
+    assert _item_of(session, again) == first_item
     assert set(again) == set(normal) and "retest" not in str(sorted(again))  # unmarked
+    # Nothing in the trainer's view links the re-test to the first answer: no item id, no
+    # external id, no earlier assignment id; the item carries the same keys as a fresh one.
+    assert set(again["item"]) == set(normal["item"]) and not {"id", "external_id"} & set(again["item"])
+    with uow.read(session):
+        external = session.get_one(Item, first_item).external_id
+    assert external not in str(again) and again["assignment_id"] != first["assignment_id"]
+    assert not {"retest_of", "presentation"} & set(again)
     with uow.read(session):
         orig = session.get(Assignment, first["assignment_id"])
         redo = session.get(Assignment, again["assignment_id"])
         assert redo.retest_of == orig.id and redo.presentation["order"] != orig.presentation["order"]
-        done_before = session.get(Item, first["item"]["id"]).done_count
+        done_before = session.get(Item, first_item).done_count
     shown = [r["index"] for r in again["item"]["responses"]]
     assert shown == redo.presentation["order"]
     out = work.submit(session, actor, again["assignment_id"], {"choice": 0, "strength": 2}, SETTINGS,
                       now=at + timedelta(seconds=90))
     assert out["state"] == "submitted" and out["earned_usd"] == "3.00"     # paid like any task, unmarked
     with uow.read(session):
-        assert session.get(Item, first["item"]["id"]).done_count == done_before   # never counted
+        assert session.get(Item, first_item).done_count == done_before   # never counted
         assert session.query(LedgerEntry).filter_by(assignment_id=again["assignment_id"]).one().amount_cents == 300
     records = list(iter_records(session, f.ADMIN, p["id"], "raw"))
     assert [r["metadata"]["assignment_id"] for r in records] == [first["assignment_id"]]   # exported once
     # Each item is re-tested once at most: the next due lease is ordinary work.
     nxt = work.lease_next(session, actor, p["id"], now=at + timedelta(hours=1))
-    assert nxt["item"]["id"] != first["item"]["id"]
-    assert retests.retest_pairs(session, p["id"], e["id"])[0][1] == first["item"]["id"]
+    assert _item_of(session, nxt) != first_item
+    assert retests.retest_pairs(session, p["id"], e["id"])[0][1] == first_item
     card = next(c for c in project_quality(session, f.ADMIN, p["id"], n_boot=10)["trainers"]
                 if c["expert_id"] == e["id"])
     assert card["judgments"] == 1
