@@ -70,7 +70,7 @@ def test_integrity_over_http(client, session, tmp_path):
     assert r.status_code == 422
     r = client.post(f"/api/v1/authenticity/{flag['id']}/reply", headers=t_ana,
                     json={"reply": "I am the author of that reference answer."})
-    assert r.status_code == 200 and r.json()["status"] == "flagged"
+    assert r.status_code == 200 and r.json()["status"] == "upheld"   # only staff reopen a decided flag
 
     # the signed export as a ZIP, verified offline
     r = client.get(f"/api/v1/projects/{pid}/export/signed?format=sft", headers=admin)
@@ -81,7 +81,7 @@ def test_integrity_over_http(client, session, tmp_path):
     assert result.ok and result.checked == ["data.jsonl"], result.problems
     assert result.manifest["signing"] == key.json()
     assert result.manifest["authenticity"]["human_authenticated"] == 1
-    assert result.manifest["authenticity"]["outcomes"] == {"flagged": 1, "clear": 1}
+    assert result.manifest["authenticity"]["outcomes"] == {"upheld": 1, "clear": 1}
     assert client.get(f"/api/v1/projects/{pid}/export/signed?format=sft", headers=t_ana).status_code == 403
     assert client.get(f"/api/v1/projects/{pid}/export/signed?format=sft&file_format=csv",
                       headers=admin).status_code == 422
