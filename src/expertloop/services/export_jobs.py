@@ -114,13 +114,22 @@ def list_exports(session: Session, actor: Actor, project_id: int, limit: int = 1
 
 
 @reads
-def export_file(session: Session, actor: Actor, export_id: int) -> tuple[Path, str]:
-    """The finished file of an export and the name to download it as (staff only)."""
+def export_file(session: Session, actor: Actor, export_id: int, *, data_dir: Path) -> tuple[Path, str]:
+    """The finished file of an export and the name to download it as (staff only). The stored
+    path is resolved (links followed) and served only if it lies under ``<data_dir>/exports``:
+    a job row naming any other file is refused, whoever wrote it."""
     require_staff(actor, "download exports")
     job = _load(session, export_id)
     if job.state != DONE:
         raise Conflict(f"export {export_id} is {job.state}, not done: follow GET /api/v1/exports/{export_id}")
-    path = Path((job.payload or {})["path"])
+    stored = (job.payload or {}).get("path")
+    root = exports_dir(data_dir)
+    try:
+        path = Path(str(stored)).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        raise NotFound(f"the file of export {export_id} is gone from the data directory") from None
+    if not path.is_relative_to(root) or path == root:
+        raise NotFound(f"the file of export {export_id} is not in the data directory's exports")
     if not path.is_file():
         raise NotFound(f"the file of export {export_id} is gone from the data directory")
     return path, path.name
