@@ -98,6 +98,28 @@ def test_payroll_csv_is_exact_to_the_cent_with_bonuses_and_adjustments(session):
         payroll.add_entry(session, f.ADMIN, bob["id"], "bonus", "1.00", "late", now=T0 + timedelta(days=3))
 
 
+def test_earnings_after_a_close_land_in_the_next_open_period(session):
+    """A period closed early keeps its totals: a task submitted on a day it covers is paid in
+    the next period (closed ones in between are skipped), never in the closed one."""
+    p = f.project(session, "label", hourly_rate_usd="60.00")
+    f.items(session, p["id"], "label", 3)
+    ann = f.expert(session, name="Ann")
+    march = payroll.create_period(session, f.ADMIN, "2026-03", "2026-03-01", "2026-03-31")
+    _do(session, ann, p["id"], {"label": "yes"}, T0, 60)
+    payroll.close_period(session, f.ADMIN, march["id"])
+    before = payroll.payroll(session, f.ADMIN, march["id"])
+    _do(session, ann, p["id"], {"label": "no"}, T0 + timedelta(days=5), 120)   # still in March
+    assert payroll.payroll(session, f.ADMIN, march["id"]) == before            # closed totals unchanged
+    april = payroll.create_period(session, f.ADMIN, "2026-04", "2026-04-01", "2026-04-30")
+    assert [r["earnings_usd"] for r in payroll.payroll(session, f.ADMIN, april["id"])["rows"]] == ["2.00"]
+    # April closed as well: a late March submit skips both and waits for the next period.
+    payroll.close_period(session, f.ADMIN, april["id"])
+    _do(session, ann, p["id"], {"label": "yes"}, T0 + timedelta(days=6), 60)
+    may = payroll.create_period(session, f.ADMIN, "2026-05", "2026-05-01", "2026-05-31")
+    assert [r["earnings_usd"] for r in payroll.payroll(session, f.ADMIN, may["id"])["rows"]] == ["1.00"]
+    assert payroll.payroll(session, f.ADMIN, march["id"]) == before
+
+
 def _sampled_project(session, **sampling):
     p = f.project(session, "label", review_sampling={"rate": 0.0, "new_rate": 1.0, "new_until": 1,
                                                      "flagged_rate": 0.0, "level2_rate": 1.0, **sampling})
