@@ -314,3 +314,28 @@ def test_quality_floor_on_retest_agreement_pauses_an_inconsistent_trainer(sessio
     assert "re-test agreement 0% over 3 re-tests" in list_pauses(session, f.ADMIN, p["id"])[0]["reason"]
     with pytest.raises(ValidationFailed, match="re-test"):
         f.project(session, "sft", quality_floor={"retest_agreement": 0.8})
+
+
+def test_an_upheld_dispute_lifts_the_gold_floor_pause_that_rested_on_the_wrong_gold(session):
+    """A trainer paused by the gold floor because of wrong gold disputes it; upheld, their gold
+    record is read afresh and the pause lifted (a paused trainer submits nothing, so nothing
+    else would ever read it again)."""
+    p = f.project(session, "label", overlap=2, quality_floor={"gold_accuracy": 0.9, "min_gold": 2})
+    import_items(session, f.ADMIN, p["id"], [(1, {"external_id": "g1", "text": "Wet?", "gold": "no"}),
+                                             (2, {"external_id": "g2", "text": "Dry?", "gold": "no"}),
+                                             (3, {"external_id": "x", "text": "More"})])
+    ann, bob = f.expert(session, name="Ann"), f.expert(session, name="Bob")
+    done = {}
+    for e in (ann, bob):
+        for _ in range(2):
+            a = _do(session, e, p["id"], {"label": "yes"}, T0, 30)
+            done.setdefault(e["id"], []).append(a["assignment_id"])
+    with pytest.raises(PermissionDenied):   # both paused: 0 of 2 gold right
+        work.lease_next(session, f.trainer_actor(ann), p["id"], now=T0 + timedelta(minutes=5))
+    d = standing.open_dispute(session, f.trainer_actor(ann), done[ann["id"]][0], "It is wet, so yes.")
+    out = standing.decide_dispute(session, f.ADMIN, d["id"], "uphold", gold="yes", note="Right.")
+    assert {r["expert_id"]: r["pause_lifted"] for r in out["rescored"]} == {ann["id"]: True, bob["id"]: True}
+    assert work.lease_next(session, f.trainer_actor(ann), p["id"], now=T0 + timedelta(minutes=6)) is not None
+    mine = standing.standing(session, f.trainer_actor(ann), ann["id"], p["id"])
+    assert [fl["outcome"] for fl in mine["flags"] if fl["kind"] == "paused"] == ["lifted"]
+    assert [e["action"] for e in audit.list_entries(session, f.ADMIN, action="pause.lifted")] == ["pause.lifted"] * 2

@@ -31,10 +31,11 @@ from ..domain.checks import text_problem
 from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..domain.grading import gold_score, gold_tally
 from ..domain.policies import Actor, can_read_expert, require_staff
+from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT, normalise_gold
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, ConsensusFit, Expert, GoldDispute, Item, Project, ProjectPause
-from . import audit, jobs
+from ..storage.orm import Assignment, ConsensusFit, Expert, GoldDispute, Item, Notification, Project, ProjectPause
+from . import audit, jobs, routing
 from .clock import utcnow
 from .projects import load_project
 from .retests import retest_agreement
@@ -227,11 +228,38 @@ def decide_dispute(session: Session, actor: Actor | None, dispute_id: int, decis
                      detail={"dispute": d.id, "old": old, "new": corrected})
         session.flush()
         rescored = _rescore(session, project, item.id)
+        for row in rescored:
+            row["pause_lifted"] = _lift_gold_pause(session, actor, project, row["expert_id"], d.id, now)
     audit.record(session, actor, f"dispute.{d.state}", project_id=d.project_id, target=f"dispute:{d.id}",
                  detail={"note": text or None})
     out = dispute_view(d, staff=True)
     out["rescored"] = rescored
     return out
+
+
+def _lift_gold_pause(session: Session, actor: Actor | None, project: Project, expert_id: int, dispute_id: int,
+                     now: datetime) -> bool:
+    """After a gold correction: a pause the gold floor made whose reason no longer holds (the
+    trainer's gold record, read afresh, is not below the floor) is lifted — a paused trainer
+    submits nothing, so no submit would ever read their gold again. The trainer and the
+    managers are told; a pause for any other reason stays for a manager to decide."""
+    floor = project.quality_floor or {}
+    pause = session.execute(select(ProjectPause).where(
+        ProjectPause.project_id == project.id, ProjectPause.expert_id == expert_id,
+        ProjectPause.lifted_at.is_(None))).scalar_one_or_none()
+    if pause is None or not pause.reason.startswith(routing.GOLD_FLOOR_REASON) or floor.get("gold_accuracy") is None:
+        return False
+    if routing.below_gold_floor(session, project, TaskType(project.task_type), expert_id, floor) is not None:
+        return False
+    pause.lifted_at = now
+    name = session.get_one(Expert, expert_id).name
+    session.add(Notification(kind="pause_lifted", project_id=project.id, expert_id=expert_id, created_at=now,
+                             message=f"{name}'s pause from project {project.id} was lifted: dispute {dispute_id} "
+                                     "corrected the gold it rested on, and their gold accuracy is no longer "
+                                     "below the floor"))
+    audit.record(session, actor, "pause.lifted", project_id=project.id, target=f"expert {expert_id}",
+                 detail={"reason": pause.reason, "dispute": dispute_id})
+    return True
 
 
 def _rescore(session: Session, project: Project, item_id: int) -> list[dict]:
