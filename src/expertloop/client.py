@@ -69,6 +69,9 @@ ENDPOINTS: dict[str, tuple[Method, str]] = {
     "tokens": ("GET", "/tokens"),
     "issue_token": ("POST", "/tokens"),
     "revoke_token": ("DELETE", "/tokens/{token_id}"),
+    "invitations": ("GET", "/invitations"),
+    "invite": ("POST", "/invitations"),
+    "revoke_invitation": ("DELETE", "/invitations/{invitation_id}"),
     "audit": ("GET", "/audit"),
     "signing_key": ("GET", "/signing-key"),
     "signed_export": ("GET", "/projects/{project_id}/export/signed"),
@@ -337,6 +340,18 @@ class Client:
 
     def revoke_token(self, token_id: int) -> dict[str, Any]:
         return self._json("revoke_token", path={"token_id": token_id})
+
+    def invitations(self) -> list[dict[str, Any]]:
+        """Invitations, newest first, without their secrets (staff)."""
+        return self._json("invitations")
+
+    def invite(self, name: str, email: str, role: str = "trainer", **profile: Any) -> dict[str, Any]:
+        """A single-use sign-up link for a new expert (``profile``: degree, domains, languages,
+        hourly_rate_usd, country, expires_hours); ``secret`` and ``path`` come back once."""
+        return self._json("invite", body={"name": name, "email": email, "role": role, **profile})
+
+    def revoke_invitation(self, invitation_id: int) -> dict[str, Any]:
+        return self._json("revoke_invitation", path={"invitation_id": invitation_id})
 
     def audit(self, *, project_id: int | None = None, action: str | None = None, before: int | None = None,
               limit: int = 100) -> list[dict[str, Any]]:
