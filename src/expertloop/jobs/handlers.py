@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import ai_help, chat, claims, consensus, export_jobs, generation, judging
+from ..services import ai_help, chat, claims, consensus, export_jobs, generation, judging, passport_jobs
 from ..services.jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, REFIT_CONSENSUS, SPLIT_CLAIMS
 
 Progress = Callable[[dict], None]
@@ -61,4 +61,5 @@ def split_claims(session: Session, job: dict, progress: Progress) -> dict:
 HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, export_jobs.EXPORT: export_jobs.run_export,
                                 GENERATE_CANDIDATES: generate_candidates, JUDGE_ITEMS: judge_items,
                                 SPLIT_CLAIMS: split_claims, chat.CHAT_TURN: chat_turn,
-                                ai_help.AI_SUGGESTIONS: ai_suggestions}
+                                ai_help.AI_SUGGESTIONS: ai_suggestions,
+                                export_jobs.SIGNED_EXPORT: passport_jobs.run_signed_export}

@@ -24,6 +24,8 @@ from .jobs import DONE, FAILED, enqueue, job_view
 from .uow import reads, run_write
 
 EXPORT = "export"
+SIGNED_EXPORT = "signed_export"  # a signed passport ZIP (services.passport_jobs), listed and served alike
+KINDS = (EXPORT, SIGNED_EXPORT)
 FILE_TYPES = exports.FILE_TYPES
 SYSTEM = Actor(role=Role.admin)  # a queued export was authorised when it was requested
 PROGRESS_EVERY = 20_000
@@ -80,7 +82,7 @@ def export_view(job: Job) -> dict:
     result = view["result"] or {}
     done = view["state"] == DONE
     return {"id": view["id"], "project_id": view["project_id"], "state": view["state"],
-            "format": payload.get("format"), "file_type": payload.get("file"),
+            "format": payload.get("format"), "file_type": payload.get("file"), "signed": job.kind == SIGNED_EXPORT,
             "consensus": bool(payload.get("consensus")), "min_judgments": payload.get("min_judgments"),
             "min_confidence": payload.get("min_confidence"),
             "records": result.get("records", (view["progress"] or {}).get("records")),
@@ -92,7 +94,7 @@ def export_view(job: Job) -> dict:
 
 def _load(session: Session, export_id: int) -> Job:
     job = session.get(Job, export_id)
-    if job is None or job.kind != EXPORT:
+    if job is None or job.kind not in KINDS:
         raise NotFound(f"export {export_id} not found")
     return job
 
@@ -108,7 +110,7 @@ def list_exports(session: Session, actor: Actor, project_id: int, limit: int = 1
     from sqlalchemy import select
 
     require_staff(actor, "see exports")
-    q = (select(Job).where(Job.kind == EXPORT, Job.project_id == project_id).order_by(Job.id.desc())
+    q = (select(Job).where(Job.kind.in_(KINDS), Job.project_id == project_id).order_by(Job.id.desc())
          .limit(min(max(limit, 1), 100)))
     return [export_view(j) for j in session.execute(q).scalars()]
 

@@ -224,5 +224,6 @@ def export_from_form(project_id: PageId, request: Request, form: FormData = Depe
 def download_export(export_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                     db: Session = Depends(get_session)):
     path, name = export_jobs.export_file(db, actor, export_id, data_dir=request.app.state.settings.data_dir)
-    media = "application/vnd.apache.parquet" if path.suffix == ".parquet" else "application/x-ndjson"
+    media = {".parquet": "application/vnd.apache.parquet", ".zip": "application/zip"}.get(path.suffix,
+                                                                                        "application/x-ndjson")
     return finish(request, FileResponse(path, media_type=media, filename=name))

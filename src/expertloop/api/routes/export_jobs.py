@@ -18,7 +18,7 @@ from ._base import router as make_router
 
 router = make_router("exports")
 
-MEDIA = {"jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
+MEDIA = {"jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet", "zip": "application/zip"}
 
 
 class ExportRequest(BaseModel):
