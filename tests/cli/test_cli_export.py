@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from expertloop.cli.main import app
 from expertloop.config import Settings
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
 from expertloop.storage.db import make_engine, make_sessionmaker
 from tests.factories import staff_item
-
-runner = CliRunner()
-
-
-@pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    return invoke
 
 
 def test_export_filters_and_says_what_it_left_out(cli, tmp_path):
