@@ -642,16 +642,20 @@ def run_sparse(sets: list[Path], ck, seeds: int, workers: int, plot: Path | None
 
     out = [f"### Sparse regime: k random judgments per item, {seeds} seeds (mean ± sd)", "",
            "expertloop = BayesianDawidSkene (the platform's consensus); 0.1 = gold-clamped Dawid-Skene with "
-           "`diagonal_prior=0.5`; ECE of the consensus (posterior of the chosen label vs correctness, 10 bins); "
+           "`diagonal_prior=0.5`; ECE of the consensus (posterior of the chosen label vs correctness, 10 bins): "
+           "pooled over every replay's items (the headline: a replay of a small set has too few items for its "
+           "own ECE to be told from sampling noise) and per replay, next to the per-replay floor (the ECE a "
+           "perfectly calibrated consensus with the same confidences shows on as many items); "
            "Spearman of its trainer reliabilities with the trainers' true accuracy (all trainers in the replay / "
            "those with >= 5 judgments on items with overlap); coverage of the 95% reliability interval.", "",
-           "| set | k | majority vote | crowd-kit DS | expertloop | 0.1 consensus | ECE | Spearman (all / >= 5) "
-           "| interval coverage |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| set | k | majority vote | crowd-kit DS | expertloop | 0.1 consensus | ECE pooled | ECE per replay "
+           "| ECE floor per replay | Spearman (all / >= 5) | interval coverage |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         sp5 = r["spearman_min5"]
         out.append(f"| {r['dataset']} | {r['k']} | {ms(r['majority_vote'])} | {ms(r['crowdkit_ds'])} | "
-                   f"{ms(r['expertloop'])} | {ms(r['expertloop_0_1'])} | {ms(r['ece'])} | "
+                   f"{ms(r['expertloop'])} | {ms(r['expertloop_0_1'])} | **{r['ece_pooled']:.3f}** | "
+                   f"{ms(r['ece'])} | {ms(r['ece_floor'])} | "
                    f"{r['spearman']['mean'] if r['spearman'] else float('nan'):.2f} / "
                    f"{sp5['mean'] if sp5 else float('nan'):.2f} | "
                    f"{r['interval_coverage']['mean'] if r['interval_coverage'] else float('nan'):.2f} |")

@@ -47,14 +47,26 @@ def _text(content: Any) -> str:
 def judge_reply(system: str, user: str) -> str | None:
     """Deterministic stand-ins for the product's model-as-judge prompts (see services/judging.py
     and services/claims.py): pairwise → the LONGER answer's letter, unless the prompt says
-    ``[[prefer:first]]`` (always "A": a position-biased judge); label → the first label listed;
-    claims → one claim per sentence."""
+    ``[[prefer:first]]`` (always "A": a position-biased judge); ranking → the longest answer
+    first (``[[prefer:first]]``: the order shown); label → the first label listed; claims → one
+    claim per sentence; fact-check verdicts → "refuted" for a claim with the word "not", else
+    "supported"."""
     if "You are a judge" not in system:
         return None
     if "split" in system.lower() and "claims" in system.lower():
         body = user.split("RESPONSE:", 1)[-1]
         sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", body.strip()) if s.strip()]
         return json.dumps({"claims": sentences})
+    if "checking facts" in system:  # a verdict per numbered claim: refuted when it says "not"
+        claims = re.findall(r"^\d+\. (.*)$", user.split("CLAIMS:", 1)[-1], re.MULTILINE)
+        return json.dumps({"verdicts": ["refuted" if re.search(r"\bnot\b", c, re.IGNORECASE) else "supported"
+                                        for c in claims], "confidence": 0.85})
+    if "ranking answers" in system:  # the longest answer first, or as shown with [[prefer:first]]
+        shown = re.findall(r"\[ANSWER ([A-Z])\]\n(.*?)\n\[END \1\]", user, re.DOTALL)
+        if "[[prefer:first]]" in user:
+            return json.dumps({"ranking": [letter for letter, _ in shown], "confidence": 0.9})
+        ranked = sorted(shown, key=lambda a: (-len(a[1]), a[1]))
+        return json.dumps({"ranking": [letter for letter, _ in ranked], "confidence": 0.8})
     if "[[prefer:first]]" in user:
         return json.dumps({"choice": "A", "confidence": 0.9})
     answers = re.findall(r"\[ANSWER ([AB])\]\n(.*?)\n\[END \1\]", user, re.DOTALL)

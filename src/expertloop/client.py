@@ -293,11 +293,12 @@ class Client:
         return self._json("quality", path={"project_id": project_id}, params={"fresh": fresh or None, **params})
 
     def export(self, project_id: int, format: str, *, consensus: bool = False, min_judgments: int | None = None,
-               min_confidence: float | None = None) -> Iterator[dict[str, Any]]:
-        """Stream a project's records (JSON Lines) one dict at a time, at flat memory."""
+               min_confidence: float | None = None, judge_settled: bool = False) -> Iterator[dict[str, Any]]:
+        """Stream a project's records (JSON Lines) one dict at a time, at flat memory;
+        ``judge_settled`` adds the items a judge settled alone (``metadata.decided_by == "judge"``)."""
         method, url = self._url("export", {"project_id": project_id})
         params = {"format": format, "consensus": consensus or None, "min_judgments": min_judgments,
-                  "min_confidence": min_confidence}
+                  "min_confidence": min_confidence, "judge_settled": judge_settled or None}
         with self._http.stream(method, url, params={k: v for k, v in params.items() if v is not None},
                                headers=self._headers) as r:
             if r.status_code >= 400:

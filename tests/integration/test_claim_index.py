@@ -62,3 +62,22 @@ def test_the_claim_uses_the_claim_index_and_imports_refresh_statistics(fresh_url
             plan = _claim_plan(s, engine, p["id"], e["id"])
         assert "ix_items_claim" in plan, plan
     engine.dispose()
+
+
+def test_the_claim_probes_the_experts_own_work_per_candidate(fresh_url):
+    """"Not already seen by me" is one index probe per candidate item (expert, item), never an
+    anti-join that reads the expert's whole history, whatever the statistics say about it."""
+    engine = make_engine(fresh_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        import pytest
+        pytest.skip("SQLite runs a correlated NOT EXISTS per candidate row by itself")
+    Session = make_sessionmaker(engine)
+    with Session() as s:
+        p = f.project(s, "label", overlap=2)
+        e = f.expert(s)
+        import_items(s, f.ADMIN, p["id"], [(n, f.item_for("label", n)) for n in range(1, 200)])
+        with uow.read(s):
+            plan = _claim_plan(s, engine, p["id"], e["id"])
+        assert "Anti Join" not in plan and "NOT (SubPlan" in plan, plan
+    engine.dispose()

@@ -314,3 +314,31 @@ def test_api_export_filters_and_reports_a_summary_trailer(session, client):
     r = client.get(f"/api/v1/projects/{p['id']}/export", headers=headers,
                    params={"format": "preference", "min_confidence": 2})
     assert r.status_code == 422
+
+
+def test_new_fields_keep_trl_layouts_and_load_from_parquet(session, tmp_path):
+    """``metadata.decided_by``/``judge`` on every record, and a fact-check's final claims (one trainer
+    kept the split, one corrected it): the TRL columns stay as they were, and JSONL and Parquet
+    both load with ``datasets``."""
+    import datasets
+
+    sft = _work(session, "sft", [{"completion": "answer"}])
+    ds = _load(iter_records(session, f.ADMIN, sft, "sft"), tmp_path, "sft.jsonl")
+    assert set(ds.column_names) == {"messages", "metadata"} and ds[0]["metadata"]["decided_by"] == "experts"
+    pref = _work(session, "preference", [{"choice": 0}])
+    ds = _load(iter_records(session, f.ADMIN, pref, "preference"), tmp_path, "pref.jsonl")
+    assert ds.column_names == ["prompt", "chosen", "rejected", "margin", "metadata"]
+    assert ds[0]["metadata"]["decided_by"] == "experts" and ds[0]["metadata"]["judge"] is None
+    fc = _work(session, "factcheck", [f.VALID_RESPONSE["factcheck"], {"claims": [
+        {"text": "Paris is in France.", "verdict": "supported"},
+        {"text": "The sun is hot.", "from": [1], "verdict": "supported"},
+        {"text": "The sun is a star.", "verdict": "supported"}]}], overlap=2)
+    records = list(iter_records(session, f.ADMIN, fc, "factcheck"))
+    assert [[c["origin"] for c in r["claims"]] for r in records] == [["proposed", "proposed"],
+                                                                      ["proposed", "edited", "added"]]
+    ds = _load(records, tmp_path, "fc.jsonl")
+    assert ds[1]["claims"][2]["from"] == [] and ds[1]["claim_changes"]["added"] == 1
+    path = tmp_path / "fc.parquet"
+    assert write_file(iter(records), path) == 2
+    pq = datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf"))
+    assert pq[1]["claims"][1]["claim"] == "The sun is hot." and pq[0]["proposed_claims"] == pq[1]["proposed_claims"]

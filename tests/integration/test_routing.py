@@ -153,3 +153,24 @@ def test_claim_plan_puts_gold_first_at_the_rate(session):
     assert [q.gold for q in plan] == [True, False]
     with pytest.raises(PermissionDenied):
         svc.lease_next(session, f.trainer_actor(f.expert(session, status="paused")), p["id"])
+
+
+def test_factcheck_escalation_matches_corrected_claims(session):
+    """A trainer who deleted the first proposed claim shifts the others: verdicts are compared per
+    claim (kept claims by number), so agreeing trainers do not escalate, and disagreeing ones name
+    the claim they disagree on."""
+    p = f.project(session, "factcheck", overlap=2, tiers=TIERS)
+    f.items(session, p["id"], "factcheck", 2)  # claims: "Paris is in France.", "The sun is cold."
+    a, b = (f.trainer_actor(f.expert(session, degree="master")) for _ in range(2))
+    plain = {"claims": [{"verdict": "refuted"}, {"verdict": "refuted"}]}
+    dropped_first = {"claims": [{"text": "The sun is cold.", "verdict": "refuted"}]}
+    disagrees = {"claims": [{"text": "The sun is cold.", "verdict": "supported"}]}
+    for actor, responses in ((a, [plain, plain]), (b, [dropped_first, disagrees])):
+        for response in responses:
+            lease = svc.lease_next(session, actor, p["id"])
+            svc.submit(session, actor, lease["assignment_id"], response, Settings())
+    with uow.read(session):
+        items = session.query(Item).filter(Item.project_id == p["id"]).order_by(Item.id).all()
+    assert [i.required_tier for i in items] == [None, "specialist"]
+    events = oversight.item_history(session, f.ADMIN, items[1].id)["events"]
+    assert any(e["kind"] == "escalated" and e["detail"]["claims"] == [1] for e in events)

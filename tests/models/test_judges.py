@@ -109,7 +109,7 @@ def test_the_quality_page_shows_the_judge(client, session, judged_project):
 def test_judging_refuses_what_it_cannot_judge(session, fresh_model_server):
     models.add_endpoint(session, ADMIN, "judge", fresh_model_server.base_url, "j")
     sft = project(session, "sft")
-    with pytest.raises(Conflict, match="preference and label"):
+    with pytest.raises(Conflict, match="preference, ranking, label and factcheck"):
         judging.request_judging(session, ADMIN, sft["id"], "judge")
     pref = project(session, "preference")
     with pytest.raises(ValidationFailed, match="no model endpoint named 'nobody'"):

@@ -20,7 +20,9 @@ INERT = """() => ({
         [...e.attributes].some(a => a.name.startsWith('on'))).length,
     badLinks: [...document.querySelectorAll('a[href], iframe[src]')].filter(e =>
         /^\\s*(javascript|vbscript|data):/i.test(e.getAttribute('href') || e.getAttribute('src') || '')).length,
-    scripts: [...document.scripts].filter(s => !s.src.endsWith('/static/app.js')).length,
+    // only the product's own scripts, served from /static/ (app.js; claims.js on a fact-check)
+    scripts: [...document.scripts].filter(s => !(s.src && new URL(s.src).origin === location.origin
+        && /^\\/static\\/[a-z]+\\.js$/.test(new URL(s.src).pathname))).length,
     bodyShown: getComputedStyle(document.body).display !== 'none',
 })"""
 

@@ -362,6 +362,10 @@ def export(project: int = typer.Argument(..., help="Project id."),
            min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
                                                        help="Leave out items whose consensus posterior is "
                                                             "lower (categorical task types)."),
+           judge_settled: bool = typer.Option(False, "--judge-settled",
+                                              help="Include the items a judge_first judge settled alone (no "
+                                                   "expert saw them), marked metadata.decided_by = \"judge\"; "
+                                                   "left out by default."),
            manifest: bool = typer.Option(False, "--manifest",
                                          help="Write -o DIR: the data file and a signed manifest.json "
                                               "(see `expertloop verify`)."),
@@ -388,13 +392,18 @@ def export(project: int = typer.Argument(..., help="Project id."),
     if manifest or hub_dir is not None or include_audit:
         from .integrity import signed_export
 
+        if judge_settled:
+            _fail("--judge-settled applies to plain exports: a signed export holds expert judgments only")
+            raise typer.Exit(2)
+
         signed_export(project, format, output=output, hub_dir=hub_dir, file_format=file_format,
                       consensus=consensus, min_judgments=min_judgments, min_confidence=min_confidence,
                       test_share=test_share, seed=seed, license=license, include_audit=include_audit)
         return
     with _errors(), _session() as session:
         records = iter_records(session, OPERATOR, project, format, consensus=consensus,
-                               min_judgments=min_judgments, min_confidence=min_confidence)
+                               min_judgments=min_judgments, min_confidence=min_confidence,
+                               judge_settled=judge_settled)
         if output is None:
             for chunk in iter_jsonl(records):
                 sys.stdout.buffer.write(chunk)

@@ -141,8 +141,9 @@ def judge(project: int = typer.Argument(..., help="Project id."),
           wait: bool = typer.Option(True, "--wait/--no-wait",
                                     help="Run the job here and wait (default), or only queue it for a worker.")
           ) -> None:
-    """Run a model as a judge over a project's items (a job; pairwise items in both orders); its
-    answers are stored apart from the experts' and measured against them in the quality report."""
+    """Run a model as a judge over a project's items (a job; pairwise and ranking items in both
+    orders, a fact-check with a verdict per claim); its answers are stored apart from the
+    experts' and measured against them in the quality report."""
     from ..services.jobs import JUDGE_ITEMS
     from ..services.judging import judge_section, request_judging
     from .main import _errors, _fail, _session, err, out

@@ -12,6 +12,14 @@ kind, endpoint, model, suggestion, when it was shown); the submit adds what the 
 ``accepted`` (submitted unchanged), ``edited`` (with the edit distance: Levenshtein characters
 for text, answers changed for choices) or ``discarded`` (the trainer threw the suggestion away).
 Every exported record carries it as ``metadata.ai_assistance`` (null when nothing was shown).
+
+A fact-check item whose claims a model split (``items.meta.claims_generation``) shows that split
+too: the record's ``claim_split`` holds the claims shown, the model and its time, and after the
+submit what the trainer did to the split (``accepted`` unchanged; ``edited`` with the edit
+distance in claims — claims kept, changed, added or removed, as a Levenshtein distance over the
+sequence of claim texts — and ``changes``, the count per provenance; ``discarded`` when no final
+claim derives from a proposed one). When the split is the only AI help, the record's ``kind`` is
+``claims`` and its action is the split's.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from sqlalchemy.orm import Session
 from .. import llm
 from ..domain.errors import NotFound
 from ..domain.policies import Actor, require_staff
-from ..domain.tasks import TaskTypeSpec, task_type
+from ..domain.tasks import TaskTypeSpec, claim_edits, task_type
 from ..storage.orm import AiSuggestion, Item, Project
 from . import jobs, models
 from .clock import utcnow
@@ -122,28 +130,68 @@ def _store(session: Session, project_id: int, item_id: int, conf: dict, content:
 
 def shown(session: Session, project: Project, item_id: int, now: datetime) -> dict | None:
     """What a new lease on the item shows (inside the lease's unit), recorded as is; None when
-    the project has no AI help or the item no suggestion yet."""
-    if config(project) is None:
+    the item shows no AI help (no suggestion yet, no model-made claim split)."""
+    record = None
+    if config(project) is not None:
+        row = session.execute(select(AiSuggestion).where(AiSuggestion.item_id == item_id)).scalar_one_or_none()
+        if row is not None:
+            record = {"kind": row.kind, "endpoint": row.model,
+                      "model": (row.provenance or {}).get("model") or row.model,
+                      "suggestion": row.content, "generated_at": iso(row.created_at), "shown_at": iso(now),
+                      "action": None, "edit_distance": None, "distance_unit": None}
+    split = _claim_split(session, project, item_id, now)
+    if split is None:
+        return record
+    if record is None:
+        record = {"kind": "claims", "endpoint": split["endpoint"], "model": split["model"],
+                  "suggestion": {"claims": split["claims"]}, "generated_at": split["generated_at"],
+                  "shown_at": split["shown_at"], "action": None, "edit_distance": None, "distance_unit": None}
+    return {**record, "claim_split": split}
+
+
+def _claim_split(session: Session, project: Project, item_id: int, now: datetime) -> dict | None:
+    """The model-made claim split a fact-check item shows, or None (claims imported as given)."""
+    if project.task_type != "factcheck":
         return None
-    row = session.execute(select(AiSuggestion).where(AiSuggestion.item_id == item_id)).scalar_one_or_none()
-    if row is None:
+    item = session.get(Item, item_id)
+    made = ((item.meta or {}).get("claims_generation") if item is not None else None) or None
+    if not isinstance(made, dict):
         return None
-    return {"kind": row.kind, "endpoint": row.model, "model": (row.provenance or {}).get("model") or row.model,
-            "suggestion": row.content, "generated_at": iso(row.created_at), "shown_at": iso(now),
-            "action": None, "edit_distance": None, "distance_unit": None}
+    return {"endpoint": made.get("endpoint_name"), "model": made.get("model"), "generated_at": made.get("called_at"),
+            "shown_at": iso(now), "claims": list(item.payload.get("claims") or []) if item is not None else [],
+            "action": None, "edit_distance": None, "distance_unit": "claims", "changes": None}
+
+
+def split_outcome(split: dict, response: dict) -> dict:
+    """What the trainer did to a shown claim split (see the module)."""
+    proposed = list(split["claims"])
+    finals = claim_edits.final_claims(proposed, response)
+    distance = Levenshtein.distance([claim_edits.normalise(t) for t in proposed],
+                                    [claim_edits.normalise(c["text"]) for c in finals])
+    kept_any = not finals or any(c["from"] for c in finals)
+    action = ("accepted" if distance == 0 else "edited") if kept_any else "discarded"
+    return {**split, "action": action, "edit_distance": distance, "distance_unit": "claims",
+            "changes": claim_edits.changes(proposed, response)}
 
 
 def outcome(spec: TaskTypeSpec, record: dict | None, response: dict, *, discarded: bool) -> dict | None:
-    """The record with what the trainer did with the suggestion."""
+    """The record with what the trainer did with the suggestion (and the claim split shown)."""
     if not record:
         return None
+    split = split_outcome(record["claim_split"], response) if record.get("claim_split") else None
+    if record["kind"] == "claims" and split is not None:
+        return {**record, "action": split["action"], "edit_distance": split["edit_distance"],
+                "distance_unit": "claims", "claim_split": split}
     suggested, given, unit = spec.suggestion_outcome(record["suggestion"], response)
     if unit == "characters":
         distance = Levenshtein.distance(str(suggested), str(given))
     else:
         distance = sum(a != b for a, b in zip(suggested, given, strict=False)) + abs(len(suggested) - len(given))
     action = "discarded" if discarded else ("accepted" if distance == 0 else "edited")
-    return {**record, "action": action, "edit_distance": distance, "distance_unit": unit}
+    out = {**record, "action": action, "edit_distance": distance, "distance_unit": unit}
+    if split is not None:
+        out["claim_split"] = split
+    return out
 
 
 def trainer_suggestion(record: dict | None) -> dict | None:
@@ -155,13 +203,19 @@ def trainer_suggestion(record: dict | None) -> dict | None:
 
 def export_record(record: dict | None) -> dict | None:
     """``metadata.ai_assistance`` of an exported judgment: one flat shape for every type (the
-    suggestion as JSON text), so ``datasets`` reads any export."""
+    suggestion as JSON text; ``claim_split`` null or the split shown, with what was done to it),
+    so ``datasets`` reads any export."""
     if not record:
         return None
+    split = record.get("claim_split")
     return {"kind": record["kind"], "model": record.get("model"), "endpoint": record.get("endpoint"),
             "suggestion": json.dumps(record["suggestion"], ensure_ascii=False, sort_keys=True),
             "shown_at": record.get("shown_at"), "action": record.get("action"),
-            "edit_distance": record.get("edit_distance"), "distance_unit": record.get("distance_unit")}
+            "edit_distance": record.get("edit_distance"), "distance_unit": record.get("distance_unit"),
+            "claim_split": None if not split else {
+                "model": split.get("model"), "endpoint": split.get("endpoint"),
+                "claims": list(split.get("claims") or []), "action": split.get("action"),
+                "edit_distance": split.get("edit_distance"), "changes": split.get("changes")}}
 
 
 def summary(records: list[dict | None]) -> dict | None:

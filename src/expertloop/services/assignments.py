@@ -130,8 +130,8 @@ def _claim_item(session: Session, project: Project, expert_id: int, now: datetim
                 attempt.rollback()
                 return None
         # Under the row lock, a fresh statement sees every commit made before we got the lock.
-        if ((query.gold_pool or repo.open_slots(session, item_id, now) > 0)
-                and not repo.expert_has_item(session, item_id, expert_id, now)):
+        slots, seen = repo.claim_recheck(session, item_id, expert_id, now)
+        if (query.gold_pool or slots > 0) and not seen:
             attempt.commit()
             return item_id
         attempt.rollback()
@@ -140,20 +140,62 @@ def _claim_item(session: Session, project: Project, expert_id: int, now: datetim
 
 
 def _check_budget(session: Session, project: Project, expert: Expert, now: datetime) -> None:
+    """Refuse (409) a lease the budget cannot cover: what is spent, plus the worst case of every
+    live lease, plus this lease's worst case, must stay within the budget.
+
+    On PostgreSQL the check normally runs beside other claims, not after them: a claim takes a
+    *shared* lock on the project row when the budget's headroom covers this lease and the worst
+    case of as many more claims as the server has connections (every claim in flight is an open
+    transaction, so no more can be deciding at once without seeing each other's leases). Only
+    near the end of the budget does a claim take the row's exclusive lock, which waits for every
+    shared holder to commit and then counts exactly, one claim at a time. Taking the exclusive
+    lock for every claim made each claim wait for all others in flight on the project
+    (throughput fell as trainers were added). SQLite's write transaction already runs one claim
+    at a time, so it counts exactly without a lock."""
     assert project.budget_cents is not None  # called only for a project with a budget
-    repo.lock_project(session, project.id)  # budget checks of one project run one at a time
-    # Live leases first, then the spend: a submit that commits between the two reads is then
-    # counted twice (reserved and spent), never missed (neither) as in the other order.
-    rates = repo.live_lease_rates(session, project.id, now)
-    spent = repo.project_spent_cents(session, project.id)
-    if project.hourly_rate_cents is not None:
-        rates = [project.hourly_rate_cents] * len(rates)
-    worst = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)
-    mine = to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(rate_cents(project, expert))))
+    mine = _worst_case(project, rate_cents(project, expert))
+    if not is_sqlite(session):
+        bound = repo.concurrent_transactions_bound(session)
+        standing = repo.budget_standing(session, project.id, now)  # unlocked: which lock to take
+        if _headroom(project, standing, mine) >= bound * _widest(project, standing, mine):
+            repo.share_project(session, project.id)
+            standing = repo.budget_standing(session, project.id, now)  # what the shared lock guards
+            if _headroom(project, standing, mine) >= bound * _widest(project, standing, mine):
+                return
+        repo.lock_project(session, project.id)  # budget checks near the end run one at a time
+    spent, rates, _highest = repo.budget_standing(session, project.id, now)
+    worst = _reserved(project, rates)
     if spent + worst + mine > project.budget_cents:
         raise BudgetExhausted(
             f"project {project.id} budget is exhausted: spent ${from_cents(spent)} + leased worst case "
             f"${from_cents(worst)} + this lease ${from_cents(mine)} > budget ${from_cents(project.budget_cents)}")
+
+
+def _worst_case(project: Project, rate: int) -> int:
+    """What one live lease at ``rate`` (cents an hour) could still cost, in cents."""
+    return to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(rate)))
+
+
+def _reserved(project: Project, rates: dict[int, int]) -> int:
+    """The worst case of the live leases, ``rates`` counting them by their expert's rate."""
+    if project.hourly_rate_cents is not None:  # the rate card pays every lease alike
+        return sum(rates.values()) * _worst_case(project, project.hourly_rate_cents)
+    return sum(n * _worst_case(project, rate) for rate, n in rates.items())
+
+
+def _headroom(project: Project, standing: tuple[int, dict[int, int], int], mine: int) -> int:
+    """The budget left once the spend, the live leases and this lease are counted."""
+    assert project.budget_cents is not None
+    spent, rates, _highest = standing
+    return project.budget_cents - spent - _reserved(project, rates) - mine
+
+
+def _widest(project: Project, standing: tuple[int, dict[int, int], int], mine: int) -> int:
+    """The most any one claim in flight could reserve: the rate card's worst case, or the
+    highest expert rate's."""
+    if project.hourly_rate_cents is not None:
+        return mine
+    return max(mine, _worst_case(project, standing[2]))
 
 
 def _load_own(session: Session, actor: Actor, assignment_id: int) -> Assignment:
@@ -349,11 +391,8 @@ def _check_late_budget(session: Session, project: Project, a: Assignment, now: d
     on top of what is spent and what the live leases have reserved."""
     assert project.budget_cents is not None  # called only for a project with a budget
     repo.lock_project(session, project.id)
-    rates = repo.live_lease_rates(session, project.id, now)  # a lapsed lease is not among them
-    spent = repo.project_spent_cents(session, project.id)  # read second, as in a claim's check
-    if project.hourly_rate_cents is not None:
-        rates = [project.hourly_rate_cents] * len(rates)
-    reserved = sum(to_cents(worst_case_lease_cost(project.max_minutes_per_task, from_cents(r))) for r in rates)
+    spent, rates, _highest = repo.budget_standing(session, project.id, now)  # a lapsed lease is not live
+    reserved = _reserved(project, rates)
     if spent + reserved + cost_cents > project.budget_cents:
         raise BudgetExhausted(
             f"the lease on assignment {a.id} expired at {a.lease_expires_at.isoformat()} and the budget of project "

@@ -37,7 +37,7 @@ def exports_dir(data_dir: Path) -> Path:
 
 def request_export(session: Session, actor: Actor, project_id: int, fmt: str, *, data_dir: Path,
                    consensus: bool = False, min_judgments: int | None = None,
-                   min_confidence: float | None = None, file: str = "jsonl") -> dict:
+                   min_confidence: float | None = None, file: str = "jsonl", judge_settled: bool = False) -> dict:
     """Queue an export of a project to a file; returns the export (a job) as queued."""
     require_staff(actor, "export data")
     if file not in FILE_TYPES:
@@ -46,7 +46,8 @@ def request_export(session: Session, actor: Actor, project_id: int, fmt: str, *,
                                         min_judgments=min_judgments, min_confidence=min_confidence)
     name = f"project-{project_id}-{parsed.value}{'-consensus' if consensus else ''}-{secrets.token_hex(6)}.{file}"
     payload = {"format": parsed.value, "consensus": consensus, "min_judgments": min_judgments,
-               "min_confidence": min_confidence, "file": file, "path": str(exports_dir(data_dir) / name),
+               "min_confidence": min_confidence, "judge_settled": judge_settled, "file": file,
+               "path": str(exports_dir(data_dir) / name),
                "requested_by": actor.role.value}
     def queue() -> int | None:
         job_id = enqueue(session, EXPORT, project_id=project_id, payload=payload, max_attempts=3)
@@ -68,7 +69,8 @@ def run_export(session: Session, job: dict, progress) -> dict:
     stream = exports.iter_records(session, SYSTEM, job["project_id"], payload["format"],
                                   consensus=bool(payload.get("consensus")),
                                   min_judgments=payload.get("min_judgments"),
-                                  min_confidence=payload.get("min_confidence"))
+                                  min_confidence=payload.get("min_confidence"),
+                                  judge_settled=bool(payload.get("judge_settled")))
     progress({"records": 0})
     n = exports.write_file(stream, path, progress=lambda done: progress({"records": done}),
                            every=PROGRESS_EVERY)
@@ -84,7 +86,7 @@ def export_view(job: Job) -> dict:
     return {"id": view["id"], "project_id": view["project_id"], "state": view["state"],
             "format": payload.get("format"), "file_type": payload.get("file"), "signed": job.kind == SIGNED_EXPORT,
             "consensus": bool(payload.get("consensus")), "min_judgments": payload.get("min_judgments"),
-            "min_confidence": payload.get("min_confidence"),
+            "min_confidence": payload.get("min_confidence"), "judge_settled": bool(payload.get("judge_settled")),
             "records": result.get("records", (view["progress"] or {}).get("records")),
             "left_out": result.get("left_out"), "summary": result.get("summary"), "bytes": result.get("bytes"),
             "file_name": result.get("file"), "error": view["error"] if view["state"] == FAILED else None,

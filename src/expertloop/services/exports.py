@@ -16,29 +16,40 @@ Work done under a withdrawn consent, and rejected work, is in no export.
 ``judgments``, ``agreement`` and ``confidence``. ``min_judgments`` / ``min_confidence`` leave out
 items resting on fewer judgments or a less confident consensus; the returned
 :class:`ExportStream` counts what was left out and why (``summary()``).
+
+Every record says where its answer came from: ``metadata.decided_by`` is ``"experts"`` (counted
+expert judgments), or ``"judge"`` for an item a ``judge_first`` judge settled alone (consistent
+under swap and sure, so no expert saw it). Those items carry ``metadata.judge`` (the endpoint,
+the model, its confidence), ``judgments: 0`` and no expert, and come after the experts' items.
+They are left out unless asked for (``judge_settled=True``; ``--judge-settled``): an export is
+expert data by default, and the summary counts what was left out as ``judge_settled``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import AssignmentState
 from ..domain.errors import ValidationFailed
+from ..domain.judging import item_verdict, response_from_verdict
 from ..domain.policies import Actor, require_staff
 from ..domain.records import ExportFormat, check_compatible, check_consensus_format, raw_record
 from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
-from ..storage.orm import Project
+from ..storage.orm import Item, ModelJudgment, Project
 from . import ai_help
 from .authenticity import checks_by_assignment, export_view
 from .consensus import Consensus, key_of, latest_consensus
+from .imports import JUDGED
 from .projects import load_project
 from .uow import reads, reads_stream
 from .views import iso
@@ -50,6 +61,8 @@ REASONS = {
     "min_confidence": ("below --min-confidence", "below --min-confidence"),
     "tie": ("tie", "ties"),
     "no_consensus": ("without a consensus", "without a consensus"),
+    "judge_settled": ("settled by the judge (--judge-settled includes it)",
+                      "settled by the judge (--judge-settled includes them)"),
 }
 
 
@@ -130,19 +143,23 @@ def check_export(session: Session, actor: Actor, project_id: int, fmt: ExportFor
 @reads
 def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFormat | str, *,
                  consensus: bool = False, min_judgments: int | None = None,
-                 min_confidence: float | None = None) -> ExportStream:
+                 min_confidence: float | None = None, judge_settled: bool = False) -> ExportStream:
     """Records of a project in ``fmt``, item by item (in import order; an item's judgments
-    oldest first). Checks run before the first record is produced."""
+    oldest first), then the items a judge settled (``judge_settled``; otherwise only counted).
+    Checks run before the first record is produced."""
     project, spec, fmt = check_export(session, actor, project_id, fmt, consensus=consensus,
                                       min_judgments=min_judgments, min_confidence=min_confidence)
     stream = ExportStream(fmt, consensus)
     need_fit = spec.has_consensus and (consensus or fmt != ExportFormat.raw or min_confidence is not None)
     inferred = latest_consensus(session, project.id, TaskType(spec.name), fresh=True) if need_fit else None
     if consensus:
-        stream._records = _generate_consensus(session, project, spec, fmt, inferred, stream,
-                                              min_judgments, min_confidence)
+        experts = _generate_consensus(session, project, spec, fmt, inferred, stream, min_judgments, min_confidence)
     else:
-        stream._records = _generate(session, project, spec, fmt, inferred, stream, min_judgments, min_confidence)
+        experts = _generate(session, project, spec, fmt, inferred, stream, min_judgments, min_confidence)
+    judged = _generate_judge_settled(session, project, spec, fmt, stream, consensus=consensus,
+                                     include=judge_settled, min_judgments=min_judgments,
+                                     min_confidence=min_confidence)
+    stream._records = itertools.chain(experts, judged)
     return stream
 
 
@@ -185,6 +202,7 @@ def _metadata(project: Project, names: _Pseudonyms, row, terms_version: int | No
         "is_gold": row.gold is not None, "review": review, "reviewer": reviewer,
         "experiment_id": row.experiment_id, "arm": row.experiment_arm,
         "ai_assistance": ai_help.export_record(row.ai_assistance),
+        "decided_by": "experts", "judge": None,
     }
 
 
@@ -288,6 +306,66 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     "authenticity": _item_authenticity([export_view(checks.get(row.id)) for row in judgments]),
                     "ai_assistance": ai_help.summary([row.ai_assistance for row in judgments])}
         yield from spec.consensus_records(fmt, first.payload, project.options or {}, cons, metadata)
+
+
+@reads_stream
+def _generate_judge_settled(session: Session, project: Project, spec: TaskTypeSpec, fmt: ExportFormat,
+                            stream: ExportStream, *, consensus: bool, include: bool, min_judgments: int | None,
+                            min_confidence: float | None) -> Iterator[dict]:
+    """The items a ``judge_first`` judge settled alone, each as one record of the judge's answer
+    (``decided_by: "judge"``), or counted as left out when not asked for."""
+    model = ((project.models or {}).get("judge_first") or {}).get("model")
+    if not model:
+        return
+    settled = (select(Item.id).where(Item.project_id == project.id, Item.generation == JUDGED,
+                                     Item.retired_at.is_(None)))
+    if not include:
+        for _ in session.execute(settled).scalars():
+            stream.leave_out("judge_settled")
+        return
+    rows = session.execute(select(Item.id, Item.external_id, Item.payload, Item.gold, ModelJudgment.order,
+                                  ModelJudgment.answer, ModelJudgment.confidence, ModelJudgment.generation,
+                                  ModelJudgment.created_at)
+                           .join(ModelJudgment, ModelJudgment.item_id == Item.id)
+                           .where(Item.id.in_(settled), ModelJudgment.model == model)
+                           .order_by(Item.id, ModelJudgment.order))
+    for _, group in itertools.groupby(rows, key=lambda r: r.id):
+        judged = list(group)
+        first = judged[0]
+        answer, confidence, _consistent = item_verdict({r.order: (r.answer, r.confidence) for r in judged})
+        response = response_from_verdict(spec.name, answer)
+        if response is None:
+            continue
+        if min_judgments is not None:  # a judge's answer rests on no expert judgment
+            stream.leave_out("min_judgments")
+            continue
+        if min_confidence is not None and (confidence is None or confidence < min_confidence):
+            stream.leave_out("min_confidence")
+            continue
+        if fmt != ExportFormat.raw and not consensus and spec.left_out_reason(fmt, response):
+            stream.leave_out(spec.left_out_reason(fmt, response) or "")
+            continue
+        metadata = {"project_id": project.id, "project": project.name, "item_id": first.id,
+                    "item_external_id": first.external_id, "assignment_id": None, "expert": None,
+                    "submitted_at": iso(max(r.created_at for r in judged)), "guidelines_version": None,
+                    "terms_version": None, "is_gold": first.gold is not None, "review": None, "reviewer": None,
+                    "experiment_id": None, "arm": None, "ai_assistance": None, "decided_by": "judge",
+                    "judge": {"endpoint": model, "model": (first.generation or {}).get("model"),
+                              "confidence": None if confidence is None else round(confidence, 4),
+                              "orders": len(judged)},
+                    "judgments": 0, "authenticity": None}
+        if fmt == ExportFormat.raw:
+            yield raw_record(spec.name, first.payload, response, metadata, presentation=None, active_seconds=0.0,
+                             gold=first.gold)
+            continue
+        if consensus:
+            part = PartConsensus(answer=answer, confidence=confidence, votes={str(answer): 1}, part=0)
+            for record in spec.consensus_records(fmt, first.payload, project.options or {},
+                                                 ItemConsensus(responses=[response], parts=[part]), metadata):
+                record["metadata"].update(judgments=0, agreement=None)
+                yield record
+            continue
+        yield from spec.records(fmt, first.payload, response, metadata)
 
 
 def _one(values: set) -> Any:

@@ -5,7 +5,9 @@ Generation", EMNLP), refuted, and not enough info — each with a Wilson interva
 
 The model of an item is its payload's ``model`` (never shown to trainers) or its metadata's
 ``model``; items without one are grouped as ``(unknown)``. A claim counts once it has a
-consensus verdict.
+consensus verdict. Claims are the final claims after trainers' corrections of the split: a
+proposed claim every trainer deleted is not counted, a claim trainers added is (claims are
+matched across trainers as :mod:`expertloop.domain.tasks.claim_edits` describes).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..quality import wilson_interval
 from ..storage.orm import Item, Project
-from .consensus import key_of, latest_consensus
+from .consensus import latest_consensus
 from .projects import load_project
 from .uow import reads
 
@@ -52,12 +54,15 @@ def _by_model(session: Session, project: Project) -> list[dict]:
         return []
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(VERDICTS, 0))
     per_response: dict[str, list[float]] = defaultdict(list)
+    parts_of: dict[int, list[str]] = defaultdict(list)
+    for key in consensus.index:
+        parts_of[int(key.split(":", 1)[0])].append(key)
     responses: dict[str, int] = defaultdict(int)
     for item_id, payload, meta in session.execute(select(Item.id, Item.payload, Item.meta)
                                                   .where(Item.project_id == project.id,
                                                          Item.generation.is_(None))):
         model = payload.get("model") or (meta or {}).get("model") or UNKNOWN
-        labels = [consensus.label(key_of(item_id, part)) for part in range(len(payload.get("claims") or []))]
+        labels = [consensus.label(key) for key in parts_of.get(item_id, ())]
         judged = [v for v in labels if v is not None and v in VERDICTS]
         if not judged:
             continue

@@ -1,7 +1,10 @@
-"""Models as judges: a ``judge_items`` job asks a model to judge a project's items (pairwise
-items in both orders), stores its answers in ``model_judgments`` — apart from the experts'
-judgments, never in consensus, never paid — and the quality report's ``judges`` section
-measures each judge against the experts (:func:`judge_section`).
+"""Models as judges: a ``judge_items`` job asks a model to judge a project's items — preference
+items in both orders, ranking items in the imported order and reversed, label items once,
+fact-check items once with a verdict per proposed claim — stores its answers in
+``model_judgments`` — apart from the experts' judgments, never in consensus, never paid — and
+the quality report's ``judges`` section measures each judge against the experts
+(:func:`judge_section`, whose arithmetic is the pure :func:`calibration`). Rubric projects are
+not judged: their answers are scores, with no categorical consensus to agree with.
 
 The job is idempotent (one row per item, model and order; items already judged are skipped)
 and resumable (an unavailable model fails the job after the judgments already stored).
@@ -19,7 +22,24 @@ from sqlalchemy.orm import Session, defer
 from .. import llm
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.grading import categorical_answers
-from ..domain.judging import AB, BA, ONCE, item_verdict, label_messages, pair_messages, read_label, read_pair
+from ..domain.judging import (
+    AB,
+    BA,
+    FWD,
+    ONCE,
+    REV,
+    claim_order,
+    claim_part,
+    item_verdict,
+    label_messages,
+    pair_messages,
+    ranking_messages,
+    read_label,
+    read_pair,
+    read_ranking,
+    read_verdicts,
+    verdict_messages,
+)
 from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..quality import cohen_kappa, wilson_interval
@@ -32,14 +52,38 @@ from .jobs import JUDGE_ITEMS, enqueue
 from .projects import load_project
 from .uow import reads, writes
 
-JUDGED_TYPES = (TaskType.preference, TaskType.label)
+JUDGED_TYPES = (TaskType.preference, TaskType.ranking, TaskType.label, TaskType.factcheck)
+SWAPPED_TYPES = (TaskType.preference, TaskType.ranking)  # judged in two orders
 BATCH = 16
 HIGH_CONFIDENCE = 0.8
 Progress = Callable[[dict], None]
 
 
 def _orders(task_type: TaskType) -> tuple[str, ...]:
-    return (AB, BA) if task_type == TaskType.preference else (ONCE,)
+    """The calls made per item: one per order of presentation."""
+    return {TaskType.preference: (AB, BA), TaskType.ranking: (FWD, REV)}.get(task_type, (ONCE,))
+
+
+def _messages(task_type: TaskType, payload: dict, order: str, labels: list[str], guidelines: str) -> list[dict]:
+    if task_type == TaskType.preference:
+        return pair_messages(payload, order, guidelines)
+    if task_type == TaskType.ranking:
+        return ranking_messages(payload, order, guidelines)
+    if task_type == TaskType.factcheck:
+        return verdict_messages(payload, guidelines)
+    return label_messages(payload, labels, guidelines)
+
+
+def _rows(task_type: TaskType, payload: dict, order: str, text: str, labels: list[str]) -> list[tuple]:
+    """(stored order, answer, confidence) read from one reply: one row, or one per claim."""
+    if task_type == TaskType.preference:
+        return [(order, *read_pair(text, order))]
+    if task_type == TaskType.ranking:
+        return [(order, *read_ranking(text, order, len(payload["responses"])))]
+    if task_type == TaskType.factcheck:
+        verdicts, conf = read_verdicts(text, len(payload.get("claims") or []))
+        return [(claim_order(i), v, conf if v is not None else None) for i, v in enumerate(verdicts)]
+    return [(order, *read_label(text, labels))]
 
 
 @writes
@@ -49,7 +93,8 @@ def request_judging(session: Session, actor: Actor | None, project_id: int, mode
         require_staff(actor, "run model judges")
     project = load_project(session, project_id)
     if TaskType(project.task_type) not in JUDGED_TYPES:
-        raise Conflict(f"a model can judge {' and '.join(t.value for t in JUDGED_TYPES)} projects; "
+        names = [t.value for t in JUDGED_TYPES]
+        raise Conflict(f"a model can judge {', '.join(names[:-1])} and {names[-1]} projects; "
                        f"project {project_id} is {project.task_type}")
     if not isinstance(model, str) or not model:
         raise ValidationFailed("is required: the name of a model endpoint", loc="model")
@@ -91,28 +136,27 @@ def judge_items(session: Session, project_id: int, model: str, *, job_id: int | 
         requests, owners = [], []
         for item in batch:
             for order in _orders(task_type):
-                messages = (pair_messages(item.payload, order, project.guidelines or "")
-                            if task_type == TaskType.preference
-                            else label_messages(item.payload, labels, project.guidelines or ""))
-                requests.append(models.CallRequest(model, messages, temperature=0.0, max_tokens=200))
-                owners.append((item.id, order))
+                messages = _messages(task_type, item.payload, order, labels, project.guidelines or "")
+                requests.append(models.CallRequest(model, messages, temperature=0.0,
+                                                   max_tokens=200 if task_type != TaskType.factcheck else 2000))
+                owners.append((item, order))
         results = models.call_many(session, requests, purpose="judge", project_id=project_id, job_id=job_id)
         rows: list[dict] = []
         complete: dict[int, int] = defaultdict(int)
-        for (item_id, order), got in zip(owners, results, strict=True):
+        for (item, order), got in zip(owners, results, strict=True):
             if isinstance(got, llm.ModelError):
                 if got.retryable:
                     unavailable = got
                     continue
-                rows.append({"item_id": item_id, "order": order, "answer": None, "confidence": None,
-                             "raw": f"error: {got.message}"[:2000], "generation": None})
+                failed = _rows(task_type, item.payload, order, "", labels)  # every row unanswered
+                rows.extend({"item_id": item.id, "order": o, "answer": None, "confidence": None,
+                             "raw": f"error: {got.message}"[:2000], "generation": None} for o, _, _ in failed)
             else:
                 c = got[0]
-                answer, conf = read_pair(c.text, order) if task_type == TaskType.preference else read_label(c.text,
-                                                                                                         labels)
-                rows.append({"item_id": item_id, "order": order, "answer": answer, "confidence": conf,
-                             "raw": c.text[:2000], "generation": c.provenance()})
-            complete[item_id] += 1
+                rows.extend({"item_id": item.id, "order": o, "answer": answer, "confidence": conf,
+                             "raw": c.text[:2000], "generation": c.provenance()}
+                            for o, answer, conf in _rows(task_type, item.payload, order, c.text, labels))
+            complete[item.id] += 1
         needed = len(_orders(task_type))
         judged += _store(session, project_id, model, job_id,
                          [r for r in rows if complete[r["item_id"]] == needed])
@@ -195,14 +239,14 @@ def _kappa(a: list[str], b: list[str]) -> float | None:
     return None if np.isnan(value) else round(float(value), 4)
 
 
+Unit = tuple[int, int]  # (item id, part): part 0 of an item, or a fact-check's proposed claim
+
+
 @reads
 def judge_section(session: Session, project_id: int) -> list[dict]:
-    """Per model that judged the project: agreement with the expert consensus and with gold
-    (Wilson intervals, Cohen's κ; an item the judge answered differently in the two orders, or
-    not at all, counts as a disagreement), position-swap consistency, length bias (how often it
-    picked the longer answer, beside the experts' rate), agreement per domain/category (item
-    metadata ``domain`` or ``category``), and the share of items where judge and experts agree
-    with both confident (judge ≥ 0.8, consensus posterior ≥ 0.8)."""
+    """Per model that judged the project, :func:`calibration` against the experts' consensus
+    and gold, read from the stored judgments (a fact-check per claim, other types per item),
+    with ``judge_first`` (what screening saved) for the screening judge."""
     project = session.get(Project, project_id)
     if project is None:
         return []
@@ -212,60 +256,99 @@ def judge_section(session: Session, project_id: int) -> list[dict]:
                            .where(ModelJudgment.project_id == project_id)).all()
     if not rows:
         return []
-    per_model: dict[str, dict[int, dict[str, tuple[str | None, float | None]]]] = defaultdict(lambda: defaultdict(dict))
+    per_model: dict[str, dict[Unit, dict[str, tuple[str | None, float | None]]]] = \
+        defaultdict(lambda: defaultdict(dict))
     for model, item_id, order, answer, conf in rows:
-        per_model[model][item_id][order] = (answer, conf)
+        part = claim_part(order) if task_type == TaskType.factcheck else 0
+        if part is not None:
+            per_model[model][(item_id, part)][ONCE if task_type == TaskType.factcheck else order] = (answer, conf)
     item_ids = {r.item_id for r in rows}
     q = select(Item).where(Item.id.in_(item_ids))
     if task_type != TaskType.preference:  # only answer lengths need the payload
         q = q.options(defer(Item.payload))
     items = {i.id: i for i in session.execute(q).scalars()}
     consensus = latest_consensus(session, project_id, task_type)
-    longer = {iid: _longer(it.payload) for iid, it in items.items()} if task_type == TaskType.preference else {}
+    units = {u for judged in per_model.values() for u in judged}
+    experts: dict[Unit, tuple[str, float | None]] = {}
+    if consensus is not None:
+        for u in units:
+            label = consensus.label(key_of(*u))
+            if label is not None:
+                experts[u] = (label, consensus.posterior(key_of(*u)))
+    gold: dict[Unit, str] = {}
+    groups: dict[Unit, str] = {}
+    for u in units:
+        item = items.get(u[0])
+        if item is None:
+            continue
+        if item.gold is not None:
+            answer = dict(categorical_answers(task_type, item.gold)).get(u[1])
+            if answer is not None:
+                gold[u] = answer
+        group = (item.meta or {}).get("domain") or (item.meta or {}).get("category")
+        if isinstance(group, str):
+            groups[u] = group
+    longer = {(iid, 0): _longer(it.payload) for iid, it in items.items()} if task_type == TaskType.preference else {}
     out = []
     for model, judged in sorted(per_model.items()):
-        verdicts = {iid: item_verdict(ans) for iid, ans in judged.items()}
-        section: dict = {"model": model, "items_judged": len(judged)}
+        section = {"model": model, "items_judged": len({iid for iid, _ in judged}),
+                   **calibration(judged, experts, gold, groups, swapped=task_type in SWAPPED_TYPES,
+                                 longer=longer if task_type == TaskType.preference else None)}
+        if task_type == TaskType.factcheck:
+            section["claims_judged"] = len(judged)
         if task_type == TaskType.preference:
-            both = [iid for iid, ans in judged.items() if AB in ans and BA in ans]
-            section["swap_consistency"] = _rate(sum(1 for iid in both if verdicts[iid][2]), len(both))
-            picks = [(ans, longer[iid]) for iid, per in judged.items() for ans, _ in per.values()
-                     if ans in ("0", "1") and longer.get(iid) is not None]
-            section["length_bias"] = {"judge_chose_longer": _rate(sum(1 for a, lg in picks if a == lg), len(picks)),
-                                      "experts_chose_longer": _experts_longer(consensus, longer)}
-        expert_pairs: list[tuple[str, str]] = []
-        gold_pairs: list[tuple[str, str]] = []
-        by_group: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        confident_agree = with_consensus = 0
-        for iid, (answer, conf, _consistent) in verdicts.items():
-            shown = answer if answer is not None else "no verdict"
-            item = items.get(iid)
-            label = consensus.label(key_of(iid, 0)) if consensus is not None else None
-            if label is not None:
-                expert_pairs.append((shown, label))
-                with_consensus += 1
-                post = consensus.posterior(key_of(iid, 0)) if consensus is not None else None
-                if (answer == label and conf is not None and conf >= HIGH_CONFIDENCE
-                        and post is not None and post >= HIGH_CONFIDENCE):
-                    confident_agree += 1
-                meta = (item.meta or {}) if item is not None else {}
-                group = meta.get("domain") or meta.get("category")
-                if isinstance(group, str):
-                    by_group[group][0] += answer == label
-                    by_group[group][1] += 1
-            if item is not None and item.gold is not None:
-                gold = dict(categorical_answers(task_type, item.gold)).get(0)
-                if gold is not None:
-                    gold_pairs.append((shown, gold))
-        section["agreement_with_experts"] = _agreement(expert_pairs)
-        section["agreement_with_gold"] = _agreement(gold_pairs)
-        section["by_group"] = {g: _rate(k, n) for g, (k, n) in sorted(by_group.items())}
-        section["agree_confidently"] = _rate(confident_agree, with_consensus)
+            section["length_bias"]["experts_chose_longer"] = _experts_longer(
+                consensus, {iid: lg for (iid, _), lg in longer.items()})
         screen = (project.models or {}).get("judge_first") or {}
         if screen.get("model") == model:
+            verdicts = {iid: item_verdict(ans) for (iid, _), ans in judged.items()}
             section["judge_first"] = _judge_first(session, project, screen, verdicts, items, consensus, task_type)
         out.append(section)
     return out
+
+
+def calibration(judged: dict[Unit, dict[str, tuple[str | None, float | None]]],
+                experts: dict[Unit, tuple[str, float | None]], gold: dict[Unit, str], groups: dict[Unit, str], *,
+                swapped: bool, longer: dict[Unit, str | None] | None = None) -> dict:
+    """One judge against the experts, as a pure function of its answers per unit (an item, or a
+    fact-check's claim) and order: agreement with the expert consensus (``experts``: label and
+    posterior per unit) and with ``gold`` (Wilson intervals, Cohen's κ; a unit the judge answered
+    differently in the two orders, or not at all, counts as a disagreement); position-swap
+    consistency (``swapped`` types: preference A/B swapped, ranking reversed — the same top
+    answer both ways); length bias (``longer``: the imported index of the longer answer per
+    unit, pairwise only); agreement per domain/category (``groups``); and the share of units
+    where judge and experts agree with both confident (judge ≥ 0.8, consensus posterior ≥ 0.8)."""
+    verdicts = {u: item_verdict(ans) for u, ans in judged.items()}
+    section: dict = {"units_judged": len(judged)}
+    if swapped:
+        both = [u for u, ans in judged.items() if len(ans) >= 2]
+        section["swap_consistency"] = _rate(sum(1 for u in both if verdicts[u][2]), len(both))
+    if longer is not None:
+        picks = [(ans, longer[u]) for u, per in judged.items() for ans, _ in per.values()
+                 if ans in ("0", "1") and longer.get(u) is not None]
+        section["length_bias"] = {"judge_chose_longer": _rate(sum(1 for a, lg in picks if a == lg), len(picks))}
+    expert_pairs: list[tuple[str, str]] = []
+    gold_pairs: list[tuple[str, str]] = []
+    by_group: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    confident_agree = 0
+    for u, (answer, conf, _consistent) in verdicts.items():
+        shown = answer if answer is not None else "no verdict"
+        if u in experts:
+            label, post = experts[u]
+            expert_pairs.append((shown, label))
+            if (answer == label and conf is not None and conf >= HIGH_CONFIDENCE
+                    and post is not None and post >= HIGH_CONFIDENCE):
+                confident_agree += 1
+            if u in groups:
+                by_group[groups[u]][0] += answer == label
+                by_group[groups[u]][1] += 1
+        if u in gold:
+            gold_pairs.append((shown, gold[u]))
+    section["agreement_with_experts"] = _agreement(expert_pairs)
+    section["agreement_with_gold"] = _agreement(gold_pairs)
+    section["by_group"] = {g: _rate(k, n) for g, (k, n) in sorted(by_group.items())}
+    section["agree_confidently"] = _rate(confident_agree, len(expert_pairs))
+    return section
 
 
 def _judge_first(session: Session, project: Project, screen: dict, verdicts: dict, items: dict, consensus,

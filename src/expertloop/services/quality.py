@@ -20,6 +20,7 @@ from ..domain.grading import gold_tally
 from ..domain.policies import Actor, require_staff
 from ..domain.presentation import shown_first
 from ..domain.projects import TaskType
+from ..domain.tasks import claim_edits
 from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, Project
@@ -117,6 +118,12 @@ def _categorical(consensus: Consensus | None, n_boot: int, limit: int, session: 
     for row in order:
         key = str(model.item_ids_[row])
         item_id, part = (int(x) for x in key.split(":"))
+        if part >= claim_edits.TEXT_PART_BASE:  # a claim trainers wrote: named by its id, not a number
+            entries.append({"item_id": item_id, "external_id": external.get(item_id), "part": None,
+                            "claim_id": claim_edits.claim_id(part), "label": str(model.labels_[row]),
+                            "confidence": round(float(confidence[row]), 4), "judgments": counts[key],
+                            "gold": data.gold.get(key)})
+            continue
         entries.append({"item_id": item_id, "external_id": external.get(item_id), "part": part,
                         "label": str(model.labels_[row]), "confidence": round(float(confidence[row]), 4),
                         "judgments": counts[key], "gold": data.gold.get(key)})

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..domain.grading import categorical_answers, gold_tally
 from ..domain.projects import TaskType
 from ..domain.routing import GoldPolicy
+from ..domain.tasks import claim_edits
 from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, ItemEvent, Notification, Project, ProjectPause
@@ -421,8 +422,14 @@ def _escalate_on_disagreement(session: Session, project: Project, item: Item, no
         Assignment.item_id == item.id, repo.counted_judgment())).scalars().all()
     if len(responses) < 2:
         return
-    verdicts = list(zip(*[[c["verdict"] for c in r["claims"]] for r in responses], strict=False))
-    disputed = [i for i, vs in enumerate(verdicts) if len(set(vs)) > 1]
+    # Per claim as consensus matches them (a claim kept unchanged by its number, a corrected one
+    # by its text): a claim two trainers judged differently is disputed.
+    verdicts: dict[int, set[str]] = {}
+    for r in responses:
+        for part, verdict in claim_edits.parts(r):
+            verdicts.setdefault(part, set()).add(verdict)
+    disputed: list[int | str] = [p if p < claim_edits.TEXT_PART_BASE else claim_edits.claim_id(p)
+                                 for p, vs in sorted(verdicts.items()) if len(vs) > 1]
     if not disputed:
         return
     item.required_tier = escalation
@@ -431,7 +438,8 @@ def _escalate_on_disagreement(session: Session, project: Project, item: Item, no
                                            "claims": disputed}, now)
     session.add(Notification(kind="item_escalated", project_id=project.id, item_id=item.id, created_at=now,
                              message=f"item {item.external_id or item.id} escalated to {escalation}: "
-                                     f"trainers disagree on claim(s) {', '.join(str(i + 1) for i in disputed)}"))
+                                     f"trainers disagree on claim(s) "
+                                     f"{', '.join(str(i + 1) if isinstance(i, int) else i for i in disputed)}"))
 
 
 def _event(events: list[dict], item_id: int, kind: str, detail: dict, now: datetime) -> None:

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
+    CompoundSelect,
     CursorResult,
     Select,
     UnaryExpression,
@@ -19,10 +21,12 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    exists,
     func,
+    literal,
     or_,
     select,
+    text,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -75,8 +79,13 @@ def _candidate_statement(gold: bool | None, tiers: bool, doubt_first: bool, excl
     live = (select(func.count()).select_from(Assignment)
             .where(Assignment.item_id == Item.id, live_lease_filter(now))
             .scalar_subquery())
-    mine = exists().where(Assignment.item_id == Item.id, Assignment.expert_id == bindparam("expert_id"),
-                          or_(Assignment.state.in_(_SEEN), live_lease_filter(now)))
+    # "Not seen by me" is probed per candidate through ix_assignments_expert_item (expert, item).
+    # The OFFSET 0 (PostgreSQL's planner fence) keeps it from becoming an anti-join, which with
+    # statistics that miss this expert's history (taken before it grew) reads all of that history
+    # for every candidate.
+    mine = (select(Assignment.id).where(Assignment.item_id == Item.id, Assignment.expert_id == bindparam("expert_id"),
+                                        or_(Assignment.state.in_(_SEEN), live_lease_filter(now)))
+            .offset(0).exists())
     stmt = select(Item.id).where(Item.project_id == bindparam("project_id"), Item.retired_at.is_(None), ~mine)
     if gold:
         # An item still waiting for models (target_overlap 0) is no gold question yet.
@@ -146,6 +155,20 @@ def _open_slots_statement() -> Select:
     return select(Item.target_overlap, Item.done_count, live).where(Item.id == bindparam("slot_item_id"))
 
 
+def claim_recheck(session: Session, item_id: int, expert_id: int, now: datetime) -> tuple[int, bool]:
+    """The re-check of a claimed candidate under its row lock, in one statement: the item's
+    open slots (as :func:`open_slots`) and whether the expert has seen it or holds a live lease
+    on it (as :func:`expert_has_item`)."""
+    row = session.execute(_recheck_statement(), {"slot_item_id": item_id, "now": now, "except_id": 0,
+                                                 "has_item_id": item_id, "has_expert_id": expert_id}).one()
+    return row[0] - row[1] - row[2], row[3] is not None
+
+
+@functools.cache
+def _recheck_statement() -> Select:
+    return _open_slots_statement().add_columns(_has_item_statement().scalar_subquery())
+
+
 def expert_has_item(session: Session, item_id: int, expert_id: int, now: datetime) -> bool:
     return session.execute(_has_item_statement(), {"has_item_id": item_id, "has_expert_id": expert_id,
                                                    "now": now}).first() is not None
@@ -170,13 +193,41 @@ def _lock_item_statement() -> Select:
 
 
 def lock_project(session: Session, project_id: int) -> None:
+    """Take the project's row lock (PostgreSQL ``FOR UPDATE``; SQLite already holds the DB lock):
+    it waits for, and then excludes, every other holder of the row, shared holders included."""
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(_lock_project_statement(), {"project_id": project_id})
+        session.execute(_lock_project_statement(False), {"project_id": project_id})
+
+
+def share_project(session: Session, project_id: int) -> None:
+    """Take a shared lock on the project's row (PostgreSQL ``FOR KEY SHARE``): any number of
+    transactions hold it together, and :func:`lock_project` waits until they have all ended."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(_lock_project_statement(True), {"project_id": project_id})
 
 
 @functools.cache
-def _lock_project_statement() -> Select:
-    return select(Project.id).where(Project.id == bindparam("project_id")).with_for_update()
+def _lock_project_statement(shared: bool) -> Select:
+    return select(Project.id).where(Project.id == bindparam("project_id")).with_for_update(
+        read=shared, key_share=shared)
+
+
+def concurrent_transactions_bound(session: Session) -> int:
+    """At most how many transactions can be open on the database at once: PostgreSQL's
+    ``max_connections`` plus ``max_prepared_transactions`` (read once per server address and
+    process; both change only with a restart), 1 for SQLite (one writer at a time)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        return 1
+    key = bind.engine.url.render_as_string(hide_password=True)
+    if (bound := _MAX_CONNECTIONS.get(key)) is None:
+        bound = _MAX_CONNECTIONS[key] = int(session.execute(text(
+            "SELECT current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int"
+        )).scalar_one())
+    return bound
+
+
+_MAX_CONNECTIONS: dict[str, int] = {}
 
 
 def bump_done(session: Session, item_id: int, delta: int) -> None:
@@ -197,16 +248,31 @@ def _spent_statement() -> Select:
     return select(func.coalesce(spent.scalar_subquery(), 0))
 
 
-def live_lease_rates(session: Session, project_id: int, now: datetime) -> list[int]:
-    """Hourly rate (cents) of the expert behind each live lease on a project."""
-    return [int(r) for r in session.execute(_live_rates_statement(), {"project_id": project_id,
-                                                                      "now": now}).scalars()]
+def budget_standing(session: Session, project_id: int, now: datetime) -> tuple[int, dict[int, int], int]:
+    """What a budget check reads, in one statement: the project's spend, its live leases counted
+    by the hourly rate (cents) of the expert behind each, and the highest expert rate there is
+    (what any concurrent claim could reserve at most)."""
+    spent, highest, rates = 0, 0, {}
+    for kind, value, n in session.execute(_standing_statement(), {"project_id": project_id, "now": now}):
+        if kind == 0:
+            spent = int(value or 0)
+        elif kind == 1:
+            highest = int(value or 0)
+        else:
+            rates[int(value)] = int(n)
+    return spent, rates, highest
 
 
 @functools.cache
-def _live_rates_statement() -> Select:
-    return (select(Expert.hourly_rate_cents).join(Assignment, Assignment.expert_id == Expert.id)
-            .where(Assignment.project_id == bindparam("project_id"), live_lease_filter(bindparam("now"))))
+def _standing_statement() -> CompoundSelect:
+    spent = select(ProjectSpend.spent_cents).where(ProjectSpend.project_id == bindparam("project_id"))
+    zero = literal(0, BigInteger)
+    return union_all(
+        select(literal(0), func.coalesce(spent.scalar_subquery(), zero), zero),
+        select(literal(1), func.coalesce(select(func.max(Expert.hourly_rate_cents)).scalar_subquery(), zero), zero),
+        select(literal(2), Expert.hourly_rate_cents, func.count()).join(Assignment, Assignment.expert_id == Expert.id)
+        .where(Assignment.project_id == bindparam("project_id"), live_lease_filter(bindparam("now")))
+        .group_by(Expert.hourly_rate_cents))
 
 
 def expert_ledger(session: Session, expert_id: int) -> list[LedgerEntry]:

@@ -29,6 +29,8 @@ class ExportRequest(BaseModel):
     consensus: bool = Field(False, description="one record per item, built from the consensus")
     min_judgments: int | None = Field(None, ge=1, le=1_000_000)
     min_confidence: float | None = Field(None, ge=0.0, le=1.0)
+    judge_settled: bool = Field(False, description="include the items a judge_first judge settled alone, "
+                                                   "marked metadata.decided_by = \"judge\"")
 
 
 @router.post("/projects/{project_id}/exports", status_code=202, response_model=ExportOut,
@@ -41,7 +43,8 @@ def request_export(project_id: Id, body: ExportRequest, actor: Actor = Depends(g
                    session: Session = Depends(get_session), settings: Settings = Depends(get_settings)) -> dict:
     return svc.request_export(session, actor, project_id, body.format.value, data_dir=settings.data_dir,
                               consensus=body.consensus, min_judgments=body.min_judgments,
-                              min_confidence=body.min_confidence, file=body.file)
+                              min_confidence=body.min_confidence, file=body.file,
+                              judge_settled=body.judge_settled)
 
 
 @router.get("/exports/{export_id}", response_model=ExportOut, responses=errors(403, 404),

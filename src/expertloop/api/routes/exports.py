@@ -25,9 +25,15 @@ preference, ranking, stepwise and trajectory formats) with `judgments`, `agreeme
 and `min_confidence` leave out items resting on fewer counted judgments or a less confident
 consensus; ties never become a chosen/rejected pair.
 
+Items a `judge_first` judge settled alone (no expert saw them) are left out unless
+`judge_settled=true`: then they follow the experts' items, one record each with the judge's
+answer, marked `metadata.decided_by = "judge"` (expert records say `"experts"`), `metadata.judge`
+(endpoint, model, confidence) and `judgments: 0`.
+
 What was left out is only known once the stream ends, when headers are long sent. With
 `summary=true` the last line is a trailer, `{"_summary": {"records": N, "unit": "judgments" |
-"items", "left_out": {"min_judgments": n, "min_confidence": n, "tie": n, "no_consensus": n}}}`
+"items", "left_out": {"min_judgments": n, "min_confidence": n, "tie": n, "no_consensus": n,
+"judge_settled": n}}}`
 (reasons with no count are absent); without it every line is a record.
 """
 
@@ -43,12 +49,14 @@ def export(project_id: Id, request: Request, format: ExportFormat = Query(...),
                                              description="leave out items with fewer counted judgments"),
            min_confidence: float | None = Query(None, ge=0.0, le=1.0,
                                                 description="leave out items whose consensus posterior is lower"),
+           judge_settled: bool = Query(False, description="include the items a judge_first judge settled "
+                                                          "alone, marked metadata.decided_by = \"judge\""),
            summary: bool = Query(False, description='end the stream with a {"_summary": ...} line (JSONL)'),
            file: Literal["jsonl", "parquet"] = Query("jsonl", description="jsonl (streamed) or parquet"),
            actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> StreamingResponse:
     def records(s: Session) -> svc.ExportStream:
         return svc.iter_records(s, actor, project_id, format, consensus=consensus, min_judgments=min_judgments,
-                                min_confidence=min_confidence)
+                                min_confidence=min_confidence, judge_settled=judge_settled)
 
     records(session)  # checks before streaming
 

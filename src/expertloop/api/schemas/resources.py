@@ -297,6 +297,7 @@ class ExportOut(View):
     consensus: bool
     min_judgments: int | None
     min_confidence: float | None
+    judge_settled: bool = Field(False, description="whether items a judge settled alone are included")
     records: int | None = Field(description="records written so far (running) or in all (done)")
     left_out: dict[str, int] | None
     summary: str | None

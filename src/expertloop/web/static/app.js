@@ -34,8 +34,14 @@
 
   /* ---- questions ("fields") and the active one -------------------------------------------- */
   const usable = (el) => !el.closest("fieldset[disabled]");
-  const fields = form ? $$("[data-field]", form).filter(usable) : [];
+  let fields = form ? $$("[data-field]", form).filter(usable) : [];
   let active = -1;
+  // A page that adds or removes questions (a fact-check's claim rows) says so with this event.
+  if (form) form.addEventListener("expertloop:fields", (e) => {
+    fields = $$("[data-field]", form).filter(usable);
+    const want = e.detail && e.detail.active ? fields.indexOf(e.detail.active) : active;
+    activate(want < 0 ? 0 : want, { scroll: true });
+  });
 
   function activate(i, { scroll = true, focus = false } = {}) {
     if (!fields.length) return;
@@ -51,9 +57,10 @@
       if (text) text.focus();
     }
   }
-  fields.forEach((f, n) => f.addEventListener("focusin", () => {
-    if (active !== n) activate(n, { scroll: false });
-  }));
+  if (form) form.addEventListener("focusin", (e) => {
+    const n = fields.indexOf(e.target.closest("[data-field]"));
+    if (n >= 0 && active !== n) activate(n, { scroll: false });
+  });
 
   const isTyping = (el) => !!el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable
     || (el.tagName === "INPUT" && !["radio", "checkbox", "button", "submit", "reset", "file", "hidden"].includes(el.type)));
