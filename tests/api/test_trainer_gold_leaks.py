@@ -28,9 +28,8 @@ def _setup(session, settings):
     e = expert(session)
     me = trainer_actor(e)
     lease = work.lease_next(session, me, p["id"])
-    shown_first = lease["item"]["responses"][0]["text"]
-    wrong = 1 if shown_first == "one" else 0   # the answer the gold does not prefer, as presented
-    work.submit(session, me, lease["assignment_id"], {"choice": wrong, "strength": 1, "rationale": "mine"},
+    # Choices name the answers' own indexes (whatever order they were shown in): 1 is not the gold's.
+    work.submit(session, me, lease["assignment_id"], {"choice": 1, "strength": 1, "rationale": "mine"},
                 settings)
     d = standing.open_dispute(session, me, lease["assignment_id"], "I think the second is better.")
     standing.decide_dispute(session, ADMIN, d["id"], "reject", note="The gold stands.")
