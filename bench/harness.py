@@ -20,10 +20,10 @@ from expertloop.storage.migrate import upgrade
 class Database:
     """A fresh SQLite file or PostgreSQL database, migrated; dropped on close."""
 
-    def __init__(self, pg_url: str | None, tmp: Path, *, prefix: str = "bench"):
+    def __init__(self, pg_url: str | None, tmp: Path, path: Path | None = None, *, prefix: str = "bench"):
         self.pg = None
-        if pg_url is None:
-            self.url = f"sqlite:///{tmp / (prefix + '-' + secrets.token_hex(4) + '.sqlite')}"
+        if pg_url is None:  # ``path``: a SQLite file to reuse (kept by the caller)
+            self.url = f"sqlite:///{path or tmp / (prefix + '-' + secrets.token_hex(4) + '.sqlite')}"
         else:
             import psycopg
 

@@ -35,7 +35,7 @@ import httpx
 
 __all__ = ["ENDPOINTS", "ApiError", "Client", "Task"]
 
-Method = Literal["GET", "POST", "PUT", "DELETE"]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 #: Every route the client calls: name → (method, path template under /api/v1).
 ENDPOINTS: dict[str, tuple[Method, str]] = {
@@ -82,6 +82,13 @@ ENDPOINTS: dict[str, tuple[Method, str]] = {
     "my_flags": ("GET", "/authenticity/mine"),
     "decide_flag": ("POST", "/authenticity/{check_id}/decision"),
     "reply_to_flag": ("POST", "/authenticity/{check_id}/reply"),
+    "models": ("GET", "/models"),
+    "add_model": ("POST", "/models"),
+    "set_project_models": ("PATCH", "/projects/{project_id}/models"),
+    "generate": ("POST", "/projects/{project_id}/generate"),
+    "judge": ("POST", "/projects/{project_id}/judge"),
+    "factscore": ("GET", "/projects/{project_id}/factscore"),
+    "model_calls": ("GET", "/model-calls"),
 }
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -407,6 +414,38 @@ class Client:
 
     def reply_to_flag(self, check_id: int, reply: str) -> dict[str, Any]:
         return self._json("reply_to_flag", path={"check_id": check_id}, body={"reply": reply})
+
+    # -- models in the loop -----------------------------------------------------------------------
+    def models(self) -> list[dict[str, Any]]:
+        """Registered model endpoints (never a key: only its variable's name and whether it is set)."""
+        return self._json("models")
+
+    def add_model(self, name: str, base_url: str, model: str, *, api_key_env: str | None = None,
+                  max_concurrency: int | None = None, timeout_s: float | None = None) -> dict[str, Any]:
+        """Register an OpenAI-compatible endpoint (admins); the key stays in ``api_key_env`` on the server."""
+        body = {"name": name, "base_url": base_url, "model": model, "api_key_env": api_key_env,
+                "max_concurrency": max_concurrency, "timeout_s": timeout_s}
+        return self._json("add_model", body={k: v for k, v in body.items() if v is not None})
+
+    def set_project_models(self, project_id: int, **settings: Any) -> dict[str, Any]:
+        """Set (or clear with None) ``candidates``, ``claims``, ``judge_first``, ``ai_assistance``."""
+        return self._json("set_project_models", path={"project_id": project_id}, body=settings)
+
+    def generate(self, project_id: int) -> dict[str, Any]:
+        """Queue (or resume) candidate generation; follow ``job_id`` with :meth:`wait_for_job`."""
+        return self._json("generate", path={"project_id": project_id})
+
+    def judge(self, project_id: int, model: str) -> dict[str, Any]:
+        """Queue an LLM judge over the project's items; its answers never enter consensus or pay."""
+        return self._json("judge", path={"project_id": project_id}, body={"model": model})
+
+    def factscore(self, project_id: int) -> dict[str, Any]:
+        """Supported / refuted / not-enough-info shares of claims per model that wrote the responses."""
+        return self._json("factscore", path={"project_id": project_id})
+
+    def model_calls(self, *, model: str | None = None, project_id: int | None = None,
+                    limit: int = 50) -> list[dict[str, Any]]:
+        return self._json("model_calls", params={"model": model, "project_id": project_id, "limit": limit})
 
 
 def _error(r: httpx.Response) -> ApiError:

@@ -90,3 +90,37 @@ def test_safe_calls_are_retried_and_unsafe_ones_are_not(client, session):
             api.create_project({"name": "Once", "task_type": "label", "guidelines": "g",
                                 "options": {"labels": ["a", "b"]}})
         assert caught.value.status == 503 and flaky.seen == 1
+
+
+def test_models_in_the_loop_through_the_client(client, session, fresh_model_server):
+    """An admin registers an endpoint, a manager sets candidates, generates and judges through the client;
+    keys stay names; a manager cannot register."""
+    from tests.factories import run_jobs
+
+    admin = Client(token=token(session, "admin"), http=client)
+    manager = Client(token=token(session, "manager"), http=client)
+    added = admin.add_model("sdk-model", fresh_model_server.base_url, "sdk-weights", max_concurrency=2)
+    assert added["name"] == "sdk-model" and "api_key" not in added
+    with pytest.raises(ApiError) as caught:
+        manager.add_model("other", fresh_model_server.base_url, "w")
+    assert caught.value.status == 403
+    assert [m["name"] for m in manager.models()] == ["sdk-model"]
+
+    project = manager.create_project({"name": "SDK candidates", "task_type": "preference",
+                                      "guidelines": "Pick.", "overlap": 1})
+    settings = manager.set_project_models(project["id"], candidates={"models": ["sdk-model"], "per_item": 2,
+                                                                     "temperature": 0.5})
+    assert settings["candidates"]["models"] == ["sdk-model"]
+    with pytest.raises(ApiError) as caught:
+        manager.set_project_models(project["id"], candidates={"models": ["nobody"], "per_item": 2})
+    assert caught.value.status == 422
+    manager.import_items(project["id"], [{"external_id": "q1", "prompt": "Why is the sky blue?"}])
+    queued = manager.generate(project["id"])
+    assert queued["job_id"]
+    run_jobs(session)
+    assert manager.wait_for_job(queued["job_id"], timeout=5)["state"] == "done"
+    assert {c["purpose"] for c in manager.model_calls(project_id=project["id"])} == {"candidates"}
+    judged = manager.judge(project["id"], "sdk-model")
+    run_jobs(session)
+    assert manager.wait_for_job(judged["job_id"], timeout=5)["state"] == "done"
+    assert manager.factscore(project["id"])["project_id"] == project["id"]

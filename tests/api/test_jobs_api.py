@@ -86,8 +86,9 @@ def test_the_server_runs_jobs_in_process_when_configured(fresh_url):
 
 
 def test_the_quality_api_reads_the_report_the_refit_job_stored(client, session):
-    """The quality report reads every judgment: the API serves the copy the job stored (and says
-    when it was computed); ``fresh=true`` computes it on the request."""
+    """The quality report reads every judgment: the API serves the snapshot the job stored (and
+    says when it was computed); ``fresh=true`` queues a recomputation and never computes it on
+    the request."""
     admin = auth(token(session, "admin"))
     pid = client.post("/api/v1/projects", headers=admin, json={
         "name": "Labels", "task_type": "label", "options": {"labels": ["yes", "no"]}, "overlap": 1}).json()["id"]
@@ -100,6 +101,7 @@ def test_the_quality_api_reads_the_report_the_refit_job_stored(client, session):
     run_jobs(session)
     stored = client.get(f"/api/v1/projects/{pid}/quality", headers=admin)
     assert stored.status_code == 200 and stored.json()["computed_at"] is not None
-    assert stored.json()["judgments"] == 2
+    assert stored.json()["judgments"] == 2 and stored.json()["refreshing"] is False
     fresh = client.get(f"/api/v1/projects/{pid}/quality", headers=admin, params={"fresh": "true"})
-    assert fresh.status_code == 200 and fresh.json()["computed_at"] is None and fresh.json()["judgments"] == 2
+    assert fresh.status_code == 200 and fresh.json()["computed_at"] == stored.json()["computed_at"]
+    assert fresh.json()["refreshing"] is True and fresh.json()["job_id"] is not None

@@ -13,6 +13,7 @@ from expertloop.services import assignments as svc
 from expertloop.services import consensus, jobs, uow
 from expertloop.services.exports import iter_records
 from expertloop.services.quality import project_quality
+from expertloop.services.reports import stored_report
 from expertloop.storage.orm import ConsensusFit
 from tests import factories as f
 
@@ -114,15 +115,17 @@ def test_a_consent_withdrawal_drops_the_stored_fit_at_once(session):
         consent.agree(session, actor, p["id"], 1)
         _submit(session, actor, p["id"], "yes")
     f.run_jobs(session)
-    assert _stored(session, p["id"]).quality_report is not None
+    assert stored_report(session, f.ADMIN, p["id"]) is not None
     consent.withdraw(session, trainers[0], p["id"])
     assert _stored(session, p["id"]) is None  # no reader sees a fit or report with their work
+    assert stored_report(session, f.ADMIN, p["id"]) is None
     seen = consensus.latest_consensus(session, p["id"], TaskType.label)
     assert trainers[0].expert_id not in set(seen.data.experts) and len(seen.data.experts) == 2
     report = project_quality(session, f.ADMIN, p["id"], n_boot=0)
     assert trainers[0].expert_id not in {c["expert_id"] for c in report["trainers"]}
     f.run_jobs(session)
     assert _stored(session, p["id"]).judgments == 2
+    assert trainers[0].expert_id not in {c["expert_id"] for c in stored_report(session, f.ADMIN, p["id"])["trainers"]}
 
 
 def test_a_fit_made_before_a_withdrawal_is_never_stored(session):

@@ -115,3 +115,16 @@ def test_cli_flag(fresh_url, model_server, tmp_path):
     assert r.exit_code == 0, r.output
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     assert record["metadata"]["decided_by"] == "judge"
+
+
+def test_the_console_export_form_offers_judge_settled_items(client, session, screened):
+    from tests.web.helpers import PageClient
+
+    pages = PageClient(client, token(session, "admin"), f"/manage/projects/{screened}")
+    assert 'name="judge_settled"' in pages.get(f"/manage/projects/{screened}").text
+    plain = pages.post(f"/manage/projects/{screened}/exports", {"format": "preference", "mode": "now"})
+    withjudge = pages.post(f"/manage/projects/{screened}/exports",
+                           {"format": "preference", "mode": "now", "judge_settled": "1"})
+    assert plain.status_code == withjudge.status_code == 200
+    decided = [json.loads(line)["metadata"]["decided_by"] for line in withjudge.text.splitlines() if line.strip()]
+    assert len(plain.text.splitlines()) == 1 and sorted(decided) == ["experts", "judge", "judge"]

@@ -99,7 +99,8 @@ def test_the_quality_page_shows_the_judge(client, session, judged_project):
     from tests.web.helpers import PageClient
 
     p = judged_project
-    judging.judge_items(session, p["id"], "judge")
+    judging.request_judging(session, ADMIN, p["id"], "judge")
+    run_jobs(session)  # the judge job, then the quality snapshot it queues
     page = PageClient(client, token(session, "manager"), "/manage").get(f"/manage/projects/{p['id']}/quality")
     assert page.status_code == 200, page.text
     assert 'id="judges"' in page.text and 'data-judge="judge"' in page.text
@@ -172,7 +173,8 @@ def test_judge_first_sends_experts_only_what_the_judge_cannot_decide(session, fr
         leased.append(lease["item"]["prompt"])
         assignments.submit(session, actor, lease["assignment_id"], {"choice": 0}, Settings())
     assert sorted(leased) == ["biased [[prefer:first]]", "even"]  # swap-inconsistent, and a tie
-    [section] = quality_report(session, ADMIN, p["id"], fresh=True)["judges"]
+    run_jobs(session)  # the submits' refit, which stores the quality snapshot
+    [section] = quality_report(session, ADMIN, p["id"])["judges"]
     jf = section["judge_first"]
     assert jf["decided_by_judge"] == 2 and jf["sent_to_experts"] == 2 and jf["min_agreement"] == 0.75
     assert jf["expert_hours_saved"] is not None and jf["expert_hours_saved"] >= 0

@@ -420,15 +420,25 @@ def export(project: int = typer.Argument(..., help="Project id."),
 @app.command()
 def quality(project: int = typer.Argument(..., help="Project id."),
             as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
-            n_boot: int = typer.Option(200, help="Bootstrap resamples for the agreement interval.")) -> None:
-    """Agreement, consensus, trainer scorecards, bias flags and group disagreement."""
+            n_boot: int = typer.Option(200, help="Bootstrap resamples for the agreement interval."),
+            refresh: bool = typer.Option(False, "--refresh", help="Compute it now as the project's stored snapshot "
+                                         "(what the console and the API show), instead of only printing it.")) -> None:
+    """Agreement, consensus, trainer scorecards, bias flags and group disagreement (computed now)."""
     from rich.table import Table
 
     from ..services.quality import project_quality
-    from ..services.reports import with_model_sections
+    from ..services.reports import PAGE_PARTS, refresh_snapshot, stored_report, with_model_sections
 
     with _errors(), _session() as session:
-        report = with_model_sections(session, project, project_quality(session, OPERATOR, project, n_boot=n_boot))
+        if refresh:
+            refresh_snapshot(session, project, force=True)
+            report = {k: v for k, v in (stored_report(session, OPERATOR, project) or {}).items()
+                      if k not in PAGE_PARTS}
+            if not report:
+                raise typer.BadParameter("the project has no judgments to report on yet", param_hint="PROJECT")
+        else:
+            report = with_model_sections(session, project,
+                                         project_quality(session, OPERATOR, project, n_boot=n_boot))
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         return

@@ -364,20 +364,28 @@ def _stale(session: Session, project_id: int, stored: Consensus) -> bool:
 
 
 def forget_fit(session: Session, project_id: int) -> None:
-    """Drop the project's stored fit and report (inside the caller's write unit) and queue a
-    refit: for changes readers must never see the old fit for, such as a consent withdrawal.
-    Until the job runs, readers fit on the request."""
-    from . import jobs
+    """Drop the project's stored fit and quality snapshot (inside the caller's write unit) and
+    queue the job that makes them again: for changes readers must never see the old fit or report
+    for, such as a consent withdrawal. Until the job runs, readers fit on the request and the
+    quality report says it is being computed."""
+    from ..storage.orm import Project
+    from . import jobs, reports
 
     session.execute(delete(ConsensusFit).where(ConsensusFit.project_id == project_id))
-    jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project_id, debounce=True)
+    reports.forget_snapshot(session, project_id)
+    task_type = session.execute(select(Project.task_type).where(Project.id == project_id)).scalar_one()
+    kind = reports.refresh_kind(task_type)
+    jobs.enqueue(session, kind, project_id=project_id, debounce=True,
+                 payload=None if kind == jobs.REFIT_CONSENSUS else {"force": True})
 
 
 def refit_consensus(session: Session, project_id: int, *, now: datetime | None = None) -> dict:
     """The ``refit_consensus`` job: read the project's judgments (a read unit), fit them (no
-    transaction open) and store the fit (a short write unit). A fit older than the stored one
-    (two workers racing) is not stored."""
+    transaction open) and store the fit (a short write unit), then the quality report computed
+    from it (``services.reports``: the project's snapshot). A fit older than the stored one (two
+    workers racing) is not stored."""
     from ..storage.orm import Project
+    from . import reports
 
     with uow_read(session):
         project = session.get(Project, project_id)
@@ -386,24 +394,32 @@ def refit_consensus(session: Session, project_id: int, *, now: datetime | None =
         task_type = TaskType(project.task_type)
         judgments, last_id = _coverage(session, project_id)
         data = project_judgments(session, project_id, task_type)
+        covered = reports.coverage(session, project_id)
     fitted = fit_consensus(data)
-    if fitted is None:
-        return {"judgments": judgments, "fitted": False}
-    report = _report(session, project_id, fitted)
+    if fitted is None:  # no categorical judgment yet: the report says so
+        if covered[1] is None or not _report_stale(session, project_id, covered):
+            return {"judgments": judgments, "fitted": False}
+        stored_report = reports.store_for_fit(session, project_id, None, covered)
+        return {"judgments": judgments, "fitted": False, "report": stored_report}
     stored = run_write(session, lambda: store_fit(session, project_id, task_type, fitted, judgments, last_id,
-                                                  now=now, report=report))
-    return {"judgments": judgments, "last_assignment_id": last_id, "fitted": True, "stored": stored}
+                                                  now=now))
+    # The report is computed from this fit after it is stored, so its model sections (judges
+    # against the consensus) read the same fit; it is kept when the fit was stored.
+    stored_report = stored and reports.store_for_fit(session, project_id, fitted, covered)
+    return {"judgments": judgments, "last_assignment_id": last_id, "fitted": True, "stored": stored,
+            "report": stored_report}
 
 
-def _report(session: Session, project_id: int, fitted: Consensus) -> dict | None:
-    """The quality report from this fit, as the reports service stores it for pages."""
-    from .reports import compute_for_storage
+def _report_stale(session: Session, project_id: int, covered: tuple) -> bool:
+    from ..storage.orm import QualitySnapshot
 
-    return compute_for_storage(session, project_id, fitted)
+    with uow_read(session):
+        row = session.get(QualitySnapshot, project_id)
+        return row is None or (row.judgments, row.last_assignment_id, row.last_reviewed_at) != covered
 
 
 def store_fit(session: Session, project_id: int, task_type: TaskType, fitted: Consensus, judgments: int,
-              last_id: int | None, *, now: datetime | None = None, report: dict | None = None) -> bool:
+              last_id: int | None, *, now: datetime | None = None) -> bool:
     """Store ``fitted`` as the project's fit unless a fit covering later judgments is stored, or a
     judgment the fit read no longer counts (withdrawn or rejected while it was being fitted: the
     refit queued by that change stores the right one)."""
@@ -419,7 +435,6 @@ def store_fit(session: Session, project_id: int, task_type: TaskType, fitted: Co
     row.task_type, row.judgments, row.last_assignment_id = task_type.value, judgments, last_id
     row.fitted_at = now or utcnow()
     row.trainer_model, row.item_posteriors = trainers, items
-    row.quality_report = report
     session.flush()
     return True
 

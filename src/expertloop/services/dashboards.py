@@ -1,8 +1,9 @@
 """A project's dashboard for staff: progress, throughput per day, spend against budget, and a
 row per trainer. Its own queries are aggregates that read no item payload.
 
-Quality columns (gold accuracy, agreement with the consensus) come from the quality report
-(``services.quality.project_quality``); if it fails they are ``None`` and pages show "—".
+Quality columns (gold accuracy, agreement with the consensus) come from the project's quality
+snapshot (``services.reports``, computed by a job); until there is one they are ``None`` and pages
+show "—".
 
 Which work each figure reads (``repositories.counted_judgment`` is the definition of a
 judgment that counts):
@@ -28,7 +29,7 @@ from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, Expert, LedgerEntry, Project
+from ..storage.orm import Assignment, Expert, LedgerEntry, Project, ProjectSpend
 from .clock import utcnow
 from .consensus import Consensus, latest_consensus
 from .projects import load_project
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 JUDGED = (AssignmentState.submitted.value, AssignmentState.accepted.value, AssignmentState.rejected.value)
 MAX_DAYS = 90
 MIN_DAYS = 14  # a young project still gets a readable two-week axis
+# Above this many counted judgments the per-day and per-trainer figures (two passes over the
+# project's work and ledger) come from the quality snapshot's copy, as of its time.
+LIVE_JUDGMENTS = 50_000
 
 
 def _day(value) -> date:
@@ -60,18 +64,20 @@ def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: d
                 today - timedelta(days=MAX_DAYS - 1))
     days = _days(start, today)
 
-    judged = _judged_work(session, project.id)
-    pay = _pay(session, project.id)
-    submitted: dict[date, int] = {}
-    for (_expert, _state, day), (n, _seconds) in judged.items():
-        if day is not None:
-            submitted[day] = submitted.get(day, 0) + n
-    spend: dict[date, int] = {}
-    for (_expert, day), cents in pay.items():
-        spend[day] = spend.get(day, 0) + cents
+    snapshot = _snapshot(session, actor, project.id)
+    as_of = None
+    if progress["judgments"] > LIVE_JUDGMENTS:  # a programme: the job's figures, as of its snapshot
+        work = _from_snapshot(snapshot)
+        as_of = snapshot["computed_at"] if snapshot is not None else None
+        spent = int(session.execute(select(ProjectSpend.spent_cents)
+                                    .where(ProjectSpend.project_id == project.id)).scalar() or 0)
+    else:
+        work = activity(session, project.id)
+        spent = sum(work["spend_per_day"].values())
+    submitted = {date.fromisoformat(d): n for d, n in work["submitted_per_day"].items()}
+    spend = {date.fromisoformat(d): c for d, c in work["spend_per_day"].items()}
 
-    spent = sum(spend.values())
-    before = sum(c for d, c in spend.items() if d < start)
+    before = spent - sum(c for d, c in spend.items() if d >= start)
     cumulative, running = [], before
     for d in days:
         running += spend.get(d, 0)
@@ -82,7 +88,6 @@ def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: d
     if project.budget_cents is not None and daily_rate > 0:
         days_left = max(0.0, (project.budget_cents - spent) / daily_rate)
 
-    consensus = _categorical_consensus(session, project)
     return {
         "project": project_view(project, staff=True, progress=progress, spent_cents=spent),
         "budget_cents": project.budget_cents,
@@ -93,9 +98,55 @@ def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: d
         "cumulative_spend_cents": cumulative,
         "avg_daily_spend_cents": round(daily_rate),
         "budget_days_left": None if days_left is None else round(days_left, 1),
-        "trainers": _trainer_rows(session, actor, project.id, judged, pay, consensus),
-        "agreement_per_day": _agreement_per_day(consensus, days),
+        "trainers": _trainer_rows(session, work, snapshot),
+        "agreement_per_day": _agreement_per_day(session, project, snapshot, days, live=as_of is None
+                                                and progress["judgments"] <= LIVE_JUDGMENTS),
+        "activity_as_of": as_of,
+        "live": progress["judgments"] <= LIVE_JUDGMENTS,
     }
+
+
+def activity(session: Session, project_id: int) -> dict:
+    """Submissions and spend per day, and each trainer's work and earnings: two grouped passes
+    over covering indexes (``ix_assignments_project_work``, ``ix_ledger_project_pay``). Read live
+    on projects of up to ``LIVE_JUDGMENTS`` counted judgments; above that the quality job stores
+    it in the project's snapshot (``services.reports``) and pages read that copy. JSON-ready."""
+    submitted: dict[str, int] = {}
+    trainers: dict[str, dict[str, list]] = {}
+    for (expert_id, state, day), (n, seconds) in _judged_work(session, project_id).items():
+        if day is not None:
+            submitted[day.isoformat()] = submitted.get(day.isoformat(), 0) + n
+        tally = trainers.setdefault(str(expert_id), {}).setdefault(state, [0, 0.0])
+        tally[0] += n
+        tally[1] += seconds
+    spend: dict[str, int] = {}
+    earned: dict[str, int] = {}
+    for (expert_id, day), cents in _pay(session, project_id).items():
+        spend[day.isoformat()] = spend.get(day.isoformat(), 0) + cents
+        earned[str(expert_id)] = earned.get(str(expert_id), 0) + cents
+    return {"submitted_per_day": submitted, "spend_per_day": spend, "trainers": trainers, "earned": earned}
+
+
+def agreement_by_day(consensus: Consensus | None) -> dict[str, list[int]]:
+    """Per day (ISO date): [judgments agreeing with ``consensus``, judgments] (JSON-ready)."""
+    if consensus is None:
+        return {}
+    return {d.isoformat(): list(tally) for d, tally in consensus.agreement_by_day().items()}
+
+
+def _snapshot(session: Session, actor: Actor, project_id: int) -> dict | None:
+    from .reports import stored_report
+
+    try:
+        return stored_report(session, actor, project_id)
+    except Exception:  # optional figures must never take the dashboard down (the quality API reports errors)
+        log.warning("the quality snapshot of project %s is unreadable", project_id, exc_info=True)
+        return None
+
+
+def _from_snapshot(snapshot: dict | None) -> dict:
+    empty: dict = {"submitted_per_day": {}, "spend_per_day": {}, "trainers": {}, "earned": {}}
+    return (snapshot or {}).get("activity") or empty
 
 
 def _categorical_consensus(session: Session, project: Project) -> Consensus | None:
@@ -106,13 +157,17 @@ def _categorical_consensus(session: Session, project: Project) -> Consensus | No
     return latest_consensus(session, project.id, task_type)
 
 
-def _agreement_per_day(consensus: Consensus | None, days: list[date]) -> list[int | None]:
-    """Per day, the share (%) of that day's categorical judgments that agree with today's
-    consensus; None on days without judgments or for free-text and rubric projects."""
-    if consensus is None:
-        return [None] * len(days)
-    agree = consensus.agreement_by_day()
-    return [round(100 * agree[d][0] / agree[d][1]) if d in agree else None for d in days]
+def _agreement_per_day(session: Session, project: Project, snapshot: dict | None, days: list[date], *,
+                       live: bool) -> list[int | None]:
+    """Per day, the share (%) of that day's categorical judgments that agree with the consensus;
+    None on days without judgments or for free-text and rubric projects. From the snapshot (the
+    job computed it with the fit) when it has it; small projects without one ask the stored fit."""
+    agree = (snapshot or {}).get("agreement_by_day")
+    if agree is None:
+        consensus = _categorical_consensus(session, project) if live else None
+        agree = agreement_by_day(consensus)
+    return [round(100 * agree[d.isoformat()][0] / agree[d.isoformat()][1]) if d.isoformat() in agree else None
+            for d in days]
 
 
 def _judged_work(session: Session, project_id: int) -> dict[tuple[int, str, date | None], tuple[int, float]]:
@@ -140,36 +195,35 @@ def _pay(session: Session, project_id: int) -> dict[tuple[int, date], int]:
 
 
 @reads
-def trainer_rows(session: Session, actor: Actor, project_id: int, *, consensus: Consensus | None = None) -> list[dict]:
+def trainer_rows(session: Session, actor: Actor, project_id: int) -> list[dict]:
     """Per trainer on a project: volume, review outcomes, active time, earnings, quality."""
     require_staff(actor, "see per-trainer figures")
-    return _trainer_rows(session, actor, project_id, _judged_work(session, project_id), _pay(session, project_id),
-                         consensus)
+    return _trainer_rows(session, activity(session, project_id), _snapshot(session, actor, project_id))
 
 
-def _trainer_rows(session: Session, actor: Actor, project_id: int,
-                  judged: dict[tuple[int, str, date | None], tuple[int, float]],
-                  pay: dict[tuple[int, date], int], consensus: Consensus | None) -> list[dict]:
+def _trainer_rows(session: Session, work: dict, snapshot: dict | None) -> list[dict]:
     rows: dict[int, dict] = {}
-    for (expert_id, state, _when), (n, seconds) in judged.items():
+    for expert_key, states in work["trainers"].items():
+        expert_id = int(expert_key)
         row = rows.setdefault(expert_id, {"expert_id": expert_id, "name": None, "submitted": 0,
                                           "accepted": 0, "rejected": 0, "pending_review": 0,
                                           "active_seconds": 0.0, "earned_cents": 0})
-        row["submitted"] += n
-        row["active_seconds"] += seconds
-        if state == AssignmentState.accepted.value:
-            row["accepted"] += n
-        elif state == AssignmentState.rejected.value:
-            row["rejected"] += n
-        else:
-            row["pending_review"] += n
+        for state, (n, seconds) in states.items():
+            row["submitted"] += n
+            row["active_seconds"] += seconds
+            if state == AssignmentState.accepted.value:
+                row["accepted"] += n
+            elif state == AssignmentState.rejected.value:
+                row["rejected"] += n
+            else:
+                row["pending_review"] += n
     if rows:
         for expert_id, name in session.execute(select(Expert.id, Expert.name).where(Expert.id.in_(list(rows)))):
             rows[expert_id]["name"] = name
-    for (expert_id, _when), cents in pay.items():
-        if expert_id in rows:
-            rows[expert_id]["earned_cents"] += cents
-    quality = _quality(session, actor, project_id, consensus)
+    for expert_key, cents in work["earned"].items():
+        if int(expert_key) in rows:
+            rows[int(expert_key)]["earned_cents"] += cents
+    quality = _quality(snapshot)
     out = []
     for row in sorted(rows.values(), key=lambda r: (-r["submitted"], r["name"])):
         own = quality.get(row["expert_id"], {})
@@ -181,20 +235,14 @@ def _trainer_rows(session: Session, actor: Actor, project_id: int,
     return out
 
 
-def _quality(session: Session, actor: Actor, project_id: int, consensus: Consensus | None) -> dict[int, dict]:
-    from .quality import project_quality
-    from .reports import stored_report
-
-    try:
-        report = stored_report(session, actor, project_id)  # the job's copy, when there is one
-        if report is None:
-            report = project_quality(session, actor, project_id, n_boot=0, consensus_limit=0, consensus=consensus)
-    except Exception:  # optional columns must never take the dashboard down (the quality API reports errors)
-        log.warning("quality figures for project %s are unavailable", project_id, exc_info=True)
+def _quality(snapshot: dict | None) -> dict[int, dict]:
+    """Gold accuracy and agreement per trainer from the project's quality snapshot (a job's);
+    empty (pages show "—") until the first one is computed: never computed on the request."""
+    if snapshot is None:
         return {}
     return {card["expert_id"]: {"gold_accuracy": (card.get("gold") or {}).get("accuracy"),
                                 "agreement": card.get("agreement_with_consensus")}
-            for card in report.get("trainers", [])}
+            for card in snapshot.get("trainers", [])}
 
 
 @reads
@@ -202,19 +250,15 @@ def projects_overview(session: Session, actor: Actor) -> list[dict]:
     """Every project with progress, spend and work awaiting review (staff)."""
     require_staff(actor, "see every project")
     now = utcnow()
-    pending = dict(session.execute(
-        select(Assignment.project_id, func.count())
-        .where(Assignment.state == AssignmentState.submitted.value, repo.counted_judgment())
-        .group_by(Assignment.project_id)).all())
-    spent = dict(session.execute(
-        select(LedgerEntry.project_id, func.sum(LedgerEntry.amount_cents))
-        .group_by(LedgerEntry.project_id)).all())
+    # spend from the project_spend rows the ledger's triggers keep; the review queue from the
+    # progress census (one pass over the covering index for every figure)
+    spent = dict(session.execute(select(ProjectSpend.project_id, ProjectSpend.spent_cents)).all())
     out = []
     projects = list(session.execute(select(Project).order_by(Project.id)).scalars())
     progress = repo.progress_by_project(session, [p.id for p in projects], now)
     for p in projects:
         view = project_view(p, staff=True, progress=progress[p.id], spent_cents=int(spent.get(p.id) or 0))
         view.update(budget_cents=p.budget_cents, spent_cents=int(spent.get(p.id) or 0),
-                    pending_review=pending.get(p.id, 0))
+                    pending_review=progress[p.id]["pending_review"])
         out.append(view)
     return out

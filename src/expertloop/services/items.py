@@ -32,6 +32,10 @@ from .uow import reads, writes
 from .views import iso
 
 PAGE_SIZE = 50
+# A filtered page (search, status, gold, flags, confidence) reads at most this many items in id
+# order, so a rare match never scans a million-item project on one request: the page then ends
+# early with ``next_after`` where the scan stopped ("search on").
+SCAN_SPAN = 20_000
 MAX_QUERY = 200
 STATUSES = ("open", "complete", "retired")
 
@@ -71,7 +75,10 @@ def _escalated():
 @reads
 def list_items(session: Session, actor: Actor, project_id: int, filters: ItemFilters, *,
                after: int = 0, limit: int = PAGE_SIZE) -> dict:
-    """One page of a project's items (id order, after ``after``) and the id to continue after."""
+    """One page of a project's items (id order, after ``after``) and the id to continue after.
+
+    A filtered page reads at most ``SCAN_SPAN`` items; when it stopped there before finding a
+    full page, ``scanned_to`` is the last id it read (and ``next_after`` continues from it)."""
     require_staff(actor, "browse items")
     filters.check()
     project = load_project(session, project_id)
@@ -96,6 +103,12 @@ def list_items(session: Session, actor: Actor, project_id: int, filters: ItemFil
         needle = filters.q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         cond.append(or_(func.lower(Item.external_id).like(f"%{needle}%", escape="\\"),
                         func.lower(cast(Item.payload, String)).like(f"%{needle}%", escape="\\")))
+    scanned_to = None
+    if len(cond) > 2:  # filtered: bound the id range this request reads
+        scanned_to = session.execute(select(Item.id).where(Item.project_id == project.id, Item.id > after)
+                                     .order_by(Item.id).offset(SCAN_SPAN - 1).limit(1)).scalar()
+        if scanned_to is not None:
+            cond.append(Item.id <= scanned_to)
     rows = list(session.execute(select(Item.id, Item.external_id, Item.done_count, Item.target_overlap,
                                        Item.confidence, Item.retired_at, Item.gold.is_not(None).label("has_gold"),
                                        Item.required_tier, _escalated().label("flagged"))
@@ -110,7 +123,9 @@ def list_items(session: Session, actor: Actor, project_id: int, filters: ItemFil
               "confidence": r.confidence, "retired_at": iso(r.retired_at), "gold": bool(r.has_gold),
               "flagged": bool(r.flagged), "required_tier": r.required_tier, "preview": previews.get(r.id, "")}
              for r in rows]
-    return {"project_id": project.id, "items": items, "next_after": items[-1]["id"] if more and items else None}
+    next_after = items[-1]["id"] if more and items else scanned_to
+    return {"project_id": project.id, "items": items, "next_after": next_after,
+            "scanned_to": None if more else scanned_to}
 
 
 def _preview(payload: dict) -> str:

@@ -35,6 +35,7 @@ REFIT_CONSENSUS = "refit_consensus"
 GENERATE_CANDIDATES = "generate_candidates"
 JUDGE_ITEMS = "judge_items"
 SPLIT_CLAIMS = "split_claims"
+REFRESH_QUALITY = "refresh_quality"
 
 
 def default_worker_id() -> str:

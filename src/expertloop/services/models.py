@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,8 +27,8 @@ from .. import llm
 from ..domain.checks import text_problem
 from ..domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
 from ..domain.policies import Actor, Role, require_staff
-from ..storage.orm import ModelCall, ModelEndpoint
-from . import audit
+from ..storage.orm import Job, ModelCall, ModelEndpoint
+from . import audit, jobs
 from .clock import utcnow
 from .uow import UnitOfWorkError, kind, reads, run_write, writes
 from .views import iso
@@ -41,6 +41,7 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_TIMEOUT_S = 60.0
 MAX_ERROR_CHARS = 2000
 TEST_PROMPT = "Reply with the single word: ready"
+TEST_MODEL = "test_model"  # the job kind of a console test call
 
 
 def endpoint_view(row: ModelEndpoint) -> dict:
@@ -144,11 +145,48 @@ def add_endpoint(session: Session, actor: Actor | None, name: Any, base_url: Any
 
 @reads
 def list_endpoints(session: Session, actor: Actor | None = None) -> list[dict]:
+    """Every endpoint with what it has done: calls, failed calls, tokens in and out, the mean
+    latency of its answered calls, its last test (``purpose="test"``) and whether a test job
+    is waiting for it (``testing``)."""
     if actor is not None:
         require_staff(actor, "list model endpoints")
     rows = session.execute(select(ModelEndpoint).order_by(ModelEndpoint.name)).scalars().all()
-    calls = dict(session.execute(select(ModelCall.endpoint_id, func.count()).group_by(ModelCall.endpoint_id)).all())
-    return [{**endpoint_view(r), "calls": int(calls.get(r.id, 0))} for r in rows]
+    ok = case((ModelCall.status == "ok", 1), else_=0)
+    stats = {r.endpoint_id: r for r in session.execute(
+        select(ModelCall.endpoint_id, func.count().label("calls"), func.sum(1 - ok).label("errors"),
+               func.sum(ModelCall.tokens_in).label("tokens_in"), func.sum(ModelCall.tokens_out).label("tokens_out"),
+               func.sum(case((ModelCall.status == "ok", ModelCall.latency_ms), else_=0)).label("latency"),
+               func.sum(ok).label("answered"))
+        .group_by(ModelCall.endpoint_id)).all()}
+    last_ids = select(func.max(ModelCall.id)).where(ModelCall.purpose == "test").group_by(ModelCall.endpoint_id)
+    tests = {c.endpoint_id: c for c in session.execute(select(ModelCall).where(ModelCall.id.in_(last_ids))).scalars()}
+    testing = {(j.payload or {}).get("name") for j in session.execute(
+        select(Job).where(Job.kind == TEST_MODEL, Job.state.in_(("queued", "running")))).scalars()}
+    out = []
+    for r in rows:
+        st, test = stats.get(r.id), tests.get(r.id)
+        n = {k: int(getattr(st, k) or 0) if st is not None else 0
+             for k in ("calls", "errors", "tokens_in", "tokens_out", "latency", "answered")}
+        out.append({**endpoint_view(r), "calls": n["calls"], "errors": n["errors"], "tokens_in": n["tokens_in"],
+                    "tokens_out": n["tokens_out"],
+                    "mean_latency_ms": round(n["latency"] / n["answered"]) if n["answered"] else None,
+                    "last_test": None if test is None else {
+                        "ok": test.status == "ok", "at": iso(test.created_at), "latency_ms": test.latency_ms,
+                        "model": test.model, "error": test.error},
+                    "testing": r.name in testing})
+    return out
+
+
+@writes
+def request_test(session: Session, actor: Actor | None, name: Any) -> dict:
+    """Queue a ``test_model`` job: one short call to the endpoint, recorded like any call (its
+    outcome is the endpoint's ``last_test``). For the console, where no request may wait on a
+    model; the command line calls :func:`check_endpoint` itself."""
+    if actor is not None:
+        require_staff(actor, "test model endpoints")
+    row = _row(session, name)
+    job_id = jobs.enqueue(session, TEST_MODEL, payload={"name": row.name}, max_attempts=1)
+    return {"name": row.name, "job_id": job_id}
 
 
 @reads

@@ -286,11 +286,14 @@ def payroll(session: Session, actor: Actor | None, period_id: int) -> dict:
          .join(LedgerEntry, and_(LedgerEntry.expert_id == Expert.id, LedgerEntry.created_at >= start,
                                  LedgerEntry.created_at < end))
          .group_by(Expert.id, Expert.name, Expert.email).order_by(Expert.id))
-    minutes_q = (select(LedgerEntry.expert_id, LedgerEntry.minutes)
-                 .where(LedgerEntry.created_at >= start, LedgerEntry.created_at < end))
+    # Minutes are exact decimal text: grouped by value in SQL (a period's entries repeat few
+    # values), multiplied and summed as Decimal here, so a million entries are a few rows.
+    minutes_q = (select(LedgerEntry.expert_id, LedgerEntry.minutes, func.count())
+                 .where(LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
+                 .group_by(LedgerEntry.expert_id, LedgerEntry.minutes))
     minutes: dict[int, Decimal] = {}
-    for expert_id, text in session.execute(minutes_q):
-        minutes[expert_id] = minutes.get(expert_id, Decimal(0)) + Decimal(text)  # exact: summed as Decimal
+    for expert_id, text, n in session.execute(minutes_q):
+        minutes[expert_id] = minutes.get(expert_id, Decimal(0)) + Decimal(text) * n  # exact: summed as Decimal
     rows = []
     grand = 0
     for eid, name, email, n, earned, bonus, adjusted, total in session.execute(q):

@@ -48,7 +48,7 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
         review_sampling=spec.review_sampling.to_json() if spec.review_sampling else None,
         retest_rate=spec.retest_rate, retest_after_hours=spec.retest_after_hours, models=spec.models_json(),
     )
-    _check_endpoints(session, spec.models_json())
+    check_endpoints(session, spec.models_json())
     session.add(project)
     session.flush()
     audit.record(session, actor, "project.created", project_id=project.id, target=project.name,
@@ -58,8 +58,9 @@ def create_project(session: Session, actor: Actor, data: dict) -> dict:
     return view
 
 
-def _check_endpoints(session: Session, models: dict | None) -> None:
-    """Every endpoint a project's model settings name must be registered."""
+def check_endpoints(session: Session, models: dict | None) -> None:
+    """Every endpoint a project's model settings name must be registered (``ai_assistance``, when
+    given, is the project's ``options.ai_assistance``)."""
     if not models:
         return
     known = set(session.execute(select(ModelEndpoint.name)).scalars())
@@ -70,6 +71,9 @@ def _check_endpoints(session: Session, models: dict | None) -> None:
         name = (models.get(field) or {}).get("model")
         if name is not None and name not in known:
             problems.append(Problem(f"{field}.model", f"no model endpoint named {name!r}"))
+    name = (models.get("ai_assistance") or {}).get("model")
+    if name is not None and name not in known:
+        problems.append(Problem("options.ai_assistance.model", f"no model endpoint named {name!r}"))
     if problems:
         raise ValidationFailed(problems)
 
@@ -146,11 +150,13 @@ def expert_tiers(project: Project, expert: Expert, exams_passed: set[int]) -> li
 
 
 @reads
-def get_project(session: Session, actor: Actor, project_id: int) -> dict:
+def get_project(session: Session, actor: Actor, project_id: int, *, with_progress: bool = True) -> dict:
+    """The project as its reader may see it; ``with_progress=False`` leaves out the progress
+    counts (a pass over the project's items and assignments) for pages that show none."""
     project = load_project(session, project_id)
     if not actor.is_staff:
         _require_eligible(session, actor, project)
-    progress = repo.project_progress(session, project, utcnow())
+    progress = repo.project_progress(session, project, utcnow()) if with_progress else None
     spent = repo.project_spent_cents(session, project.id) if actor.is_staff else None
     return project_view(project, staff=actor.is_staff, progress=progress, spent_cents=spent)
 
@@ -172,6 +178,14 @@ def list_projects(session: Session, actor: Actor) -> list[dict]:
         return []
     progress = repo.progress_by_project(session, [p.id for p in projects], utcnow())
     return [project_view(p, staff=actor.is_staff, progress=progress[p.id]) for p in projects]
+
+
+@reads
+def project_names(session: Session, actor: Actor) -> list[dict]:
+    """Every project's id and name (staff): for menus and labels, without counting progress."""
+    require_staff(actor, "list projects")
+    return [{"id": pid, "name": name} for pid, name in session.execute(
+        select(Project.id, Project.name).order_by(Project.id))]
 
 
 @reads

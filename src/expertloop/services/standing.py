@@ -34,7 +34,16 @@ from ..domain.policies import Actor, can_read_expert, require_staff
 from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT, normalise_gold
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, ConsensusFit, Expert, GoldDispute, Item, Notification, Project, ProjectPause
+from ..storage.orm import (
+    Assignment,
+    Expert,
+    GoldDispute,
+    Item,
+    Notification,
+    Project,
+    ProjectPause,
+    QualitySnapshot,
+)
 from . import audit, jobs, routing
 from .clock import utcnow
 from .projects import load_project
@@ -138,8 +147,8 @@ def _flag_reason(flag: dict) -> str:
 
 
 def _stored_card(session: Session, project_id: int, expert_id: int) -> dict:
-    row = session.execute(select(ConsensusFit.quality_report, ConsensusFit.fitted_at)
-                          .where(ConsensusFit.project_id == project_id)).first()
+    row = session.execute(select(QualitySnapshot.report, QualitySnapshot.computed_at)
+                          .where(QualitySnapshot.project_id == project_id)).first()
     if row is None or not row[0]:
         return {}
     for card in row[0].get("trainers") or []:
@@ -223,7 +232,11 @@ def decide_dispute(session: Session, actor: Actor | None, dispute_id: int, decis
                                                                 GoldDispute.state == "open")).scalars():
             other.state, other.new_gold, other.decided_by, other.decided_at = "upheld", corrected, who, now
             other.decision_note = text or None
-        jobs.enqueue(session, jobs.REFIT_CONSENSUS, project_id=project.id, debounce=True)
+        from .reports import refresh_kind  # gold scores every report: recompute even with the same judgments
+
+        kind = refresh_kind(project.task_type)
+        jobs.enqueue(session, kind, project_id=project.id, debounce=True,
+                     payload=None if kind == jobs.REFIT_CONSENSUS else {"force": True})
         audit.record(session, actor, "gold.changed", project_id=project.id, target=f"item:{item.id}",
                      detail={"dispute": d.id, "old": old, "new": corrected})
         session.flush()

@@ -119,7 +119,8 @@ class Item(Base):
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external_id"),
         Index("ix_items_queue", "project_id", "priority", "id"),
         # Covering: progress counts (items, complete, judgments needed) read it alone (migration 0013).
-        Index("ix_items_progress", "project_id", "done_count", "target_overlap"),
+        # covers every column the progress counts read (repositories.progress_by_project)
+        Index("ix_items_progress", "project_id", "done_count", "target_overlap", "retired_at", "generation"),
         Index("ix_items_generation", "project_id", "generation"),
     )
 
@@ -434,7 +435,7 @@ class ConsensusFit(Base):
     ``trainer_model`` is small (classes, trainer ids, confusions, class prior, judgments per
     trainer): the submit path reads only it. ``item_posteriors`` holds the per-item labels and
     posteriors and the judgments the fit was made from (compressed numpy arrays).
-    ``quality_report`` is the quality report computed from the fit, for pages to read."""
+    ``quality_report`` is no longer written: the report lives in ``quality_snapshots``."""
 
     __tablename__ = "consensus_fits"
 
@@ -445,8 +446,23 @@ class ConsensusFit(Base):
     fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     trainer_model: Mapped[bytes] = mapped_column(LargeBinary)
     item_posteriors: Mapped[bytes] = mapped_column(LargeBinary)
-    # The project's quality report computed from this fit by the same job (None until it is).
+    # Superseded by QualitySnapshot (migration 0018); kept so older databases need no rewrite.
     quality_report: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class QualitySnapshot(Base):
+    """A project's quality report as a job last computed it (``refresh_quality``, or
+    ``refit_consensus`` for projects with a consensus), and what it covered: the counted
+    judgments, the newest of them and the latest review. Requests read it; none computes it."""
+
+    __tablename__ = "quality_snapshots"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    report: Mapped[dict] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    judgments: Mapped[int] = mapped_column(Integer)
+    last_assignment_id: Mapped[int | None] = mapped_column(Integer)
+    last_reviewed_at: Mapped[datetime | None]
 
 
 class AuthenticityCheck(Base):

@@ -162,7 +162,7 @@ def _export_options(values) -> dict:
         raise ValidationFailed(f"must be one of {', '.join(exports_svc.FILE_TYPES)}; got {file!r}", loc="file")
     return {"consensus": str(values.get("consensus") or "") in ("1", "true", "on"),
             "min_judgments": number("min_judgments", int), "min_confidence": number("min_confidence", float),
-            "file": file}
+            "judge_settled": str(values.get("judge_settled") or "") in ("1", "true", "on"), "file": file}
 
 
 def _download(request: Request, actor: Actor, project_id: int, fmt: ExportFormat, options: dict):
@@ -188,7 +188,7 @@ def _download(request: Request, actor: Actor, project_id: int, fmt: ExportFormat
 def export(project_id: PageId, request: Request, format: str = ExportFormat.raw.value,
            actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     """Download an export now (streamed): ``format``, ``file`` (jsonl or parquet), ``consensus``,
-    ``min_judgments``, ``min_confidence`` as query parameters."""
+    ``min_judgments``, ``min_confidence``, ``judge_settled`` as query parameters."""
     fmt = exports_svc.parse_format(format)
     options = _export_options(request.query_params)
     exports_svc.check_export(db, actor, project_id, fmt, consensus=options["consensus"],

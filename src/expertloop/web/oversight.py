@@ -15,13 +15,11 @@ from ..domain.policies import Actor, require_staff
 from ..services import audit as audit_svc
 from ..services import exams as exams_svc
 from ..services import experts as experts_svc
-from ..services import oversight
+from ..services import oversight, reports
 from ..services import projects as projects_svc
-from ..services.reports import quality_report
 from .common import PageId, form_data, redirect, render, signed_in
 
 router = APIRouter()
-QUALITY_BOOTSTRAP = 200   # resamples for the agreement intervals: enough for a page, fast on a programme
 CONSENSUS_SHOWN = 50      # least-confident items listed
 AUDIT_PAGE = 100          # audit entries per page
 
@@ -63,7 +61,7 @@ def lift_pause(project_id: PageId, expert_id: PageId, request: Request, actor: A
 @router.get("/manage/notifications")
 def notifications_page(request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     notes = oversight.notifications(db, actor, limit=500)
-    names = {p["id"]: p["name"] for p in projects_svc.list_projects(db, actor)}
+    names = {p["id"]: p["name"] for p in projects_svc.project_names(db, actor)}
     return render(request, "manage/notifications.html", {"notes": notes, "names": names, "nav": "notifications"})
 
 
@@ -80,7 +78,7 @@ def audit_page(request: Request, project: str | None = None, action: str | None 
                                      limit=AUDIT_PAGE + 1)
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
-    projects = projects_svc.list_projects(db, actor)
+    projects = projects_svc.project_names(db, actor)
     return render(request, "manage/audit.html", {
         "entries": entries, "more": more, "projects": projects, "names": {p["id"]: p["name"] for p in projects},
         "project_id": project_id, "action": action or "", "nav": "audit"})
@@ -98,11 +96,21 @@ def _page_int(value: str | None) -> int | None:
 @router.get("/manage/projects/{project_id}/quality")
 def quality_page(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                  db: Session = Depends(get_session)):
-    project = projects_svc.get_project(db, actor, project_id)
-    report = quality_report(db, actor, project_id, n_boot=QUALITY_BOOTSTRAP, consensus_limit=CONSENSUS_SHOWN)
-    names = {card["expert_id"]: card["name"] for card in report["trainers"]}
+    """The project's quality snapshot (a job computes it): "as of" its time, "refreshing…" while a
+    newer one is on its way, "being computed" (reloading itself) before the first."""
+    project = projects_svc.get_project(db, actor, project_id, with_progress=False)
+    report = reports.quality_report(db, actor, project_id, consensus_limit=CONSENSUS_SHOWN)
+    names = {card["expert_id"]: card["name"] for card in report.get("trainers", [])}
     return render(request, "manage/quality.html", {"project": project, "report": report, "names": names,
                                                    "flag": describe_flag, "nav": "manage"})
+
+
+@router.post("/manage/projects/{project_id}/quality/refresh")
+def refresh_quality(project_id: PageId, request: Request, actor: Actor = Depends(signed_in),
+                    db: Session = Depends(get_session)):
+    reports.request_refresh(db, actor, project_id)
+    return redirect(request, f"/manage/projects/{project_id}/quality",
+                    flash=("success", "The quality report is being recomputed; this page shows it when it is ready."))
 
 
 FLAG_LABELS = {"too_fast": "Too fast", "position_bias": "Position bias", "length_bias": "Length bias",

@@ -75,7 +75,7 @@ def manage_pay(request: Request, period: OptionalPageId = None, actor: Actor = D
     chosen = period or (periods[0]["id"] if periods else None)
     data = pay_svc.payroll(db, actor, chosen) if chosen else None
     experts = experts_svc.list_experts(db, actor)
-    projects = projects_svc.list_projects(db, actor)
+    projects = projects_svc.project_names(db, actor)
     return render(request, "people/manage_pay.html", {"periods": periods, "payroll": data, "chosen": chosen,
                                                       "experts": experts, "projects": projects,
                                                       "locales": LOCALES, "nav": "pay"})

@@ -194,7 +194,7 @@ def items_page(project_id: PageId, request: Request, q: str = Query("", max_leng
                min_confidence: str | None = Query(None, max_length=10), after: int = Query(0, ge=0, le=2**31 - 1),
                actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     require_staff(actor, "browse items")
-    project = projects_svc.get_project(db, actor, project_id)
+    project = projects_svc.get_project(db, actor, project_id, with_progress=False)
     raw = {"q": q, "status": status, "gold": gold, "flagged": flagged, "max_confidence": max_confidence or "",
            "min_confidence": min_confidence or ""}
     errors = None
@@ -216,7 +216,7 @@ def items_page(project_id: PageId, request: Request, q: str = Query("", max_leng
 def item_page(item_id: PageId, request: Request, back: str | None = None, actor: Actor = Depends(signed_in),
               db: Session = Depends(get_session)):
     detail = items_svc.item_detail(db, actor, item_id)
-    project = projects_svc.get_project(db, actor, detail["project_id"])
+    project = projects_svc.get_project(db, actor, detail["project_id"], with_progress=False)
     return render(request, "manage/item.html", {
         "d": detail, "history": detail["history"], "project": project, "item": detail["seen"],
         "options": detail["options"], "task_type": detail["task_type"], "nav": "manage",

@@ -26,7 +26,7 @@ from ..domain.errors import ExpertloopError, Unauthenticated, ValidationFailed
 from ..domain.policies import Role
 from ..services import auth as auth_svc
 from ..services.tokens import authenticate
-from . import accounts, chat, consent, exams, integrity, manage, oversight, people, project_admin, review, work
+from . import accounts, chat, consent, exams, integrity, manage, models, oversight, people, project_admin, review, work
 from .auth import add_flash, current_actor, end_session, start_session
 from .common import STATIC, csrf_guard, finish, form_data, mark_web, redirect, render, safe_next, signin_url
 
@@ -130,7 +130,8 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     pages = APIRouter(dependencies=[Depends(mark_web), Depends(csrf_guard)], include_in_schema=False)
     for module in (router, work.router, chat.router, consent.router, exams.router, review.router, manage.router,
-                   oversight.router, people.router, integrity.router, accounts.router, project_admin.router):
+                   oversight.router, people.router, integrity.router, accounts.router, project_admin.router,
+                   models.router):
         pages.include_router(module)
     app.include_router(pages)
 

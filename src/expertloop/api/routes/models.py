@@ -6,10 +6,18 @@ from ...domain.errors import ValidationFailed
 from ...domain.policies import Actor
 from ...services import factscore as factscore_svc
 from ...services import generation, judging
+from ...services import model_settings as settings_svc
 from ...services import models as svc
 from ..deps import get_actor, get_session
 from ..schemas import Id, JsonObject, Limit, OptionalId, errors
-from ..schemas.resources import FactScoreReport, GenerationOut, JudgingOut, ModelCallOut, ModelEndpointOut
+from ..schemas.resources import (
+    FactScoreReport,
+    GenerationOut,
+    JudgingOut,
+    ModelCallOut,
+    ModelEndpointOut,
+    ModelSettingsOut,
+)
 from ._base import router as make_router
 
 router = make_router("models")
@@ -36,6 +44,17 @@ def add_model(body: JsonObject = Body(..., examples=[{"name": "local-llama", "ba
             response_model=list[ModelEndpointOut], responses=errors(403))
 def list_models(actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> list[dict]:
     return svc.list_endpoints(session, actor)
+
+
+@router.patch("/projects/{project_id}/models", response_model=ModelSettingsOut,
+              summary="Set or clear (null) a project's candidates, claims, judge_first and ai_assistance (staff); "
+                      "keys left out stay; the effects on work in flight come back in words",
+              responses=errors(403, 404, 409, 422))
+def update_models(project_id: Id, body: JsonObject = Body(..., examples=[{
+                      "candidates": {"models": ["local-llama"], "per_item": 2, "temperature": 0.7},
+                      "judge_first": None}]),
+                  actor: Actor = Depends(get_actor), session: Session = Depends(get_session)) -> dict:
+    return settings_svc.update_models(session, actor, project_id, body)
 
 
 @router.post("/projects/{project_id}/generate", status_code=202,

@@ -247,7 +247,27 @@ class Terms(View):
 
 
 class QualityReport(View):
-    """Agreement, consensus, scorecards and flags; the fields depend on the task type."""
+    """The project's quality report as its job last computed it (a stored snapshot; no request
+    computes it). ``status`` says whether it is there: ``ready`` (agreement, consensus,
+    scorecards, flags, judges follow; which depends on the task type) or ``computing`` (no
+    snapshot yet: the job is queued; ask again)."""
+
+    project_id: int
+    task_type: str
+    status: str = Field(description="`ready`: the report follows; `computing`: the first one is being computed "
+                                    "and only these fields are present")
+    computed_at: str | None = Field(description="When the snapshot was computed, or last found to cover every "
+                                                "judgment (ISO 8601, UTC); null while computing")
+    refreshing: bool = Field(description="A job that will replace this snapshot is queued or running")
+    job_id: int | None = Field(description="That job (`GET /jobs/{id}`), or null")
+
+
+class QualityRefresh(View):
+    """A queued recomputation of a project's quality report."""
+
+    project_id: int
+    job_id: int | None = Field(description="The queued job (`GET /jobs/{id}`); a job already waiting is reused")
+    kind: str = Field(description="`refit_consensus` (projects with a consensus) or `refresh_quality`")
 
 
 class TokenIssued(View):
@@ -348,6 +368,25 @@ class ModelEndpointOut(View):
     max_concurrency: int
     timeout_s: float
     created_at: str | None
+    calls: int = Field(0, description="Calls recorded (after their retries)")
+    errors: int = Field(0, description="Calls that ended in an error")
+    tokens_in: int = Field(0, description="Prompt tokens of the calls that reported them")
+    tokens_out: int = Field(0, description="Completion tokens of the calls that reported them")
+    mean_latency_ms: int | None = Field(None, description="Mean latency of the answered calls")
+    last_test: dict[str, Any] | None = Field(None, description="The last test call: {ok, at, latency_ms, model, "
+                                                               "error}")
+    testing: bool = Field(False, description="A test job is waiting or running")
+
+
+class ModelSettingsOut(View):
+    """A project's model settings after a change, and what the change did to work in flight."""
+
+    project_id: int
+    candidates: dict[str, Any] | None = Field(description="{models, per_item, temperature, max_tokens, system?}")
+    claims: dict[str, Any] | None = Field(description="{model}: splits fact-check responses into claims")
+    judge_first: dict[str, Any] | None = Field(description="{model, min_agreement}: screens items before experts")
+    ai_assistance: dict[str, Any] | None = Field(description="{model, kind}: the AI help shown to trainers")
+    effects: list[str] = Field(description="What happened to the items and jobs, in words")
 
 
 class GenerationOut(View):
@@ -375,7 +414,9 @@ class SettingsChanged(View):
 
 
 class ItemsPage(View):
-    """A page of a project's items in the item browser (50 by id; `next_after` continues)."""
+    """A page of a project's items in the item browser (50 by id; `next_after` continues). A
+    filtered page reads at most 20,000 items: when it stopped there with fewer than 50 matches,
+    `scanned_to` is the last item id it read and `next_after` searches on from it."""
 
 
 class FactScoreReport(View):

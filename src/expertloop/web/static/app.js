@@ -498,9 +498,32 @@
     });
   }
 
+  /* ---- pages that follow a background job ([data-auto-refresh="seconds"]) -------------------- */
+  const refresher = $("[data-auto-refresh]");
+  if (refresher) {
+    let edited = false;
+    document.addEventListener("input", () => { edited = true; });
+    const seconds = Math.max(1, Number(refresher.dataset.autoRefresh) || 3);
+    const tick = () => {
+      const el = document.activeElement;
+      const typing = el && el.matches("input:not([type=submit]):not([type=checkbox]), textarea, select");
+      if (edited || typing || $("dialog[open]")) { setTimeout(tick, seconds * 1000); return; }  // never lose what is typed
+      window.location.reload();
+    };
+    setTimeout(tick, seconds * 1000);
+  }
+
   /* ---- start on the first question ----------------------------------------------------------- */
   if (fields.length) {
     const auto = fields.findIndex((f) => f.contains(document.activeElement) || $("[autofocus]", f));
     activate(auto >= 0 ? auto : 0, { scroll: false });
   }
+})();
+
+/* ---- pages waiting for a background job reload themselves ------------------------------------ */
+(() => {
+  const waiting = document.querySelector("[data-reload-after]");
+  if (!waiting) return;
+  const seconds = Math.max(1, Number(waiting.getAttribute("data-reload-after")) || 5);
+  setTimeout(() => window.location.reload(), seconds * 1000);
 })();

@@ -4,15 +4,15 @@
 request, so the limit holds across workers and machines. Rows older than a day are pruned as
 new requests arrive.
 
-Revision ID: 0018_reset_throttle
-Revises: 0017_chat
+Revision ID: 0019_reset_throttle
+Revises: 0018_quality_snapshots
 Create Date: 2026-11-30 02:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0018_reset_throttle'
-down_revision = '0017_chat'
+revision = '0019_reset_throttle'
+down_revision = '0018_quality_snapshots'
 branch_labels = None
 depends_on = None
 
