@@ -18,7 +18,7 @@ repeated ``--repeat`` times and the median reported.
 The items are generated once (seed-free: item i is the same in every run), ~520 bytes of JSON
 each: a prompt and two answers.
 
-    python bench/bulk.py [--n 1000000] [--repeat 1] [--pg URL] [--keep DIR] [--skip-api]
+    python bench/bulk.py [--records 1000000] [--repeat 1] [--pg URL] [--keep DIR] [--skip-api]
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ def bench_backend(name: str, url: str, n: int, repeat: int, files: tuple[Path, P
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--n", "--records", dest="n", type=int, default=1_000_000, help="records (items)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--pg", help="PostgreSQL server URL (a database named expertloop_bench_* is made)")
     parser.add_argument("--keep", type=Path, help="keep generated files and databases in this folder")
@@ -256,7 +256,8 @@ def main() -> None:
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="expertloop-bulk-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"generating {args.n:,} items in {work} …", flush=True)
+    print(f"generating {args.n:,} items in {work} … (load average "
+          + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + ")", flush=True)
     files = write_items(args.n, work)
     rows = []
     try:
@@ -281,6 +282,7 @@ def main() -> None:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     print()
+    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(f"| database | step | records | wall s (median of {args.repeat}) | CPU s | records/s (wall) | "
           "peak RSS MB |")
     print("|---|---|---:|---:|---:|---:|---:|")

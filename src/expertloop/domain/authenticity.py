@@ -219,3 +219,16 @@ def initial_status(signals: dict[str, dict[str, Any]] | None, reasons: list[dict
 def human_authenticated(status: str, has_signals: bool) -> bool:
     """Writing-process signals were recorded and nothing is held against the work."""
     return has_signals and status in (CLEAR, CLEARED)
+
+
+def export_view(status: str | None, signals: dict[str, Any] | None, similarity: dict[str, Any] | None,
+                reasons: list[Any] | None) -> dict[str, Any]:
+    """The ``authenticity`` of an exported record from its check's columns (``status`` None:
+    the judgment has no check): the signals, the closest similarity, the reasons and the
+    outcome (``no_free_text`` when the answer had none)."""
+    if status is None:
+        return {"outcome": "no_free_text", "human_authenticated": False, "signals": None, "similarity": None,
+                "reasons": []}
+    best = max((s["score"] for s in (similarity or {}).values()), default=None)
+    return {"outcome": status, "human_authenticated": human_authenticated(status, bool(signals)),
+            "signals": signals, "similarity": best, "reasons": reasons or []}

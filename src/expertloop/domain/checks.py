@@ -7,7 +7,7 @@ options (label set, rubric scales, number of claims) and the domain layer stays 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .errors import Problem, ValidationFailed
@@ -38,7 +38,21 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+def _compact_encoder() -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode`` with the C encoder
+    built once rather than per call (no cycle check: values come from parsed JSON, and a cycle
+    still ends in ``RecursionError``)."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    c_encode = make(None, json.JSONEncoder().default, encoder.encode_basestring, None, ":", ",", False, False, True)
+    join = "".join
+    return lambda value: join(c_encode(value, 0))
+
+
+_COMPACT = _compact_encoder()
 _DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
 _NINETEEN_DIGITS = "0" * 19
 
@@ -54,7 +68,7 @@ def storable_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:
     and no value nests deeper than it has containers.
     """
     try:
-        text = _COMPACT.encode(value)
+        text = _COMPACT(value)
         text.encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
         return None

@@ -7,6 +7,7 @@ Endpoint names are checked against the registered endpoints by the service; here
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .checks import Checker, join
@@ -137,3 +138,32 @@ def prompt_of(payload: Obj, system: str | None = None) -> list[Obj]:
     if system and not (messages and messages[0].get("role") == "system"):
         messages = [{"role": "system", "content": system}, *messages]
     return messages
+
+
+# -- AI help on exported records ---------------------------------------------------------------
+def ai_assistance_record(record: Obj | None) -> Obj | None:
+    """``metadata.ai_assistance`` of an exported judgment: one flat shape for every type (the
+    suggestion as JSON text; ``claim_split`` null or the split shown, with what was done to it),
+    so ``datasets`` reads any export."""
+    if not record:
+        return None
+    split = record.get("claim_split")
+    return {"kind": record["kind"], "model": record.get("model"), "endpoint": record.get("endpoint"),
+            "suggestion": json.dumps(record["suggestion"], ensure_ascii=False, sort_keys=True),
+            "shown_at": record.get("shown_at"), "action": record.get("action"),
+            "edit_distance": record.get("edit_distance"), "distance_unit": record.get("distance_unit"),
+            "claim_split": None if not split else {
+                "model": split.get("model"), "endpoint": split.get("endpoint"),
+                "claims": list(split.get("claims") or []), "action": split.get("action"),
+                "edit_distance": split.get("edit_distance"), "changes": split.get("changes")}}
+
+
+def ai_assistance_summary(records: list[Obj | None]) -> Obj | None:
+    """An item's consensus record: how many of its judgments were AI-assisted and how."""
+    shown_ = [r for r in records if r]
+    if not shown_:
+        return None
+    return {"judgments": len(records), "assisted": len(shown_),
+            "accepted": sum(r.get("action") == "accepted" for r in shown_),
+            "edited": sum(r.get("action") == "edited" for r in shown_),
+            "discarded": sum(r.get("action") == "discarded" for r in shown_)}

@@ -24,7 +24,6 @@ claim derives from a proposed one). When the split is the only AI help, the reco
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from .. import llm
 from ..domain.errors import NotFound
+from ..domain.modelwork import ai_assistance_record, ai_assistance_summary
 from ..domain.policies import Actor, require_staff
 from ..domain.tasks import TaskTypeSpec, claim_edits, task_type
 from ..storage.orm import AiSuggestion, Item, Project
@@ -201,29 +201,6 @@ def trainer_suggestion(record: dict | None) -> dict | None:
     return {"kind": record["kind"], **record["suggestion"]}
 
 
-def export_record(record: dict | None) -> dict | None:
-    """``metadata.ai_assistance`` of an exported judgment: one flat shape for every type (the
-    suggestion as JSON text; ``claim_split`` null or the split shown, with what was done to it),
-    so ``datasets`` reads any export."""
-    if not record:
-        return None
-    split = record.get("claim_split")
-    return {"kind": record["kind"], "model": record.get("model"), "endpoint": record.get("endpoint"),
-            "suggestion": json.dumps(record["suggestion"], ensure_ascii=False, sort_keys=True),
-            "shown_at": record.get("shown_at"), "action": record.get("action"),
-            "edit_distance": record.get("edit_distance"), "distance_unit": record.get("distance_unit"),
-            "claim_split": None if not split else {
-                "model": split.get("model"), "endpoint": split.get("endpoint"),
-                "claims": list(split.get("claims") or []), "action": split.get("action"),
-                "edit_distance": split.get("edit_distance"), "changes": split.get("changes")}}
-
-
-def summary(records: list[dict | None]) -> dict | None:
-    """An item's consensus record: how many of its judgments were AI-assisted and how."""
-    shown_ = [r for r in records if r]
-    if not shown_:
-        return None
-    return {"judgments": len(records), "assisted": len(shown_),
-            "accepted": sum(r.get("action") == "accepted" for r in shown_),
-            "edited": sum(r.get("action") == "edited" for r in shown_),
-            "discarded": sum(r.get("action") == "discarded" for r in shown_)}
+# The shapes exports write (pure rules, in the domain).
+export_record = ai_assistance_record
+summary = ai_assistance_summary

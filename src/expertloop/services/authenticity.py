@@ -73,20 +73,10 @@ def check_view(c: AuthenticityCheck, *, expert_name: str | None = None, response
 
 
 def export_view(c: AuthenticityCheck | None) -> dict:
-    """The ``authenticity`` of an exported record: the signals, the closest similarity, the
-    reasons and the outcome (``no_free_text`` when the answer had none)."""
+    """The ``authenticity`` of an exported record (:func:`~expertloop.domain.authenticity.export_view`)."""
     if c is None:
-        return {"outcome": "no_free_text", "human_authenticated": False, "signals": None, "similarity": None,
-                "reasons": []}
-    best = max((s["score"] for s in (c.similarity or {}).values()), default=None)
-    return {"outcome": c.status, "human_authenticated": rules.human_authenticated(c.status, bool(c.signals)),
-            "signals": c.signals, "similarity": best, "reasons": c.reasons or []}
-
-
-@reads
-def checks_by_assignment(session: Session, project_id: int) -> dict[int, AuthenticityCheck]:
-    rows = session.execute(select(AuthenticityCheck).where(AuthenticityCheck.project_id == project_id)).scalars()
-    return {c.assignment_id: c for c in rows}
+        return rules.export_view(None, None, None, None)
+    return rules.export_view(c.status, c.signals, c.similarity, c.reasons)
 
 
 @reads

@@ -33,26 +33,28 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import AssignmentState
+from ..domain.authenticity import export_view as authenticity_view
 from ..domain.errors import ValidationFailed
 from ..domain.judging import item_verdict, response_from_verdict
+from ..domain.modelwork import ai_assistance_record, ai_assistance_summary
 from ..domain.policies import Actor, require_staff
 from ..domain.records import ExportFormat, check_compatible, check_consensus_format, raw_record
 from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec, task_type
 from ..storage import repositories as repo
 from ..storage.orm import Item, ModelJudgment, Project
-from . import ai_help
-from .authenticity import checks_by_assignment, export_view
-from .consensus import Consensus, key_of, latest_consensus
 from .imports import JUDGED
 from .projects import load_project
 from .uow import reads, reads_stream
 from .views import iso
+
+if TYPE_CHECKING:  # the consensus (and numpy) is loaded only by exports that use it
+    from .consensus import Consensus
 
 # Why a judgment (or, in a consensus export, an item) was left out, as the summary names it
 # (singular, plural).
@@ -150,8 +152,16 @@ def iter_records(session: Session, actor: Actor, project_id: int, fmt: ExportFor
     project, spec, fmt = check_export(session, actor, project_id, fmt, consensus=consensus,
                                       min_judgments=min_judgments, min_confidence=min_confidence)
     stream = ExportStream(fmt, consensus)
-    need_fit = spec.has_consensus and (consensus or fmt != ExportFormat.raw or min_confidence is not None)
-    inferred = latest_consensus(session, project.id, TaskType(spec.name), fresh=True) if need_fit else None
+    # The fit is read (and refitted when stale: costly on a big project) only when something
+    # uses it: consensus records, the confidence filter, or a type that puts the consensus on
+    # each judgment's record (label, fact-check, stepwise, trajectory; not preference or ranking).
+    need_fit = spec.has_consensus and (consensus or min_confidence is not None
+                                       or (fmt != ExportFormat.raw and attaches_consensus(spec)))
+    inferred = None
+    if need_fit:
+        from .consensus import latest_consensus
+
+        inferred = latest_consensus(session, project.id, TaskType(spec.name), fresh=True)
     if consensus:
         experts = _generate_consensus(session, project, spec, fmt, inferred, stream, min_judgments, min_confidence)
     else:
@@ -177,6 +187,7 @@ class _Pseudonyms:
 
     def __init__(self, project: Project):
         self.project = project
+        self.project_id, self.project_name = project.id, project.name  # read once, not per record
         self.cache: dict[int, str] = {}
 
     def __call__(self, expert_id: int) -> str:
@@ -195,15 +206,24 @@ class _Pseudonyms:
 def _metadata(project: Project, names: _Pseudonyms, row, terms_version: int | None) -> dict:
     review, reviewer = names.review(row)
     return {
-        "project_id": project.id, "project": project.name, "item_id": row.item_id,
+        "project_id": names.project_id, "project": names.project_name, "item_id": row.item_id,
         "item_external_id": row.external_id, "assignment_id": row.id,
         "expert": names(row.expert_id), "submitted_at": iso(row.submitted_at),
         "guidelines_version": row.guidelines_version, "terms_version": terms_version,
         "is_gold": row.gold is not None, "review": review, "reviewer": reviewer,
         "experiment_id": row.experiment_id, "arm": row.experiment_arm,
-        "ai_assistance": ai_help.export_record(row.ai_assistance),
+        "ai_assistance": ai_assistance_record(row.ai_assistance),
         "decided_by": "experts", "judge": None,
     }
+
+
+def _authenticity(row) -> dict:
+    return authenticity_view(row.check_status, row.check_signals, row.check_similarity, row.check_reasons)
+
+
+def attaches_consensus(spec: TaskTypeSpec) -> bool:
+    """Whether the type adds the item's consensus to each judgment's record."""
+    return type(spec).attach_consensus is not TaskTypeSpec.attach_consensus
 
 
 def item_consensus(spec: TaskTypeSpec, item_id: int, responses: list[dict],
@@ -212,6 +232,8 @@ def item_consensus(spec: TaskTypeSpec, item_id: int, responses: list[dict],
     (no parts without a fitted consensus)."""
     if inferred is None:
         return ItemConsensus(responses=responses, parts=[])
+    from .consensus import key_of
+
     votes: dict[int, Counter[str]] = {}
     for response in responses:
         for part, value in spec.categorical_answers(response):
@@ -250,29 +272,37 @@ def _generate(session: Session, project: Project, spec: TaskTypeSpec, fmt: Expor
               min_confidence: float | None) -> Iterator[dict]:
     names = _Pseudonyms(project)
     options = project.options or {}
-    checks = checks_by_assignment(session, project.id)
+    raw = fmt == ExportFormat.raw
+    attach = inferred is not None and attaches_consensus(spec)
+    # An item's consensus is built only when a filter or the records use it.
+    with_consensus = inferred is not None or min_judgments is not None or min_confidence is not None
+    records, left_out_reason = spec.records, spec.left_out_reason
     for judgments in _by_item(session, project.id):
         first = judgments[0]
-        cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
-        item_reason = _filter(cons, min_judgments, min_confidence)
+        cons = item_reason = None
+        if with_consensus:
+            cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
+            item_reason = _filter(cons, min_judgments, min_confidence)
+        count = len(judgments)
         for row in judgments:
             response = row.response
             reason = item_reason
-            if reason is None and fmt != ExportFormat.raw:
-                reason = spec.left_out_reason(fmt, response)
+            if reason is None and not raw:
+                reason = left_out_reason(fmt, response)
             if reason is not None:
                 stream.leave_out(reason)
                 continue
             metadata = _metadata(project, names, row, row.terms_version)
-            metadata["judgments"] = cons.judgments
-            metadata["authenticity"] = export_view(checks.get(row.id))
-            if fmt == ExportFormat.raw:
+            metadata["judgments"] = count
+            metadata["authenticity"] = _authenticity(row)
+            if raw:
                 yield raw_record(spec.name, row.payload, response, metadata, presentation=row.presentation,
                                  active_seconds=row.active_seconds, gold=row.gold,
                                  original_response=row.original_response)
                 continue
-            for record in spec.records(fmt, row.payload, response, metadata):
-                if inferred is not None:
+            for record in records(fmt, row.payload, response, metadata):
+                if attach:
+                    assert cons is not None
                     spec.attach_consensus(record, options, row.payload, cons)
                 yield record
 
@@ -283,7 +313,6 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                         min_confidence: float | None) -> Iterator[dict]:
     """One item at a time: its consensus records, or the reason it has none."""
     names = _Pseudonyms(project)
-    checks = checks_by_assignment(session, project.id)
     for judgments in _by_item(session, project.id):
         first = judgments[0]
         cons = item_consensus(spec, first.item_id, [row.response for row in judgments], inferred)
@@ -303,8 +332,8 @@ def _generate_consensus(session: Session, project: Project, spec: TaskTypeSpec, 
                     # one arm when every judgment shares it (per-item experiments), else none
                     "arm": _one({row.experiment_arm for row in judgments}),
                     "arms": sorted({row.experiment_arm for row in judgments if row.experiment_arm is not None}),
-                    "authenticity": _item_authenticity([export_view(checks.get(row.id)) for row in judgments]),
-                    "ai_assistance": ai_help.summary([row.ai_assistance for row in judgments])}
+                    "authenticity": _item_authenticity([_authenticity(row) for row in judgments]),
+                    "ai_assistance": ai_assistance_summary([row.ai_assistance for row in judgments])}
         yield from spec.consensus_records(fmt, first.payload, project.options or {}, cons, metadata)
 
 
@@ -380,22 +409,45 @@ def _item_authenticity(views: list[dict]) -> dict:
 
 
 # -- writing ------------------------------------------------------------------------------------
+Progress = Callable[[int], None]
 CHUNK_BYTES = 1 << 20      # a streamed JSONL body is sent in pieces of about this size
 ROW_GROUP = 20_000         # records per Parquet row group (memory holds one group)
 FILE_TYPES = ("jsonl", "parquet")
 
-_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def iter_jsonl(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+def _record_encoder() -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=False).encode``, byte for byte, without building a new
+    encoder for every record: the C encoder is made once (records are trees, so it skips the
+    cycle check). Pure-Python fallback where there is no C encoder."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(ensure_ascii=False).encode
+    default = json.JSONEncoder().default
+    c_encode = make(None, default, encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    join = "".join
+    return lambda record: join(c_encode(record, 0))
+
+
+_encode = _record_encoder()
+
+
+def iter_jsonl(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES, progress: Progress | None = None,
+               every: int = 20_000) -> Iterator[bytes]:
     """JSON Lines in chunks of many records (about ``chunk_bytes`` each): a streamed response
-    hands the event loop a few hundred pieces for a million records, not a million."""
+    hands the event loop a few hundred pieces for a million records, not a million, and a file
+    is written in as few calls. ``progress(n)`` is called every ``every`` records."""
+    encode = _encode
     parts: list[str] = []
     size = 0
-    for record in records:
-        line = _encode(record)
+    for n, record in enumerate(records, 1):
+        line = encode(record)
         parts.append(line)
         size += len(line)
+        if progress is not None and n % every == 0:
+            progress(n)
         if size >= chunk_bytes:
             parts.append("")
             yield "\n".join(parts).encode("utf-8", "surrogatepass")
@@ -415,6 +467,32 @@ def _parquet_row(fmt: ExportFormat | None) -> Callable[[dict], dict]:
         return lambda row: row
     return lambda row: {k: (json.dumps(v, ensure_ascii=False) if k in _RAW_JSON_COLUMNS and v is not None else v)
                         for k, v in row.items()}
+
+
+def _columns(rows: list[dict]) -> dict[str, list]:
+    """Records as column lists, one per field any of them has (in order of first appearance);
+    a record without a field gives null there."""
+    first = rows[0].keys()
+    names = list(first)
+    if any(row.keys() != first for row in rows):
+        seen = set(names)
+        for row in rows:
+            for name in row:
+                if name not in seen:
+                    seen.add(name)
+                    names.append(name)
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
+def _conform(table, schema):
+    """``table`` under ``schema``, a wider one: columns in its order, cast to its types (nested
+    fields a row group lacks become null), and null columns for the fields it lacks."""
+    import pyarrow as pa
+
+    present = set(table.column_names)
+    columns = [table.column(field.name).cast(field.type) if field.name in present else pa.nulls(len(table), field.type)
+               for field in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 class ParquetFileWriter:
@@ -445,7 +523,7 @@ class ParquetFileWriter:
 
         if not self.rows:
             return
-        table = pa.Table.from_pylist(self.rows)
+        table = pa.Table.from_pydict(_columns(self.rows))
         self.count += len(self.rows)
         self.rows = []
         if self.writer is None:
@@ -459,7 +537,7 @@ class ParquetFileWriter:
                                        loc="file") from None
             if wider != self.schema:
                 self._rewrite(wider)
-            table = table.cast(self.schema)
+            table = _conform(table, self.schema)
         assert self.writer is not None
         self.writer.write_table(table)
 
@@ -474,7 +552,7 @@ class ParquetFileWriter:
         self.writer = pq.ParquetWriter(self.path, schema)
         source = pq.ParquetFile(old)
         for i in range(source.num_row_groups):
-            self.writer.write_table(source.read_row_group(i).cast(schema))
+            self.writer.write_table(_conform(source.read_row_group(i), schema))
         old.unlink()
 
     def close(self) -> int:
@@ -507,7 +585,14 @@ def iter_parquet(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> 
         folder.rmdir()
 
 
-Progress = Callable[[int], None]
+class _Counted(Iterator[dict]):
+    def __init__(self, records: Iterator[dict]):
+        self.records, self.n = iter(records), 0
+
+    def __next__(self) -> dict:
+        record = next(self.records)
+        self.n += 1
+        return record
 
 
 def write_file(records: Iterator[dict], path: Path, *, progress: Progress | None = None,
@@ -523,12 +608,11 @@ def write_file(records: Iterator[dict], path: Path, *, progress: Progress | None
     n = 0
     try:
         if suffix == ".jsonl":
+            counted = _Counted(records)
             with tmp.open("wb") as fh:
-                for record in records:
-                    fh.write(_encode(record).encode("utf-8", "surrogatepass") + b"\n")
-                    n += 1
-                    if progress and n % every == 0:
-                        progress(n)
+                for chunk in iter_jsonl(counted, progress=progress, every=every):
+                    fh.write(chunk)
+            n = counted.n
         else:
             to_row = _parquet_row(getattr(records, "fmt", None))
             writer = ParquetFileWriter(tmp)

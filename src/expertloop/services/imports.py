@@ -29,7 +29,6 @@ from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
 from ..storage.orm import Item
-from . import ai_help
 from .clock import utcnow
 from .projects import load_project
 from .uow import run_write, write
@@ -75,7 +74,9 @@ def import_items(session: Session, actor: Actor, project_id: int,
 
     def run_and_queue(recs: Iterable[tuple[int | None, object]]) -> dict:
         out = run.run(recs)
-        if out["imported"]:
+        if out["imported"] and (project.options or {}).get("ai_assistance"):
+            from . import ai_help  # loaded only then: the model clients are no part of a plain import
+
             ai_help.queue_suggestions(session, project)  # AI help is generated ahead, by a job
         return out
 
@@ -107,21 +108,14 @@ class _Import:
         self.lines = array("q")  # the line of each row inserted, in insertion (id) order
         self.floor = repo.max_item_id(self.session)  # rows above it were inserted by this import
         self.now = utcnow()
-        batch: list[tuple[str, int | None, ItemSpec, str]] = []
-        for line, record in records:
-            self.read += 1
-            where = f"{self.unit} {line}" if line is not None else f"item {self.read}"
+
+        def read(n: int, line: int | None, record: object) -> tuple:
+            self.read = n
+            where = f"{self.unit} {line}" if line is not None else f"item {n}"
             parsed = self._parse(where, record)
-            if parsed is not None:
-                batch.append((where, line, *parsed))
-            if len(batch) >= BATCH:
-                self._store(batch)
-                batch = []
-            if len(self.problems) >= MAX_PROBLEMS:
-                self.problems.append(Problem("", f"stopped after {MAX_PROBLEMS} problems"))
-                break
-        else:
-            self._store(batch)
+            return () if parsed is None else ((where, line, *parsed),)
+
+        in_batches(records, read, self._store, self.problems)
         if self.problems:
             raise ValidationFailed(self.problems)
         if not self.read:
@@ -242,6 +236,29 @@ class _Import:
     def _line_of(self, item_id: int) -> int | None:
         position = repo.count_items_between(self.session, self.project.id, self.floor, item_id)
         return self.lines[position] if position < len(self.lines) else None
+
+
+def in_batches(records: Iterable[tuple[int | None, Any]], read: Callable[[int, int | None, Any], Iterable[Any]],
+               store: Callable[[list], None], problems: list[Problem], *, size: int = BATCH,
+               max_problems: int = MAX_PROBLEMS) -> int:
+    """The loop of every streamed import (items, judgments): ``read(n, line, record)`` turns the
+    n-th record into the entries it contributes (recording what is wrong with it in
+    ``problems``); ``store(batch)`` writes each batch of ``size`` entries, and the last one,
+    possibly empty. Reading stops once ``max_problems`` problems are found (nothing more is
+    stored then). Returns how many records were read."""
+    batch: list = []
+    n = 0
+    for line, record in records:
+        n += 1
+        batch.extend(read(n, line, record))
+        if len(batch) >= size:
+            store(batch)
+            batch = []
+        if len(problems) >= max_problems:
+            problems.append(Problem("", f"stopped after {max_problems} problems"))
+            return n
+    store(batch)
+    return n
 
 
 def _json_or_none(value: object) -> str | None:

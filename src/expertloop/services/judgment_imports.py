@@ -38,7 +38,7 @@ from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item
 from . import audit
 from .clock import utcnow
-from .imports import refresh_statistics
+from .imports import in_batches, refresh_statistics
 from .projects import load_project
 from .uow import write
 
@@ -83,23 +83,14 @@ class _JudgmentImport:
         self.assignment_floor = self.session.execute(
             select(Assignment.id).order_by(Assignment.id.desc()).limit(1)).scalar() or 0
         self.now = utcnow()
-        batch: list[SourceJudgment] = []
-        n = 0
-        for line, record in records:
-            n += 1
-            where = f"{self.unit} {line if line is not None else n}"
+
+        def read(n: int, line: int | None, record: Any) -> list[SourceJudgment]:
             if isinstance(record, Problem):
                 self.problems.append(record)
-            else:
-                batch += self._read(where, record)
-            if len(batch) >= BATCH:
-                self._store(batch)
-                batch = []
-            if len(self.problems) >= MAX_PROBLEMS:
-                self.problems.append(Problem("", f"stopped after {MAX_PROBLEMS} problems"))
-                break
-        else:
-            self._store(batch)
+                return []
+            return self._read(f"{self.unit} {line if line is not None else n}", record)
+
+        n = in_batches(records, read, self._store, self.problems, size=BATCH, max_problems=MAX_PROBLEMS)
         if self.problems:
             raise ValidationFailed(self.problems)
         if not n:
