@@ -175,10 +175,10 @@ def at_scale(size: int, *, pg_url: str | None, keep: Path | None, repeat: int) -
     from expertloop.services import payroll, uow
     from expertloop.services.tokens import issue_token
     from expertloop.storage.orm import Expert, Job, Project
-    from serving import Database
+    from harness import Database
 
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(pg_url, Path(tmp), path=keep)
+        db = Database(pg_url, Path(tmp), path=keep, prefix="serving")
         try:
             with db.Session() as s, uow.read(s):
                 pid = s.execute(select(Project.id).where(Project.name == "Serving bench")).scalar()

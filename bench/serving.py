@@ -53,16 +53,14 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from expertloop.domain.policies import Actor, Role  # noqa: E402
 from expertloop.services import uow  # noqa: E402
 from expertloop.services.experts import import_experts  # noqa: E402
 from expertloop.services.projects import create_project  # noqa: E402
 from expertloop.services.tokens import issue_token  # noqa: E402
-from expertloop.storage.db import make_engine, make_sessionmaker  # noqa: E402
-from expertloop.storage.migrate import upgrade  # noqa: E402
 from expertloop.storage.orm import Assignment, Item, LedgerEntry, Project  # noqa: E402
+from harness import Database  # noqa: E402
 
 ADMIN = Actor(role=Role.admin)
 OVERLAP = 2
@@ -77,47 +75,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-# -- databases --------------------------------------------------------------------------------
-class Database:
-    """A fresh SQLite file or PostgreSQL database, migrated; dropped on close."""
-
-    def __init__(self, pg_url: str | None, tmp: Path, path: Path | None = None):
-        self.pg = None
-        if pg_url is None:  # ``path``: a SQLite file to reuse (kept by the caller)
-            self.url = f"sqlite:///{path or tmp / ('serving-' + secrets.token_hex(4) + '.sqlite')}"
-        else:
-            import psycopg
-
-            base = make_url(pg_url)
-            self.name = f"expertloop_serving_{os.getpid()}_{secrets.token_hex(4)}"
-            self.admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-            with psycopg.connect(self.admin, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.name}"')
-            self.pg = psycopg
-            self.url = base.set(database=self.name).render_as_string(hide_password=False)
-        self.engine = make_engine(self.url)
-        upgrade(self.engine)
-        self.Session = make_sessionmaker(self.engine)
-
-    @property
-    def kind(self) -> str:
-        return "postgresql" if self.pg is not None else "sqlite"
-
-    def analyze(self) -> None:
-        if self.pg is not None:  # as autovacuum would after a bulk load
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
-        else:
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql("ANALYZE")
-
-    def close(self) -> None:
-        self.engine.dispose()
-        if self.pg is not None:
-            with self.pg.connect(self.admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
+# -- databases: harness.Database --------------------------------------------------------------
 def make_trainers(db: Database, n: int, tokens: bool) -> tuple[list[int], list[str]]:
     with db.Session() as s:
         experts = import_experts(s, ADMIN, [(i + 1, {
@@ -444,7 +402,7 @@ def plot(rows: list[Row], path: Path) -> None:
 
 
 def run_expertloop(args, backend: str, pg_url: str | None, workers: int, tmp: Path) -> list[Row]:
-    db = Database(pg_url, tmp)
+    db = Database(pg_url, tmp, prefix="serving")
     rows: list[Row] = []
     try:
         n_max = max(args.clients)
@@ -592,7 +550,7 @@ def lease_scale(args, backend: str, pg_url: str | None, tmp: Path) -> list[tuple
 
     out = []
     for size in args.lease_scale:
-        db = Database(pg_url, tmp)
+        db = Database(pg_url, tmp, prefix="serving")
         try:
             ids, _ = make_trainers(db, 50, tokens=False)
             pid = make_project(db, overlap=1, budget_usd=None)
@@ -653,7 +611,7 @@ def cpu_per_round(args, backend: str, pg_url: str | None, tmp: Path) -> tuple:
     from expertloop.services import assignments as svc
     from expertloop.services.tokens import authenticate
 
-    db = Database(pg_url, tmp)
+    db = Database(pg_url, tmp, prefix="serving")
     try:
         _ids, toks = make_trainers(db, 20, tokens=True)
         pid = make_project(db, overlap=OVERLAP, budget_usd=args.budget)
@@ -694,7 +652,7 @@ def pages_at_size(args, backend: str, pg_url: str | None, tmp: Path) -> list[tup
     from expertloop.config import Settings
 
     size = args.pages
-    db = Database(pg_url, tmp)
+    db = Database(pg_url, tmp, prefix="serving")
     try:
         ids, _ = make_trainers(db, 50, tokens=False)
         pid = make_project(db, overlap=1, budget_usd="100000000")

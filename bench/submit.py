@@ -26,7 +26,6 @@ import argparse
 import os
 import random
 import re
-import secrets
 import statistics
 import sys
 import tempfile
@@ -38,7 +37,6 @@ ROOT = Path(os.environ.get("EXPERTLOOP_BENCH_SRC", Path(__file__).resolve().pare
 sys.path.insert(0, str(ROOT / "src"))
 
 from sqlalchemy import event, insert  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from expertloop.config import Settings  # noqa: E402
 from expertloop.domain.policies import Actor, Role  # noqa: E402
@@ -46,9 +44,9 @@ from expertloop.services import assignments as svc  # noqa: E402
 from expertloop.services.experts import import_experts  # noqa: E402
 from expertloop.services.projects import create_project  # noqa: E402
 from expertloop.services.tokens import issue_token  # noqa: E402
-from expertloop.storage.db import make_engine, make_sessionmaker  # noqa: E402
-from expertloop.storage.migrate import upgrade  # noqa: E402
+from expertloop.storage.db import make_sessionmaker  # noqa: E402
 from expertloop.storage.orm import Assignment, Item, LedgerEntry  # noqa: E402
+from harness import Database  # noqa: E402
 
 ADMIN = Actor(role=Role.admin)
 N_TRAINERS = 50
@@ -75,33 +73,6 @@ def _refit(session, project_id: int) -> str:
     t = time.perf_counter()
     refit_consensus(session, project_id)
     return f"refit job once after filling ({time.perf_counter() - t:.1f} s)"
-
-
-class Database:
-    """A fresh SQLite file or PostgreSQL database, migrated; dropped on close."""
-
-    def __init__(self, pg_url: str | None, tmp: Path):
-        self.pg = None
-        if pg_url is None:
-            self.url = f"sqlite:///{tmp / ('bench-' + secrets.token_hex(4) + '.sqlite')}"
-        else:
-            import psycopg
-
-            base = make_url(pg_url)
-            self.name = f"expertloop_bench_{os.getpid()}_{secrets.token_hex(4)}"
-            self.admin = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-            with psycopg.connect(self.admin, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.name}"')
-            self.pg = psycopg
-            self.url = base.set(database=self.name).render_as_string(hide_password=False)
-        self.engine = make_engine(self.url)
-        upgrade(self.engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
-        if self.pg is not None:
-            with self.pg.connect(self.admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 def fill(db: Database, overlap, judgments: int, fresh_items: int) -> tuple[int, list[int], str, float]:
@@ -154,9 +125,8 @@ def fill(db: Database, overlap, judgments: int, fresh_items: int) -> tuple[int, 
     fill_s = time.perf_counter() - t0
     with Session() as s:
         how = _refit(s, pid)
-    if db.engine.dialect.name == "postgresql":  # as autovacuum would after the bulk load
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+    if db.kind == "postgresql":  # as autovacuum would after the bulk load
+        db.analyze()
     return pid, ids, how, fill_s
 
 

@@ -69,9 +69,14 @@ ENDPOINTS: dict[str, tuple[Method, str]] = {
     "tokens": ("GET", "/tokens"),
     "issue_token": ("POST", "/tokens"),
     "revoke_token": ("DELETE", "/tokens/{token_id}"),
+    "invitations": ("GET", "/invitations"),
+    "invite": ("POST", "/invitations"),
+    "revoke_invitation": ("DELETE", "/invitations/{invitation_id}"),
     "audit": ("GET", "/audit"),
     "signing_key": ("GET", "/signing-key"),
-    "signed_export": ("GET", "/projects/{project_id}/export/signed"),
+    "signed_export": ("POST", "/projects/{project_id}/export/signed"),
+    "export_job": ("GET", "/exports/{export_id}"),
+    "download_export": ("GET", "/exports/{export_id}/download"),
     "revocations": ("GET", "/projects/{project_id}/revocations"),
     "authenticity_queue": ("GET", "/projects/{project_id}/authenticity"),
     "my_flags": ("GET", "/authenticity/mine"),
@@ -346,6 +351,18 @@ class Client:
     def revoke_token(self, token_id: int) -> dict[str, Any]:
         return self._json("revoke_token", path={"token_id": token_id})
 
+    def invitations(self) -> list[dict[str, Any]]:
+        """Invitations, newest first, without their secrets (staff)."""
+        return self._json("invitations")
+
+    def invite(self, name: str, email: str, role: str = "trainer", **profile: Any) -> dict[str, Any]:
+        """A single-use sign-up link for a new expert (``profile``: degree, domains, languages,
+        hourly_rate_usd, country, expires_hours); ``secret`` and ``path`` come back once."""
+        return self._json("invite", body={"name": name, "email": email, "role": role, **profile})
+
+    def revoke_invitation(self, invitation_id: int) -> dict[str, Any]:
+        return self._json("revoke_invitation", path={"invitation_id": invitation_id})
+
     def audit(self, *, project_id: int | None = None, action: str | None = None, before: int | None = None,
               limit: int = 100) -> list[dict[str, Any]]:
         return self._json("audit", params={"project_id": project_id, "action": action, "before": before,
@@ -357,11 +374,29 @@ class Client:
         """The server's Ed25519 public key and its fingerprint (pin it for `expertloop verify --trust`)."""
         return self._json("signing_key")
 
-    def signed_export(self, project_id: int, format: str, *, hub: bool = False, **options: Any) -> bytes:
-        """A ZIP of the export with its signed manifest.json (``hub=True``: a Hugging Face Hub folder)."""
+    def request_signed_export(self, project_id: int, format: str, *, hub: bool = False,
+                              **options: Any) -> dict[str, Any]:
+        """Queue a ZIP of the export with its signed manifest.json (``hub=True``: a Hugging Face
+        Hub folder); returns the export job (follow it with :meth:`export_job`)."""
         params = {"format": format, "hub": hub or None,
                   **{k: (v if not isinstance(v, bool) else (v or None)) for k, v in options.items()}}
-        return self._send("signed_export", path={"project_id": project_id}, params=params).content
+        return self._json("signed_export", path={"project_id": project_id}, params=params)
+
+    def export_job(self, export_id: int) -> dict[str, Any]:
+        return self._json("export_job", path={"export_id": export_id})
+
+    def download_export(self, export_id: int) -> bytes:
+        """The file of a finished export job."""
+        return self._send("download_export", path={"export_id": export_id}).content
+
+    def signed_export(self, project_id: int, format: str, *, hub: bool = False, timeout: float = 600.0,
+                      **options: Any) -> bytes:
+        """Queue a signed export, wait for the server's worker to write it, and return the ZIP."""
+        job = self.request_signed_export(project_id, format, hub=hub, **options)
+        done = self.wait_for_job(job["id"], timeout=timeout)
+        if done["state"] != "done":
+            raise ApiError(500, f"signed export {job['id']} failed: {done.get('error')}", [])
+        return self.download_export(job["id"])
 
     def revocations(self, project_id: int) -> dict[str, Any]:
         """The signed list of judgments whose author withdrew consent."""

@@ -80,3 +80,27 @@ def test_export_job_requests_are_checked_before_anything_is_queued(client, sessi
     assert client.get("/api/v1/jobs", headers=admin, params={"project_id": pid}).json() == [] or all(
         j["kind"] != "export" for j in client.get("/api/v1/jobs", headers=admin, params={"project_id": pid}).json())
     assert client.get("/api/v1/exports/999999", headers=admin).status_code == 404
+
+
+def test_a_crafted_export_path_outside_the_data_dir_is_never_served(client, app, session, tmp_path):
+    """A job row naming a file outside ``<data_dir>/exports`` (directly, by ``..``, or through a
+    link inside the exports folder) is refused: 404, and the file's bytes never leave."""
+    from expertloop.services import uow
+    from expertloop.storage.orm import Job
+
+    app.state.settings.data_dir = tmp_path / "data"
+    pid = _judged(session, 2)
+    admin = auth(token(session, "manager"))
+    job = client.post(f"/api/v1/projects/{pid}/exports", headers=admin, json={"format": "raw"}).json()
+    run_jobs(session)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-OUTSIDE-DATA-DIR")
+    exports = tmp_path / "data" / "exports"
+    (exports / "link.jsonl").symlink_to(secret)
+    for crafted in (str(secret), str(exports / ".." / ".." / "secret.txt"), str(exports / "link.jsonl"),
+                    str(exports), "/etc/passwd"):
+        with uow.write(session):
+            row = session.get_one(Job, job["id"])
+            row.payload = {**row.payload, "path": crafted}
+        r = client.get(f"/api/v1/exports/{job['id']}/download", headers=admin)
+        assert r.status_code == 404 and "TOP-SECRET" not in r.text, (crafted, r.status_code)

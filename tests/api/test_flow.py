@@ -33,7 +33,9 @@ def test_full_flow_through_the_api(client, session):
     r = client.post(f"/api/v1/projects/{pid}/assignments/next", headers=trainer)
     assert r.status_code == 200, r.text
     lease = r.json()
-    assert lease["item"]["external_id"] == "preference-0"  # oldest first at equal priority
+    staff_view = client.get(f"/api/v1/assignments/{lease['assignment_id']}", headers=admin).json()
+    assert staff_view["item"]["external_id"] == "preference-0"  # oldest first at equal priority
+    assert "id" not in lease["item"] and "external_id" not in lease["item"]  # a trainer's view names no item
     assert "gold" not in json.dumps(lease) and "m-good" not in json.dumps(lease)  # no gold, no model names
     shown = [resp["index"] for resp in lease["item"]["responses"]]
     assert sorted(shown) == [0, 1]

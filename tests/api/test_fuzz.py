@@ -120,10 +120,11 @@ def test_hostile_values_in_every_body_field_never_produce_a_server_error(client,
     manager = auth(token(session, "manager"))
     trainer = auth(token(session, "trainer", e["id"]))
     lease = client.post(f"/api/v1/projects/{p['id']}/assignments/next", headers=trainer).json()
+    staff_view = client.get(f"/api/v1/assignments/{lease['assignment_id']}", headers=manager).json()
     ids = {"project_id": p["id"], "expert_id": e["id"], "assignment_id": lease["assignment_id"],
-           "item_id": lease["item"]["id"], "exam_id": 1, "attempt_id": 1, "token_id": 1, "job_id": 1,
+           "item_id": staff_view["item"]["id"], "exam_id": 1, "attempt_id": 1, "token_id": 1, "job_id": 1,
            "task_id": 1, "period_id": 1, "dispute_id": 1,
-           "check_id": 1, "export_id": 1}
+           "check_id": 1, "export_id": 1, "invitation_id": 1}
     spec = client.get("/openapi.json").json()
     failures = []
     for path, methods in spec["paths"].items():

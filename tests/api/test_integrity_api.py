@@ -9,7 +9,7 @@ import json
 import zipfile
 
 from expertloop.services.passport import verify
-from tests.factories import auth, expert, token
+from tests.factories import auth, expert, run_jobs, token
 
 MODEL = ("Photosynthesis converts light energy into chemical energy stored in glucose, using carbon dioxide "
          "and water and releasing oxygen as a by-product in the chloroplasts of plant cells, mostly in leaves. "
@@ -70,10 +70,22 @@ def test_integrity_over_http(client, session, tmp_path):
     assert r.status_code == 422
     r = client.post(f"/api/v1/authenticity/{flag['id']}/reply", headers=t_ana,
                     json={"reply": "I am the author of that reference answer."})
-    assert r.status_code == 200 and r.json()["status"] == "flagged"
+    assert r.status_code == 200 and r.json()["status"] == "upheld"   # only staff reopen a decided flag
 
-    # the signed export as a ZIP, verified offline
-    r = client.get(f"/api/v1/projects/{pid}/export/signed?format=sft", headers=admin)
+    # the signed export, written by a job as a ZIP under the data directory, verified offline
+    client.app.state.settings.data_dir = tmp_path / "data"
+
+    def signed(query: str, headers=admin):
+        return client.post(f"/api/v1/projects/{pid}/export/signed?{query}", headers=headers)
+
+    r = signed("format=sft")
+    assert r.status_code == 202 and r.json()["state"] == "queued" and r.json()["signed"], r.text
+    job = r.json()
+    assert client.get(f"/api/v1/exports/{job['id']}/download", headers=admin).status_code == 409  # not yet
+    run_jobs(session)
+    done = client.get(f"/api/v1/exports/{job['id']}", headers=admin).json()
+    assert done["state"] == "done" and done["file_type"] == "zip" and done["records"] == 2, done
+    r = client.get(done["download_url"], headers=admin)
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     folder = tmp_path / "ds"
     zipfile.ZipFile(io.BytesIO(r.content)).extractall(folder)
@@ -81,14 +93,17 @@ def test_integrity_over_http(client, session, tmp_path):
     assert result.ok and result.checked == ["data.jsonl"], result.problems
     assert result.manifest["signing"] == key.json()
     assert result.manifest["authenticity"]["human_authenticated"] == 1
-    assert result.manifest["authenticity"]["outcomes"] == {"flagged": 1, "clear": 1}
-    assert client.get(f"/api/v1/projects/{pid}/export/signed?format=sft", headers=t_ana).status_code == 403
-    assert client.get(f"/api/v1/projects/{pid}/export/signed?format=sft&file_format=csv",
-                      headers=admin).status_code == 422
-    assert client.get(f"/api/v1/projects/{pid}/export/signed?format=preference", headers=admin).status_code == 422
-    r = client.get(f"/api/v1/projects/{pid}/export/signed?format=sft&hub=true&test_share=0.5", headers=admin)
+    assert result.manifest["authenticity"]["outcomes"] == {"upheld": 1, "clear": 1}
+    assert signed("format=sft", headers=t_ana).status_code == 403
+    assert signed("format=sft&file_format=csv").status_code == 422
+    assert signed("format=preference").status_code == 422    # refused at once, nothing queued
+    hub = signed("format=sft&hub=true&test_share=0.5").json()
+    run_jobs(session)
+    r = client.get(f"/api/v1/exports/{hub['id']}/download", headers=admin)
     names = sorted(zipfile.ZipFile(io.BytesIO(r.content)).namelist())
     assert "README.md" in names and "manifest.json" in names
+    assert sorted(p.name for p in (tmp_path / "data" / "exports").iterdir()) == sorted(
+        [done["file_name"], client.get(f"/api/v1/exports/{hub['id']}", headers=admin).json()["file_name"]])
 
     # a withdrawal: the revocation list names ana's judgment and verify says to drop it
     assert client.post(f"/api/v1/projects/{pid}/consent/withdraw", headers=admin,
@@ -117,7 +132,11 @@ def test_the_python_client_speaks_the_integrity_routes(client, session, tmp_path
     assert trainer.my_flags()[0]["id"] == flag["id"]
     assert manager.decide_flag(flag["id"], "cleared", "Their own reference text.")["status"] == "cleared"
     assert trainer.reply_to_flag(flag["id"], "Thanks.")["expert_reply"] == "Thanks."
-    archive = manager.signed_export(project["id"], "sft")
+    client.app.state.settings.data_dir = tmp_path / "data"
+    job = manager.request_signed_export(project["id"], "sft")
+    run_jobs(session)                                   # the server's worker
+    assert manager.export_job(job["id"])["state"] == "done"
+    archive = manager.download_export(job["id"])
     zipfile.ZipFile(io.BytesIO(archive)).extractall(tmp_path / "ds")
     result = verify(tmp_path / "ds", trusted_fingerprint=manager.signing_key()["fingerprint"])
     assert result.ok and result.manifest["authenticity"]["human_authenticated"] == 1

@@ -113,5 +113,5 @@ def test_disputes_over_http(client, session):
     r = client.post(f"/api/v1/disputes/{d.json()['id']}/decide", headers=admin, json={"decision": "uphold",
                                                                                      "gold": "yes"})
     assert r.status_code == 200 and r.json()["rescored"] == [{"expert_id": e["id"], "gold_answered": 1,
-                                                              "gold_accuracy": 1.0}]
+                                                              "gold_accuracy": 1.0, "pause_lifted": False}]
     assert client.get(f"/api/v1/projects/{p['id']}/standing", headers=trainer).json()["gold"]["accuracy"] == 1.0

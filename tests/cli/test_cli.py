@@ -21,14 +21,6 @@ from expertloop.storage.orm import Expert, Item
 runner = CliRunner()
 
 
-@pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    return invoke
-
-
 def count(url: str, model) -> int:
     engine = make_engine(url)
     with make_sessionmaker(engine)() as s, uow.read(s):

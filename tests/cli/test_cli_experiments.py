@@ -5,24 +5,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from expertloop.cli.main import app
 from expertloop.config import Settings
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
 from expertloop.storage.db import make_engine, make_sessionmaker
-
-runner = CliRunner()
-
-
-@pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    return invoke
 
 
 def test_experiment_create_report_stop(cli, tmp_path):

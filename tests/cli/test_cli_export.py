@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from expertloop.cli.main import app
 from expertloop.config import Settings
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
 from expertloop.storage.db import make_engine, make_sessionmaker
-
-runner = CliRunner()
-
-
-@pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    return invoke
+from tests.factories import staff_item
 
 
 def test_export_filters_and_says_what_it_left_out(cli, tmp_path):
@@ -43,7 +30,7 @@ def test_export_filters_and_says_what_it_left_out(cli, tmp_path):
         for expert_id, plan in ((1, {"q0": 0, "q1": 0, "q2": "tie", "q3": 1}), (2, {"q0": 0})):
             actor = Actor(Role.trainer, expert_id)
             while (lease := svc.lease_next(s, actor, pid)) is not None:
-                choice = plan.get(lease["item"]["external_id"])
+                choice = plan.get(staff_item(s, lease)["external_id"])
                 if choice is None:
                     svc.release(s, actor, lease["assignment_id"])
                 else:

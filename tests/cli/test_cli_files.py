@@ -9,22 +9,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from expertloop.cli.main import app
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Expert, Item
 
-runner = CliRunner()
-
 
 @pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    assert invoke("init").exit_code == 0
-    return invoke
+def cli(cli):
+    """The shared ``cli`` fixture (tests/cli/conftest.py), on an initialised database."""
+    assert cli("init").exit_code == 0
+    return cli
 
 
 def _count(url: str, model) -> int:

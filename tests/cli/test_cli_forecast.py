@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from expertloop.cli.main import app
 from expertloop.storage.db import make_engine, make_sessionmaker
 from tests import factories as f
 from tests.integration.test_forecast import TIERS, _pilot
-
-runner = CliRunner()
-
-
-@pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    return invoke
 
 
 def _project(url: str, fitted: bool) -> int:

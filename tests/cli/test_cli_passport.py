@@ -9,26 +9,14 @@ import json
 import shutil
 
 import pytest
-from typer.testing import CliRunner
 
-from expertloop.cli.main import app
 from expertloop.config import Settings
 from expertloop.domain.policies import Actor, Role
 from expertloop.services import assignments as svc
 from expertloop.storage.db import make_engine, make_sessionmaker
 
-runner = CliRunner()
-
 SIGNALS = {"completion": {"typed_chars": 40, "pasted_chars": 0, "paste_events": 0, "keystrokes": 44,
                           "final_chars": 40}}
-
-
-@pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    return invoke
 
 
 @pytest.fixture()

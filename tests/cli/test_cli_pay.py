@@ -7,22 +7,8 @@ import io
 import json
 from datetime import UTC, datetime
 
-import pytest
-from typer.testing import CliRunner
-
-from expertloop.cli.main import app
 from expertloop.storage.db import make_engine, make_sessionmaker
 from tests import factories as f
-
-runner = CliRunner()
-
-
-@pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    return invoke
 
 
 def _expert(url: str) -> int:

@@ -6,24 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from expertloop.cli.main import app
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Assignment, Expert, Item
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-runner = CliRunner()
-
-
-@pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    return invoke
 
 
 def _query(url: str, stmt):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from expertloop.services import models
-from tests.factories import auth, expert, run_jobs, token
+from tests.factories import auth, expert, run_jobs, staff_item, token
 
 
 def _project(client, admin, task_type, options, items):
@@ -57,7 +57,7 @@ def test_a_draft_shown_accepted_edited_discarded_and_exported(client, session, m
     done = {}
     for _ in range(4):
         lease = client.post(f"/api/v1/projects/{pid}/assignments/next", headers=trainer).json()
-        ext, shown = lease["item"]["external_id"], lease["ai_suggestion"]
+        ext, shown = staff_item(session, lease)["external_id"], lease["ai_suggestion"]
         if ext == "late":
             assert shown is None
             body = {"response": {"completion": "My own answer."}}

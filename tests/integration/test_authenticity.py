@@ -106,7 +106,13 @@ def test_a_pasted_answer_is_flagged_decided_and_replied_to_without_touching_pay(
             Notification.kind == "authenticity_decision", Notification.expert_id == paster["id"])).scalar_one()
     assert "upheld" in told and "pay is unchanged" in told
     replied = auth.reply(session, trainer_actor(paster), flag["id"], "I wrote it offline and pasted it in.")
-    assert replied["status"] == "flagged"  # back before staff
+    assert replied["status"] == "upheld"  # a reply does not reopen the decision; staff are told
+    assert [c["status"] for c in auth.my_checks(session, trainer_actor(paster))] == ["upheld"]
+    assert auth.review_queue(session, ADMIN, pid, status="upheld")[0]["expert_reply"].startswith("I wrote")
+    with uow.read(session):
+        told = session.execute(select(Notification.message).where(
+            Notification.kind == "authenticity_reply", Notification.expert_id == paster["id"])).scalar_one()
+    assert f"check {flag['id']} (upheld)" in told
     assert auth.decide(session, ADMIN, flag["id"], "cleared", "Thanks, draft history checked.")["status"] == "cleared"
     decisions = audit.list_entries(session, None, project_id=pid, action="authenticity.decided")
     assert [e["detail"]["outcome"] for e in decisions] == ["cleared", "upheld"]

@@ -148,3 +148,36 @@ def test_a_fit_made_before_a_withdrawal_is_never_stored(session):
     f.run_jobs(session)  # the refit the withdrawal queued stores the right fit
     row = _stored(session, p["id"])
     assert row is not None and row.judgments == 1
+
+
+def test_a_fit_on_request_is_not_reused_once_what_it_read_changed_with_the_same_count(session):
+    """Before the first stored fit, readers fit on request and keep it for the same judgments.
+    A write that changes what the fit reads but not the number of judgments — a gold correction,
+    a rejection followed by another submit of an older lease — gives a new fit, never the kept one."""
+    from expertloop.services import reviews, standing
+    from expertloop.services.imports import import_items
+
+    p = f.project(session, "label", overlap=1)
+    import_items(session, f.ADMIN, p["id"], [(1, {"external_id": "g", "text": "Wet?", "gold": "no"}),
+                                             (2, {"external_id": "a", "text": "A"}),
+                                             (3, {"external_id": "b", "text": "B"})])
+    ann, ben = (f.trainer_actor(f.expert(session)) for _ in range(2))
+    judged = [_submit(session, ann, p["id"], "yes") for _ in range(2)]
+    held = svc.lease_next(session, ben, p["id"])       # leased now, submitted later: an older id
+
+    def fit():
+        return consensus.latest_consensus(session, p["id"], TaskType.label)
+
+    first = fit()
+    assert fit() is first                               # the same judgments: kept, not refitted
+    gold_item = next(j for j in judged if f.staff_item(session, j)["external_id"] == "g")
+    d = standing.open_dispute(session, ann, gold_item["assignment_id"], "It is wet.")
+    standing.decide_dispute(session, f.ADMIN, d["id"], "uphold", gold="yes")
+    corrected = fit()
+    assert corrected is not first and set(corrected.data.gold.values()) == {"yes"}
+
+    other = next(j for j in judged if j is not gold_item)
+    reviews.review(session, f.ADMIN, other["assignment_id"], "reject", feedback="Not so.")
+    svc.submit(session, ben, held["assignment_id"], {"label": "no"}, Settings())
+    assert len(fit().data.keys) == len(corrected.data.keys)   # as many judgments as before
+    assert fit() is not corrected

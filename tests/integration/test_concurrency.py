@@ -60,7 +60,7 @@ def test_fifty_trainers_leasing_at_once_never_exceed_overlap(fresh_url):
     def claim(expert_id):
         with Session() as s:
             lease = svc.lease_next(s, Actor(Role.trainer, expert_id), project_id)
-            got[expert_id] = lease["item"]["id"] if lease else None
+            got[expert_id] = f.staff_item(s, lease)["id"] if lease else None
 
     _run_threads(claim, experts)
     per_item = Counter(i for i in got.values() if i is not None)
@@ -114,7 +114,7 @@ def test_a_stale_candidate_is_rechecked_under_the_lock(session, backend, monkeyp
     p = f.project(session, "label", overlap=1)
     f.items(session, p["id"], "label", 2)
     first, second = (f.trainer_actor(f.expert(session)) for _ in range(2))
-    taken = svc.lease_next(session, first, p["id"])["item"]["id"]
+    taken = f.staff_item(session, svc.lease_next(session, first, p["id"]))["id"]
     real = repo.next_candidate_item
     calls = []
 
@@ -124,5 +124,5 @@ def test_a_stale_candidate_is_rechecked_under_the_lock(session, backend, monkeyp
 
     monkeypatch.setattr(repo, "next_candidate_item", stale_then_real)
     lease = svc.lease_next(session, second, p["id"])
-    assert lease["item"]["id"] != taken
+    assert f.staff_item(session, lease)["id"] != taken
     assert calls[1] == [taken]

@@ -73,7 +73,7 @@ def test_notification_count_and_item_history_name_the_project(session):
         claims = [{"verdict": verdict} for _ in lease["item"]["claims"]]
         assignments.submit(session, actor, lease["assignment_id"], {"claims": claims}, Settings())
     assert oversight.notification_count(session, f.ADMIN) == before + 1
-    history = oversight.item_history(session, f.ADMIN, lease["item"]["id"])
+    history = oversight.item_history(session, f.ADMIN, f.staff_item(session, lease)["id"])
     assert history["project_id"] == p["id"] and history["required_tier"] == "senior"
     with pytest.raises(PermissionDenied):
         oversight.notification_count(session, actor)

@@ -45,7 +45,7 @@ def test_item_randomisation_is_fixed_balanced_by_domain_and_recorded_on_every_as
     for t in trainers:
         for view in _work(session, t, p["id"], lambda v: "yes"):
             arm_guidelines = view["guidelines"]
-            seen.setdefault(view["item"]["id"], set()).add(arm_guidelines)
+            seen.setdefault(f.staff_item(session, view)["id"], set()).add(arm_guidelines)
     assert all(len(g) == 1 for g in seen.values())  # both trainers of an item saw the same arm
     with uow.read(session):
         units = session.execute(select(ExperimentUnit).where(ExperimentUnit.experiment_id == e["id"])).scalars().all()

@@ -139,7 +139,7 @@ def _judge(session, pid: int, answers: list[dict[str, dict]]) -> list:
         actor = f.trainer_actor(f.expert(session))
         actors.append(actor)
         while (lease := svc.lease_next(session, actor, pid)) is not None:
-            response = plan.get(lease["item"]["external_id"])
+            response = plan.get(f.staff_item(session, lease)["external_id"])
             if response is None:
                 svc.release(session, actor, lease["assignment_id"])
             else:

@@ -42,7 +42,7 @@ def test_priority_then_age_and_never_the_same_item_twice(session):
     actor = f.trainer_actor(e)
     seen = []
     while (lease := svc.lease_next(session, actor, p["id"])) is not None:
-        seen.append(lease["item"]["external_id"])
+        seen.append(f.staff_item(session, lease)["external_id"])
         svc.submit(session, actor, lease["assignment_id"], {"label": "no"}, SETTINGS)
     assert seen == ["label-1", "label-0", "label-2"]
 
@@ -53,7 +53,7 @@ def test_overlap_limits_live_leases_and_judgments(session):
     experts = [f.expert(session) for _ in range(3)]
     l1 = svc.lease_next(session, f.trainer_actor(experts[0]), p["id"])
     l2 = svc.lease_next(session, f.trainer_actor(experts[1]), p["id"])
-    assert l1 and l2 and l1["item"]["id"] == l2["item"]["id"]
+    assert l1 and l2 and f.staff_item(session, l1)["id"] == f.staff_item(session, l2)["id"]
     assert svc.lease_next(session, f.trainer_actor(experts[2]), p["id"]) is None  # both slots leased
     svc.release(session, f.trainer_actor(experts[1]), l2["assignment_id"])
     l3 = svc.lease_next(session, f.trainer_actor(experts[2]), p["id"])
@@ -79,7 +79,7 @@ def test_expired_lease_frees_the_slot_and_late_submit_conflicts(session):
     la = svc.lease_next(session, a, p["id"], now=t0)
     assert svc.lease_next(session, b, p["id"], now=t0 + timedelta(minutes=5)) is None
     lb = svc.lease_next(session, b, p["id"], now=t0 + timedelta(minutes=11))
-    assert lb is not None and lb["item"]["id"] == la["item"]["id"]
+    assert lb is not None and f.staff_item(session, lb)["id"] == f.staff_item(session, la)["id"]
     with pytest.raises(LeaseExpired, match="expired"):
         svc.submit(session, a, la["assignment_id"], {"label": "yes"}, SETTINGS, now=t0 + timedelta(minutes=12))
     # b's work goes through

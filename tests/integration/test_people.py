@@ -36,6 +36,11 @@ class AlwaysRetest(random.Random):
         return super().getrandbits(k)
 
 
+def _item_of(session, view: dict) -> int:
+    """The item behind an assignment, as staff see it (a trainer's view names no item)."""
+    return work.get_assignment(session, f.ADMIN, view["assignment_id"])["item"]["id"]
+
+
 def _do(session, expert, project_id, response, at, seconds):
     a = work.lease_next(session, f.trainer_actor(expert), project_id, now=at)
     assert a is not None
@@ -93,6 +98,28 @@ def test_payroll_csv_is_exact_to_the_cent_with_bonuses_and_adjustments(session):
         payroll.add_entry(session, f.ADMIN, bob["id"], "bonus", "1.00", "late", now=T0 + timedelta(days=3))
 
 
+def test_earnings_after_a_close_land_in_the_next_open_period(session):
+    """A period closed early keeps its totals: a task submitted on a day it covers is paid in
+    the next period (closed ones in between are skipped), never in the closed one."""
+    p = f.project(session, "label", hourly_rate_usd="60.00")
+    f.items(session, p["id"], "label", 3)
+    ann = f.expert(session, name="Ann")
+    march = payroll.create_period(session, f.ADMIN, "2026-03", "2026-03-01", "2026-03-31")
+    _do(session, ann, p["id"], {"label": "yes"}, T0, 60)
+    payroll.close_period(session, f.ADMIN, march["id"])
+    before = payroll.payroll(session, f.ADMIN, march["id"])
+    _do(session, ann, p["id"], {"label": "no"}, T0 + timedelta(days=5), 120)   # still in March
+    assert payroll.payroll(session, f.ADMIN, march["id"]) == before            # closed totals unchanged
+    april = payroll.create_period(session, f.ADMIN, "2026-04", "2026-04-01", "2026-04-30")
+    assert [r["earnings_usd"] for r in payroll.payroll(session, f.ADMIN, april["id"])["rows"]] == ["2.00"]
+    # April closed as well: a late March submit skips both and waits for the next period.
+    payroll.close_period(session, f.ADMIN, april["id"])
+    _do(session, ann, p["id"], {"label": "yes"}, T0 + timedelta(days=6), 60)
+    may = payroll.create_period(session, f.ADMIN, "2026-05", "2026-05-01", "2026-05-31")
+    assert [r["earnings_usd"] for r in payroll.payroll(session, f.ADMIN, may["id"])["rows"]] == ["1.00"]
+    assert payroll.payroll(session, f.ADMIN, march["id"]) == before
+
+
 def _sampled_project(session, **sampling):
     p = f.project(session, "label", review_sampling={"rate": 0.0, "new_rate": 1.0, "new_until": 1,
                                                      "flagged_rate": 0.0, "level2_rate": 1.0, **sampling})
@@ -134,13 +161,13 @@ def test_review_assignment_by_sampling_leases_blind_and_level_two_overturns(sess
     l2 = review_tasks.next_review(session, rev[2], now=later)
     assert l2["level"] == 2 and l2["state"] == "submitted" and "review_feedback" not in l2
     with uow.read(session):
-        before = session.get(Item, first["item"]["id"]).done_count
+        before = session.get(Item, _item_of(session, first)).done_count
     out = review_tasks.submit_review(session, rev[2], l2["review_task_id"], "reject", "Label is wrong.", now=later)
     assert out["outcome"] == "rejected"
     assert out["earlier_reviews"] == [{"level": 1, "verdict": "accept", "feedback": "Fine.",
                                        "reviewer_id": r2["id"]}]
     with uow.read(session):
-        assert session.get(Item, first["item"]["id"]).done_count == before - 1  # the slot reopened
+        assert session.get(Item, _item_of(session, first)).done_count == before - 1  # the slot reopened
     card = next(c for c in project_quality(session, f.ADMIN, p["id"], n_boot=10)["trainers"]
                 if c["expert_id"] == trainer["id"])
     assert card["reviews"] == {"reviewed": 1, "accepted": 0, "edited": 0, "rejected": 1}
@@ -169,35 +196,43 @@ def test_retest_is_served_blind_paid_and_never_counted_or_exported_twice(session
     e = f.expert(session)
     actor = f.trainer_actor(e)
     first = _do(session, e, p["id"], {"choice": 0, "strength": 2}, T0, 60)
+    first_item = _item_of(session, first)
     monkeypatch.setattr(work, "_rng", AlwaysRetest(7))
     # Too soon: nothing is due, the ordinary queue serves the next item.
     normal = work.lease_next(session, actor, p["id"], now=T0 + timedelta(minutes=5))
-    assert normal["item"]["id"] != first["item"]["id"]
+    assert _item_of(session, normal) != first_item
     work.release(session, actor, normal["assignment_id"], now=T0 + timedelta(minutes=6))
 
     at = T0 + timedelta(hours=3)
     again = work.lease_next(session, actor, p["id"], now=at)
-    assert again["item"]["id"] == first["item"]["id"]
+    assert _item_of(session, again) == first_item
     assert set(again) == set(normal) and "retest" not in str(sorted(again))  # unmarked
+    # Nothing in the trainer's view links the re-test to the first answer: no item id, no
+    # external id, no earlier assignment id; the item carries the same keys as a fresh one.
+    assert set(again["item"]) == set(normal["item"]) and not {"id", "external_id"} & set(again["item"])
+    with uow.read(session):
+        external = session.get_one(Item, first_item).external_id
+    assert external not in str(again) and again["assignment_id"] != first["assignment_id"]
+    assert not {"retest_of", "presentation"} & set(again)
     with uow.read(session):
         orig = session.get(Assignment, first["assignment_id"])
         redo = session.get(Assignment, again["assignment_id"])
         assert redo.retest_of == orig.id and redo.presentation["order"] != orig.presentation["order"]
-        done_before = session.get(Item, first["item"]["id"]).done_count
+        done_before = session.get(Item, first_item).done_count
     shown = [r["index"] for r in again["item"]["responses"]]
     assert shown == redo.presentation["order"]
     out = work.submit(session, actor, again["assignment_id"], {"choice": 0, "strength": 2}, SETTINGS,
                       now=at + timedelta(seconds=90))
     assert out["state"] == "submitted" and out["earned_usd"] == "3.00"     # paid like any task, unmarked
     with uow.read(session):
-        assert session.get(Item, first["item"]["id"]).done_count == done_before   # never counted
+        assert session.get(Item, first_item).done_count == done_before   # never counted
         assert session.query(LedgerEntry).filter_by(assignment_id=again["assignment_id"]).one().amount_cents == 300
     records = list(iter_records(session, f.ADMIN, p["id"], "raw"))
     assert [r["metadata"]["assignment_id"] for r in records] == [first["assignment_id"]]   # exported once
     # Each item is re-tested once at most: the next due lease is ordinary work.
     nxt = work.lease_next(session, actor, p["id"], now=at + timedelta(hours=1))
-    assert nxt["item"]["id"] != first["item"]["id"]
-    assert retests.retest_pairs(session, p["id"], e["id"])[0][1] == first["item"]["id"]
+    assert _item_of(session, nxt) != first_item
+    assert retests.retest_pairs(session, p["id"], e["id"])[0][1] == first_item
     card = next(c for c in project_quality(session, f.ADMIN, p["id"], n_boot=10)["trainers"]
                 if c["expert_id"] == e["id"])
     assert card["judgments"] == 1
@@ -223,7 +258,9 @@ def test_upheld_dispute_corrects_gold_and_rescoring(session):
 
     mine = standing.standing(session, f.trainer_actor(ann), ann["id"], p["id"])
     missed = [g for g in mine["gold"]["items"] if g["missed"]]
-    assert len(missed) == 1 and missed[0]["expected"] == {"label": "no"}
+    assert len(missed) == 1 and missed[0]["expected"] is None   # the item is still in the gold pool
+    staff_view = standing.standing(session, f.ADMIN, ann["id"], p["id"])
+    assert [g["expected"] for g in staff_view["gold"]["items"] if g["missed"]] == [{"label": "no"}]
     assert missed[0]["your_answer"] == {"label": "yes"}
     with pytest.raises(PermissionDenied):
         standing.standing(session, f.trainer_actor(ben), ann["id"], p["id"])
@@ -277,3 +314,28 @@ def test_quality_floor_on_retest_agreement_pauses_an_inconsistent_trainer(sessio
     assert "re-test agreement 0% over 3 re-tests" in list_pauses(session, f.ADMIN, p["id"])[0]["reason"]
     with pytest.raises(ValidationFailed, match="re-test"):
         f.project(session, "sft", quality_floor={"retest_agreement": 0.8})
+
+
+def test_an_upheld_dispute_lifts_the_gold_floor_pause_that_rested_on_the_wrong_gold(session):
+    """A trainer paused by the gold floor because of wrong gold disputes it; upheld, their gold
+    record is read afresh and the pause lifted (a paused trainer submits nothing, so nothing
+    else would ever read it again)."""
+    p = f.project(session, "label", overlap=2, quality_floor={"gold_accuracy": 0.9, "min_gold": 2})
+    import_items(session, f.ADMIN, p["id"], [(1, {"external_id": "g1", "text": "Wet?", "gold": "no"}),
+                                             (2, {"external_id": "g2", "text": "Dry?", "gold": "no"}),
+                                             (3, {"external_id": "x", "text": "More"})])
+    ann, bob = f.expert(session, name="Ann"), f.expert(session, name="Bob")
+    done = {}
+    for e in (ann, bob):
+        for _ in range(2):
+            a = _do(session, e, p["id"], {"label": "yes"}, T0, 30)
+            done.setdefault(e["id"], []).append(a["assignment_id"])
+    with pytest.raises(PermissionDenied):   # both paused: 0 of 2 gold right
+        work.lease_next(session, f.trainer_actor(ann), p["id"], now=T0 + timedelta(minutes=5))
+    d = standing.open_dispute(session, f.trainer_actor(ann), done[ann["id"]][0], "It is wet, so yes.")
+    out = standing.decide_dispute(session, f.ADMIN, d["id"], "uphold", gold="yes", note="Right.")
+    assert {r["expert_id"]: r["pause_lifted"] for r in out["rescored"]} == {ann["id"]: True, bob["id"]: True}
+    assert work.lease_next(session, f.trainer_actor(ann), p["id"], now=T0 + timedelta(minutes=6)) is not None
+    mine = standing.standing(session, f.trainer_actor(ann), ann["id"], p["id"])
+    assert [fl["outcome"] for fl in mine["flags"] if fl["kind"] == "paused"] == ["lifted"]
+    assert [e["action"] for e in audit.list_entries(session, f.ADMIN, action="pause.lifted")] == ["pause.lifted"] * 2

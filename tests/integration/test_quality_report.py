@@ -36,7 +36,7 @@ def test_label_report_finds_the_careless_trainer(session, client):
     def answer(k, lease):
         if k == 4:
             return {"label": "yes"}  # the lazy trainer always says yes
-        right = truth[lease["item"]["external_id"]]
+        right = truth[f.staff_item(session, lease)["external_id"]]
         return {"label": right if rng.random() < 0.9 else ("no" if right == "yes" else "yes")}
 
     _run(session, p["id"], [*good, lazy], answer)
@@ -108,7 +108,7 @@ def test_rubric_report_measures_leniency(session):
     actors = [f.trainer_actor(f.expert(session, name=f"R{k}")) for k in range(4)]
 
     def answer(k, lease):
-        base = 1 + int(lease["item"]["external_id"].split("-")[1]) % 3
+        base = 1 + int(f.staff_item(session, lease)["external_id"].split("-")[1]) % 3
         return {"scores": {"accuracy": min(5, base + (2 if k == 3 else 0)), "style": 1}}
 
     _run(session, p["id"], actors, answer)

@@ -38,7 +38,7 @@ def test_adaptive_gold_mixes_gold_in_at_the_trainer_rate_and_looks_the_same(sess
     kinds, shapes = [], set()
     for _ in range(40):
         lease = _judge(session, actor, p["id"], lambda lease: "yes")
-        kinds.append(lease["item"]["external_id"].startswith("g"))
+        kinds.append(f.staff_item(session, lease)["external_id"].startswith("g"))
         body = {k: v for k, v in lease.items() if k not in ("assignment_id", "leased_at", "lease_expires_at")}
         shapes.add((tuple(sorted(body)), tuple(sorted(body["item"]))))
         assert "gold" not in json.dumps(lease)
@@ -48,7 +48,7 @@ def test_adaptive_gold_mixes_gold_in_at_the_trainer_rate_and_looks_the_same(sess
     other = f.trainer_actor(f.expert(session))
     got = []
     while (lease := _judge(session, other, p["id"], lambda lease: "yes")) is not None:
-        got.append(lease["item"]["external_id"])
+        got.append(f.staff_item(session, lease)["external_id"])
     assert any(x.startswith("g") for x in got) and any(not x.startswith("g") for x in got)
 
 
@@ -65,7 +65,7 @@ def test_gold_is_never_served_alone_when_regular_work_runs_out(session, monkeypa
     from expertloop.services.imports import import_items
     import_items(session, f.ADMIN, p["id"], [(1, {"external_id": "g0", "text": "G", "gold": "yes"})])
     actor = f.trainer_actor(f.expert(session))
-    assert _judge(session, actor, p["id"], lambda lease: "no")["item"]["external_id"] == "label-0"
+    assert f.staff_item(session, _judge(session, actor, p["id"], lambda lease: "no"))["external_id"] == "label-0"
     assert svc.lease_next(session, actor, p["id"]) is None
 
 
@@ -75,7 +75,7 @@ def test_adaptive_overlap_stops_agreeing_items_early_and_asks_more_on_disagreeme
     experts = [f.trainer_actor(f.expert(session)) for _ in range(5)]
     # item label-0..4 everyone says "yes"; item label-5 trainers disagree
     def label_for(lease):
-        if lease["item"]["external_id"] != "label-5":
+        if f.staff_item(session, lease)["external_id"] != "label-5":
             return "yes"
         return random.Random(lease["assignment_id"]).choice(["yes", "no"])
     for actor in experts:

@@ -25,7 +25,7 @@ def _work(session, actor, project_id, answer, limit=None) -> list[str]:
     external ids of the regular items they judged."""
     regular = []
     while (limit is None or len(regular) < limit) and (lease := svc.lease_next(session, actor, project_id)):
-        external_id = lease["item"]["external_id"]
+        external_id = f.staff_item(session, lease)["external_id"]
         svc.submit(session, actor, lease["assignment_id"], answer(external_id), Settings())
         if not external_id.startswith("gold-"):
             regular.append(external_id)

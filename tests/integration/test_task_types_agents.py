@@ -37,7 +37,7 @@ def _judge(session, pid: int, plans: list[dict[str, dict]]) -> list:
     for plan in plans:
         actor = f.trainer_actor(f.expert(session))
         while (lease := svc.lease_next(session, actor, pid)) is not None:
-            response = plan.get(lease["item"]["external_id"])
+            response = plan.get(f.staff_item(session, lease)["external_id"])
             if response is None:
                 svc.release(session, actor, lease["assignment_id"])
             else:

@@ -138,7 +138,7 @@ def _work(session, actor, project_id, answer) -> int:
             return done
         if lease is None:
             return done
-        n = int(lease["item"]["external_id"].split("-")[1])
+        n = int(f.staff_item(session, lease)["external_id"].split("-")[1])
         svc.submit(session, actor, lease["assignment_id"], {"label": answer(n)}, Settings())
         f.run_jobs(session)  # the worker refits the stored consensus between judgments
         done += 1

@@ -188,3 +188,44 @@ def test_forgot_password_is_not_a_sign_up_for_experts_who_never_had_one(session)
     assert accounts_svc.create_reset(session, None, email=e["email"]) is None
     set_password(session, None, e["id"], "now there is one")
     assert accounts_svc.create_reset(session, None, email=e["email"])["path"].startswith("/reset/")
+
+
+def test_forgot_password_is_limited_per_email_and_per_client_and_answers_alike(database_url, session_factory,
+                                                                                 session, smtp):
+    """At most three links an hour for one address, and twenty requests an hour from one client
+    (counted in the database, so every worker sees them); every answer is the same redirect
+    with the same words, whether the account exists or a limit was reached."""
+    from expertloop.app import create_app
+    from expertloop.services import password_reset
+
+    url, inbox = smtp
+    e = expert(session)
+    set_password(session, None, e["id"], "an old password to forget")
+    public = Settings(database_url=database_url, smtp_url=url, public_url="https://el.example.org")
+    answers = set()
+    with TestClient(create_app(public, session_factory=session_factory)) as raw:
+        page = raw.get("/signin")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+        def forgot(email: str) -> None:
+            r = raw.post("/forgot", data={"email": email, "csrf_token": csrf}, follow_redirects=False)
+            assert r.status_code == 303
+            answers.add((r.headers["location"], raw.get(r.headers["location"]).text.count("on its way")))
+
+        for _ in range(5):
+            forgot(e["email"].upper())          # the same address, however it is written
+        assert len(inbox) == password_reset.PER_EMAIL == 3
+        forgot("nobody@example.org")
+        assert len(answers) == 1                # known, unknown or limited: one answer
+    # Per client: many addresses from one client stop after PER_CLIENT requests.
+    now = utcnow()
+    other = expert(session)
+    set_password(session, None, other["id"], "another password to forget")
+    for n in range(4):
+        assert password_reset.forgot_password(session, f"x{n}@example.org", "10.0.0.9", now=now,
+                                              per_client=4) is None
+    assert password_reset.forgot_password(session, other["email"], "10.0.0.9", now=now, per_client=4) is None
+    assert password_reset.forgot_password(session, other["email"], "10.0.0.10", now=now, per_client=4) is not None
+    # An hour later the address may ask again.
+    later = now + timedelta(hours=1, seconds=1)
+    assert password_reset.forgot_password(session, other["email"], "10.0.0.9", now=later, per_client=4) is not None

@@ -10,7 +10,7 @@ import secrets
 
 import pytest
 
-from .helpers import demo_projects
+from .helpers import demo_projects, stored
 
 pytestmark = pytest.mark.browser
 
@@ -363,7 +363,7 @@ def test_the_item_browser_filters_shows_and_retires(visit, live_site, size):
     page.goto(f"/manage/projects/{pid}/items?max_confidence=2")
     assert "between 0 and 1" in page.inner_text(".problems-box")
 
-    judged = lease["item"]["id"]
+    judged = stored(live_site, lease["assignment_id"])["item"]["id"]
     page.goto(f"/manage/items/{judged}")
     fits(manager)
     assert "Ada Quill" in page.inner_text("#judgments") and page.locator("#content").count() == 1

@@ -5,6 +5,7 @@ not; the review queue shows the evidence and takes a decision."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 from fastapi.testclient import TestClient
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from expertloop.config import Settings
 from expertloop.services import assignments as svc
 from expertloop.services.passport import verify
-from tests.factories import expert, items, project, token, trainer_actor
+from tests.factories import expert, items, project, run_jobs, token, trainer_actor
 from tests.web.helpers import PageClient
 
 PASTED = "A long answer that was pasted in whole from somewhere else entirely. " * 4
@@ -30,19 +31,27 @@ def test_manager_downloads_signed_exports_and_reviews_flags(app, session, tmp_pa
         manager = PageClient(m, token(session, "manager"), "/manage")
         trainer = PageClient(t, token(session, "trainer", e["id"]), "/work")
 
+        app.state.settings.data_dir = tmp_path / "data"
         page = manager.get(f"/manage/projects/{p['id']}")
-        assert f'href="/manage/projects/{p["id"]}/export/signed?format=sft"' in page.text
+        assert f'action="/manage/projects/{p["id"]}/export/signed"' in page.text
         for hub, expected in ((False, {"data.jsonl", "manifest.json"}),
                               (True, {"README.md", "data/train.parquet", "manifest.json"})):
-            r = manager.get(f"/manage/projects/{p['id']}/export/signed?format=sft" + ("&hub=true" if hub else ""))
+            r = manager.post(f"/manage/projects/{p['id']}/export/signed",
+                             {"format": "sft", **({"hub": "true"} if hub else {})})
+            assert r.status_code == 303 and "queued" in manager.get(r.headers["location"]).text
+            run_jobs(session)
+            page = manager.get(f"/manage/projects/{p['id']}")
+            link = re.findall(r'href="(/manage/exports/\d+/download)"', page.text)[0]   # newest first
+            r = manager.get(link)
             assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
             folder = tmp_path / f"hub{hub}"
             archive = zipfile.ZipFile(io.BytesIO(r.content))
             assert set(archive.namelist()) >= expected
             archive.extractall(folder)
             assert verify(folder).ok
-        assert manager.get(f"/manage/projects/{p['id']}/export/signed?format=nope").status_code == 422
-        assert trainer.get(f"/manage/projects/{p['id']}/export/signed?format=sft").status_code == 403
+        r = manager.post(f"/manage/projects/{p['id']}/export/signed", {"format": "nope"})
+        assert r.status_code == 303 and "must be one of" in manager.get(r.headers["location"]).text
+        assert trainer.post(f"/manage/projects/{p['id']}/export/signed", {"format": "sft"}).status_code == 403
         r = manager.get(f"/manage/projects/{p['id']}/revocations.json")
         assert r.status_code == 200 and r.json()["count"] == 0 and r.json()["signature"]
         assert trainer.get(f"/manage/projects/{p['id']}/revocations.json").status_code == 403

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from expertloop.services import assignments as work
 from expertloop.services.clock import utcnow
-from tests.factories import expert, items, project, run_jobs, token, trainer_actor
+from tests.factories import expert, items, project, run_jobs, staff_item, token, trainer_actor
 
 from .helpers import PageClient
 
@@ -32,7 +32,7 @@ def test_quality_page_shows_retest_agreement_and_review_outcomes(app, session, s
                 now=t0 + timedelta(seconds=40))
     monkeypatch.setattr(work, "_rng", _AlwaysRetest(3))
     again = work.lease_next(session, trainer_actor(e), p["id"])
-    assert again["item"]["id"] == first["item"]["id"]
+    assert staff_item(session, again)["id"] == staff_item(session, first)["id"]
     work.submit(session, trainer_actor(e), again["assignment_id"], {"label": "no"}, settings)
     run_jobs(session)
     with TestClient(app) as raw:

@@ -11,7 +11,7 @@ import pytest
 
 from expertloop.demo.seed import DEMO_PASSWORDS, REVIEWER_EMAIL
 
-from .helpers import demo_projects, stored, submit_via_api
+from .helpers import demo_projects, stored, submit_via_api, wait_for_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -160,9 +160,14 @@ def test_a_manager_creates_a_project_uploads_items_and_exports(visit, live_site)
     with open(path, encoding="utf-8") as exported:
         lines = [json.loads(line) for line in exported]
     assert lines and all(rec["messages"][-1]["role"] == "assistant" for rec in lines)
-    # the same export signed: a ZIP whose manifest verifies
+    # the same export signed: prepared in the background, then a ZIP whose manifest verifies
+    with page.expect_navigation():
+        page.click("#export form[data-signed-export='sft'] button:not([name=hub])")
+    assert "Signed export" in page.inner_text(".flashes")
+    wait_for_jobs(live_site, ids["sft"])
+    page.goto(f"/manage/projects/{ids['sft']}")
     with page.expect_download() as download:
-        page.click("#export a[data-signed-export='sft']")
+        page.click("#export a[href^='/manage/exports/']")
     import zipfile
 
     from expertloop.services.passport import verify

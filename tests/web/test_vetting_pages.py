@@ -10,7 +10,7 @@ import pytest
 
 from expertloop.demo.seed import APPLICANT_EMAIL, DEMO_PASSWORDS
 
-from .helpers import wait_for_jobs
+from .helpers import stored, wait_for_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -138,13 +138,13 @@ def floor_project(live_site) -> dict:
     careless = live_site.token_for("kenji@demo.expertloop.dev")
     for _ in range(4):                      # four wrong gold answers: paused
         lease = _lease(live_site, pid, careless)
-        right = truth[int(lease["item"]["external_id"].split("-")[1])]
+        right = truth[int(stored(live_site, lease["assignment_id"])["item"]["external_id"].split("-")[1])]
         _submit(live_site, lease["assignment_id"], careless, {"label": "unsafe" if right == "safe" else "safe"})
     assert live_site.api("POST", f"/api/v1/projects/{pid}/assignments/next", careless).status_code in (403, 404)
     for n, email in enumerate(("amara@demo.expertloop.dev", "lukas@demo.expertloop.dev", "sofia@demo.expertloop.dev")):
         token = live_site.token_for(email)
         while (lease := _lease(live_site, pid, token)) is not None:
-            k = int(lease["item"]["external_id"].split("-")[1])
+            k = int(stored(live_site, lease["assignment_id"])["item"]["external_id"].split("-")[1])
             label = truth[k] if k != n else ("unsafe" if truth[k] == "safe" else "safe")   # one slip each
             _submit(live_site, lease["assignment_id"], token, {"label": label})
     return {"id": pid, "careless": careless, "careless_id": live_site.expert_id("kenji@demo.expertloop.dev")}

@@ -23,7 +23,7 @@ from expertloop.services import uow
 from expertloop.storage.orm import Assignment, Base, Project
 from expertloop.web import common
 from expertloop.web.forms import form_problems
-from tests.factories import ADMIN, expert, items, project, token
+from tests.factories import ADMIN, expert, items, project, staff_item, token
 from tests.web.helpers import PageClient
 
 BAD_IDS = [0, -1, 2**31, 2**63]
@@ -83,7 +83,7 @@ def world(app, session, settings):
     exam = exams_svc.create_exam(session, ADMIN, EXAM)
     attempt = exams_svc.start_attempt(session, trainer, exam["id"])
     spare = tokens_svc.create_token(session, "trainer", e["id"], "spare")
-    real = {"project_id": p["id"], "expert_id": e["id"], "item_id": live["item"]["id"],
+    real = {"project_id": p["id"], "expert_id": e["id"], "item_id": staff_item(session, live)["id"],
             "assignment_id": done["assignment_id"], "exam_id": exam["id"], "attempt_id": attempt["attempt_id"],
             "task_id": 1, "period_id": 1, "dispute_id": 1, "export_id": 1, "check_id": 1,
             "token_id": spare["id"], "secret": "s" * 43}  # no such invitation or reset link

@@ -22,6 +22,7 @@ from .routes import (
     forecast,
     health,
     integrity,
+    invitations,
     jobs,
     judgments,
     lifecycle,
@@ -44,6 +45,6 @@ def install(app: FastAPI) -> None:
                    export_jobs, judgments, tokens, jobs, audit, models, chat, ai_help, health, experiments,
                    integrity, lifecycle):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (pay, standing):
+    for module in (pay, standing, invitations):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(forecast.router, prefix="/api/v1")

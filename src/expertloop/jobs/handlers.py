@@ -11,7 +11,18 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..services import ai_help, chat, claims, consensus, export_jobs, generation, judging, models, reports
+from ..services import (
+    ai_help,
+    chat,
+    claims,
+    consensus,
+    export_jobs,
+    generation,
+    judging,
+    models,
+    passport_jobs,
+    reports,
+)
 from ..services.jobs import GENERATE_CANDIDATES, JUDGE_ITEMS, REFIT_CONSENSUS, REFRESH_QUALITY, SPLIT_CLAIMS
 from ..services.uow import run_write
 
@@ -91,4 +102,5 @@ HANDLERS: dict[str, Handler] = {REFIT_CONSENSUS: refit_consensus, export_jobs.EX
                                 GENERATE_CANDIDATES: generate_candidates, JUDGE_ITEMS: judge_items,
                                 SPLIT_CLAIMS: split_claims, chat.CHAT_TURN: chat_turn,
                                 REFRESH_QUALITY: refresh_quality,
-                                ai_help.AI_SUGGESTIONS: ai_suggestions, models.TEST_MODEL: test_model}
+                                ai_help.AI_SUGGESTIONS: ai_suggestions, models.TEST_MODEL: test_model,
+                                export_jobs.SIGNED_EXPORT: passport_jobs.run_signed_export}

@@ -107,11 +107,35 @@ def create_invitation(session: Session, actor: Actor, data: dict, *, now: dateti
 
 
 @reads
-def list_links(session: Session, actor: Actor, limit: int = 100) -> list[dict]:
+def list_links(session: Session, actor: Actor, limit: int = 100, *, kind: str | None = None) -> list[dict]:
+    """Invitation and reset links, newest first (``kind``: only ``invite`` or ``reset``)."""
     require_staff(actor, "list invitations")
     now = utcnow()
-    rows = session.execute(select(AccountLink).order_by(AccountLink.id.desc()).limit(limit)).scalars()
-    return [link_view(r, now) for r in rows]
+    q = select(AccountLink).order_by(AccountLink.id.desc()).limit(min(max(limit, 1), 1000))
+    if kind is not None:
+        q = q.where(AccountLink.kind == kind)
+    return [link_view(r, now) for r in session.execute(q).scalars()]
+
+
+@writes
+def revoke_invitation(session: Session, actor: Actor, link_id: int, *, now: datetime | None = None) -> dict:
+    """End a pending invitation now: its link no longer signs anyone up (it reads as expired).
+    Staff who may grant the invitation's role only; a used invitation made an account already
+    (end that account's access instead)."""
+    require_staff(actor, "revoke invitations")
+    row = session.get(AccountLink, link_id)
+    if row is None or row.kind != "invite":
+        raise NotFound(f"invitation {link_id} not found")
+    if not can_grant(actor, Role(row.role or Role.trainer.value)):
+        raise PermissionDenied(f"a {actor.role.value} may not revoke a {row.role} invitation")
+    now = now or utcnow()
+    if row.used_at is not None:
+        raise Conflict(f"invitation {link_id} was used on {iso(row.used_at)}: end that expert's access instead")
+    if row.expires_at > now:
+        row.expires_at = now
+        audit.record(session, actor, "expert.invitation_revoked", target=row.email, detail={"link": row.id})
+    session.flush()
+    return link_view(row, now)
 
 
 def _live_link(session: Session, secret: str, kind: str, now: datetime) -> AccountLink:

@@ -30,7 +30,7 @@ from ..domain.tasks import task_type
 from ..storage import repositories as repo
 from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, Item, LedgerEntry, Project
-from . import ai_help, experiments, retests, review_sampling, routing
+from . import ai_help, experiments, payroll, retests, review_sampling, routing
 from . import authenticity as authenticity_svc
 from .clock import utcnow
 from .consent import require_consent_standing, require_current_consent, require_live_consent
@@ -326,7 +326,7 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
         item.done_count += 1
     entry = LedgerEntry(expert_id=a.expert_id, project_id=a.project_id, assignment_id=a.id,
                         kind="earning", minutes=str(minutes), rate_cents=rate,
-                        amount_cents=to_cents(amount), created_at=now)
+                        amount_cents=to_cents(amount), created_at=payroll.booking_time(session, now))
     session.add(entry)
     authenticity_svc.record(session, a, item, signals, settings, now)
     if not retest:

@@ -5,8 +5,8 @@ The evidence of a judgment is what the client recorded per free-text field (aggr
 see :mod:`expertloop.domain.authenticity`) and each answer's similarity to the item's model
 outputs. A flag waits in the project's review queue (``flagged``) until staff decide
 ``cleared`` (the expert's own work) or ``upheld`` (not their own writing); the expert sees every
-check about them, the decision and its note, and may reply at any time; staff may decide again
-after a reply.
+check about them, the decision and its note, and may reply at any time. A reply never changes
+a decision (staff are notified of it); only staff reopen a flag, by deciding again.
 """
 
 from __future__ import annotations
@@ -163,16 +163,23 @@ def decide(session: Session, actor: Actor, check_id: int, outcome: object, note:
 
 @writes
 def reply(session: Session, actor: Actor, check_id: int, text: object, *, now: datetime | None = None) -> dict:
-    """The expert's reply to a check about their work (their own only); staff see it in the queue."""
+    """The expert's reply to a check about their work (their own only); staff see it in the queue
+    and, for a decided flag, get a notification. The status is left as it is."""
     expert_id = require_expert(actor)
     c = _load(session, check_id)
     if c.expert_id != expert_id:
         raise NotFound(f"authenticity check {check_id} not found")
     if c.status not in (rules.FLAGGED, rules.CLEARED, rules.UPHELD):
         raise PermissionDenied(f"check {c.id} raised no flag; there is nothing to reply to")
-    c.expert_reply, c.replied_at = _text(text, "reply", required=True), now or utcnow()
-    if c.status == rules.UPHELD:
-        c.status = rules.FLAGGED  # a reply to an upheld flag puts it back before staff
+    now = now or utcnow()
+    c.expert_reply, c.replied_at = _text(text, "reply", required=True), now
+    # The decision stands: a reply never reopens a flag (only staff do, by deciding again).
+    # Staff are told, so a reply to a decided flag is read.
+    if c.status != rules.FLAGGED:
+        session.add(Notification(kind="authenticity_reply", project_id=c.project_id, expert_id=c.expert_id,
+                                 created_at=now,
+                                 message=f"reply to authenticity check {c.id} ({c.status}) on assignment "
+                                         f"{c.assignment_id}; decide again to change the outcome"))
     session.flush()
     return check_view(c)
 

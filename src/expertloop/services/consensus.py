@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, defer
 from ..domain.grading import categorical_answers
 from ..domain.projects import TaskType
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, ConsensusFit, Item, Job
+from ..storage.orm import Assignment, ConsensusFit, Consent, GoldDispute, Item, Job
 from .clock import utcnow
 from .uow import read as uow_read
 from .uow import reads, run_write
@@ -140,12 +140,27 @@ def latest_consensus(session: Session, project_id: int, task_type: TaskType, *,
         return stored
     # Fitted here: kept in memory for these exact judgments, so an export that checks before it
     # streams (or a second export) does not fit twice.
-    judgments, last_id = _coverage(session, project_id)
-    reviewed = session.execute(select(func.max(Assignment.reviewed_at))
-                               .where(Assignment.project_id == project_id)).scalar_one()  # edits change answers
-    version = _Version(reviewed or datetime.min.replace(tzinfo=UTC), judgments, last_id)
-    return _cached(session, project_id, "fresh", version,
+    return _cached(session, project_id, "fresh", judgments_version(session, project_id),
                    lambda: fit_consensus(project_judgments(session, project_id, task_type)))
+
+
+def judgments_version(session: Session, project_id: int) -> tuple:
+    """What a fit of the project reads, as a version that every write changing it changes: the
+    counted judgments (count, newest id and sum of ids: a submit adds an id), every review of the
+    project (count and latest: a rejection removes a judgment, an edit changes an answer), every
+    consent withdrawal (count and latest: it removes judgments), and every gold correction
+    (upheld disputes). The judgment count alone is not a version: a rejection and a new submit,
+    or a gold correction, leave it as it was. Reads only indexed columns, never payloads."""
+    counted = session.execute(select(
+        func.count(), func.max(Assignment.id), func.coalesce(func.sum(Assignment.id), 0))
+        .where(Assignment.project_id == project_id, repo.counted_judgment())).one()
+    reviews = session.execute(select(func.count(), func.max(Assignment.reviewed_at)).where(
+        Assignment.project_id == project_id, Assignment.reviewed_at.is_not(None))).one()
+    withdrawn = session.execute(select(func.count(), func.max(Consent.withdrawn_at)).where(
+        Consent.project_id == project_id, Consent.withdrawn_at.is_not(None))).one()
+    gold = session.execute(select(func.count(), func.max(GoldDispute.decided_at)).where(
+        GoldDispute.project_id == project_id, GoldDispute.state == "upheld")).one()
+    return tuple(str(v) for row in (counted, reviews, withdrawn, gold) for v in row)
 
 
 # -- the stored fit --------------------------------------------------------------------------------
@@ -221,11 +236,11 @@ class _Version:
 
 
 _CACHE_SIZE = 32
-_cache: OrderedDict[tuple[str, int, str], tuple[_Version, object]] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, str], tuple[object, object]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _cached(session: Session, project_id: int, part: str, version: _Version, load):
+def _cached(session: Session, project_id: int, part: str, version: object, load):
     key = (str(session.get_bind().engine.url), project_id, part)
     with _cache_lock:
         hit = _cache.get(key)

@@ -24,6 +24,8 @@ from .jobs import DONE, FAILED, enqueue, job_view
 from .uow import reads, run_write
 
 EXPORT = "export"
+SIGNED_EXPORT = "signed_export"  # a signed passport ZIP (services.passport_jobs), listed and served alike
+KINDS = (EXPORT, SIGNED_EXPORT)
 FILE_TYPES = exports.FILE_TYPES
 SYSTEM = Actor(role=Role.admin)  # a queued export was authorised when it was requested
 PROGRESS_EVERY = 20_000
@@ -82,7 +84,7 @@ def export_view(job: Job) -> dict:
     result = view["result"] or {}
     done = view["state"] == DONE
     return {"id": view["id"], "project_id": view["project_id"], "state": view["state"],
-            "format": payload.get("format"), "file_type": payload.get("file"),
+            "format": payload.get("format"), "file_type": payload.get("file"), "signed": job.kind == SIGNED_EXPORT,
             "consensus": bool(payload.get("consensus")), "min_judgments": payload.get("min_judgments"),
             "min_confidence": payload.get("min_confidence"), "judge_settled": bool(payload.get("judge_settled")),
             "records": result.get("records", (view["progress"] or {}).get("records")),
@@ -94,7 +96,7 @@ def export_view(job: Job) -> dict:
 
 def _load(session: Session, export_id: int) -> Job:
     job = session.get(Job, export_id)
-    if job is None or job.kind != EXPORT:
+    if job is None or job.kind not in KINDS:
         raise NotFound(f"export {export_id} not found")
     return job
 
@@ -110,19 +112,28 @@ def list_exports(session: Session, actor: Actor, project_id: int, limit: int = 1
     from sqlalchemy import select
 
     require_staff(actor, "see exports")
-    q = (select(Job).where(Job.kind == EXPORT, Job.project_id == project_id).order_by(Job.id.desc())
+    q = (select(Job).where(Job.kind.in_(KINDS), Job.project_id == project_id).order_by(Job.id.desc())
          .limit(min(max(limit, 1), 100)))
     return [export_view(j) for j in session.execute(q).scalars()]
 
 
 @reads
-def export_file(session: Session, actor: Actor, export_id: int) -> tuple[Path, str]:
-    """The finished file of an export and the name to download it as (staff only)."""
+def export_file(session: Session, actor: Actor, export_id: int, *, data_dir: Path) -> tuple[Path, str]:
+    """The finished file of an export and the name to download it as (staff only). The stored
+    path is resolved (links followed) and served only if it lies under ``<data_dir>/exports``:
+    a job row naming any other file is refused, whoever wrote it."""
     require_staff(actor, "download exports")
     job = _load(session, export_id)
     if job.state != DONE:
         raise Conflict(f"export {export_id} is {job.state}, not done: follow GET /api/v1/exports/{export_id}")
-    path = Path((job.payload or {})["path"])
+    stored = (job.payload or {}).get("path")
+    root = exports_dir(data_dir)
+    try:
+        path = Path(str(stored)).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        raise NotFound(f"the file of export {export_id} is gone from the data directory") from None
+    if not path.is_relative_to(root) or path == root:
+        raise NotFound(f"the file of export {export_id} is not in the data directory's exports")
     if not path.is_file():
         raise NotFound(f"the file of export {export_id} is gone from the data directory")
     return path, path.name

@@ -136,6 +136,22 @@ def _facts(session: Session, project_id: int) -> dict:
                         "judgments_withdrawn_and_left_out": revoked}}
 
 
+def check_options(*, file_format: str, hub: bool, test_share: float, seed: int, license: str) -> str:
+    """Refuse a bad option of a signed export, naming it; the file format to write."""
+    if hub:
+        file_format = "parquet"
+    if file_format not in FILE_FORMATS:
+        raise ValidationFailed(f"must be one of {', '.join(FILE_FORMATS)}", loc="file_format")
+    if isinstance(test_share, bool) or not isinstance(test_share, (int, float)) or not 0 <= test_share < 1:
+        raise ValidationFailed("must be a share from 0 up to (not including) 1", loc="test_share")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValidationFailed("must be a non-negative whole number", loc="seed")
+    if not isinstance(license, str) or not 0 < len(license) <= 100 or not license.replace("-", "").replace(
+            ".", "").isalnum():
+        raise ValidationFailed("must be a licence identifier such as cc-by-4.0 or other", loc="license")
+    return file_format
+
+
 def _check_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ValidationFailed(f"{out_dir} exists and is not an empty directory", loc="output")
@@ -203,17 +219,7 @@ def export_dataset(session: Session, actor: Actor, project_id: int, fmt: ExportF
     first). The export is then recorded in the audit log (``export.made``) with the manifest's
     hash."""
     require_staff(actor, "export data")
-    if hub:
-        file_format = "parquet"
-    if file_format not in FILE_FORMATS:
-        raise ValidationFailed(f"must be one of {', '.join(FILE_FORMATS)}", loc="file_format")
-    if isinstance(test_share, bool) or not isinstance(test_share, (int, float)) or not 0 <= test_share < 1:
-        raise ValidationFailed("must be a share from 0 up to (not including) 1", loc="test_share")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ValidationFailed("must be a non-negative whole number", loc="seed")
-    if not isinstance(license, str) or not 0 < len(license) <= 100 or not license.replace("-", "").replace(
-            ".", "").isalnum():
-        raise ValidationFailed("must be a licence identifier such as cc-by-4.0 or other", loc="license")
+    file_format = check_options(file_format=file_format, hub=hub, test_share=test_share, seed=seed, license=license)
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     signer = Signer.for_instance(session)  # the key is made on first use: before any read unit opens

@@ -9,7 +9,9 @@ adjustment carries the reason staff gave (and is in the audit log).
 
 A pay period covers ledger entries dated ``starts_on`` to ``ends_on`` inclusive (UTC dates).
 Periods never overlap, so no entry is paid twice. A closed period takes no more bonuses or
-adjustments dated inside it.
+adjustments dated inside it, and its totals never change: an earning recorded on a day a closed
+period covers (a submit after an early close) is dated the first instant after that period, so it
+lands in the next open one (:func:`booking_time`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from .uow import reads, writes
 KINDS = ("bonus", "adjustment")
 MAX_REASON = 2000
 MAX_PERIOD_DAYS = 366
+
+
+MAX_CLOSED_HOPS = 1000  # consecutive closed periods an earning may be moved past
 
 
 def _parse_date(value: object, loc: str) -> date:
@@ -109,6 +114,22 @@ def list_periods(session: Session, actor: Actor) -> list[dict]:
     """Every period, newest first (trainers too: they pick a statement by period)."""
     return [period_view(p) for p in session.execute(select(PayPeriod).order_by(PayPeriod.starts_on.desc()))
             .scalars()]
+
+
+def booking_time(session: Session, when: datetime) -> datetime:
+    """When an earning recorded at ``when`` is booked: ``when`` itself, unless a closed period
+    covers that day — then the first instant after that period (and after any closed period
+    following it), so it lands in the next open period and a closed period's totals never change.
+    Inside the writer's unit; on PostgreSQL the covering period is read ``FOR SHARE``, so a close
+    running at the same moment waits for this write, and a write after the close sees it."""
+    for _ in range(MAX_CLOSED_HOPS):
+        day = when.date()
+        period = session.execute(select(PayPeriod).where(PayPeriod.starts_on <= day, PayPeriod.ends_on >= day)
+                                 .with_for_update(read=True)).scalar_one_or_none()
+        if period is None or period.closed_at is None:
+            return when
+        when = _bounds(period)[1]
+    raise Conflict(f"every pay period from {when.date()} on is closed; open a new period")
 
 
 def _period(session: Session, period_id: int) -> PayPeriod:

@@ -3,7 +3,9 @@
 With a project's ``retest_rate`` r, a lease serves, with probability r, one of the trainer's own
 earlier judged items again — at least ``retest_after_hours`` after their first judgment, never a
 gold item, each item at most once — as an ordinary assignment (``retest_of`` points at the
-first judgment; the trainer's view carries no mark) with its answers in a fresh order.
+first judgment; the trainer's view carries no mark, no item id or external id, and the same AI
+suggestion and experiment-arm guidelines a fresh lease would show) with its answers in a fresh
+order.
 
 A re-test is paid like any task. Submitted, it is ``retested`` — not a judgment that counts
 (:func:`expertloop.storage.repositories.counted_judgment` leaves it out): it takes no slot, is
@@ -28,6 +30,7 @@ from ..domain.people import answers_agree
 from ..domain.presentation import make_presentation
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Item, Project
+from . import ai_help
 from .uow import reads
 
 PRESENTATION_TRIES = 32  # draws for an order other than the first one's (where more than one exists)
@@ -52,11 +55,15 @@ def claim_retest(session: Session, project: Project, expert_id: int, consent_id:
         if presentation is None or presentation != first.presentation:
             break
         presentation = make_presentation(project.task_type, item.payload, rng)
+    shown = (first.presentation or {}).get("guidelines")
+    if shown is not None:  # an experiment arm's guidelines, as the first time: nothing differs
+        presentation = {**(presentation or {}), "guidelines": shown}
     a = Assignment(project_id=project.id, item_id=item.id, expert_id=expert_id,
                    state=AssignmentState.leased.value, leased_at=now,
                    lease_expires_at=lease_expiry(now, project.lease_minutes), last_seen_at=now,
                    active_seconds=0.0, guidelines_version=project.guidelines_version, consent_id=consent_id,
-                   presentation=presentation, retest_of=first.id)
+                   presentation=presentation, retest_of=first.id,
+                   ai_assistance=ai_help.shown(session, project, item.id, now))
     session.add(a)
     session.flush()
     return a

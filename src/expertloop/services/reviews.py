@@ -109,6 +109,8 @@ def review(session: Session, actor: Actor, assignment_id: int, verdict: str, fee
 
 def _detail(a: Assignment, item: Item, project: Project, now: datetime, *, staff: bool) -> dict:
     view = assignment_view(a, item, project, now, staff=staff)
+    # Reviewers name the item they review (re-tests are never reviewed, so this links nothing).
+    view["item"].update(id=item.id, external_id=item.external_id)
     view.update(project_name=project.name, original_response=a.original_response,
                 project={"id": project.id, "name": project.name, "task_type": project.task_type,
                          "options": project.options, "guidelines": project.guidelines,

@@ -269,15 +269,19 @@ def _apply_quality_floor(session: Session, project: Project, task_type: TaskType
     assert floor is not None  # called only for a project with a floor
     reason = None
     if floor.get("gold_accuracy") is not None and item.gold is not None:
-        reason = _below_gold_floor(session, project, task_type, expert_id, floor)
+        reason = below_gold_floor(session, project, task_type, expert_id, floor)
     if reason is None and floor.get("reliability") is not None:
         reason = _below_reliability_floor(expert_id, floor, evidence)
     if reason is not None:
         pause_trainer(session, project, expert_id, reason, now)
 
 
-def _below_gold_floor(session: Session, project: Project, task_type: TaskType, expert_id: int,
-                      floor: dict) -> str | None:
+GOLD_FLOOR_REASON = "gold accuracy "  # how a pause by the gold floor's reason begins
+
+
+def below_gold_floor(session: Session, project: Project, task_type: TaskType, expert_id: int,
+                     floor: dict) -> str | None:
+    """Why the trainer's gold record is below the project's gold floor (95% upper bound), or None."""
     from ..quality.intervals import wilson_interval
 
     n, correct = gold_record(session, project.id, task_type, expert_id)
@@ -286,7 +290,7 @@ def _below_gold_floor(session: Session, project: Project, task_type: TaskType, e
     _low, high = wilson_interval(correct, n)
     if high >= floor["gold_accuracy"]:
         return None
-    return (f"gold accuracy {correct}/{n} = {correct / n:.0%}; 95% upper bound {high:.0%} is below the "
+    return (f"{GOLD_FLOOR_REASON}{correct}/{n} = {correct / n:.0%}; 95% upper bound {high:.0%} is below the "
             f"project's floor of {floor['gold_accuracy']:.0%}")
 
 

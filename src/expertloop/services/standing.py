@@ -2,8 +2,10 @@
 
 For one project a trainer sees why they stand where they stand:
 
-- **gold**: every gold item they answered (after they answered it), their answer, the expected
-  answer and their score — so a missed item can be understood, and disputed;
+- **gold**: every gold item they answered (after they answered it), their answer and their score
+  — so a missed item can be seen, and disputed. The expected answer of an item still in the gold
+  pool (not retired) never reaches a trainer: it would be the answer key for the next trainer it
+  is served to. Once staff retire the item it is shown;
 - **agreement with consensus** and **reliability**, from the project's stored quality report;
 - **retest agreement** (:mod:`expertloop.services.retests`);
 - **flags and outcomes**: pauses by the quality floor (with their reasons and whether lifted),
@@ -29,10 +31,20 @@ from ..domain.checks import text_problem
 from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..domain.grading import gold_score, gold_tally
 from ..domain.policies import Actor, can_read_expert, require_staff
+from ..domain.projects import TaskType
 from ..domain.responses import MAX_TEXT, normalise_gold
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, Expert, GoldDispute, Item, Project, ProjectPause, QualitySnapshot
-from . import audit, jobs
+from ..storage.orm import (
+    Assignment,
+    Expert,
+    GoldDispute,
+    Item,
+    Notification,
+    Project,
+    ProjectPause,
+    QualitySnapshot,
+)
+from . import audit, jobs, routing
 from .clock import utcnow
 from .projects import load_project
 from .retests import retest_agreement
@@ -43,11 +55,18 @@ DECISIONS = ("uphold", "reject")
 _DONE = [AssignmentState.submitted.value, AssignmentState.accepted.value, AssignmentState.rejected.value]
 
 
-def dispute_view(d: GoldDispute, *, staff: bool) -> dict:
+def gold_revealed(item: Item | None) -> bool:
+    """Whether a trainer may read an item's gold answer: only once it left the gold pool (retired),
+    so it can no longer be served to anyone."""
+    return item is not None and item.retired_at is not None
+
+
+def dispute_view(d: GoldDispute, *, staff: bool, revealed: bool = False) -> dict:
+    """A dispute; the gold answers in it only for staff, or once the item left the gold pool."""
     view = {"id": d.id, "project_id": d.project_id, "item_id": d.item_id, "assignment_id": d.assignment_id,
             "expert_id": d.expert_id, "reason": d.reason, "state": d.state, "decision_note": d.decision_note,
             "created_at": iso(d.created_at), "decided_at": iso(d.decided_at)}
-    if staff or d.state != "open":  # the expert saw the gold already: the answer they disputed
+    if staff or revealed:
         view.update(old_gold=d.old_gold, new_gold=d.new_gold)
     if staff:
         view["decided_by"] = d.decided_by
@@ -66,16 +85,18 @@ def standing(session: Session, actor: Actor, expert_id: int, project_id: int) ->
     disputes = {d.assignment_id: d for d in session.execute(select(GoldDispute).where(
         GoldDispute.project_id == project.id, GoldDispute.expert_id == expert_id)).scalars()}
     gold_rows = session.execute(
-        select(Assignment.id, Assignment.item_id, Assignment.response, Assignment.submitted_at, Item.gold)
+        select(Assignment.id, Assignment.item_id, Assignment.response, Assignment.submitted_at, Item.gold,
+               Item.retired_at)
         .join(Item, Item.id == Assignment.item_id)
         .where(Assignment.project_id == project.id, Assignment.expert_id == expert_id, repo.counted_judgment(),
                Item.gold.is_not(None)).order_by(Assignment.submitted_at, Assignment.id)).all()
     gold = []
-    for aid, item_id, response, submitted_at, expected in gold_rows:
+    for aid, item_id, response, submitted_at, expected, retired_at in gold_rows:
         score = gold_score(project.task_type, response or {}, expected)
         d = disputes.get(aid)
+        shown = actor.is_staff or retired_at is not None  # never the answer key of an item still served
         gold.append({"assignment_id": aid, "item_id": item_id, "submitted_at": iso(submitted_at),
-                     "your_answer": response, "expected": expected,
+                     "your_answer": response, "expected": expected if shown else None, "expected_shown": shown,
                      "score": None if score is None else round(score, 4),
                      "missed": score is not None and score < 1,
                      "dispute": None if d is None else {"id": d.id, "state": d.state}})
@@ -104,7 +125,8 @@ def standing(session: Session, actor: Actor, expert_id: int, project_id: int) ->
                                       for f in card.get("flags", []) if isinstance(f, dict) and "kind" in f],
         "reviews": [{"assignment_id": aid, "item_id": iid, "outcome": _outcome(st, ed), "feedback": fb,
                      "reviewed_at": iso(at)} for aid, iid, st, fb, ed, at in reviewed],
-        "disputes": [dispute_view(d, staff=actor.is_staff) for d in disputes.values()],
+        "disputes": [dispute_view(d, staff=actor.is_staff, revealed=gold_revealed(session.get(Item, d.item_id)))
+                     for d in disputes.values()],
     }
 
 
@@ -219,11 +241,38 @@ def decide_dispute(session: Session, actor: Actor | None, dispute_id: int, decis
                      detail={"dispute": d.id, "old": old, "new": corrected})
         session.flush()
         rescored = _rescore(session, project, item.id)
+        for row in rescored:
+            row["pause_lifted"] = _lift_gold_pause(session, actor, project, row["expert_id"], d.id, now)
     audit.record(session, actor, f"dispute.{d.state}", project_id=d.project_id, target=f"dispute:{d.id}",
                  detail={"note": text or None})
     out = dispute_view(d, staff=True)
     out["rescored"] = rescored
     return out
+
+
+def _lift_gold_pause(session: Session, actor: Actor | None, project: Project, expert_id: int, dispute_id: int,
+                     now: datetime) -> bool:
+    """After a gold correction: a pause the gold floor made whose reason no longer holds (the
+    trainer's gold record, read afresh, is not below the floor) is lifted — a paused trainer
+    submits nothing, so no submit would ever read their gold again. The trainer and the
+    managers are told; a pause for any other reason stays for a manager to decide."""
+    floor = project.quality_floor or {}
+    pause = session.execute(select(ProjectPause).where(
+        ProjectPause.project_id == project.id, ProjectPause.expert_id == expert_id,
+        ProjectPause.lifted_at.is_(None))).scalar_one_or_none()
+    if pause is None or not pause.reason.startswith(routing.GOLD_FLOOR_REASON) or floor.get("gold_accuracy") is None:
+        return False
+    if routing.below_gold_floor(session, project, TaskType(project.task_type), expert_id, floor) is not None:
+        return False
+    pause.lifted_at = now
+    name = session.get_one(Expert, expert_id).name
+    session.add(Notification(kind="pause_lifted", project_id=project.id, expert_id=expert_id, created_at=now,
+                             message=f"{name}'s pause from project {project.id} was lifted: dispute {dispute_id} "
+                                     "corrected the gold it rested on, and their gold accuracy is no longer "
+                                     "below the floor"))
+    audit.record(session, actor, "pause.lifted", project_id=project.id, target=f"expert {expert_id}",
+                 detail={"reason": pause.reason, "dispute": dispute_id})
+    return True
 
 
 def _rescore(session: Session, project: Project, item_id: int) -> list[dict]:

@@ -68,13 +68,14 @@ def effective_state(a: Assignment, now: datetime, *, staff: bool = True) -> str:
 
 def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, *,
                     staff: bool, earned_cents: int | None = None) -> dict:
-    """An assignment with its item. Trainers get the shuffled, gold-free view of the item."""
+    """An assignment with its item. Trainers get the shuffled, gold-free view of the item, without
+    the item's id or external id: a blind re-test serves an item they answered before, and
+    nothing may link the two (the assignment id, new for every lease, names the task)."""
     task_type = TaskType(project.task_type)
     view: dict[str, Any] = {
         "assignment_id": a.id, "project_id": a.project_id, "task_type": project.task_type,
         "state": effective_state(a, now, staff=staff), "expert_id": a.expert_id,
-        "item": {"id": item.id, "external_id": item.external_id,
-                 **trainer_view(task_type, item.payload, a.presentation)},
+        "item": trainer_view(task_type, item.payload, a.presentation),
         "leased_at": iso(a.leased_at), "lease_expires_at": iso(a.lease_expires_at),
         "submitted_at": iso(a.submitted_at), "active_seconds": round(a.active_seconds, 1),
         "guidelines_version": a.guidelines_version, "response": a.response,
@@ -89,6 +90,8 @@ def assignment_view(a: Assignment, item: Item, project: Project, now: datetime, 
     if earned_cents is not None:
         view["earned_usd"] = usd(earned_cents)
     if staff:
+        view["item"]["id"] = item.id
+        view["item"]["external_id"] = item.external_id
         view["item"]["gold"] = item.gold
         view["item"]["metadata"] = item.meta
         view["item"]["payload"] = item.payload

@@ -258,6 +258,18 @@ class AccountLink(Base):
     used_at: Mapped[datetime | None]
 
 
+class ResetRequest(Base):
+    """One "forgot password" request, counted against its email and its client address (each a
+    SHA-256 of ``email:…`` or ``client:…``), so the limit holds across workers and machines."""
+
+    __tablename__ = "reset_requests"
+    __table_args__ = (Index("ix_reset_requests_key", "key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class InstanceSecret(Base):
     """Random secrets of this installation (e.g. the key that signs web session cookies),
     kept in the database so every worker on every machine shares them."""

@@ -16,6 +16,7 @@ from ..domain.experts import ExpertStatus
 from ..domain.policies import Actor, Role, can_grant, require_staff
 from ..services import accounts as accounts_svc
 from ..services import experts as experts_svc
+from ..services import password_reset as reset_svc
 from ..services import tokens as tokens_svc
 from ..services.mail import send_mail
 from .auth import current_actor, start_session
@@ -237,7 +238,9 @@ def forgot(request: Request, form: FormData = Depends(form_data), db: Session = 
     # Mailed only with a configured public address: a link built from this unauthenticated
     # request's Host header could point at any server and hand it the secret.
     if getattr(settings, "smtp_url", None) and getattr(settings, "public_url", None) and email and len(email) <= 320:
-        link = accounts_svc.create_reset(db, None, email=email)
+        # Limited per email and per client address (in the database: every worker counts);
+        # the answer is the same whether an account exists or a limit was reached.
+        link = reset_svc.forgot_password(db, email, request.client.host if request.client else "")
         if link is not None:
             _mail(request, link["email"], "Reset your expertloop password",
                   f"Hello {link['name']},\n\nChoose a new password here (the link works once, until "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -13,7 +13,7 @@ from ..domain.authenticity import STATUSES
 from ..domain.errors import ValidationFailed
 from ..domain.policies import Actor
 from ..services import authenticity as authenticity_svc
-from ..services import passport
+from ..services import passport, passport_jobs
 from ..services import projects as projects_svc
 from .common import PageId, finish, form_data, redirect, render, signed_in
 
@@ -42,15 +42,21 @@ def decide(check_id: PageId, request: Request, form: FormData = Depends(form_dat
     return redirect(request, back, flash=("success", f"Check {row['id']} {row['status']}; the expert is notified."))
 
 
-@router.get("/manage/projects/{project_id}/export/signed")
-def signed_export(project_id: PageId, request: Request, format: str = "raw", hub: bool = False,
+@router.post("/manage/projects/{project_id}/export/signed")
+def signed_export(project_id: PageId, request: Request, form: FormData = Depends(form_data),
                   actor: Actor = Depends(signed_in), db: Session = Depends(get_session),
                   settings: Settings = Depends(get_settings)):
-    """The export with its signed manifest (or the Hugging Face Hub folder), as a ZIP."""
-    data = passport.export_zip(db, actor, project_id, format, hub=hub, settings=settings)
-    name = f"project-{project_id}-{format}{'-hub' if hub else ''}.zip"
-    return finish(request, Response(data, media_type="application/zip",
-                                    headers={"Content-Disposition": f'attachment; filename="{name}"'}))
+    """Queue the export with its signed manifest (or the Hugging Face Hub folder) as a ZIP: a
+    job writes it, and its download link appears under Export on the project page."""
+    fmt, hub = str(form.get("format") or "raw"), form.get("hub") in ("true", "on", "1")
+    try:
+        job = passport_jobs.request_signed_export(db, actor, project_id, fmt, data_dir=settings.data_dir,
+                                                  settings=settings, hub=hub)
+    except ValidationFailed as exc:
+        return redirect(request, f"/manage/projects/{project_id}#export", flash=("error", exc.message))
+    note = (f"Signed export {job['id']} queued: the {job['format']} {'Hub folder' if hub else 'data'} ZIP is being "
+            "written. Its download link appears under Export when it is ready.")
+    return redirect(request, f"/manage/projects/{project_id}#export", flash=("success", note))
 
 
 @router.get("/manage/projects/{project_id}/revocations.json")

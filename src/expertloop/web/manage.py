@@ -223,6 +223,7 @@ def export_from_form(project_id: PageId, request: Request, form: FormData = Depe
 @router.get("/manage/exports/{export_id}/download")
 def download_export(export_id: PageId, request: Request, actor: Actor = Depends(signed_in),
                     db: Session = Depends(get_session)):
-    path, name = export_jobs.export_file(db, actor, export_id)
-    media = "application/vnd.apache.parquet" if path.suffix == ".parquet" else "application/x-ndjson"
+    path, name = export_jobs.export_file(db, actor, export_id, data_dir=request.app.state.settings.data_dir)
+    media = {".parquet": "application/vnd.apache.parquet", ".zip": "application/zip"}.get(path.suffix,
+                                                                                        "application/x-ndjson")
     return finish(request, FileResponse(path, media_type=media, filename=name))

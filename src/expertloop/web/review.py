@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -79,6 +83,22 @@ def review_task_page(task_id: PageId, request: Request, edit: bool = False, acto
 def review_task_submit(task_id: PageId, request: Request, form: FormData = Depends(form_data),
                        actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     view = tasks_svc.get_task(db, actor, task_id)
+    verdict, out, refused = _submit_verdict(
+        request, form, view, _task_context, "/review",
+        lambda verdict, feedback, response: tasks_svc.submit_review(db, actor, task_id, verdict, feedback, response))
+    if refused is not None:
+        return refused
+    earlier = "; ".join(f"level {r['level']} said {r['verdict']}" for r in out["earlier_reviews"])
+    note = f"Review #{task_id}: {verdict} recorded." + (f" Earlier: {earlier}." if earlier else "")
+    return redirect(request, "/review", flash=("success", note))
+
+
+def _submit_verdict(request: Request, form: FormData, view: dict, context: Callable[..., dict], conflict_url: str,
+                    decide: Callable[[str, str, dict | None], Any]) -> tuple[str, Any, Response | None]:
+    """Both review forms (an assigned review task, a direct review): read the verdict, the
+    feedback and (for an edit) the edited answer, and call ``decide``. Returns the verdict, what
+    ``decide`` returned, and the page to answer instead when it was refused (the form again with
+    the problems, or the queue with the reason)."""
     verdict = str(form.get("verdict") or "")
     feedback = str(form.get("feedback") or "")
     response = None
@@ -86,16 +106,13 @@ def review_task_submit(task_id: PageId, request: Request, form: FormData = Depen
         response = response_from_form(form, TaskType(view["task_type"]), view["project"]["options"] or {},
                                       view["item"])
     try:
-        out = tasks_svc.submit_review(db, actor, task_id, verdict, feedback, response)
+        return verdict, decide(verdict, feedback, response), None
     except ValidationFailed as exc:
-        return render(request, "review/item.html", _task_context(view, editing=verdict == "edit",
-                                                                 errors=exc.problems, feedback=feedback,
-                                                                 prefill=response), status=422)
+        return verdict, None, render(request, "review/item.html",
+                                     context(view, editing=verdict == "edit", errors=exc.problems, feedback=feedback,
+                                             prefill=response), status=422)
     except Conflict as exc:
-        return redirect(request, "/review", flash=("error", exc.message))
-    earlier = "; ".join(f"level {r['level']} said {r['verdict']}" for r in out["earlier_reviews"])
-    note = f"Review #{task_id}: {verdict} recorded." + (f" Earlier: {earlier}." if earlier else "")
-    return redirect(request, "/review", flash=("success", note))
+        return verdict, None, redirect(request, conflict_url, flash=("error", exc.message))
 
 
 def _context(view: dict, *, editing: bool = False, **extra) -> dict:
@@ -118,19 +135,11 @@ def review_page(assignment_id: PageId, request: Request, edit: bool = False, act
 def review_submit(assignment_id: PageId, request: Request, form: FormData = Depends(form_data),
                   actor: Actor = Depends(signed_in), db: Session = Depends(get_session)):
     view = reviews_svc.get_for_review(db, actor, assignment_id)
-    verdict = str(form.get("verdict") or "")
-    feedback = str(form.get("feedback") or "")
-    response = None
-    if verdict == "edit":
-        response = response_from_form(form, TaskType(view["task_type"]), view["project"]["options"] or {},
-                                      view["item"])
-    try:
-        reviews_svc.review(db, actor, assignment_id, verdict, feedback, response)
-    except ValidationFailed as exc:
-        return render(request, "review/item.html", _context(view, editing=verdict == "edit", errors=exc.problems,
-                                                            feedback=feedback, prefill=response), status=422)
-    except Conflict as exc:
-        return redirect(request, _queue_url(view["project_id"]), flash=("error", exc.message))
+    verdict, _, refused = _submit_verdict(
+        request, form, view, _context, _queue_url(view["project_id"]),
+        lambda verdict, feedback, response: reviews_svc.review(db, actor, assignment_id, verdict, feedback, response))
+    if refused is not None:
+        return refused
     done = {"accept": "Accepted", "reject": "Rejected — the trainer will see your feedback",
             "edit": "Edited and accepted"}[verdict]
     return redirect(request, f"/review/next?project_id={view['project_id']}",

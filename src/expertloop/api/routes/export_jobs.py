@@ -18,7 +18,7 @@ from ._base import router as make_router
 
 router = make_router("exports")
 
-MEDIA = {"jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
+MEDIA = {"jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet", "zip": "application/zip"}
 
 
 class ExportRequest(BaseModel):
@@ -57,8 +57,8 @@ def get_export(export_id: Id, actor: Actor = Depends(get_actor), session: Sessio
             summary="Download the file of a finished export (staff)",
             responses={200: {"description": "the file", "content": {m: {} for m in MEDIA.values()}},
                        **errors(403, 404, 409)})
-def download_export(export_id: Id, actor: Actor = Depends(get_actor),
-                    session: Session = Depends(get_session)) -> FileResponse:
-    path, name = svc.export_file(session, actor, export_id)
+def download_export(export_id: Id, actor: Actor = Depends(get_actor), session: Session = Depends(get_session),
+                    settings: Settings = Depends(get_settings)) -> FileResponse:
+    path, name = svc.export_file(session, actor, export_id, data_dir=settings.data_dir)
     return FileResponse(path, media_type=MEDIA.get(path.suffix.lstrip("."), "application/octet-stream"),
                         filename=name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import Body, Depends, Query
-from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from ...config import Settings
@@ -11,11 +10,11 @@ from ...domain.authenticity import STATUSES
 from ...domain.policies import Actor
 from ...domain.records import ExportFormat
 from ...services import authenticity as auth_svc
-from ...services import passport, signing
+from ...services import passport, passport_jobs, signing
 from ..deps import get_actor, get_session, get_settings
 from ..schemas import Id, JsonObject, Limit, errors
 from ..schemas.integrity import AuthenticityCheckOut, PublicKey
-from ..schemas.resources import RevocationList
+from ..schemas.resources import ExportOut, RevocationList
 from ._base import router as make_router
 
 router = make_router("integrity")
@@ -36,17 +35,18 @@ def revocations(project_id: Id, actor: Actor = Depends(get_actor),
 
 
 SIGNED_DESCRIPTION = """\
-A ZIP of the folder `expertloop export --manifest` (or, with `hub=true`, `--hub-dir`) writes:
-the data files and a `manifest.json` signed with the instance's Ed25519 key (counts, SHA-256 of
-each file, guideline and terms versions with their text, consent standing, review and
-authenticity shares, software version, this query). Check it with `expertloop verify DIR`.
+Queues a job that writes, under the data directory, a ZIP of the folder `expertloop export
+--manifest` (or, with `hub=true`, `--hub-dir`) writes: the data files and a `manifest.json` signed
+with the instance's Ed25519 key (counts, SHA-256 of each file, guideline and terms versions with
+their text, consent standing, review and authenticity shares, software version, this query).
+Follow it at `GET /api/v1/exports/{id}`; once done, `download_url` serves the ZIP. Check the
+unpacked folder with `expertloop verify DIR`.
 """
 
 
-@router.get("/projects/{project_id}/export/signed", summary="A signed export (data + manifest.json) as a ZIP",
-            description=SIGNED_DESCRIPTION, response_class=Response,
-            responses={200: {"description": "ZIP archive", "content": {"application/zip": {}}},
-                       **errors(403, 404, 422)})
+@router.post("/projects/{project_id}/export/signed", status_code=202,
+             summary="Queue a signed export (data + manifest.json as a ZIP): follow it, then download it",
+             description=SIGNED_DESCRIPTION, response_model=ExportOut, responses=errors(403, 404, 422))
 def signed_export(project_id: Id, format: ExportFormat = Query(...),
                   file_format: str = Query("jsonl", pattern="^(jsonl|parquet)$"),
                   consensus: bool = Query(False), min_judgments: int | None = Query(None, ge=1, le=1_000_000),
@@ -56,14 +56,11 @@ def signed_export(project_id: Id, format: ExportFormat = Query(...),
                   license: str = Query("other", min_length=1, max_length=100, pattern="^[A-Za-z0-9.-]+$"),
                   include_audit: bool = Query(False, description="add the project's audit log (audit.jsonl)"),
                   actor: Actor = Depends(get_actor), session: Session = Depends(get_session),
-                  settings: Settings = Depends(get_settings)) -> Response:
-    data = passport.export_zip(session, actor, project_id, format, file_format=file_format, consensus=consensus,
-                               min_judgments=min_judgments, min_confidence=min_confidence, hub=hub,
-                               test_share=test_share, seed=seed, license=license, include_audit=include_audit,
-                               settings=settings)
-    name = f"project-{project_id}-{format.value}{'-hub' if hub else ''}.zip"
-    return Response(data, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                  settings: Settings = Depends(get_settings)) -> dict:
+    return passport_jobs.request_signed_export(
+        session, actor, project_id, format.value, data_dir=settings.data_dir, settings=settings,
+        file_format=file_format, consensus=consensus, min_judgments=min_judgments, min_confidence=min_confidence,
+        hub=hub, test_share=test_share, seed=seed, license=license, include_audit=include_audit)
 
 
 @router.get("/projects/{project_id}/authenticity", summary="Authenticity checks with their evidence "

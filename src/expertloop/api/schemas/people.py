@@ -110,7 +110,8 @@ class StandingOut(View):
     expert_id: int
     project_id: int
     project_name: str
-    gold: dict[str, Any] = Field(description="Gold items answered: the answer, the expected one, the score")
+    gold: dict[str, Any] = Field(description="Gold items answered: the answer and the score; the expected answer "
+                                "only for staff or once the item is retired (out of the gold pool)")
     agreement_with_consensus: float | None
     reliability: float | None
     retest: dict[str, Any] | None = Field(description="Test–retest agreement with its 95% interval")

@@ -312,7 +312,8 @@ class ExportOut(View):
     project_id: int | None
     state: str = Field(description="queued, running, done or failed")
     format: str | None
-    file_type: str | None = Field(description="jsonl or parquet")
+    file_type: str | None = Field(description="jsonl or parquet; zip for a signed export")
+    signed: bool = Field(False, description="a signed export: the data and its signed manifest.json, as a ZIP")
     consensus: bool
     min_judgments: int | None
     min_confidence: float | None
