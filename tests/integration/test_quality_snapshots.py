@@ -212,3 +212,22 @@ def test_a_programme_dashboard_reads_the_jobs_figures_and_matches_the_live_ones(
     assert waiting["activity_as_of"] is None and waiting["trainers"] == [] and sum(waiting["submissions_per_day"]) == 0
     assert waiting["spent_cents"] == live["spent_cents"]
     assert waiting["project"]["progress"] == live["project"]["progress"]
+
+
+def test_model_work_after_an_old_snapshot_was_read_still_forces_the_recompute(session):
+    """A read of an old snapshot queues a check that may skip the work; model work (or a gold
+    correction) arriving while it waits must turn that job into a recomputation, not be dropped."""
+    from expertloop.jobs import handlers
+
+    p = f.project(session, "sft", overlap=1)
+    f.items(session, p["id"], "sft", 2)
+    _judge(session, f.trainer_actor(f.expert(session)), p["id"], {"completion": "An ideal answer."}, 1)
+    reports.quality_report(session, f.ADMIN, p["id"])
+    f.run_jobs(session)
+    later = utcnow() + timedelta(seconds=reports.REVALIDATE_SECONDS + 1)
+    assert reports.quality_report(session, f.ADMIN, p["id"], now=later)["refreshing"] is True
+    handlers._model_work_changed(session, p["id"])
+    with uow.read(session):
+        waiting = session.execute(select(Job).where(Job.project_id == p["id"],
+                                                    Job.state == jobs.QUEUED)).scalars().all()
+    assert [(j.kind, j.payload) for j in waiting] == [(jobs.REFRESH_QUALITY, {"force": True})]

@@ -41,9 +41,29 @@ def test_a_corrected_split_gets_its_provenance():
                                                   "added": 1, "deleted": 1}
     parts = dict(SPEC.categorical_answers(out))
     assert parts[0] == "supported" and parts[claim_edits.text_part("it has 37 bridges")] == "refuted"
-    # gold answers the proposed claims: only the kept one is scored
+    # gold answers the proposed claims: the kept one is scored, the split and the deleted ones are missed
     gold = {"claims": [{"verdict": "supported"}, {"verdict": "refuted"}, {"verdict": "supported"}]}
-    assert SPEC.gold_score(out, gold).parts == 1
+    score = SPEC.gold_score(out, gold)
+    assert (score.parts, score.correct) == (3, 1)
+
+
+def test_editing_every_claim_does_not_escape_gold_scoring():
+    out, problems = _check({"claims": [
+        {"text": f"Indeed, {text}", "from": [i], "verdict": verdict}
+        for i, (text, verdict) in enumerate(zip(PROPOSED, ["supported", "supported", "refuted"], strict=True))]})
+    assert problems == [] and {c["origin"] for c in out["claims"]} == {"edited"}
+    gold = {"claims": [{"verdict": "supported"}, {"verdict": "refuted"}, {"verdict": "refuted"}]}
+    score = SPEC.gold_score(out, gold)
+    assert (score.parts, score.correct) == (3, 2)  # each edited claim is scored on the claim it came from
+
+
+def test_form_digits_python_refuses_are_not_a_server_error():
+    item = {"prompt": "p", "response": "r", "claims": PROPOSED}
+    odd = {"claim-count": "²", "verdict-0": "supported"}
+    assert len(SPEC.response_from_form(odd, {}, item)["claims"]) == len(PROPOSED)  # not a corrected split
+    rows = SPEC.response_from_form({"claim-count": "1", "claim-text-0": "x", "claim-from-0": "1,²," + "9" * 5000},
+                                   {}, item)
+    assert rows["claims"][0]["from"] == [1]
 
 def test_merge_edit_and_an_unchanged_split_stored_plainly():
     out, problems = _check({"claims": [

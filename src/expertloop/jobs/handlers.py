@@ -47,10 +47,9 @@ def refresh_quality(session: Session, job: dict, progress: Progress) -> dict:
 
 def _model_work_changed(session: Session, project_id: int) -> None:
     """Model judgments changed the report's judges / FActScore sections: queue its refresh."""
-    from ..services import jobs
+    from ..services.reports import queue_forced_refresh
 
-    run_write(session, lambda: jobs.enqueue(session, REFRESH_QUALITY, project_id=project_id, debounce=True,
-                                            payload={"force": True}))
+    run_write(session, lambda: queue_forced_refresh(session, project_id, REFRESH_QUALITY))
 
 
 def chat_turn(session: Session, job: dict, progress: Progress) -> dict:

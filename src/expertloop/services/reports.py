@@ -235,11 +235,18 @@ def request_refresh(session: Session, actor: Actor, project_id: int) -> dict:
     require_staff(actor, "refresh quality reports")
     project = load_project(session, project_id)
     kind = refresh_kind(project.task_type)
+    return {"project_id": project_id, "job_id": queue_forced_refresh(session, project_id, kind), "kind": kind}
+
+
+def queue_forced_refresh(session: Session, project_id: int, kind: str) -> int | None:
+    """Inside the caller's unit of work: queue the report job so that it recomputes even with the
+    same judgments (gold, model work or a person asked). A job already waiting is reused and made
+    to recompute: debouncing alone would keep a waiting ``force: false`` job that skips the work."""
     job_id = jobs.enqueue(session, kind, project_id=project_id, debounce=True,
                           payload=None if kind == jobs.REFIT_CONSENSUS else {"force": True})
     if kind == jobs.REFRESH_QUALITY and job_id is not None:
         session.execute(update(Job).where(Job.id == job_id, Job.state == jobs.QUEUED).values(payload={"force": True}))
-    return {"project_id": project_id, "job_id": job_id, "kind": kind}
+    return job_id
 
 
 @reads

@@ -44,7 +44,7 @@ from ..storage.orm import (
     ProjectPause,
     QualitySnapshot,
 )
-from . import audit, jobs, routing
+from . import audit, routing
 from .clock import utcnow
 from .projects import load_project
 from .retests import retest_agreement
@@ -232,11 +232,9 @@ def decide_dispute(session: Session, actor: Actor | None, dispute_id: int, decis
                                                                 GoldDispute.state == "open")).scalars():
             other.state, other.new_gold, other.decided_by, other.decided_at = "upheld", corrected, who, now
             other.decision_note = text or None
-        from .reports import refresh_kind  # gold scores every report: recompute even with the same judgments
+        from .reports import queue_forced_refresh, refresh_kind  # gold scores every report: recompute
 
-        kind = refresh_kind(project.task_type)
-        jobs.enqueue(session, kind, project_id=project.id, debounce=True,
-                     payload=None if kind == jobs.REFIT_CONSENSUS else {"force": True})
+        queue_forced_refresh(session, project.id, refresh_kind(project.task_type))
         audit.record(session, actor, "gold.changed", project_id=project.id, target=f"item:{item.id}",
                      detail={"dispute": d.id, "old": old, "new": corrected})
         session.flush()

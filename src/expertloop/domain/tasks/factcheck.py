@@ -136,7 +136,7 @@ class FactCheck(TaskTypeSpec):
         """The page's claim rows (``claim-count`` of them, after any correction of the split:
         ``claim-text-N``, ``claim-from-N``) or, from a form without them, one per proposed claim."""
         count = form_text(form, "claim-count").strip()
-        corrected = count.isdigit()
+        corrected = count.isascii() and count.isdigit() and len(count) <= 6  # "²" is a digit int() refuses
         n = min(int(count), claim_edits.MAX_CLAIMS + 1) if corrected else len(item.get("claims") or [])
         claims = []
         for i in range(n):
@@ -144,7 +144,8 @@ class FactCheck(TaskTypeSpec):
             claim: Obj = {"verdict": form_text(form, f"verdict-{i}").strip() or None, "evidence": evidence,
                           "correction": form_text(form, f"correction-{i}").strip() or None}
             if corrected:
-                source = [int(x) for x in form_text(form, f"claim-from-{i}").split(",") if x.strip().isdigit()]
+                source = [int(x) for x in (x.strip() for x in form_text(form, f"claim-from-{i}").split(","))
+                          if x.isascii() and x.isdigit() and len(x) <= 6]
                 claim = {"text": form_text(form, f"claim-text-{i}").strip(), "from": source, **claim}
             claims.append(claim)
         return {"claims": claims}
@@ -155,10 +156,16 @@ class FactCheck(TaskTypeSpec):
         return {"claims": [{"verdict": v} for v in verdicts]} if any(verdicts) else None
 
     def gold_score(self, response: Obj, gold: Obj) -> GoldScore | None:
-        """Gold answers the proposed claims: a corrected split is scored on the claims it kept."""
+        """Gold answers the proposed claims. In a corrected split a proposed claim kept or edited
+        alone is scored on its verdict; one deleted, split or merged counts as missed, so that
+        editing every claim cannot take a trainer out of gold scoring."""
         if claim_edits.is_corrected(response):
-            given = dict(claim_edits.parts(response))
-            pairs = [(given[i], g["verdict"]) for i, g in enumerate(gold["claims"]) if i in given]
+            kept: dict[int, list[str | None]] = {}
+            for claim in response["claims"]:
+                if claim.get("origin") in ("proposed", "edited") and len(claim.get("from") or []) == 1:
+                    kept.setdefault(claim["from"][0], []).append(claim.get("verdict"))
+            pairs = [(kept[i][0] if len(kept.get(i, [])) == 1 else None, g["verdict"])
+                     for i, g in enumerate(gold["claims"])]
         else:
             pairs = [(r["verdict"], g["verdict"]) for r, g in zip(response["claims"], gold["claims"], strict=False)]
         if not pairs:
