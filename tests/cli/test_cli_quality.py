@@ -4,24 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from expertloop.cli.main import app
 from expertloop.config import Settings
 from expertloop.services import assignments, reports
 from expertloop.storage.db import make_engine, make_sessionmaker
 from tests import factories as f
-
-runner = CliRunner()
-
-
-@pytest.fixture()
-def cli(fresh_url):
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), env={"EXPERTLOOP_DATABASE_URL": fresh_url})
-    invoke.url = fresh_url
-    return invoke
 
 
 def test_refresh_stores_the_snapshot_the_console_and_api_read(cli):
