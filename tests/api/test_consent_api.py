@@ -32,7 +32,7 @@ def test_consent_flow_through_the_api(client, session):
                     json={"response": {"label": "yes"}})
     assert r.status_code == 200, r.text
     export = client.get(f"/api/v1/projects/{pid}/export?format=label", headers=admin)
-    assert export.status_code == 200 and export.text.count("\n") == 1 and '"terms_version": 1' in export.text
+    assert export.status_code == 200 and export.text.count("\n") == 1 and '"terms_version":1' in export.text
 
     # trainers cannot publish terms nor read the consent register
     assert client.put(f"/api/v1/projects/{pid}/terms", headers=trainer, json={"terms": "x"}).status_code == 403

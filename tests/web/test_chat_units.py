@@ -84,7 +84,7 @@ def test_a_chat_project_from_the_form_and_the_pages_calls(app, session, model_se
         project_page = manager.get(f"/manage/projects/{pid}").text
         assert '<option value="redteam">' in project_page and "failing turn" in project_page
         download = manager.get(f"/manage/projects/{pid}/export?format=redteam")
-        assert download.status_code == 200 and '"failure_category": "harmful advice"' in download.text
+        assert download.status_code == 200 and '"failure_category":"harmful advice"' in download.text
         review_page = manager.get(f"/review/{aid}").text
         assert "chat-readonly" in review_page and "<script>x" not in review_page
         assert "Failure here:" in review_page and "harmful advice" in review_page

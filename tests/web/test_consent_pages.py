@@ -43,7 +43,7 @@ def test_a_trainer_agrees_to_the_terms_works_and_withdraws(visit, live_site):
     with page.expect_navigation():
         page.keyboard.press("Control+Enter")
     export = live_site.api("GET", f"/api/v1/projects/{pid}/export?format=label", "admin")
-    assert f'"assignment_id": {aid}' in export.text and '"terms_version": 1' in export.text
+    assert f'"assignment_id":{aid}' in export.text and '"terms_version":1' in export.text
 
     page.goto(f"/work/projects/{pid}/terms")
     assert "You agreed on" in page.inner_text(".page-head") and page.locator("[data-agree]").count() == 0
