@@ -126,3 +126,42 @@ def test_a_stale_candidate_is_rechecked_under_the_lock(session, backend, monkeyp
     lease = svc.lease_next(session, second, p["id"])
     assert f.staff_item(session, lease)["id"] != taken
     assert calls[1] == [taken]
+
+
+def test_closing_a_pay_period_waits_for_the_submits_in_flight(fresh_url):
+    """A submit writes its assignment, then reads the period its earning is booked in. A close
+    at that moment must wait until the submit commits (else the earning would land in a period
+    already closed); new submits wait for the close, and then see it."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from expertloop.services import payroll
+
+    engine, project_id, experts = _setup(fresh_url, n_items=2, overlap=1)
+    Session = make_sessionmaker(engine)
+    today = date.today().isoformat()
+    with Session() as s:
+        lease = svc.lease_next(s, Actor(Role.trainer, experts[0]), project_id)
+        period = payroll.create_period(s, f.ADMIN, "now", today, today)
+    in_flight = engine.connect()
+    tx = in_flight.begin()
+    in_flight.execute(update(Assignment).where(Assignment.id == lease["assignment_id"])
+                      .values(active_seconds=Assignment.active_seconds))
+    closed: list[float] = []
+
+    def close():
+        with Session() as s:
+            payroll.close_period(s, f.ADMIN, period["id"])
+        closed.append(time.monotonic())
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    time.sleep(1.0)
+    assert not closed, "the close went ahead while a submit was writing"
+    committed = time.monotonic()
+    tx.commit()
+    in_flight.close()
+    closer.join(timeout=30)
+    assert closed and closed[0] >= committed
+    engine.dispose()

@@ -101,3 +101,15 @@ def wait_for_jobs(site, project_id: int, timeout: float = 30.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"jobs of project {project_id} still pending after {timeout}s")
+
+
+def wait_until(page, script: str, timeout: float = 15.0) -> None:
+    """Poll a JavaScript expression from here until it is true. Playwright's ``wait_for_function``
+    compiles its predicate with ``new Function`` inside the page, which the app's Content Security
+    Policy (no ``unsafe-eval``) refuses whenever the first check is false; ``evaluate`` is not
+    subject to it."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} s: {script}")
+        page.wait_for_timeout(50)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import demo_projects, stored
+from .helpers import demo_projects, stored, wait_until
 from .test_trainer_pages import start_by_keyboard, submit_by_keyboard
 
 pytestmark = pytest.mark.browser
@@ -35,15 +35,15 @@ def test_split_add_merge_delete_then_judge(visit, live_site):
     page.keyboard.press("s")                                             # claim 1 supported, on to claim 2
     page.keyboard.press("r")                                             # claim 2 refuted
     page.keyboard.press("a")                                             # add a claim after it: its text has focus
-    page.wait_for_function("document.activeElement && document.activeElement.value === ''"
-                           " && (document.activeElement.name || '').startsWith('claim-text-')")
+    wait_until(page, "document.activeElement && document.activeElement.value === ''"
+                     " && (document.activeElement.name || '').startsWith('claim-text-')")
     page.keyboard.type("The answer names no source.")
     page.keyboard.press("Escape")
     page.keyboard.press("n")
     assert page.inner_text("[data-claim-row]:nth-child(3) [data-claim-origin]") == "added"
     page.keyboard.press("a")                                             # one more, then delete it again
-    page.wait_for_function("document.activeElement && document.activeElement.value === ''"
-                           " && (document.activeElement.name || '').startsWith('claim-text-')")
+    wait_until(page, "document.activeElement && document.activeElement.value === ''"
+                     " && (document.activeElement.name || '').startsWith('claim-text-')")
     page.keyboard.type("A claim I did not mean to add.")
     page.keyboard.press("Escape")
     page.keyboard.press("x")

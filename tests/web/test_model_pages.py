@@ -31,19 +31,20 @@ def test_an_admin_registers_an_endpoint_and_tests_it(visit, live_site, model_ser
     v = visit("admin")
     page = v.page
     page.goto("/manage/models")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=base_url]", model_server.base_url)
-    page.fill("input[name=model]", "test-model")
-    page.fill("input[name=api_key_env]", "EXPERTLOOP_DATABASE_URL")      # not a key: refused, nothing stored
-    page.fill("input[name=max_concurrency]", "0")
+    form = page.locator("form:has([data-register])")  # each listed endpoint has its own forms
+    form.locator("input[name=name]").fill(name)
+    form.locator("input[name=base_url]").fill(model_server.base_url)
+    form.locator("input[name=model]").fill("test-model")
+    form.locator("input[name=api_key_env]").fill("EXPERTLOOP_DATABASE_URL")      # not a key: refused, nothing stored
+    form.locator("input[name=max_concurrency]").fill("0")
     with page.expect_navigation():
         page.click("[data-register]")
     problems = page.inner_text(".problems")
     assert "api_key_env" in problems and "max_concurrency" in problems
-    assert page.input_value("input[name=name]") == name                  # what was typed is kept
+    assert form.locator("input[name=name]").input_value() == name                  # what was typed is kept
     assert page.locator(f'[data-endpoint="{name}"]').count() == 0
-    page.fill("input[name=api_key_env]", "")
-    page.fill("input[name=max_concurrency]", "2")
+    form.locator("input[name=api_key_env]").fill("")
+    form.locator("input[name=max_concurrency]").fill("2")
     with page.expect_navigation():
         page.click("[data-register]")
     row = page.locator(f'[data-endpoint="{name}"]')

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from .helpers import XSS, demo_projects, stored, submit_via_api
+from .helpers import XSS, demo_projects, stored, submit_via_api, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -81,8 +81,8 @@ def test_an_xss_corpus_stays_inert_on_every_page(visit, live_site):
         assert "<script>window.__xss=1</script>" in page.inner_text("main")  # shown as text, literally
         assert_inert(trainer)
         # let any autofocus land first, so Escape leaves it and "g" reaches the page
-        page.wait_for_function("!document.querySelector('[autofocus]') || "
-                               "document.activeElement === document.querySelector('[autofocus]')")
+        wait_until(page, "!document.querySelector('[autofocus]') || "
+                         "document.activeElement === document.querySelector('[autofocus]')")
         page.keyboard.press("Escape")
         page.keyboard.press("g")                  # the guidelines drawer renders the corpus too
         page.wait_for_selector("dialog#guidelines[open]", timeout=5000)
@@ -93,7 +93,7 @@ def test_an_xss_corpus_stays_inert_on_every_page(visit, live_site):
     page.goto(f"/tasks/{leased['sft']}")
     page.fill("textarea[name=completion]", CORPUS)
     page.dispatch_event("textarea[name=completion]", "input")
-    page.wait_for_function("() => document.querySelector('#answer-preview').textContent.includes('raw link')")
+    wait_until(page, "() => document.querySelector('#answer-preview').textContent.includes('raw link')")
     assert_inert(trainer)
     with page.expect_navigation():
         page.keyboard.press("Control+Enter")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from .helpers import demo_projects, stored
+from .helpers import demo_projects, stored, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -117,7 +117,7 @@ def test_guidelines_shortcuts_draft_heartbeat_and_skip(visit, live_site):
 
     # the answer editor takes focus by itself (autofocus lands after load); leave it so
     # that shortcuts work again
-    page.wait_for_function("document.activeElement === document.querySelector('[autofocus]')")
+    wait_until(page, "document.activeElement === document.querySelector('[autofocus]')")
     page.keyboard.press("Escape")
     page.keyboard.press("g")
     page.wait_for_selector("dialog#guidelines[open]", timeout=5000)
@@ -141,7 +141,7 @@ def test_guidelines_shortcuts_draft_heartbeat_and_skip(visit, live_site):
     # a draft survives a reload
     page.click("textarea[name=completion]")
     page.keyboard.type("A draft that must not be lost.")
-    page.wait_for_function(f"() => localStorage.getItem('expertloop:draft:{aid}') !== null")
+    wait_until(page, f"() => localStorage.getItem('expertloop:draft:{aid}') !== null")
     page.reload()
     assert page.input_value("textarea[name=completion]") == "A draft that must not be lost."
     assert page.is_visible("[data-draft-banner]")

@@ -10,7 +10,7 @@ import pytest
 
 from expertloop.demo.seed import APPLICANT_EMAIL, DEMO_PASSWORDS
 
-from .helpers import stored, wait_for_jobs
+from .helpers import stored, wait_for_jobs, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -74,8 +74,8 @@ def test_a_manager_adds_an_exam_and_watches_an_applicant_qualify(visit, live_sit
         tp.click("[data-start-exam]")
     questions = tp.locator(".exam-question")
     assert questions.count() == 4
-    tp.wait_for_function("document.querySelector('.timer-value').textContent.includes(':')"
-                         " && !document.querySelector('.timer-value').textContent.includes('–')")
+    wait_until(tp, "document.querySelector('.timer-value').textContent.includes(':')"
+                   " && !document.querySelector('.timer-value').textContent.includes('–')")
     minutes = int(tp.inner_text(".timer-value").split(":")[0])
     assert 8 <= minutes <= 10
     texts = [questions.nth(i).inner_text() for i in range(4)]

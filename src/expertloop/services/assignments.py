@@ -324,6 +324,7 @@ def _submit(session: Session, actor: Actor, assignment_id: int, response: object
     # write goes out with the routing decision's, in one UPDATE. A re-test is paid, never counted.
     if not retest:
         item.done_count += 1
+    session.flush()  # the assignment is written before its earning's period is read (payroll.close_period)
     entry = LedgerEntry(expert_id=a.expert_id, project_id=a.project_id, assignment_id=a.id,
                         kind="earning", minutes=str(minutes), rate_cents=rate,
                         amount_cents=to_cents(amount), created_at=payroll.booking_time(session, now))

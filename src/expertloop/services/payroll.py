@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
 from ..domain.checks import text_problem
 from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..domain.money import decimal_comma, from_cents, parse_amount, to_cents
 from ..domain.policies import Actor, can_read_expert, require_staff
+from ..storage.db import is_sqlite
 from ..storage.orm import Assignment, Expert, LedgerEntry, PayPeriod, Project
 from . import audit
 from .clock import utcnow
@@ -104,6 +105,13 @@ def close_period(session: Session, actor: Actor | None, period_id: int, *, now: 
     period = _period(session, period_id)
     if period.closed_at is not None:
         raise Conflict(f"pay period {period.name!r} is closed already")
+    if not is_sqlite(session):
+        # Every submit writes its assignment before it reads the period its earning is booked in
+        # (:func:`booking_time`): this lock waits for the submits in flight to commit and holds
+        # new ones at their first write until the close commits, so their read sees it. A rare
+        # pause of a few milliseconds here, instead of a row lock on the period in every submit.
+        # (SQLite: one writer at a time already.)
+        session.execute(text("LOCK TABLE assignments IN SHARE MODE"))
     period.closed_at = now or utcnow()
     audit.record(session, actor, "pay.period_closed", target=f"pay_period:{period.id}", detail={"name": period.name})
     return period_view(period)
@@ -120,12 +128,13 @@ def booking_time(session: Session, when: datetime) -> datetime:
     """When an earning recorded at ``when`` is booked: ``when`` itself, unless a closed period
     covers that day — then the first instant after that period (and after any closed period
     following it), so it lands in the next open period and a closed period's totals never change.
-    Inside the writer's unit; on PostgreSQL the covering period is read ``FOR SHARE``, so a close
-    running at the same moment waits for this write, and a write after the close sees it."""
+    Inside the writer's unit, after it has written its assignment: a close running at the same
+    moment waits for that write (:func:`close_period`), and a write after the close sees it. No
+    row lock here: every submit would otherwise lock the same period row."""
     for _ in range(MAX_CLOSED_HOPS):
         day = when.date()
         period = session.execute(select(PayPeriod).where(PayPeriod.starts_on <= day, PayPeriod.ends_on >= day)
-                                 .with_for_update(read=True)).scalar_one_or_none()
+                                 ).scalar_one_or_none()
         if period is None or period.closed_at is None:
             return when
         when = _bounds(period)[1]
@@ -169,9 +178,13 @@ def add_entry(session: Session, actor: Actor | None, expert_id: int, kind: str, 
     if project_id is not None and session.get(Project, project_id) is None:
         raise NotFound(f"project {project_id} not found")
     now = now or utcnow()
+    # Read under a share lock (a rare path): a close at the same moment waits for this entry, and
+    # an entry after the close sees it.
     closed = session.execute(select(PayPeriod).where(PayPeriod.starts_on <= now.date(),
-                                                     PayPeriod.ends_on >= now.date(),
-                                                     PayPeriod.closed_at.is_not(None))).scalar_one_or_none()
+                                                     PayPeriod.ends_on >= now.date())
+                             .with_for_update(read=True)).scalar_one_or_none()
+    if closed is not None and closed.closed_at is None:
+        closed = None
     if closed is not None:
         raise Conflict(f"pay period {closed.name!r} covering {now.date()} is closed")
     entry = LedgerEntry(expert_id=expert_id, project_id=project_id, kind=kind, minutes="0", rate_cents=0,
@@ -292,8 +305,8 @@ def payroll(session: Session, actor: Actor | None, period_id: int) -> dict:
                  .where(LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
                  .group_by(LedgerEntry.expert_id, LedgerEntry.minutes))
     minutes: dict[int, Decimal] = {}
-    for expert_id, text, n in session.execute(minutes_q):
-        minutes[expert_id] = minutes.get(expert_id, Decimal(0)) + Decimal(text) * n  # exact: summed as Decimal
+    for expert_id, minutes_text, n in session.execute(minutes_q):
+        minutes[expert_id] = minutes.get(expert_id, Decimal(0)) + Decimal(minutes_text) * n  # exact: summed as Decimal
     rows = []
     grand = 0
     for eid, name, email, n, earned, bonus, adjusted, total in session.execute(q):
