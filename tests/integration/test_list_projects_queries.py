@@ -52,11 +52,11 @@ def test_listing_projects_does_not_grow_with_their_number(session, connection, w
     make_projects(session, 18)
     with statements(connection) as many:
         assert len(list_projects(session, actor)) == 20
-    assert len(many) == len(few) <= 10, many
+    assert len(many) == len(few) <= 11, many  # one reads the progress copies of large projects
     if who == "staff":
         with statements(connection) as overview:
             assert len(projects_overview(session, STAFF)) == 20
-        assert len(overview) <= 10, overview
+        assert len(overview) <= 11, overview
 
 
 def test_batched_progress_matches_one_project_at_a_time(session, settings):

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..services import jobs as queue
+from ..services import progress
 from .handlers import HANDLERS, Handler
 
 log = logging.getLogger("expertloop.jobs")
@@ -34,10 +35,29 @@ class JobRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_sweep = float("-inf")
+        self._last_count = self._last_discover = float("-inf")
+
+    def _recount_large_projects(self, session: Session) -> None:
+        """Keep the progress counts of large projects current (``services.progress``); a
+        failure here is logged and must not stop the jobs."""
+        clock = time.monotonic()
+        if clock - self._last_count < progress.REFRESH_SECONDS:
+            return
+        discover = clock - self._last_discover >= progress.DISCOVER_SECONDS
+        self._last_count = clock
+        if discover:
+            self._last_discover = clock
+        try:
+            progress.refresh_large(session, discover=discover)
+        except Exception:
+            log.warning("recounting the progress of large projects failed; next try in %s s",
+                        progress.REFRESH_SECONDS, exc_info=True)
+            session.rollback()
 
     def run_once(self) -> dict | None:
         """Claim and run one job; the job as claimed, or None when none was due."""
         with self.session_factory() as session:
+            self._recount_large_projects(session)
             if time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
                 queue.sweep_lapsed(session)  # jobs whose last attempt's worker died: failed for good
                 self._last_sweep = time.monotonic()

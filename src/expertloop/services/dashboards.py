@@ -30,6 +30,7 @@ from ..domain.projects import TaskType
 from ..domain.tasks import task_type as task_spec
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, LedgerEntry, Project, ProjectSpend
+from . import progress as progress_counts
 from .clock import utcnow
 from .consensus import Consensus, latest_consensus
 from .projects import load_project
@@ -58,7 +59,7 @@ def project_dashboard(session: Session, actor: Actor, project_id: int, *, now: d
     require_staff(actor, "see project dashboards")
     now = now or utcnow()
     project = load_project(session, project_id)
-    progress = repo.project_progress(session, project, now)
+    progress = progress_counts.one(session, project.id, now)
     today = now.date()
     start = max(min(project.created_at.date(), today - timedelta(days=MIN_DAYS - 1)),
                 today - timedelta(days=MAX_DAYS - 1))
@@ -255,7 +256,7 @@ def projects_overview(session: Session, actor: Actor) -> list[dict]:
     spent = dict(session.execute(select(ProjectSpend.project_id, ProjectSpend.spent_cents)).all())
     out = []
     projects = list(session.execute(select(Project).order_by(Project.id)).scalars())
-    progress = repo.progress_by_project(session, [p.id for p in projects], now)
+    progress = progress_counts.by_project(session, [p.id for p in projects], now)
     for p in projects:
         view = project_view(p, staff=True, progress=progress[p.id], spent_cents=int(spent.get(p.id) or 0))
         view.update(budget_cents=p.budget_cents, spent_cents=int(spent.get(p.id) or 0),

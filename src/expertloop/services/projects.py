@@ -17,6 +17,7 @@ from ..domain.projects import Requirements, parse_project, unmet_requirements
 from ..storage import repositories as repo
 from ..storage.orm import Certificate, Expert, ModelEndpoint, Project, ProjectPause
 from . import audit
+from . import progress as progress_counts
 from .clock import utcnow
 from .uow import reads, writes
 from .views import project_view
@@ -156,7 +157,7 @@ def get_project(session: Session, actor: Actor, project_id: int, *, with_progres
     project = load_project(session, project_id)
     if not actor.is_staff:
         _require_eligible(session, actor, project)
-    progress = repo.project_progress(session, project, utcnow()) if with_progress else None
+    progress = progress_counts.one(session, project.id, utcnow()) if with_progress else None
     spent = repo.project_spent_cents(session, project.id) if actor.is_staff else None
     return project_view(project, staff=actor.is_staff, progress=progress, spent_cents=spent)
 
@@ -176,7 +177,7 @@ def list_projects(session: Session, actor: Actor) -> list[dict]:
                     and not eligibility_problems(p, expert, exams, pauses=pauses)]
     if not projects:
         return []
-    progress = repo.progress_by_project(session, [p.id for p in projects], utcnow())
+    progress = progress_counts.by_project(session, [p.id for p in projects], utcnow())
     return [project_view(p, staff=actor.is_staff, progress=progress[p.id]) for p in projects]
 
 

@@ -465,6 +465,17 @@ class QualitySnapshot(Base):
     last_reviewed_at: Mapped[datetime | None]
 
 
+class ProgressSnapshot(Base):
+    """The progress counts of a large project as the job runner last counted them
+    (``services.progress``): pages read this copy instead of counting a million rows."""
+
+    __tablename__ = "progress_snapshots"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    counts: Mapped[dict] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuthenticityCheck(Base):
     """The authenticity evidence of one submitted judgment with free text: the writing-process
     aggregates the client recorded per field (never the keystrokes), the answer's similarity

@@ -293,6 +293,17 @@ def project_progress(session: Session, project: Project, now: datetime) -> dict:
     return progress_by_project(session, [project.id], now)[project.id]
 
 
+def lease_counts(session: Session, project_ids: Sequence[int] | None, now: datetime) -> dict[int, dict]:
+    """``{project_id: {"items_in_progress", "live_leases"}}`` for projects with live leases: a
+    short read of the leases alone, however large the projects."""
+    q = (select(Assignment.project_id, func.count(func.distinct(Assignment.item_id)), func.count())
+         .where(live_lease_filter(now)).group_by(Assignment.project_id))
+    if project_ids is not None and len(project_ids) <= MAX_IN_IDS:
+        q = q.where(Assignment.project_id.in_(list(project_ids)))
+    return {pid: {"items_in_progress": items_leased, "live_leases": live}
+            for pid, items_leased, live in session.execute(q)}
+
+
 def progress_by_project(session: Session, project_ids: Sequence[int] | None, now: datetime) -> dict[int, dict]:
     """Item and judgment counts per project, without loading a single payload: three grouped
     queries however many projects (``None``: every project), each answered from an index.
@@ -324,11 +335,9 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
             continue
         row.update(items=n_items, items_complete=int(n_complete or 0), judgments_needed=int(needed or 0),
                    items_remaining=n_items - int(n_complete or 0))
-    for pid, items_leased, live in session.execute(scoped(
-            select(Assignment.project_id, func.count(func.distinct(Assignment.item_id)), func.count())
-            .where(live_lease_filter(now)), Assignment.project_id).group_by(Assignment.project_id)):
+    for pid, leases in lease_counts(session, ids, now).items():
         if pid in out:
-            out[pid].update(items_in_progress=items_leased, live_leases=live)
+            out[pid].update(leases)
     # The census by state and the counted judgments in one pass over the covering index; the
     # consent test per row only where some expert withdrew (rare; it costs half the pass again).
     withdrawn = scoped(select(Consent.id).where(Consent.withdrawn_at.is_not(None)), Consent.project_id)

@@ -1,0 +1,36 @@
+"""progress snapshots: the item and judgment counts of large projects, kept by the job runner
+
+Counting a project of a million items and a million judgments reads two covering indexes end to
+end (0.4 s); pages that show progress read this copy for projects of at least
+``services.progress.LARGE_ITEMS`` items instead, with the time it was counted.
+
+Revision ID: 0020_progress_snapshots
+Revises: 0019_reset_throttle
+Create Date: 2026-11-30 05:00:00
+"""
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = '0020_progress_snapshots'
+down_revision = '0019_reset_throttle'
+branch_labels = None
+depends_on = None
+
+
+def _json():
+    return sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), 'postgresql')
+
+
+def upgrade() -> None:
+    op.create_table('progress_snapshots',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('counts', _json(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('progress_snapshots')

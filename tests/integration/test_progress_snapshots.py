@@ -1,0 +1,102 @@
+"""Large projects' progress comes from the runner's copy (with live leases read now); small
+projects are counted on every read. The threshold is lowered here so that a few items count as
+large; bench/pages.py measures the pages at a million items."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from expertloop.config import Settings
+from expertloop.jobs import JobRunner
+from expertloop.services import assignments as svc
+from expertloop.services import items as items_svc
+from expertloop.services import jobs, progress, uow
+from expertloop.services.clock import utcnow
+from expertloop.services.projects import get_project, list_projects
+from expertloop.storage.orm import Item
+from tests import factories as f
+
+
+@pytest.fixture()
+def large_at_five(monkeypatch):
+    monkeypatch.setattr(progress, "LARGE_ITEMS", 5)
+
+
+def _progress(session, project_id):
+    return get_project(session, f.ADMIN, project_id)["progress"]
+
+
+def test_a_large_project_reads_the_copy_and_its_live_leases(session, large_at_five):
+    big = f.project(session, "label", overlap=1)
+    f.items(session, big["id"], "label", 6)
+    small = f.project(session, "label", overlap=1)
+    f.items(session, small["id"], "label", 3)
+    exact = _progress(session, big["id"])
+    assert "as_of" not in exact                                     # no copy yet: counted now
+
+    assert progress.refresh_large(session, discover=True) == 1      # only the large one
+    copied = _progress(session, big["id"])
+    assert copied["as_of"] is not None and {**copied, "as_of": None} == {**exact, "as_of": None}
+    assert "as_of" not in _progress(session, small["id"])
+
+    trainer = f.trainer_actor(f.expert(session))
+    lease = svc.lease_next(session, trainer, big["id"])
+    leased = _progress(session, big["id"])
+    assert leased["items_in_progress"] == 1 and leased["live_leases"] == 1   # leases: read live
+    svc.submit(session, trainer, lease["assignment_id"], {"label": "yes"}, Settings())
+    stale = _progress(session, big["id"])
+    assert stale["items_complete"] == 0 and stale["live_leases"] == 0       # the copy: until recounted
+    assert progress.refresh_large(session, discover=False) == 0             # counted a moment ago
+    assert progress.refresh_large(session, discover=False, now=utcnow() + timedelta(seconds=20)) == 1
+    assert _progress(session, big["id"])["items_complete"] == 1
+    listed = {p["id"]: p["progress"] for p in list_projects(session, f.ADMIN)}
+    assert listed[big["id"]]["as_of"] is not None and "as_of" not in listed[small["id"]]
+
+
+def test_a_project_that_shrinks_below_the_threshold_is_counted_again(session, large_at_five):
+    big = f.project(session, "label", overlap=1)
+    f.items(session, big["id"], "label", 5)
+    progress.refresh_large(session, discover=True)
+    assert "as_of" in _progress(session, big["id"])
+    with uow.read(session):
+        first = session.execute(select(Item.id).where(Item.project_id == big["id"])).scalars().first()
+    items_svc.retire_item(session, f.ADMIN, first, reason="duplicate")
+    progress.refresh_large(session, discover=True)
+    now = _progress(session, big["id"])
+    assert "as_of" not in now and now["items"] == 4
+
+
+def test_the_runner_recounts_and_a_failed_recount_does_not_stop_jobs(session, session_factory, large_at_five,
+                                                                      monkeypatch):
+    big = f.project(session, "label", overlap=1)
+    f.items(session, big["id"], "label", 5)
+    assert JobRunner(session_factory).run_until_idle() >= 0
+    assert "as_of" in _progress(session, big["id"])
+
+    def broken(*_a, **_k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(progress, "refresh_large", broken)
+    ran = []
+    runner = JobRunner(session_factory, handlers={"noop": lambda s, job, p: ran.append(job["id"]) or {}})
+    job_id = uow.run_write(session, lambda: jobs.enqueue(session, "noop", project_id=big["id"]))
+    assert runner.run_until_idle() == 1 and ran == [job_id]
+
+
+def test_the_project_page_says_how_old_a_large_projects_counts_are(app, session, large_at_five):
+    from fastapi.testclient import TestClient
+
+    from tests.web.helpers import PageClient
+
+    big = f.project(session, "label", overlap=1)
+    f.items(session, big["id"], "label", 5)
+    with TestClient(app) as raw:
+        page = PageClient(raw, f.token(session, "manager"), "/manage")
+        url = f"/manage/projects/{big['id']}"
+        assert "data-progress-as-of" not in page.get(url).text            # counted now
+        progress.refresh_large(session, discover=True)
+        r = page.get(url)
+        assert r.status_code == 200 and "data-progress-as-of" in r.text and "items in progress are live" in r.text
