@@ -154,6 +154,8 @@ class Assignment(Base):
         # Covering: the project page's sums read this index alone (migration 0008).
         Index("ix_assignments_project_work", "project_id", "state", "expert_id", "submitted_at", "consent_id",
               "active_seconds"),
+        # The review queue, oldest first: read in order and stopped at the page's length (0020).
+        Index("ix_assignments_review_queue", "state", "submitted_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

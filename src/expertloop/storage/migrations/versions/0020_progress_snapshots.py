@@ -4,6 +4,9 @@ Counting a project of a million items and a million judgments reads two covering
 end (0.4 s); pages that show progress read this copy for projects of at least
 ``services.progress.LARGE_ITEMS`` items instead, with the time it was counted.
 
+``ix_assignments_review_queue`` (state, submitted_at, id): the review queue lists the oldest
+submitted work first; with a million submitted judgments it sorted them all for a page of 200.
+
 Revision ID: 0020_progress_snapshots
 Revises: 0019_reset_throttle
 Create Date: 2026-11-30 05:00:00
@@ -30,7 +33,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('project_id')
     )
+    op.create_index('ix_assignments_review_queue', 'assignments', ['state', 'submitted_at', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_assignments_review_queue', table_name='assignments')
     op.drop_table('progress_snapshots')
