@@ -36,7 +36,7 @@ def parse_item(record: Any, t: str, options: Obj, loc: str = "", *, json_checked
 
     ``json_checked``: the caller has already found the record storable
     (:func:`~expertloop.domain.checks.storable_json`), so the walk over every value is skipped."""
-    c = Checker()
+    c = Checker(storable=json_checked)
     obj = c.require_mapping(record, loc or "item")
     if not json_checked:
         c.json(obj, loc)
