@@ -30,7 +30,7 @@ from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from ..domain.money import decimal_comma, from_cents, parse_amount, to_cents
 from ..domain.policies import Actor, can_read_expert, require_staff
 from ..storage.db import is_sqlite
-from ..storage.orm import Assignment, Expert, LedgerEntry, PayPeriod, Project
+from ..storage.orm import Assignment, Expert, LedgerDay, LedgerEntry, PayPeriod, Project
 from . import audit
 from .clock import utcnow
 from .uow import reads, writes
@@ -290,29 +290,27 @@ def payroll(session: Session, actor: Actor | None, period_id: int) -> dict:
     if actor is not None:
         require_staff(actor, "read payroll")
     period = _period(session, period_id)
-    start, end = _bounds(period)
-    by_kind = {k: func.coalesce(func.sum(LedgerEntry.amount_cents).filter(LedgerEntry.kind == k), 0)
+    # Summed from the per-day rows the ledger's triggers keep (``ledger_days``): a period is whole
+    # UTC days, so the figures are the ledger's own, without reading a month of entries.
+    by_kind = {k: func.coalesce(func.sum(LedgerDay.amount_cents).filter(LedgerDay.kind == k), 0)
                for k in ("earning", "bonus", "adjustment")}
-    tasks = func.count(LedgerEntry.id).filter(LedgerEntry.kind == "earning")
+    tasks = func.coalesce(func.sum(LedgerDay.entries).filter(LedgerDay.kind == "earning"), 0)
     q = (select(Expert.id, Expert.name, Expert.email, tasks, by_kind["earning"], by_kind["bonus"],
-                by_kind["adjustment"], func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
-         .join(LedgerEntry, and_(LedgerEntry.expert_id == Expert.id, LedgerEntry.created_at >= start,
-                                 LedgerEntry.created_at < end))
+                by_kind["adjustment"], func.coalesce(func.sum(LedgerDay.amount_cents), 0),
+                func.coalesce(func.sum(LedgerDay.minutes_hundredths), 0), func.sum(LedgerDay.entries))
+         .join(LedgerDay, and_(LedgerDay.expert_id == Expert.id, LedgerDay.day >= period.starts_on,
+                               LedgerDay.day <= period.ends_on))
          .group_by(Expert.id, Expert.name, Expert.email).order_by(Expert.id))
-    # Minutes are exact decimal text: grouped by value in SQL (a period's entries repeat few
-    # values), multiplied and summed as Decimal here, so a million entries are a few rows.
-    minutes_q = (select(LedgerEntry.expert_id, LedgerEntry.minutes, func.count())
-                 .where(LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
-                 .group_by(LedgerEntry.expert_id, LedgerEntry.minutes))
-    minutes: dict[int, Decimal] = {}
-    for expert_id, minutes_text, n in session.execute(minutes_q):
-        minutes[expert_id] = minutes.get(expert_id, Decimal(0)) + Decimal(minutes_text) * n  # exact: summed as Decimal
     rows = []
     grand = 0
-    for eid, name, email, n, earned, bonus, adjusted, total in session.execute(q):
+    for eid, name, email, n, earned, bonus, adjusted, total, hundredths, entries in session.execute(q):
+        if not entries:  # every entry of that day was deleted: its row stays at zero
+            continue
         grand += int(total)
+        # two decimals where a task was paid (billable minutes are two-decimal), as summed before
+        minutes = Decimal(int(hundredths)).scaleb(-2) if n else Decimal(int(hundredths)) / 100
         rows.append({"expert_id": eid, "name": name, "email": email, "tasks": int(n),
-                     "paid_minutes": str(minutes.get(eid, Decimal(0))),
+                     "paid_minutes": str(minutes),
                      "earnings_usd": str(from_cents(int(earned))), "bonuses_usd": str(from_cents(int(bonus))),
                      "adjustments_usd": str(from_cents(int(adjusted))), "total_usd": str(from_cents(int(total)))})
     return {"period": period_view(period), "rows": rows, "total_usd": str(from_cents(grand))}

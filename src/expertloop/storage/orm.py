@@ -218,6 +218,22 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LedgerDay(Base):
+    """One expert's ledger summed per UTC day and kind (entries, cents, minutes in hundredths),
+    kept by database triggers on ``ledger_entries`` (migration 0021), like ``project_spend``: the
+    payroll of a period sums these rows instead of every entry. Never written by the application."""
+
+    __tablename__ = "ledger_days"
+    __table_args__ = (Index("ix_ledger_days_day", "day", "expert_id"),)
+
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    entries: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    minutes_hundredths: Mapped[int] = mapped_column(BigInteger)
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
 
