@@ -81,3 +81,44 @@ def test_the_claim_probes_the_experts_own_work_per_candidate(fresh_url):
             plan = _claim_plan(s, engine, p["id"], e["id"])
         assert "Anti Join" not in plan and "NOT (SubPlan" in plan, plan
     engine.dispose()
+
+
+def test_live_leases_are_counted_from_the_leased_rows_alone(fresh_url):
+    """Where nearly every assignment is submitted, analysed statistics say no index on the state
+    narrows anything: the live-lease count must still read the partial index of leased rows,
+    not every assignment (it did: 0.4 s at a million judgments)."""
+    from sqlalchemy import select
+
+    from expertloop.storage.orm import Assignment
+
+    engine = make_engine(fresh_url)
+    Session = make_sessionmaker(engine)
+    with Session() as s:
+        p = f.project(s, "label", overlap=1)
+        f.items(s, p["id"], "label", 1)
+        e = f.expert(s)
+        with uow.read(s):
+            item_id = s.execute(select(Item.id).where(Item.project_id == p["id"])).scalar_one()
+        now = datetime.now(UTC)
+        uow.run_write(s, lambda: s.execute(insert(Assignment), [
+            {"project_id": p["id"], "item_id": item_id, "expert_id": e["id"], "state": "submitted",
+             "leased_at": now, "lease_expires_at": now, "last_seen_at": now, "submitted_at": now,
+             "active_seconds": 1.0}] * 3000))
+        with uow.write(s):
+            s.execute(text("ANALYZE"))
+        captured: list[tuple[str, object]] = []
+
+        def capture(conn, cursor, statement, params, context, executemany):
+            captured.append((statement, params))
+
+        with uow.read(s):
+            event.listen(engine, "before_cursor_execute", capture)
+            try:
+                assert repo.lease_counts(s, [p["id"]], now) == {}
+            finally:
+                event.remove(engine, "before_cursor_execute", capture)
+            statement, params = captured[-1]                                 # as it was sent, parameters bound
+            prefix = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+            plan = "\n".join(str(row) for row in s.connection().exec_driver_sql(prefix + statement, params))
+            assert "ix_assignments_leased" in plan, plan
+    engine.dispose()

@@ -27,6 +27,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -46,8 +47,15 @@ _SEEN = [s.value for s in SEEN_STATES]
 MAX_IN_IDS = 500  # ids sent in one IN (...) list by queries over many projects
 
 
+# Live leases are read through the partial index of leased rows (``ix_assignments_leased``):
+# where nearly every row is submitted, SQLite's statistics say no other index narrows anything
+# and it scanned the table. The state is written into the SQL rather than bound, so that the
+# planner can prove the index's condition before any value is bound, whatever the build.
+_IS_LEASED = Assignment.state == literal_column(f"'{_LEASED}'")
+
+
 def live_lease_filter(now: datetime | BindParameter[datetime]):
-    return and_(Assignment.state == _LEASED, Assignment.lease_expires_at > now)
+    return and_(_IS_LEASED, Assignment.lease_expires_at > now)
 
 
 # -- the claim ----------------------------------------------------------------------------------

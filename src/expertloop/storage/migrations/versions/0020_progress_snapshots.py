@@ -7,6 +7,10 @@ end (0.4 s); pages that show progress read this copy for projects of at least
 ``ix_assignments_review_queue`` (state, submitted_at, id): the review queue lists the oldest
 submitted work first; with a million submitted judgments it sorted them all for a page of 200.
 
+``ix_assignments_leased`` (project_id, lease_expires_at, item_id) of the leased rows only: the
+live-lease counts of the progress bars. Where nearly every row is submitted SQLite's statistics
+say no index on ``state`` narrows anything, and it scanned the table (0.4 s at a million).
+
 Revision ID: 0020_progress_snapshots
 Revises: 0019_reset_throttle
 Create Date: 2026-11-30 05:00:00
@@ -34,8 +38,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('project_id')
     )
     op.create_index('ix_assignments_review_queue', 'assignments', ['state', 'submitted_at', 'id'], unique=False)
+    leased = sa.text("state = 'leased'")
+    op.create_index('ix_assignments_leased', 'assignments', ['project_id', 'lease_expires_at', 'item_id'],
+                    unique=False, sqlite_where=leased, postgresql_where=leased)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_assignments_leased', table_name='assignments')
     op.drop_index('ix_assignments_review_queue', table_name='assignments')
     op.drop_table('progress_snapshots')
