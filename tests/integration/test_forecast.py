@@ -113,3 +113,18 @@ def test_api_forecast_staff_only_bounded_and_409_before_the_fit(client, session)
         r = client.get(url, headers=admin, params=params)
         assert r.status_code == 422, (params, r.text)
     assert client.get("/api/v1/projects/999999/forecast", headers=admin).status_code == 404
+
+
+def test_a_programme_reads_its_pilot_from_the_quality_snapshot(session, monkeypatch):
+    """Above LIVE_JUDGMENTS the trainers' counts and mean seconds come from the stored
+    scorecards (grouping a million judgments took seconds): the same forecast, said as of when."""
+    from expertloop.services import forecast as forecast_svc
+
+    p, _ = _pilot(session)
+    f.run_jobs(session)
+    live = project_forecast(session, f.ADMIN, p["id"], "accuracy=0.9", draws=20)
+    assert live["pilot_as_of"] is None
+    monkeypatch.setattr(forecast_svc, "LIVE_JUDGMENTS", 5)
+    stored = project_forecast(session, f.ADMIN, p["id"], "accuracy=0.9", draws=20)
+    assert stored["pilot_as_of"] is not None
+    assert {**stored, "pilot_as_of": None} == live

@@ -19,10 +19,11 @@ from ..domain.policies import Actor, require_staff
 from ..domain.projects import TaskType
 from ..quality.forecast import TrainerPool, accuracy_for_alpha, forecast, parse_target
 from ..storage import repositories as repo
-from ..storage.orm import Assignment, Expert, Item, Project
+from ..storage.orm import Assignment, Expert, Item, Project, QualitySnapshot
 from .assignments import rate_cents
 from .clock import utcnow
 from .consensus import TrainerModel, latest_consensus, trainer_model, trainer_reliability
+from .dashboards import LIVE_JUDGMENTS
 from .projects import expert_tiers, load_project
 from .uow import reads
 from .views import iso
@@ -58,10 +59,7 @@ def project_forecast(session: Session, actor: Actor, project_id: int, target: st
     if model is None or not model.trainer_ids:
         raise Conflict(f"project {project_id} has no consensus fit yet: the refit_consensus job makes one after "
                        "the first submissions; wait for it (a worker runs it) and ask again")
-    pilot = {int(e): (int(n), float(s or 0.0)) for e, n, s in session.execute(
-        select(Assignment.expert_id, func.count(), func.avg(Assignment.active_seconds))
-        .where(Assignment.project_id == project_id, repo.counted_judgment())
-        .group_by(Assignment.expert_id)).all()}
+    pilot, pilot_as_of = _pilot(session, project_id, model)
     ids = [t for t in model.trainer_ids if t in pilot]
     if not ids:
         raise Conflict(f"project {project_id} has no counted judgments behind its consensus fit; "
@@ -74,7 +72,7 @@ def project_forecast(session: Session, actor: Actor, project_id: int, target: st
     pool = TrainerPool(confusions=conf, share=[pilot[t][0] for t in ids], seconds=[pilot[t][1] for t in ids],
                        rate_cents=rates, evidence=[model.trainer_judgments.get(t, 0) for t in ids])
     remaining = int(session.execute(select(func.count()).select_from(Item).where(
-        Item.project_id == project_id, Item.gold.is_(None), Item.done_count == 0)).scalar_one())
+        Item.project_id == project_id, *repo.UNJUDGED_NON_GOLD)).scalar_one())
     adaptive = project.adaptive_overlap or {}
     min_j = max(1, int(adaptive.get("min", 1)))
     max_j = max(min_j, int(adaptive.get("max", max(5, project.overlap))))
@@ -103,11 +101,31 @@ def project_forecast(session: Session, actor: Actor, project_id: int, target: st
     budget_left = None if project.budget_cents is None else project.budget_cents - spent
     return {"project_id": project_id, "remaining_items": remaining,
             "min_judgments": min_j, "max_judgments": max_j, "draws": draws, "interval": 0.9,
-            "fitted_at": iso(model.fitted_at), "trainers": len(ids),
+            "fitted_at": iso(model.fitted_at), "pilot_as_of": pilot_as_of, "trainers": len(ids),
             "budget_cents": project.budget_cents, "spent_cents": int(spent),
             "budget_left_cents": budget_left,
             "budget_left_usd": None if budget_left is None else _usd(budget_left),
             **summary, "mixes": out}
+
+
+def _pilot(session: Session, project_id: int, model: TrainerModel) -> tuple[dict[int, tuple[int, float]], str | None]:
+    """Each fitted trainer's counted judgments and mean active seconds, and as of when: read
+    from the quality snapshot's scorecards on a project of more than ``LIVE_JUDGMENTS``
+    judgments (grouping a million judgments by trainer takes seconds), counted now otherwise
+    (``None``: now)."""
+    if sum(model.trainer_judgments.values()) > LIVE_JUDGMENTS:
+        row = session.execute(select(QualitySnapshot.report["trainers"], QualitySnapshot.computed_at)
+                              .where(QualitySnapshot.project_id == project_id)).first()
+        cards = {c.get("expert_id"): c for c in (row[0] if row is not None and isinstance(row[0], list) else [])
+                 if isinstance(c, dict)}
+        if row is not None and all(isinstance(cards.get(t), dict) and "mean_active_seconds" in cards[t]
+                                   for t in model.trainer_ids):
+            return ({t: (int(cards[t]["judgments"]), float(cards[t]["mean_active_seconds"]))
+                     for t in model.trainer_ids}, iso(row[1]))
+    return ({int(e): (int(n), float(s or 0.0)) for e, n, s in session.execute(
+        select(Assignment.expert_id, func.count(), func.avg(Assignment.active_seconds))
+        .where(Assignment.project_id == project_id, repo.counted_judgment())
+        .group_by(Assignment.expert_id)).all()}, None)
 
 
 def _summary(pilot: dict, kind: str, min_j: int, max_j: int) -> dict:

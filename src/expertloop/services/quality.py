@@ -246,6 +246,7 @@ def _scorecards(project: Project, task_type: TaskType, rows: list[dict], experts
             "reliability": reliability.get(expert_id, (None, None))[0],
             "reliability_interval": reliability.get(expert_id, (None, None))[1],
             "median_active_seconds": round(statistics.median([r["active_seconds"] for r in mine]), 1),
+            "mean_active_seconds": round(statistics.fmean([r["active_seconds"] for r in mine]), 3),
             "flags": flags.get(expert_id, []),
         }
         if n_gold:

@@ -419,6 +419,11 @@ class Consent(Base):
     withdrawn_by: Mapped[str | None] = mapped_column(String(20))  # "expert" or the staff role
 
 
+# Items nobody has judged and without gold: the forecast's count of what is left (0020; the
+# query spells the condition out, repositories.UNJUDGED_NON_GOLD).
+Index("ix_items_unjudged", Item.project_id, sqlite_where=text("done_count = 0 AND gold IS NULL"),
+      postgresql_where=text("done_count = 0 AND gold IS NULL"))
+
 # The claim's order over open items (see migration 0007 and repositories.next_candidate_item).
 Index("ix_items_claim", Item.project_id, Item.priority.desc(), Item.id,
       postgresql_where=Item.done_count < Item.target_overlap, sqlite_where=Item.done_count < Item.target_overlap)

@@ -54,6 +54,11 @@ MAX_IN_IDS = 500  # ids sent in one IN (...) list by queries over many projects
 _IS_LEASED = Assignment.state == literal_column(f"'{_LEASED}'")
 
 
+# Items nobody has judged yet and that hold no gold (what a forecast has left to do), spelled
+# as the partial index ``ix_items_unjudged`` is, so that its count reads that index alone.
+UNJUDGED_NON_GOLD = (Item.done_count == literal_column("0"), Item.gold.is_(None))
+
+
 def live_lease_filter(now: datetime | BindParameter[datetime]):
     return and_(_IS_LEASED, Assignment.lease_expires_at > now)
 

@@ -11,6 +11,9 @@ submitted work first; with a million submitted judgments it sorted them all for 
 live-lease counts of the progress bars. Where nearly every row is submitted SQLite's statistics
 say no index on ``state`` narrows anything, and it scanned the table (0.4 s at a million).
 
+``ix_items_unjudged`` (project_id) of the items nobody has judged and without gold: what the
+forecast has left to do, counted without reading every item row (0.36 s at a million).
+
 Revision ID: 0020_progress_snapshots
 Revises: 0019_reset_throttle
 Create Date: 2026-11-30 05:00:00
@@ -41,9 +44,13 @@ def upgrade() -> None:
     leased = sa.text("state = 'leased'")
     op.create_index('ix_assignments_leased', 'assignments', ['project_id', 'lease_expires_at', 'item_id'],
                     unique=False, sqlite_where=leased, postgresql_where=leased)
+    unjudged = sa.text("done_count = 0 AND gold IS NULL")
+    op.create_index('ix_items_unjudged', 'items', ['project_id'], unique=False,
+                    sqlite_where=unjudged, postgresql_where=unjudged)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_items_unjudged', table_name='items')
     op.drop_index('ix_assignments_leased', table_name='assignments')
     op.drop_index('ix_assignments_review_queue', table_name='assignments')
     op.drop_table('progress_snapshots')
