@@ -100,3 +100,27 @@ def test_the_project_page_says_how_old_a_large_projects_counts_are(app, session,
         progress.refresh_large(session, discover=True)
         r = page.get(url)
         assert r.status_code == 200 and "data-progress-as-of" in r.text and "items in progress are live" in r.text
+
+
+def test_the_review_queue_counts_a_large_project_from_the_copy_less_the_reviewers_own(session, large_at_five):
+    from expertloop.domain.policies import Actor, Role
+    from expertloop.services import reviews
+
+    big = f.project(session, "label", overlap=2)
+    f.items(session, big["id"], "label", 5)
+    small = f.project(session, "label", overlap=1)
+    f.items(session, small["id"], "label", 2)
+    ann, bo = f.expert(session), f.expert(session)
+    for who, project, n in ((ann, big, 2), (bo, big, 3), (bo, small, 1)):
+        for _ in range(n):
+            lease = svc.lease_next(session, f.trainer_actor(who), project["id"])
+            svc.submit(session, f.trainer_actor(who), lease["assignment_id"], {"label": "yes"}, Settings())
+    live = {r["project_id"]: r for r in reviews.queue_counts(session, f.ADMIN)}
+    progress.refresh_large(session, discover=True)
+    staff = {r["project_id"]: r for r in reviews.queue_counts(session, f.ADMIN)}
+    assert staff[big["id"]]["pending"] == live[big["id"]]["pending"] == 5 and staff[big["id"]]["as_of"]
+    assert staff[small["id"]] == live[small["id"]] and "as_of" not in staff[small["id"]]
+    ann_reviews = {r["project_id"]: r["pending"]
+                   for r in reviews.queue_counts(session, Actor(role=Role.reviewer, expert_id=ann["id"]))}
+    assert ann_reviews == {big["id"]: 3, small["id"]: 1}                     # her own two are not hers to review
+    assert len(reviews.review_queue(session, f.ADMIN, big["id"], limit=50)) == 5   # the list itself is live

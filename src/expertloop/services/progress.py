@@ -34,6 +34,12 @@ REFRESH_SECONDS = 15    # how often the runner recounts a large project
 DISCOVER_SECONDS = 60   # how often the runner looks for projects that became large
 
 
+def copies(session: Session) -> dict[int, tuple[dict, datetime]]:
+    """Every stored copy: ``{project_id: (counts, computed_at)}`` (the large projects)."""
+    return {pid: (counts, at) for pid, counts, at in session.execute(
+        select(ProgressSnapshot.project_id, ProgressSnapshot.counts, ProgressSnapshot.computed_at))}
+
+
 def by_project(session: Session, project_ids: Sequence[int], now: datetime) -> dict[int, dict]:
     """Progress counts per project (inside the caller's read unit): the runner's copy, with
     the live leases read now, for large projects; counted now for the others."""

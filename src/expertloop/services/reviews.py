@@ -28,6 +28,7 @@ from ..domain.tasks import task_type
 from ..storage import repositories as repo
 from ..storage.orm import Assignment, Expert, Item, Project, ReviewTask
 from . import jobs
+from . import progress as progress_counts
 from .assignments import load_visible
 from .clock import utcnow
 from .consent import consent_withdrawn
@@ -148,19 +149,39 @@ def review_queue(session: Session, actor: Actor, project_id: int | None = None, 
 
 @reads
 def queue_counts(session: Session, actor: Actor) -> list[dict]:
-    """Projects with submitted work awaiting review (the reviewer's own left out), with counts."""
+    """Projects with submitted work awaiting review (the reviewer's own left out), with counts.
+
+    A large project's count comes from the job runner's progress copy (``services.progress``:
+    counting a million pending judgments took most of a second), less the reviewer's own pending
+    work counted now; its row then carries ``as_of`` and no ``oldest_submitted_at``."""
     require_reviewer(actor)
+    copies = progress_counts.copies(session)
     q = (select(Project.id, Project.name, Project.task_type, func.count(Assignment.id),
                 func.min(Assignment.submitted_at))
          .join(Assignment, Assignment.project_id == Project.id)
          .where(Assignment.state == AssignmentState.submitted.value, repo.counted_judgment())
          .group_by(Project.id, Project.name, Project.task_type).order_by(Project.id))
+    if copies:
+        q = q.where(Project.id.not_in(list(copies)))
     if actor.expert_id is not None:
         q = q.where(Assignment.expert_id != actor.expert_id)
     if not actor.is_staff:
         q = q.where(Project.review_sampling.is_(None))
-    return [{"project_id": pid, "project_name": name, "task_type": task_type, "pending": n,
-             "oldest_submitted_at": iso(oldest)} for pid, name, task_type, n, oldest in session.execute(q).all()]
+    out = [{"project_id": pid, "project_name": name, "task_type": task_type, "pending": n,
+            "oldest_submitted_at": iso(oldest)} for pid, name, task_type, n, oldest in session.execute(q).all()]
+    for pid, (counts, at) in copies.items():
+        project = session.get(Project, pid)
+        if project is None or (not actor.is_staff and project.review_sampling is not None):
+            continue
+        pending = int(counts.get("pending_review") or 0)
+        if actor.expert_id is not None:
+            pending -= session.execute(select(func.count()).where(
+                Assignment.project_id == pid, Assignment.expert_id == actor.expert_id,
+                Assignment.state == AssignmentState.submitted.value, repo.counted_judgment())).scalar_one()
+        if pending > 0:
+            out.append({"project_id": pid, "project_name": project.name, "task_type": project.task_type,
+                        "pending": pending, "oldest_submitted_at": None, "as_of": iso(at)})
+    return sorted(out, key=lambda row: row["project_id"])
 
 
 @reads
