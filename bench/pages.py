@@ -125,7 +125,11 @@ def fill(db, size: int, trainers: int = 50) -> tuple[int, list[int]]:
     response = {"strength": 2, "rationale": "more accurate", "criteria": {"accuracy": 5}}
     with db.engine.begin() as conn:
         first = conn.execute(select(func.min(Item.id)).where(Item.project_id == pid)).scalar_one()
-        for lo in range(0, size, 20_000):
+    # One transaction per batch: the ledger's triggers update the same few rows (spend per
+    # project, ledger per expert and day) for every entry, and PostgreSQL can prune the old
+    # versions of those rows only once the transaction that wrote them has ended.
+    for lo in range(0, size, 20_000):
+        with db.engine.begin() as conn:
             rows = []
             for k in range(lo, min(lo + 20_000, size)):
                 when = now - timedelta(days=rng.randrange(1, 28), seconds=rng.randrange(86400))

@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import random
 import secrets
 import shutil
 import socket
@@ -52,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select, text, update  # noqa: E402
+from sqlalchemy import func, select, text, update  # noqa: E402
 
 from expertloop.domain.policies import Actor, Role  # noqa: E402
 from expertloop.services import uow  # noqa: E402
@@ -654,31 +653,11 @@ def pages_at_size(args, backend: str, pg_url: str | None, tmp: Path) -> list[tup
     size = args.pages
     db = Database(pg_url, tmp, prefix="serving")
     try:
-        ids, _ = make_trainers(db, 50, tokens=False)
-        pid = make_project(db, overlap=1, budget_usd="100000000")
+        from pages import fill as fill_project  # the same project as bench/pages.py --scale
+
         t0 = time.perf_counter()
-        bulk_items(db, pid, size, done=size, overlap=1)
-        rng = random.Random(3)
-        now = datetime.now(UTC)
-        with db.engine.begin() as conn:
-            first = conn.execute(select(func.min(Item.id)).where(Item.project_id == pid)).scalar_one()
-            for lo in range(0, size, 20_000):
-                rows, ledger = [], []
-                for k in range(lo, min(lo + 20_000, size)):
-                    when = now - timedelta(days=rng.randrange(1, 28), seconds=rng.randrange(86400))
-                    rows.append({"project_id": pid, "item_id": first + k, "expert_id": ids[k % len(ids)],
-                                 "state": "submitted", "leased_at": when - timedelta(minutes=3),
-                                 "lease_expires_at": when + timedelta(minutes=27), "last_seen_at": when,
-                                 "submitted_at": when, "active_seconds": 150.0, "guidelines_version": 1,
-                                 "response": {**RESPONSE, "choice": rng.randrange(2)}})
-                new = conn.execute(insert(Assignment.__table__).returning(Assignment.id), rows).scalars().all()
-                for r, a in zip(rows, new, strict=True):
-                    ledger.append({"expert_id": r["expert_id"], "project_id": pid, "assignment_id": a,
-                                   "kind": "earning", "minutes": "3", "rate_cents": 6000, "amount_cents": 300,
-                                   "created_at": r["submitted_at"]})
-                conn.execute(insert(LedgerEntry.__table__), ledger)
+        pid, _ = fill_project(db, size)
         fill = time.perf_counter() - t0
-        db.analyze()
         with db.Session() as s:
             manager = issue_token(s, "manager")
             from expertloop.services.consensus import refit_consensus
