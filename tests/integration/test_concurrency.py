@@ -165,3 +165,50 @@ def test_closing_a_pay_period_waits_for_the_submits_in_flight(fresh_url):
     closer.join(timeout=30)
     assert closed and closed[0] >= committed
     engine.dispose()
+
+
+def test_a_close_held_up_by_a_long_writer_gives_up_instead_of_stalling_everyone(fresh_url, monkeypatch):
+    """On PostgreSQL the close's lock queues every new lease behind it, so it waits a bounded
+    time and then says to try again, closing nothing; SQLite's writers queue anyway, and the
+    close waits its turn (busy_timeout)."""
+    from datetime import date
+
+    from sqlalchemy import select, update
+
+    from expertloop.domain.errors import Conflict
+    from expertloop.services import payroll
+    from expertloop.storage.orm import PayPeriod
+
+    monkeypatch.setattr(payroll, "CLOSE_LOCK_TIMEOUT_MS", 300)
+    engine, project_id, experts = _setup(fresh_url, n_items=1, overlap=1)
+    Session = make_sessionmaker(engine)
+    today = date.today().isoformat()
+    with Session() as s:
+        lease = svc.lease_next(s, Actor(Role.trainer, experts[0]), project_id)
+        period = payroll.create_period(s, f.ADMIN, "now", today, today)
+    writer = engine.connect()
+    tx = writer.begin()
+    writer.execute(update(Assignment).where(Assignment.id == lease["assignment_id"])
+                   .values(active_seconds=Assignment.active_seconds))
+    outcome: list[object] = []
+
+    def close():
+        try:
+            with Session() as s:
+                outcome.append(payroll.close_period(s, f.ADMIN, period["id"]))
+        except Conflict as exc:
+            outcome.append(exc)
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    time.sleep(1.5)
+    tx.commit()
+    writer.close()
+    closer.join(timeout=30)
+    with Session() as s, uow.read(s):
+        closed_at = s.execute(select(PayPeriod.closed_at).where(PayPeriod.id == period["id"])).scalar_one()
+    if engine.dialect.name == "postgresql":
+        assert isinstance(outcome[0], Conflict) and "try again" in str(outcome[0]) and closed_at is None
+    else:
+        assert isinstance(outcome[0], dict) and outcome[0]["closed"] and closed_at is not None
+    engine.dispose()

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..domain.checks import text_problem
@@ -41,6 +42,7 @@ MAX_PERIOD_DAYS = 366
 
 
 MAX_CLOSED_HOPS = 1000  # consecutive closed periods an earning may be moved past
+CLOSE_LOCK_TIMEOUT_MS = 5000  # PostgreSQL: how long a close waits for the work being written
 
 
 def _parse_date(value: object, loc: str) -> date:
@@ -110,8 +112,17 @@ def close_period(session: Session, actor: Actor | None, period_id: int, *, now: 
         # (:func:`booking_time`): this lock waits for the submits in flight to commit and holds
         # new ones at their first write until the close commits, so their read sees it. A rare
         # pause of a few milliseconds here, instead of a row lock on the period in every submit.
-        # (SQLite: one writer at a time already.)
-        session.execute(text("LOCK TABLE assignments IN SHARE MODE"))
+        # Bounded: behind a long writer every lease would queue behind the close, so after
+        # CLOSE_LOCK_TIMEOUT_MS the close gives up and says so. (SQLite: one writer at a time.)
+        session.execute(text(f"SET LOCAL lock_timeout = {int(CLOSE_LOCK_TIMEOUT_MS)}"))
+        try:
+            with session.begin_nested():
+                session.execute(text("LOCK TABLE assignments IN SHARE MODE"))
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            raise Conflict(f"pay period {period.name!r} was not closed: work being written at this moment "
+                           f"held it for over {CLOSE_LOCK_TIMEOUT_MS / 1000:g} s; try again") from None
     period.closed_at = now or utcnow()
     audit.record(session, actor, "pay.period_closed", target=f"pay_period:{period.id}", detail={"name": period.name})
     return period_view(period)

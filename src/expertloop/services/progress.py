@@ -20,9 +20,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..storage import repositories as repo
+from ..storage.db import is_sqlite
 from ..storage.orm import Item, ProgressSnapshot
 from .clock import utcnow
 from .uow import read as uow_read
@@ -89,11 +92,13 @@ def refresh_large(session: Session, *, discover: bool, now: datetime | None = No
         return 0
 
     def store() -> None:
-        if gone or fresh:
-            session.execute(delete(ProgressSnapshot).where(ProgressSnapshot.project_id.in_([*gone, *fresh])))
-        for pid, c in fresh.items():
+        if gone:
+            session.execute(delete(ProgressSnapshot).where(ProgressSnapshot.project_id.in_(gone)))
+        insert = (sqlite_insert if is_sqlite(session) else postgresql_insert)(ProgressSnapshot)
+        for pid, c in fresh.items():  # an upsert: two runners may recount the same project at once
             kept = {k: v for k, v in c.items() if k not in ("items_in_progress", "live_leases")}
-            session.add(ProgressSnapshot(project_id=pid, counts=kept, computed_at=now))
+            session.execute(insert.values(project_id=pid, counts=kept, computed_at=now).on_conflict_do_update(
+                index_elements=["project_id"], set_={"counts": kept, "computed_at": now}))
 
     run_write(session, store)
     return len(fresh)
