@@ -123,6 +123,7 @@ def close_period(session: Session, actor: Actor | None, period_id: int, *, now: 
                 raise
             raise Conflict(f"pay period {period.name!r} was not closed: work being written at this moment "
                            f"held it for over {CLOSE_LOCK_TIMEOUT_MS / 1000:g} s; try again") from None
+        session.execute(text("RESET lock_timeout"))  # the bound was for that lock alone
     period.closed_at = now or utcnow()
     audit.record(session, actor, "pay.period_closed", target=f"pay_period:{period.id}", detail={"name": period.name})
     return period_view(period)
