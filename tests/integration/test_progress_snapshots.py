@@ -124,3 +124,43 @@ def test_the_review_queue_counts_a_large_project_from_the_copy_less_the_reviewer
                    for r in reviews.queue_counts(session, Actor(role=Role.reviewer, expert_id=ann["id"]))}
     assert ann_reviews == {big["id"]: 3, small["id"]: 1}                     # her own two are not hers to review
     assert len(reviews.review_queue(session, f.ADMIN, big["id"], limit=50)) == 5   # the list itself is live
+
+
+def test_an_old_copy_is_not_served_and_new_work_still_lists_a_project(session, large_at_five):
+    """Copies are current or not used: one older than MAX_AGE_SECONDS (no runner, failing
+    recounts) gives way to a live count; and a copy that says nothing waits for review does not
+    hide work submitted since."""
+    from expertloop.services import reviews
+
+    big = f.project(session, "label", overlap=1)
+    f.items(session, big["id"], "label", 5)
+    progress.refresh_large(session, discover=True, now=utcnow() - timedelta(seconds=progress.MAX_AGE_SECONDS + 5))
+    assert "as_of" not in _progress(session, big["id"])                       # too old: counted now
+    progress.refresh_large(session, discover=False)
+    assert "as_of" in _progress(session, big["id"])
+    ann = f.expert(session)
+    lease = svc.lease_next(session, f.trainer_actor(ann), big["id"])
+    svc.submit(session, f.trainer_actor(ann), lease["assignment_id"], {"label": "yes"}, Settings())
+    [row] = [r for r in reviews.queue_counts(session, f.ADMIN) if r["project_id"] == big["id"]]
+    assert row["pending"] == 1 and row["as_of"]                               # the copy said 0
+
+
+def test_review_next_does_not_count_this_projects_stale_row_as_other_projects(app, session, large_at_five):
+    from fastapi.testclient import TestClient
+
+    from expertloop.services import reviews
+    from tests.web.helpers import PageClient
+
+    big = f.project(session, "label", overlap=1)
+    f.items(session, big["id"], "label", 5)
+    ann = f.expert(session)
+    lease = svc.lease_next(session, f.trainer_actor(ann), big["id"])
+    svc.submit(session, f.trainer_actor(ann), lease["assignment_id"], {"label": "yes"}, Settings())
+    progress.refresh_large(session, discover=True)                           # the copy: 1 waiting
+    reviews.review(session, f.ADMIN, lease["assignment_id"], "accept")        # now none
+    with TestClient(app) as raw:
+        page = PageClient(raw, f.token(session, "manager"), "/manage")
+        r = page.get(f"/review/next?project_id={big['id']}")
+        assert r.status_code == 303
+        shown = page.get(r.headers["location"]).text
+        assert "wait in other projects" not in shown

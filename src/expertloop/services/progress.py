@@ -35,12 +35,20 @@ from .views import iso
 LARGE_ITEMS = 100_000   # from here on, pages read the runner's copy (a live count takes ~40 ms)
 REFRESH_SECONDS = 15    # how often the runner recounts a large project
 DISCOVER_SECONDS = 60   # how often the runner looks for projects that became large
+# A copy older than this is not served (no job runner is running, or its recounts fail): the
+# counts are made on the read instead, slower but never frozen.
+MAX_AGE_SECONDS = 8 * REFRESH_SECONDS
 
 
-def copies(session: Session) -> dict[int, tuple[dict, datetime]]:
-    """Every stored copy: ``{project_id: (counts, computed_at)}`` (the large projects)."""
-    return {pid: (counts, at) for pid, counts, at in session.execute(
-        select(ProgressSnapshot.project_id, ProgressSnapshot.counts, ProgressSnapshot.computed_at))}
+def copies(session: Session, project_ids: Sequence[int] | None = None, *,
+           now: datetime | None = None) -> dict[int, tuple[dict, datetime]]:
+    """The current copies (``None``: of every project): ``{project_id: (counts, computed_at)}``.
+    A copy older than :data:`MAX_AGE_SECONDS` is left out, so its project is counted live."""
+    q = (select(ProgressSnapshot.project_id, ProgressSnapshot.counts, ProgressSnapshot.computed_at)
+         .where(ProgressSnapshot.computed_at >= (now or utcnow()) - timedelta(seconds=MAX_AGE_SECONDS)))
+    if project_ids is not None and len(project_ids) <= repo.MAX_IN_IDS:
+        q = q.where(ProgressSnapshot.project_id.in_(list(project_ids)))
+    return {pid: (counts, at) for pid, counts, at in session.execute(q)}
 
 
 def by_project(session: Session, project_ids: Sequence[int], now: datetime) -> dict[int, dict]:
@@ -49,11 +57,7 @@ def by_project(session: Session, project_ids: Sequence[int], now: datetime) -> d
     ids = list(project_ids)
     if not ids:
         return {}
-    stored = {pid: (counts, at) for pid, counts, at in session.execute(
-        select(ProgressSnapshot.project_id, ProgressSnapshot.counts, ProgressSnapshot.computed_at)
-        .where(ProgressSnapshot.project_id.in_(ids)))} if len(ids) <= repo.MAX_IN_IDS else {
-        pid: (counts, at) for pid, counts, at in session.execute(
-            select(ProgressSnapshot.project_id, ProgressSnapshot.counts, ProgressSnapshot.computed_at))}
+    stored = copies(session, ids, now=now)
     counted = [pid for pid in ids if pid not in stored]
     out = repo.progress_by_project(session, counted, now) if counted else {}
     if stored:
@@ -75,7 +79,7 @@ def refresh_large(session: Session, *, discover: bool, now: datetime | None = No
     of projects that are no longer large. Reads in a read unit, stores in a short write unit.
     Returns how many projects were recounted."""
     now = now or utcnow()
-    due_before = now - timedelta(seconds=REFRESH_SECONDS)
+    due_before = now - timedelta(seconds=REFRESH_SECONDS - 1)  # the runner's tick is every REFRESH_SECONDS
     with uow_read(session):
         known = dict(session.execute(select(ProgressSnapshot.project_id, ProgressSnapshot.computed_at)).all())
         large = set(known)

@@ -174,10 +174,16 @@ def queue_counts(session: Session, actor: Actor) -> list[dict]:
         if project is None or (not actor.is_staff and project.review_sampling is not None):
             continue
         pending = int(counts.get("pending_review") or 0)
+        mine = [Assignment.expert_id != actor.expert_id] if actor.expert_id is not None else []
         if actor.expert_id is not None:
             pending -= session.execute(select(func.count()).where(
                 Assignment.project_id == pid, Assignment.expert_id == actor.expert_id,
                 Assignment.state == AssignmentState.submitted.value, repo.counted_judgment())).scalar_one()
+        if pending <= 0:  # the copy is a few seconds old: work submitted since still lists the project
+            waiting = session.execute(select(Assignment.id).where(
+                Assignment.project_id == pid, Assignment.state == AssignmentState.submitted.value,
+                repo.counted_judgment(), *mine).limit(1)).first()
+            pending = 1 if waiting is not None else 0
         if pending > 0:
             out.append({"project_id": pid, "project_name": project.name, "task_type": project.task_type,
                         "pending": pending, "oldest_submitted_at": None, "as_of": iso(at)})

@@ -45,7 +45,8 @@ def next_in_queue(request: Request, project_id: OptionalPageId = None, actor: Ac
     rows = reviews_svc.review_queue(db, actor, project_id, limit=1)
     if not rows:
         # True messages only: "empty" when nothing waits anywhere, else say where work is left.
-        left = sum(p["pending"] for p in reviews_svc.queue_counts(db, actor))
+        # (this project's row, if any, can only be a large project's counts a few seconds old)
+        left = sum(p["pending"] for p in reviews_svc.queue_counts(db, actor) if p["project_id"] != project_id)
         if project_id is not None and left:
             return redirect(request, _queue_url(None),
                             flash=("info", f"Nothing left to review in this project; {left} "
