@@ -132,22 +132,9 @@ def test_closing_a_pay_period_waits_for_the_submits_in_flight(fresh_url):
     """A submit writes its assignment, then reads the period its earning is booked in. A close
     at that moment must wait until the submit commits (else the earning would land in a period
     already closed); new submits wait for the close, and then see it."""
-    from datetime import date
-
-    from sqlalchemy import update
-
     from expertloop.services import payroll
 
-    engine, project_id, experts = _setup(fresh_url, n_items=2, overlap=1)
-    Session = make_sessionmaker(engine)
-    today = date.today().isoformat()
-    with Session() as s:
-        lease = svc.lease_next(s, Actor(Role.trainer, experts[0]), project_id)
-        period = payroll.create_period(s, f.ADMIN, "now", today, today)
-    in_flight = engine.connect()
-    tx = in_flight.begin()
-    in_flight.execute(update(Assignment).where(Assignment.id == lease["assignment_id"])
-                      .values(active_seconds=Assignment.active_seconds))
+    engine, Session, period, in_flight, tx = _period_and_a_submit_in_flight(fresh_url, 2)
     closed: list[float] = []
 
     def close():
@@ -171,25 +158,14 @@ def test_a_close_held_up_by_a_long_writer_gives_up_instead_of_stalling_everyone(
     """On PostgreSQL the close's lock queues every new lease behind it, so it waits a bounded
     time and then says to try again, closing nothing; SQLite's writers queue anyway, and the
     close waits its turn (busy_timeout)."""
-    from datetime import date
-
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
     from expertloop.domain.errors import Conflict
     from expertloop.services import payroll
     from expertloop.storage.orm import PayPeriod
 
     monkeypatch.setattr(payroll, "CLOSE_LOCK_TIMEOUT_MS", 300)
-    engine, project_id, experts = _setup(fresh_url, n_items=1, overlap=1)
-    Session = make_sessionmaker(engine)
-    today = date.today().isoformat()
-    with Session() as s:
-        lease = svc.lease_next(s, Actor(Role.trainer, experts[0]), project_id)
-        period = payroll.create_period(s, f.ADMIN, "now", today, today)
-    writer = engine.connect()
-    tx = writer.begin()
-    writer.execute(update(Assignment).where(Assignment.id == lease["assignment_id"])
-                   .values(active_seconds=Assignment.active_seconds))
+    engine, Session, period, writer, tx = _period_and_a_submit_in_flight(fresh_url, 1)
     outcome: list[object] = []
 
     def close():
@@ -212,3 +188,25 @@ def test_a_close_held_up_by_a_long_writer_gives_up_instead_of_stalling_everyone(
     else:
         assert isinstance(outcome[0], dict) and outcome[0]["closed"] and closed_at is not None
     engine.dispose()
+
+
+def _period_and_a_submit_in_flight(url: str, n_items: int):
+    """A pay period covering today and a connection holding a submit's first write (its
+    assignment) in an open transaction: (engine, Session, period, connection, transaction)."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from expertloop.services import payroll
+
+    engine, project_id, experts = _setup(url, n_items=n_items, overlap=1)
+    Session = make_sessionmaker(engine)
+    today = date.today().isoformat()
+    with Session() as s:
+        lease = svc.lease_next(s, Actor(Role.trainer, experts[0]), project_id)
+        period = payroll.create_period(s, f.ADMIN, "now", today, today)
+    writer = engine.connect()
+    tx = writer.begin()
+    writer.execute(update(Assignment).where(Assignment.id == lease["assignment_id"])
+                   .values(active_seconds=Assignment.active_seconds))
+    return engine, Session, period, writer, tx
