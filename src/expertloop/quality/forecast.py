@@ -48,6 +48,9 @@ __all__ = ["Forecast", "OneCoinForecast", "TrainerPool", "accuracy_for_alpha", "
 FloatArray = npt.NDArray[np.float64]
 _EPS = 1e-12
 _TARGETS = ("accuracy", "alpha")
+# Trainers are drawn for an item by rejection when a repeat has at most this probability
+# (see _draw_trainers).
+REJECTION_MAX_REPEAT = 0.5
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,35 @@ def _check_pool(pool: TrainerPool, prior: FloatArray) -> tuple[FloatArray, ...]:
     return conf, out[0] / out[0].sum(), out[1], out[2], ev  # type: ignore[return-value]
 
 
+def _draw_trainers(rng: np.random.Generator, share: FloatArray, log_share: FloatArray, n: int, m: int) -> Any:
+    """(n, m) trainers for n items: each item's next trainer drawn in proportion to ``share``
+    among those it has not had yet (with repeats only when there are fewer than m trainers).
+
+    A pool where a repeat is unlikely (the m - 1 largest shares hold at most half) draws by
+    rejection: a trainer the item already has is drawn again, which gives exactly the
+    distribution of drawing among the rest, in a few vectorised passes whatever the pool's
+    size. Otherwise every trainer gets a Gumbel key and the m largest win (Gumbel top-k), which
+    costs n x T random numbers: hundreds of milliseconds per forecast for a pool of hundreds.
+    """
+    t = share.size
+    if t < m:
+        return rng.choice(t, size=(n, m), p=share)
+    if np.sort(share)[::-1][:m - 1].sum() <= REJECTION_MAX_REPEAT:
+        cdf = np.cumsum(share)
+        cdf /= cdf[-1]
+        who = np.empty((n, m), dtype=np.intp)
+        for j in range(m):
+            todo = np.arange(n)
+            while todo.size:
+                pick = np.minimum(np.searchsorted(cdf, rng.random(todo.size), side="right"), t - 1)
+                who[todo, j] = pick
+                todo = todo[(who[todo, :j] == pick[:, None]).any(axis=1)]
+        return who
+    keys = log_share[None, :] + rng.gumbel(size=(n, t))
+    top = np.argpartition(-keys, m - 1, axis=1)[:, :m]
+    return np.take_along_axis(top, np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1), axis=1)
+
+
 def _per_threshold(grid: FloatArray, conf: FloatArray, min_judgments: int, values: FloatArray) -> FloatArray:
     """Sum over items of ``values[:, item, stop]`` for every threshold of ``grid``.
 
@@ -240,7 +272,7 @@ def forecast(pool: TrainerPool, prior: Any, n_items: int, target: str | tuple[st
     grid = np.unique(np.concatenate([np.linspace(0.5, 0.99, 50), [0.995, 0.999, 0.9999, 1.0]])) \
         if thresholds is None else np.sort(np.asarray(thresholds, dtype=np.float64))
     rng = np.random.default_rng(random_state)
-    t, k, _ = conf.shape
+    k = conf.shape[1]
     cost_per = seconds / 3600.0 * rate  # cents per judgment of each trainer
     steps = np.arange(1, max_judgments + 1)
     per_item_j = np.empty(n_draws)
@@ -258,12 +290,7 @@ def forecast(pool: TrainerPool, prior: Any, n_items: int, target: str | tuple[st
             c_b = rng.gamma(np.maximum(conc, _EPS))
             c_b = c_b / c_b.sum(axis=2, keepdims=True)
         truth = rng.choice(k, size=n_sim_items, p=p)
-        # trainers per item without repeats (Gumbel top-k), in proportion to share
-        if t >= max_judgments:
-            keys = log_share[None, :] + rng.gumbel(size=(n_sim_items, t))
-            who = np.argsort(-keys, axis=1)[:, :max_judgments]
-        else:
-            who = rng.choice(t, size=(n_sim_items, max_judgments), p=share)
+        who = _draw_trainers(rng, share, log_share, n_sim_items, max_judgments)
         rows = c_b[who, truth[:, None], :]                      # (S, M, K)
         u = rng.random((n_sim_items, max_judgments, 1))
         labels = np.minimum((rows.cumsum(axis=2) < u).sum(axis=2), k - 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from expertloop.quality.forecast import TrainerPool, accuracy_for_alpha, forecast, parse_target
+from expertloop.quality.forecast import TrainerPool, _draw_trainers, accuracy_for_alpha, forecast, parse_target
 
 FAST = {"n_draws": 20, "n_sim_items": 400}
 
@@ -83,6 +83,25 @@ def test_trainers_are_drawn_by_share():
     f = forecast(p, [0.5, 0.5], 1000, "accuracy=0.9", max_judgments=1, **FAST)
     assert f.hours[0] == pytest.approx(1000 * (0.999 * 60 + 0.001 * 6000) / 3600, rel=0.5)
     assert f.hours[0] < 1000 * 6000 / 3600 / 10
+
+
+@pytest.mark.parametrize("share", [
+    [0.2, 0.2, 0.15, 0.15, 0.1, 0.1, 0.1],   # a repeat is unlikely: drawn by rejection
+    [0.7, 0.1, 0.1, 0.05, 0.05],             # one trainer does most: Gumbel keys
+])
+def test_each_next_trainer_is_drawn_by_share_among_those_the_item_has_not_had(share):
+    share = np.asarray(share) / np.sum(share)
+    n, m = 60_000, 3
+    who = _draw_trainers(np.random.default_rng(7), share, np.log(share), n, m)
+    assert who.shape == (n, m)
+    assert all(len(set(row)) == m for row in who[:2000])  # no item gets one trainer twice
+    # the first two draws, pair by pair, against sequential drawing without replacement
+    seen = np.zeros((share.size, share.size))
+    np.add.at(seen, (who[:, 0], who[:, 1]), 1)
+    for a in range(share.size):
+        for b in range(share.size):
+            want = 0.0 if a == b else share[a] * share[b] / (1 - share[a])
+            assert seen[a, b] / n == pytest.approx(want, abs=4 * np.sqrt(want * (1 - want) / n) + 1e-9)
 
 
 def test_alpha_target_is_turned_into_the_accuracy_it_needs():
