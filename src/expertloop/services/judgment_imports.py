@@ -193,11 +193,7 @@ class _JudgmentImport:
         return found
 
     def _load_items(self, eids: list[str]) -> dict[str, tuple[int, dict]]:
-        if not eids:
-            return {}
-        q = select(Item.external_id, Item.id, Item.payload).where(Item.project_id == self.project.id,
-                                                                  Item.external_id.in_(eids))
-        return {eid: (item_id, payload) for eid, item_id, payload in self.session.execute(q)}
+        return repo.items_by_external_id(self.session, self.project.id, eids)
 
     def _experts(self, batch: list[SourceJudgment]) -> dict[str, int]:
         names = {j.annotator: j.annotator_name for j in batch}
@@ -225,9 +221,7 @@ class _JudgmentImport:
         if not pairs:
             return {}
         item_ids = sorted({i for i, _ in pairs})
-        q = select(Assignment.item_id, Assignment.expert_id, Assignment.id).where(
-            Assignment.item_id.in_(item_ids), Assignment.state.in_(HELD))
-        return {(i, e): a for i, e, a in self.session.execute(q) if (i, e) in pairs}
+        return {(i, e): a for i, e, a in repo.work_on_items(self.session, item_ids, HELD) if (i, e) in pairs}
 
 
 def _json(value: Any) -> str:
