@@ -104,3 +104,20 @@ def test_a_crafted_export_path_outside_the_data_dir_is_never_served(client, app,
             row.payload = {**row.payload, "path": crafted}
         r = client.get(f"/api/v1/exports/{job['id']}/download", headers=admin)
         assert r.status_code == 404 and "TOP-SECRET" not in r.text, (crafted, r.status_code)
+
+
+def test_an_export_job_reports_its_progress_while_it_writes(client, app, session, tmp_path, monkeypatch):
+    """A big export job reports how many records it has written every PROGRESS_EVERY records,
+    from inside the stream it is reading (here every 2 of 5)."""
+    from expertloop.services import export_jobs
+
+    monkeypatch.setattr(export_jobs, "PROGRESS_EVERY", 2)
+    app.state.settings.data_dir = tmp_path / "data"
+    pid = _judged(session, 5)
+    admin = auth(token(session, "manager"))
+    for file in ("jsonl", "parquet"):
+        r = client.post(f"/api/v1/projects/{pid}/exports", headers=admin, json={"format": "preference", "file": file})
+        assert r.status_code == 202, r.text
+        run_jobs(session)
+        done = client.get(f"/api/v1/exports/{r.json()['id']}", headers=admin).json()
+        assert done["state"] == "done" and done["records"] == 5, done

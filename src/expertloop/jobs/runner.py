@@ -68,7 +68,11 @@ class JobRunner:
             handler = self.handlers[job["kind"]]
 
             def progress(state: dict) -> None:
-                queue.report_progress(session, job["id"], self.worker_id, state, lease_seconds=self.lease_seconds)
+                # On a session of its own: a handler reports from inside its own units (an
+                # export, every 20,000 records, from the read unit it streams them in), and a
+                # unit cannot open inside another.
+                with self.session_factory() as own:
+                    queue.report_progress(own, job["id"], self.worker_id, state, lease_seconds=self.lease_seconds)
 
             try:
                 result = handler(session, job, progress)
