@@ -6,10 +6,7 @@ List and count queries name their columns and never load item payloads.
 from __future__ import annotations
 
 import functools
-import itertools
 import json
-import queue
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
@@ -605,60 +602,6 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
-class _Failed(NamedTuple):
-    error: BaseException
-
-
-_END = object()
-
-
-def prefetched(parts: Iterator[Any], depth: int = 1) -> Iterator[Any]:
-    """``parts`` (batches of rows from a cursor), each fetched by a thread of its own while the
-    caller works on the one before.
-
-    The database does its share (SQLite's steps, PostgreSQL's server and the network) without
-    Python's lock, so with a second core it overlaps the caller's decoding and encoding instead
-    of adding to it: a large export's reading then costs little more than its Python work.
-    Until the iterator is exhausted or closed the thread alone uses the cursor's connection;
-    closing it early stops the thread after the batch in hand. An error in the thread is
-    raised here.
-    """
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def fetch() -> None:
-        try:
-            for part in parts:
-                if not put(part):
-                    return
-            put(_END)
-        except BaseException as exc:  # handed to the reader, which raises it
-            put(_Failed(exc))
-
-    thread = threading.Thread(target=fetch, name="expertloop-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = ready.get()
-            if item is _END:
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
 def iter_judgments_by_item(session: Session, project_id: int, batch: int = 10_000) -> Iterator[JudgmentRow]:
     """Counted judgments (:func:`counted_judgment`) as plain rows, item by item (in item id
     order, each item's oldest first), streamed from a server-side cursor: what an export reads.
@@ -689,8 +632,7 @@ def iter_judgments_by_item(session: Session, project_id: int, batch: int = 10_00
     last_item, payload, gold = None, None, None
     for (aid, item_id, expert_id, state, submitted_at, guidelines_version, presentation, response, active_seconds,
          reviewed_by, original_response, experiment_id, experiment_arm, ai_assistance, external_id, payload_text,
-         gold_text, terms_version, check_status, signals, similarity, reasons) in itertools.chain.from_iterable(
-            prefetched(result.partitions())):
+         gold_text, terms_version, check_status, signals, similarity, reasons) in result:
         if item_id != last_item:
             last_item = item_id
             payload = None if payload_text is None else loads(payload_text)
