@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import event, insert, text, update
+from sqlalchemy import insert, text, update
 
 from expertloop.services import uow
 from expertloop.services.imports import ANALYZE_GROWTH, ANALYZE_MIN, import_items, refresh_statistics
@@ -13,23 +13,13 @@ from expertloop.storage import repositories as repo
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Item
 from tests import factories as f
+from tests.plans import query_plan
 
 
 def _claim_plan(session, engine, project_id: int, expert_id: int) -> str:
-    captured: list[tuple[str, object]] = []
-
-    def capture(conn, cursor, statement, params, context, executemany):
-        captured.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        repo.next_candidate_item(session, project_id, expert_id, datetime.now(UTC),
-                                 skip_locked=engine.dialect.name != "sqlite", gold=False)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    statement, params = captured[-1]
-    prefix = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
-    return "\n".join(str(row) for row in session.connection().exec_driver_sql(prefix + statement, params))
+    return query_plan(session, engine, lambda: repo.next_candidate_item(
+        session, project_id, expert_id, datetime.now(UTC), skip_locked=engine.dialect.name != "sqlite",
+        gold=False))[1]
 
 
 def test_the_claim_uses_the_claim_index_and_imports_refresh_statistics(fresh_url):
@@ -106,19 +96,8 @@ def test_live_leases_are_counted_from_the_leased_rows_alone(fresh_url):
              "active_seconds": 1.0}] * 3000))
         with uow.write(s):
             s.execute(text("ANALYZE"))
-        captured: list[tuple[str, object]] = []
-
-        def capture(conn, cursor, statement, params, context, executemany):
-            captured.append((statement, params))
-
         with uow.read(s):
-            event.listen(engine, "before_cursor_execute", capture)
-            try:
-                assert repo.lease_counts(s, [p["id"]], now) == {}
-            finally:
-                event.remove(engine, "before_cursor_execute", capture)
-            statement, params = captured[-1]                                 # as it was sent, parameters bound
-            prefix = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
-            plan = "\n".join(str(row) for row in s.connection().exec_driver_sql(prefix + statement, params))
+            counts, plan = query_plan(s, engine, lambda: repo.lease_counts(s, [p["id"]], now))
+            assert counts == {}
             assert "ix_assignments_leased" in plan, plan
     engine.dispose()

@@ -10,40 +10,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from expertloop.services import uow
 from expertloop.storage import repositories as repo
 from expertloop.storage.db import make_engine, make_sessionmaker
 from expertloop.storage.orm import Assignment, Item
 from tests import factories as f
+from tests.plans import query_plan
 
 ITEMS = 20_000
-
-
-def _plan(session, engine, call, generic: bool = False) -> tuple[object, str]:
-    """What ``call()`` returns, and the plan of the last statement it ran (PostgreSQL, with
-    ``generic``: the plan a prepared statement reuses, made without the parameters' values)."""
-    captured: list[tuple[str, object]] = []
-
-    def capture(conn, cursor, statement, params, context, executemany):
-        captured.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        result = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    statement, params = captured[-1]
-    prefix = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
-    connection = session.connection()
-    if generic:
-        connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-    try:
-        return result, "\n".join(str(row) for row in connection.exec_driver_sql(prefix + statement, params))
-    finally:
-        if generic:
-            connection.exec_driver_sql("SET LOCAL plan_cache_mode = auto")
 
 
 def test_batch_lookups_use_their_indexes_in_a_table_grown_without_statistics(fresh_url):
@@ -73,18 +49,18 @@ def test_batch_lookups_use_their_indexes_in_a_table_grown_without_statistics(fre
 def _check_plans(s, engine, project_id: int, expert_id: int, first: int, wanted: list[str], generic: bool) -> None:
     """The three lookups find what they should, through their indexes (module docstring)."""
     pg = engine.dialect.name == "postgresql"
-    present, plan = _plan(s, engine, lambda: repo.external_ids_present(s, project_id, wanted), generic)
+    present, plan = query_plan(s, engine, lambda: repo.external_ids_present(s, project_id, wanted), generic=generic)
     assert present == {f"x{n}": first + n for n in range(ITEMS - 500, ITEMS)}
     assert "uq_items_project_external_id" in plan or "sqlite_autoindex_items" in plan, plan
     assert "Seq Scan on items" not in plan and "Hash" not in plan, plan
 
-    items, plan = _plan(s, engine, lambda: repo.items_by_external_id(s, project_id, wanted), generic)
+    items, plan = query_plan(s, engine, lambda: repo.items_by_external_id(s, project_id, wanted), generic=generic)
     assert items == {f"x{n}": (first + n, {"text": f"t{n}"}) for n in range(ITEMS - 500, ITEMS)}
     assert "uq_items_project_external_id" in plan or "sqlite_autoindex_items" in plan, plan
     assert "Seq Scan on items" not in plan and "Hash" not in plan, plan
 
     ids = [first + n for n in range(ITEMS - 1000, ITEMS)]
-    work, plan = _plan(s, engine, lambda: repo.work_on_items(s, ids, ("submitted", "leased")), generic)
+    work, plan = query_plan(s, engine, lambda: repo.work_on_items(s, ids, ("submitted", "leased")), generic=generic)
     assert sorted(i for i, _e, _a in work) == [first + n for n in range(ITEMS - 1000, ITEMS, 2)]
     assert {ex for _i, ex, _a in work} == {expert_id}
     assert repo.work_on_items(s, ids, ("rejected",)) == []
