@@ -371,16 +371,6 @@ def progress_by_project(session: Session, project_ids: Sequence[int] | None, now
 
 
 # -- lookups ------------------------------------------------------------------------------------
-def existing_external_ids(session: Session, project_id: int, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    ids = list(ids)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        found.update(eid for eid in session.execute(select(Item.external_id).where(
-            Item.project_id == project_id, Item.external_id.in_(chunk))).scalars() if eid is not None)
-    return found
-
-
 def external_ids_present(session: Session, project_id: int, ids: Sequence[str]) -> dict[str, int]:
     """Of ``ids``, those the project holds, with their item id: one lookup in
     ``uq_items_project_external_id`` per id, however large the project.
