@@ -251,7 +251,8 @@ def main() -> None:
     parser.add_argument("--n", "--records", dest="n", type=int, default=1_000_000, help="records (items)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--pg", help="PostgreSQL server URL (a database named expertloop_bench_* is made)")
-    parser.add_argument("--keep", type=Path, help="keep generated files and databases in this folder")
+    parser.add_argument("--keep", type=Path, help="keep generated files and databases in this folder (and the "
+                                                  "PostgreSQL database, named at the end)")
     parser.add_argument("--skip-api", action="store_true")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="expertloop-bulk-"))
@@ -276,8 +277,11 @@ def main() -> None:
                 rows += bench_backend("postgresql", base.set(database=name).render_as_string(hide_password=False),
                                       args.n, args.repeat, files, work, args.skip_api)
             finally:
-                with psycopg.connect(admin, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                if args.keep is None:
+                    with psycopg.connect(admin, autocommit=True) as conn:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                else:
+                    print(f"kept the PostgreSQL database {name}", flush=True)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -316,21 +316,6 @@ def test_api_export_filters_and_reports_a_summary_trailer(session, client):
     assert r.status_code == 422
 
 
-def test_parquet_keeps_a_field_the_first_record_of_a_row_group_lacks(tmp_path):
-    import pyarrow.parquet as pq
-
-    from expertloop.services.exports import ParquetFileWriter
-
-    writer = ParquetFileWriter(tmp_path / "out.parquet", row_group=3)
-    for row in ({"a": 1}, {"a": 2, "score": 3}, {"a": 3}, {"a": 4}):
-        writer.add(row)
-    assert writer.close() == 4
-    table = pq.read_table(tmp_path / "out.parquet")
-    assert table.column_names == ["a", "score"]
-    assert table.to_pylist() == [{"a": 1, "score": None}, {"a": 2, "score": 3}, {"a": 3, "score": None},
-                                 {"a": 4, "score": None}]
-
-
 def test_jsonl_file_is_one_record_per_line_in_chunks_with_progress(tmp_path):
     records = [{"i": i, "text": "é" * 50, "nested": {"x": [1, 2.5, None, True]}} for i in range(2500)]
     seen: list[int] = []
@@ -383,32 +368,6 @@ def test_preference_export_without_a_stored_fit_does_not_fit_one(session, monkey
     records = list(iter_records(session, f.ADMIN, pid, "preference"))
     assert [r["metadata"]["judgments"] for r in records] == [1, 1]
     assert [r["margin"] for r in records] == [2.0, 1.0]
-
-
-@pytest.mark.parametrize("groups", [
-    [[{"a": 1}], [{"a": 2, "score": 3}]],            # a later group brings a field
-    [[{"a": 1, "score": 3}], [{"a": 2}]],            # a later group lacks one
-    [[{"a": 1, "m": {"x": 1}}], [{"m": {"y": "z"}, "a": 2}]],  # a nested field, another order
-])
-def test_parquet_row_groups_that_differ_in_fields_make_one_file(tmp_path, groups):
-    import pyarrow.parquet as pq
-
-    from expertloop.services.exports import ParquetFileWriter
-
-    writer = ParquetFileWriter(tmp_path / "out.parquet", row_group=1)
-    for group in groups:
-        for row in group:
-            writer.add(row)
-    assert writer.close() == 2
-    rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
-    names = {k for group in groups for row in group for k in row}
-    assert [set(r) for r in rows] == [names, names]
-    for row, written in zip([r for g in groups for r in g], rows, strict=True):
-        for key, value in row.items():
-            if isinstance(value, dict):
-                assert {k: v for k, v in written[key].items() if v is not None} == value
-            else:
-                assert written[key] == value
 
 
 def test_new_fields_keep_trl_layouts_and_load_from_parquet(session, tmp_path):

@@ -53,6 +53,7 @@ from ..domain.tasks import ItemConsensus, PartConsensus, TaskType, TaskTypeSpec,
 from ..storage import repositories as repo
 from ..storage.orm import Item, ModelJudgment, Project
 from .imports import JUDGED
+from .parquet import ParquetFileWriter
 from .projects import load_project
 from .uow import reads, reads_stream
 from .views import iso
@@ -438,7 +439,6 @@ def _item_authenticity(views: list[dict]) -> dict:
 # -- writing ------------------------------------------------------------------------------------
 Progress = Callable[[int], None]
 CHUNK_BYTES = 1 << 20      # a streamed JSONL body is sent in pieces of about this size
-ROW_GROUP = 20_000         # records per Parquet row group (memory holds one group)
 FILE_TYPES = ("jsonl", "parquet")
 
 
@@ -500,104 +500,6 @@ def _parquet_row(fmt: ExportFormat | None) -> Callable[[dict], dict]:
         return lambda row: row
     return lambda row: {k: (json.dumps(v, ensure_ascii=False) if k in _RAW_JSON_COLUMNS and v is not None else v)
                         for k, v in row.items()}
-
-
-def _columns(rows: list[dict]) -> dict[str, list]:
-    """Records as column lists, one per field any of them has (in order of first appearance);
-    a record without a field gives null there."""
-    first = rows[0].keys()
-    names = list(first)
-    if any(row.keys() != first for row in rows):
-        seen = set(names)
-        for row in rows:
-            for name in row:
-                if name not in seen:
-                    seen.add(name)
-                    names.append(name)
-    return {name: [row.get(name) for row in rows] for name in names}
-
-
-def _conform(table, schema):
-    """``table`` under ``schema``, a wider one: columns in its order, cast to its types (nested
-    fields a row group lacks become null), and null columns for the fields it lacks."""
-    import pyarrow as pa
-
-    present = set(table.column_names)
-    columns = [table.column(field.name).cast(field.type) if field.name in present else pa.nulls(len(table), field.type)
-               for field in schema]
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-class ParquetFileWriter:
-    """Writes records to a Parquet file one row group at a time (memory holds one group).
-
-    The schema is inferred from the records. When a later group brings a field the file has
-    not seen, or a value where every earlier one was null, the schemas are unified and the
-    groups written so far are rewritten under the wider schema (nulls cast to any type), so a
-    column is never silently dropped. Types that cannot be unified raise ``ValidationFailed``.
-    """
-
-    def __init__(self, path: Path, *, row_group: int = ROW_GROUP):
-        self.path = path
-        self.row_group = row_group
-        self.rows: list[dict] = []
-        self.count = 0
-        self.schema = None
-        self.writer = None
-
-    def add(self, row: dict) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= self.row_group:
-            self._flush()
-
-    def _flush(self) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if not self.rows:
-            return
-        table = pa.Table.from_pydict(_columns(self.rows))
-        self.count += len(self.rows)
-        self.rows = []
-        if self.writer is None:
-            self.schema = table.schema
-            self.writer = pq.ParquetWriter(self.path, self.schema)
-        elif table.schema != self.schema:
-            try:
-                wider = pa.unify_schemas([self.schema, table.schema], promote_options="permissive")
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise ValidationFailed(f"the records do not fit one Parquet schema ({exc}); export as JSONL",
-                                       loc="file") from None
-            if wider != self.schema:
-                self._rewrite(wider)
-            table = _conform(table, self.schema)
-        assert self.writer is not None
-        self.writer.write_table(table)
-
-    def _rewrite(self, schema) -> None:
-        import pyarrow.parquet as pq
-
-        assert self.writer is not None
-        self.writer.close()
-        old = self.path.with_name(self.path.name + ".old")
-        self.path.replace(old)
-        self.schema = schema
-        self.writer = pq.ParquetWriter(self.path, schema)
-        source = pq.ParquetFile(old)
-        for i in range(source.num_row_groups):
-            self.writer.write_table(_conform(source.read_row_group(i), schema))
-        old.unlink()
-
-    def close(self) -> int:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        self._flush()
-        if self.writer is None:  # no records: an empty file with no columns
-            pq.write_table(pa.table({}), self.path)
-        else:
-            self.writer.close()
-        return self.count
 
 
 def iter_parquet(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
@@ -681,11 +583,15 @@ def write_file(records: Iterator[dict], path: Path, *, progress: Progress | None
             else:
                 to_row = _parquet_row(getattr(records, "fmt", None))
                 writer = ParquetFileWriter(tmp)
-                for record in records:
-                    writer.add(to_row(record))
-                    n += 1
-                    if progress and n % every == 0:
-                        progress(n)
+                try:
+                    for record in records:
+                        writer.add(to_row(record))
+                        n += 1
+                        if progress and n % every == 0:
+                            progress(n)
+                except BaseException:
+                    writer.abort()
+                    raise
                 writer.close()
     except BaseException:
         tmp.unlink(missing_ok=True)
