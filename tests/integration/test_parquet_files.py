@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+from datetime import date, datetime
 from decimal import Decimal
 
 import pyarrow as pa
@@ -158,3 +159,50 @@ def test_parquet_row_groups_that_differ_in_fields_make_one_file(tmp_path, groups
                 assert {k: v for k, v in written[key].items() if v is not None} == value
             else:
                 assert written[key] == value
+
+
+@pytest.mark.parametrize("big", [
+    {"x": 2**53 + 1},                 # a float column
+    {"m": {"x": 2**53 + 1}},          # inside a struct
+    {"l": [2**53 + 1]},               # inside a list
+])
+def test_an_integer_a_float_column_cannot_hold_is_never_rounded(tmp_path, big):
+    """Arrow's JSON reader would read 2**53 + 1 into a float column as 2**53; the group goes the
+    slow way instead, which refuses it, as inferring from all the records at once does."""
+    floats = [{"x": 1.5, "m": {"x": 0.5}, "l": [0.5]}, {"x": 2.5, "m": {"x": 1.5}, "l": [1.5]}]
+    writer = ParquetFileWriter(tmp_path / "out.parquet", row_group=1)
+    with pytest.raises(pa.ArrowInvalid, match="9007199254740993"):
+        for row in [*floats, big, *floats]:
+            writer.add(row)
+        writer.close()
+    with pytest.raises(pa.ArrowInvalid):
+        _inferred([*floats, big])
+    assert not _writer_threads()
+
+
+def test_dates_are_their_iso_text_in_every_group_as_in_jsonl(tmp_path):
+    """A date has no JSON type: the file holds the JSONL export's text, and a later group's text
+    that looks like a date is never parsed into one."""
+    rows = [{"d": date(2024, 5, 5)}, {"d": datetime(2024, 5, 5, 10, 0)}, {"d": "2024-05-05 10:00"},
+            {"d": date(2025, 1, 1)}]
+    table = _write(tmp_path / "out.parquet", rows, row_group=1)
+    assert table.schema.field("d").type == pa.string()
+    assert table.column("d").to_pylist() == ["2024-05-05", "2024-05-05T10:00:00", "2024-05-05 10:00", "2025-01-01"]
+
+
+def test_a_failed_widening_leaves_no_copy_of_the_file_behind(tmp_path):
+    writer = ParquetFileWriter(tmp_path / "out.parquet", row_group=1)
+    with pytest.raises(pa.ArrowInvalid):  # widening int to float cannot hold the first group's 2**53 + 1
+        for row in [{"x": [2**53 + 1]}, {"x": [1]}, {"x": [1.5]}, {"x": [2.5]}]:
+            writer.add(row)
+        writer.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]  # write_file removes this one
+
+
+def test_a_group_beyond_the_document_limit_goes_by_its_records(tmp_path, monkeypatch):
+    from expertloop.services import parquet
+
+    monkeypatch.setattr(parquet, "_MAX_DOCUMENT", 200)
+    rows = [_record(i) for i in range(12)]
+    table = _write(tmp_path / "out.parquet", rows, row_group=4)
+    assert table.equals(_inferred(rows))

@@ -506,6 +506,7 @@ def iter_parquet(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> 
     """A Parquet file's bytes for a streamed response. Parquet puts its schema in a footer
     written last (and a later row group may widen it), so the file is written to a private
     temporary file first (flat memory, row group by row group), then sent and removed."""
+    import shutil
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="expertloop-export-"))
@@ -516,8 +517,7 @@ def iter_parquet(records: Iterator[dict], *, chunk_bytes: int = CHUNK_BYTES) -> 
             while chunk := fh.read(chunk_bytes):
                 yield chunk
     finally:
-        path.unlink(missing_ok=True)
-        folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)  # never hides the error that ended the export
 
 
 _collections_lock = threading.Lock()

@@ -15,10 +15,11 @@ slow way: its columns are inferred, the schemas are unified and the groups writt
 rewritten under the wider schema (nulls cast to any type), so a column is never silently
 dropped. Types that cannot be unified raise ``ValidationFailed``.
 
-The values are the JSON export's: a group is decoded from its JSON document before its types are
-inferred, so a NaN or infinite number (which JSON cannot express) is null in both files, as in
-the JSONL export. A group with a record ``orjson`` refuses (an integer beyond 64 bits, a
-non-string key, an unpaired surrogate) is converted from its records as they are.
+The values are the JSON export's: a group is read (or decoded, before its types are inferred)
+from its JSON document, so a NaN or infinite number (which JSON cannot express) is null, and a
+date is its ISO text, as in the JSONL export. A group with a record ``orjson`` refuses (an
+integer beyond 64 bits, a non-string key, an unpaired surrogate), or whose JSON passes 1 GiB,
+is converted from its records as they are.
 """
 
 from __future__ import annotations
@@ -63,6 +64,46 @@ def _conform(table, schema):
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+_FLOAT_EXACT = 2.0**53  # above this a float no longer holds every integer
+_MAX_DOCUMENT = 1 << 30  # a group's JSON beyond this goes by its records (readers stop near 2 GiB)
+
+
+def _json_typed(schema) -> bool:
+    """Whether every type in ``schema`` is one JSON values are inferred as (null, bool, 64-bit
+    integers, double, string, lists, structs): Arrow's JSON reader would convert text into
+    anything else (a string into a timestamp) where inference from the records would not."""
+    import pyarrow as pa
+
+    def plain(t) -> bool:
+        if pa.types.is_struct(t):
+            return all(plain(t.field(i).type) for i in range(t.num_fields))
+        if pa.types.is_list(t):
+            return plain(t.value_type)
+        return (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_float64(t)
+                or pa.types.is_int64(t) or pa.types.is_uint64(t))
+
+    return all(plain(field.type) for field in schema)
+
+
+def _floats_exact(column) -> bool:
+    """No float in ``column`` (at any depth) reaches 2**53."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for array in getattr(column, "chunks", [column]):
+        t = array.type
+        if pa.types.is_floating(t):
+            top = pc.max(pc.abs(array)).as_py()
+            if top is not None and top >= _FLOAT_EXACT:
+                return False
+        elif pa.types.is_struct(t):
+            if not all(_floats_exact(child) for child in array.flatten()):
+                return False
+        elif pa.types.is_list(t) and not _floats_exact(array.flatten()):
+            return False
+    return True
+
+
 class _Group:
     """One row group on its way to the file: its records as one JSON document
     (``{"rows": [...]}``, one ``orjson`` call, about 1.5 µs a record) and, where the types are
@@ -75,6 +116,8 @@ class _Group:
         try:
             self.json: bytes | None = _dumps({"rows": rows})
         except TypeError:  # orjson.JSONEncodeError is a TypeError
+            self.json, self.rows = None, rows
+        if self.json is not None and len(self.json) > _MAX_DOCUMENT:  # beyond what the readers take
             self.json, self.rows = None, rows
 
     def records(self) -> list[dict]:
@@ -91,6 +134,7 @@ class _FileWriter:
     def __init__(self, path: Path):
         self.path = path
         self.schema: Any = None
+        self.readable = False  # the schema holds only types Arrow's JSON reader makes exactly
         self.writer: Any = None
 
     def write(self, group: _Group) -> None:
@@ -102,36 +146,50 @@ class _FileWriter:
                 table = self._widened(group.records())
         self.writer.write_table(table)
 
+    def _set_schema(self, schema) -> None:
+        self.schema = schema
+        self.readable = _json_typed(schema)
+
     def _first(self, group: _Group):
         """The first group sets the schema: inferred from the records as they are (decoding the
-        JSON again would cost more than inferring), the values read from the JSON under it."""
+        JSON again would cost more than inferring), the values read from the JSON under it.
+        Records holding values JSON has no type for (dates, decimals: never an export's) are
+        inferred from their JSON instead, so every later group can be read the fast way."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         assert group.rows is not None
         table = pa.Table.from_pydict(_columns(group.rows))
         if group.json is not None:
-            self.schema = table.schema
-            table = self._fast(group) or pa.Table.from_pydict(_columns(group.records()))
-        self.schema = table.schema
+            self._set_schema(table.schema)
+            fast = self._fast(group)
+            table = fast if fast is not None else pa.Table.from_pydict(_columns(group.records()))
+        self._set_schema(table.schema)
         self.writer = pq.ParquetWriter(self.path, self.schema)
         return table
 
     def _fast(self, group: _Group):
-        """The group read by Arrow under the file's schema exactly, or None."""
+        """The group read by Arrow under the file's schema exactly, or None (then the caller
+        infers its types): when the group holds what the schema does not (Arrow refuses), when
+        the schema has a type JSON has no form for, and when a float column reaches 2**53,
+        where a JSON integer read into it may have been rounded (the slow way refuses it)."""
         import pyarrow as pa
         import pyarrow.json as pj
 
         assert group.json is not None
+        if not self.readable:
+            return None
         document = pa.schema([pa.field("rows", pa.list_(pa.struct(list(self.schema))))])
         try:
             table = pj.read_json(io.BytesIO(group.json),
                                  parse_options=pj.ParseOptions(explicit_schema=document,
                                                                unexpected_field_behavior="error"),
                                  read_options=pj.ReadOptions(use_threads=False, block_size=len(group.json) + 1))
-        except pa.ArrowInvalid:  # not this schema exactly
+            table = pa.Table.from_struct_array(table.column("rows").combine_chunks().flatten())
+        except Exception:  # not this schema exactly, or beyond the reader (a 2 GiB group): the slow way
             return None
-        table = pa.Table.from_struct_array(table.column("rows").combine_chunks().flatten())
+        if not all(_floats_exact(column) for column in table.columns):
+            return None
         return table if table.schema == self.schema else _conform(table, self.schema)
 
     def _widened(self, rows: list[dict]):
@@ -157,12 +215,14 @@ class _FileWriter:
         self.writer.close()
         old = self.path.with_name(self.path.name + ".old")
         self.path.replace(old)
-        self.schema = schema
-        self.writer = pq.ParquetWriter(self.path, schema)
-        source = pq.ParquetFile(old)
-        for i in range(source.num_row_groups):
-            self.writer.write_table(_conform(source.read_row_group(i), schema))
-        old.unlink()
+        try:
+            self._set_schema(schema)
+            self.writer = pq.ParquetWriter(self.path, schema)
+            source = pq.ParquetFile(old)
+            for i in range(source.num_row_groups):
+                self.writer.write_table(_conform(source.read_row_group(i), schema))
+        finally:
+            old.unlink(missing_ok=True)
 
     def close(self) -> None:
         import pyarrow as pa
