@@ -109,6 +109,30 @@ def test_a_trainer_completes_every_task_type_with_the_keyboard(visit, live_site)
     assert not v.errors and not v.dialogs
 
 
+def test_a_slow_preview_of_earlier_text_never_replaces_a_newer_one(visit, live_site):
+    """Previews are rendered by the server and can come back out of order (a slow server, a
+    loaded machine): only the answer to the newest request is shown. The first preview request
+    is held back 1.5 s here, so it returns after the second."""
+    v = visit("trainer")
+    page = v.page
+    page.add_init_script("""(() => {
+      const fetch0 = window.fetch; let previews = 0;
+      window.fetch = (url, opts) => {
+        const answer = fetch0(url, opts);
+        if (!String(url).includes("/preview") || previews++ > 0) return answer;
+        return answer.then((r) => new Promise((done) => setTimeout(() => done(r), 1500)));
+      };
+    })();""")
+    aid = start_by_keyboard(v, demo_projects(live_site)["sft"])
+    page.keyboard.type("Tap water")
+    page.wait_for_timeout(400)        # the first preview is asked for (and held back)
+    page.keyboard.type(" is **safe**")
+    page.wait_for_selector("#answer-preview strong")
+    page.wait_for_timeout(2000)       # the held-back answer has arrived by now
+    assert page.inner_html("#answer-preview").count("<strong>safe</strong>") == 1
+    assert live_site.api("POST", f"/api/v1/assignments/{aid}/release", "trainer").status_code == 200
+
+
 def test_guidelines_shortcuts_draft_heartbeat_and_skip(visit, live_site):
     v = visit("trainer")
     ids = demo_projects(live_site)

@@ -323,9 +323,12 @@
     const out = $(ta.dataset.preview);
     if (!out) return;
     let t = null;
+    let asked = 0;  // answers can come back out of order: only the newest request's is shown
     const render = () => {
       const body = new URLSearchParams({ text: ta.value });
+      const mine = ++asked;
       post("/preview", body).then((r) => (r.ok ? r.json() : null)).then((d) => {
+        if (mine !== asked) return;
         if (d && typeof d.html === "string") out.innerHTML = d.html || '<p class="muted">Your formatted answer appears here.</p>';
       }).catch(() => {});
     };
