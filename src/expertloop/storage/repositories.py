@@ -39,6 +39,7 @@ from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
 from ..domain.assignments import DONE_STATES, SEEN_STATES, AssignmentState
+from .db import is_sqlite
 from .orm import ApiToken, Assignment, AuthenticityCheck, Consent, Expert, Item, LedgerEntry, Project, ProjectSpend
 
 _LEASED = AssignmentState.leased.value
@@ -383,7 +384,7 @@ def external_ids_present(session: Session, project_id: int, ids: Sequence[str]) 
     """
     if not ids:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
+    if not is_sqlite(session):
         rows = session.execute(_EXTERNAL_IDS_PRESENT_PG, {"p": project_id, "ids": list(ids)})
         return {eid: item_id for eid, item_id in rows if item_id is not None}
     q = select(Item.external_id, Item.id).where(Item.project_id == project_id, Item.external_id.in_(list(ids)))
@@ -401,7 +402,7 @@ def items_by_external_id(session: Session, project_id: int, ids: Sequence[str]) 
     :func:`external_ids_present`)."""
     if not ids:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
+    if not is_sqlite(session):
         rows = session.execute(_ITEMS_BY_EXTERNAL_ID_PG, {"p": project_id, "ids": list(ids)})
     else:
         rows = session.execute(select(Item.external_id, Item.id, Item.payload).where(
@@ -424,7 +425,7 @@ def work_on_items(session: Session, item_ids: Sequence[int], states: Sequence[st
     statistics say (see :func:`external_ids_present`)."""
     if not item_ids:
         return []
-    if session.get_bind().dialect.name == "postgresql":
+    if not is_sqlite(session):
         rows = session.execute(_WORK_ON_ITEMS_PG, {"items": list(item_ids), "states": list(states)})
     else:
         rows = session.execute(select(Assignment.item_id, Assignment.expert_id, Assignment.id).where(
