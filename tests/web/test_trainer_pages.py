@@ -109,6 +109,20 @@ def test_a_trainer_completes_every_task_type_with_the_keyboard(visit, live_site)
     assert not v.errors and not v.dialogs
 
 
+def test_the_editor_has_focus_when_the_page_is_ready_so_no_keystroke_is_lost(visit, live_site):
+    """The browser applies ``autofocus`` at its next rendering step, which can come after the
+    page is ready: a trainer (or a test) typing at once lost the first keystroke to the page.
+    The page focuses its ``autofocus`` field itself, before it says it is ready."""
+    v = visit("trainer")
+    page = v.page
+    page.add_init_script("""document.addEventListener("DOMContentLoaded", () => {
+      window.focusedWhenReady = document.activeElement ? document.activeElement.tagName : null;
+    });""")
+    aid = start_by_keyboard(v, demo_projects(live_site)["sft"])
+    assert page.evaluate("window.focusedWhenReady") == "TEXTAREA"
+    assert live_site.api("POST", f"/api/v1/assignments/{aid}/release", "trainer").status_code == 200
+
+
 def test_a_slow_preview_of_earlier_text_never_replaces_a_newer_one(visit, live_site):
     """Previews are rendered by the server and can come back out of order (a slow server, a
     loaded machine): only the answer to the newest request is shown. The first preview request

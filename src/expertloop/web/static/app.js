@@ -517,6 +517,10 @@
   }
 
   /* ---- start on the first question ----------------------------------------------------------- */
+  // The browser applies autofocus at its next rendering step, which can come after the page is
+  // ready: keys typed in between went to the page and the first of them was lost. Focus it now.
+  const autofocus = $("[autofocus]");
+  if (autofocus && (!document.activeElement || document.activeElement === document.body)) autofocus.focus();
   if (fields.length) {
     const auto = fields.findIndex((f) => f.contains(document.activeElement) || $("[autofocus]", f));
     activate(auto >= 0 ? auto : 0, { scroll: false });
